@@ -1,0 +1,87 @@
+"""numba set-up shared by every kernel module: a cache directory that works from any install.
+
+``from tensorgrad.kernels._numba import njit`` gives ``numba.njit`` with ``cache=True`` by
+default (``@njit``, ``@njit(parallel=True)``, ``@njit("f8(f8)")`` all work).
+
+numba's on-disk cache normally lives in ``__pycache__`` beside the source file and falls back to
+the user-wide cache directory (``~/.cache/numba``).  An installed package in a read-only
+site-packages with a read-only (or absent) HOME has neither, and numba then refuses to even
+decorate a ``cache=True`` function.  Before any kernel is compiled this module checks where the
+cache can go, in this order:
+
+1. ``NUMBA_CACHE_DIR`` set by the user: numba's own rule, left alone;
+2. ``kernels/__pycache__`` writable: numba's default, left alone;
+3. otherwise ``numba.config.CACHE_DIR`` is pointed at the first writable folder of
+   ``$XDG_CACHE_HOME/tensorgrad/numba``, ``~/.cache/tensorgrad/numba``,
+   ``<tempdir>/tensorgrad-numba-<uid>``.
+
+If nothing is writable, kernels are compiled without a cache (each process compiles anew).
+``cache_dir()`` reports the folder in use (None for "no cache").
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numba
+
+__all__ = ["njit", "prange", "cache_dir", "CACHE_ENABLED"]
+
+prange = numba.prange
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _writable(path: str) -> bool:
+    try:
+        os.makedirs(path, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+        return True
+    except OSError:
+        return False
+
+
+def _choose_cache_dir():
+    """Return (folder or None, whether numba.config must be changed)."""
+    user = os.environ.get("NUMBA_CACHE_DIR")
+    if user:
+        return user, False
+    if numba.config.CACHE_DIR:  # set programmatically by someone before us
+        return numba.config.CACHE_DIR, False
+    in_tree = os.path.join(_HERE, "__pycache__")
+    if _writable(in_tree):
+        return in_tree, False
+    candidates = []
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        candidates.append(os.path.join(xdg, "tensorgrad", "numba"))
+    home = os.path.expanduser("~")
+    if home and home != "~":
+        candidates.append(os.path.join(home, ".cache", "tensorgrad", "numba"))
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    candidates.append(os.path.join(tempfile.gettempdir(), f"tensorgrad-numba-{uid}"))
+    for c in candidates:
+        if _writable(c):
+            return c, True
+    return None, False
+
+
+_CACHE_DIR, _SET = _choose_cache_dir()
+if _SET:
+    numba.config.CACHE_DIR = _CACHE_DIR
+    os.environ.setdefault("NUMBA_CACHE_DIR", _CACHE_DIR)  # child processes agree
+CACHE_ENABLED = _CACHE_DIR is not None
+
+
+def cache_dir():
+    """The folder numba caches tensorgrad kernels in, or None when caching is off."""
+    return _CACHE_DIR
+
+
+def njit(*args, **kwargs):
+    """``numba.njit`` with ``cache=True`` (when a cache folder exists) unless told otherwise."""
+    kwargs.setdefault("cache", CACHE_ENABLED)
+    if not CACHE_ENABLED:
+        kwargs["cache"] = False
+    return numba.njit(*args, **kwargs)
