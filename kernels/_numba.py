@@ -84,4 +84,15 @@ def njit(*args, **kwargs):
     kwargs.setdefault("cache", CACHE_ENABLED)
     if not CACHE_ENABLED:
         kwargs["cache"] = False
-    return numba.njit(*args, **kwargs)
+    if args and callable(args[0]):  # bare @njit
+        return _decorate(args[0], args[1:], kwargs)
+    return lambda fn: _decorate(fn, args, kwargs)
+
+
+def _decorate(fn, args, kwargs):
+    try:
+        return numba.njit(*args, **kwargs)(fn)
+    except RuntimeError as exc:  # e.g. a function with no source file: no cache locator
+        if not kwargs.get("cache") or "cannot cache" not in str(exc):
+            raise
+        return numba.njit(*args, **{**kwargs, "cache": False})(fn)
