@@ -1,0 +1,328 @@
+"""The backward pass: iterative topological traversal, gradient fitting and accumulation.
+
+No recursion anywhere: a 100,000-op chain backpropagates.
+
+Two modes share one loop:
+* ``create_graph=True``: gradients are Tensors and each node's VJP (written with tensorgrad
+  ops) is recorded, so gradients are differentiable;
+* otherwise gradients are plain numpy arrays: a node whose VJP has a registered numpy twin
+  (``node.fast_vjp``) runs it directly; any other VJP runs on wrapped Tensors under no_grad.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._state import STATE
+from .node import FAST
+from ..tensor import Tensor, _wrap
+
+_ndarray = np.ndarray
+
+
+# ---- fitting a gradient to its input (the one place un-broadcasting happens) -----------------
+def _fit(g, shape, dtype):
+    if g.data.shape != shape:
+        from ..ops.reduce import sum_to
+        g = sum_to(g, shape)
+    if g.data.dtype != dtype:
+        from ..ops.elementwise import astype
+        g = astype(g, dtype)
+    return g
+
+
+def _fit_np(g, shape, dtype):
+    if g.shape != shape:
+        lead = g.ndim - len(shape)
+        if lead < 0:
+            g = g.reshape((1,) * -lead + g.shape)
+            lead = 0
+        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
+                                          if s == 1 and g.shape[i + lead] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        if g.shape != shape:
+            g = g.reshape(shape)
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+def _freed_error(node):
+    return RuntimeError(
+        f"Trying to backward through the graph a second time (op '{node.name}'), or to "
+        f"access saved tensors after they have already been freed. Saved intermediate values "
+        f"of the graph are freed when you call .backward() or tg.grad(). Specify "
+        f"retain_graph=True if you need to backward through the graph a second time.")
+
+
+def _check_versions(node):
+    for s, v in zip(node.saved, node.versions):
+        if v is not None and s._version != v:
+            raise RuntimeError(
+                f"{node.name}: one of the tensors needed for gradient computation has been "
+                f"modified by an in-place operation: a saved tensor of shape {s.data.shape} is "
+                f"at version {s._version}; expected version {v}. Use an out-of-place op (or "
+                f".clone()) before modifying it.")
+
+
+def _anomaly_backward(node, grads):
+    for g in grads:
+        if g is None:
+            continue
+        d = g.data if isinstance(g, Tensor) else g
+        if d.dtype.kind in "fc" and not np.all(np.isfinite(d)):
+            raise RuntimeError(
+                f"detect_anomaly: op '{node.name}' returned NaN/inf in its backward gradient "
+                f"(shape {d.shape}). The op was created at:\n{node.creation_site()}")
+
+
+def _make_root_grad(t, g):
+    if g is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs; this "
+                f"output has shape {t.data.shape}. Pass gradient= (a tensor of that shape).")
+        return _wrap(np.ones(t.data.shape, dtype=t.data.dtype))
+    if not isinstance(g, Tensor):
+        g = _wrap(np.asarray(g, dtype=t.data.dtype))
+    if g.data.shape != t.data.shape:
+        raise RuntimeError(f"backward: gradient has shape {g.data.shape}, but the output has "
+                           f"shape {t.data.shape}")
+    return g
+
+
+def _apply_hooks(hooks, g, fast):
+    for h in hooks:
+        r = h(_wrap(g) if fast else g)
+        if r is not None:
+            g = r.data if fast else r
+    return g
+
+
+def _slow_call(n, gs):
+    """Run a tensor-op VJP on array gradients (no create_graph): wrap, call, unwrap."""
+    if n.nout == 1:
+        res = n.fn(n, _wrap(gs))
+    else:
+        res = n.fn(n, tuple(None if g is None else _wrap(g) for g in gs))
+    return [None if r is None else r.data for r in res]
+
+
+def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None,
+                 accumulate=True):
+    """Core loop. ``capture``: list of (tensor, slot) whose gradients are returned (tg.grad)."""
+    prev = STATE.enabled
+    STATE.enabled = bool(create_graph)
+    try:
+        return _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
+    finally:
+        STATE.enabled = prev
+
+
+def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate):
+    fast = not create_graph
+    captured = {}
+    cap_leaf, cap_node = {}, {}
+    if capture is not None:
+        for t, slot in capture:
+            if t.grad_fn is None:
+                cap_leaf[id(t)] = slot
+            else:
+                cap_node[(t.grad_fn, t._oi)] = slot
+    handed = set()  # ids of arrays already stored as a leaf's .grad (avoid aliasing)
+
+    def to_leaf(leaf, g):
+        if leaf._hooks:
+            g = _apply_hooks(leaf._hooks, g, fast)
+        if cap_leaf:
+            slot = cap_leaf.get(id(leaf))
+            if slot is not None:
+                captured[slot] = g if slot not in captured else captured[slot] + g
+                return
+        if not accumulate:
+            return
+        if not fast:
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+        elif leaf.grad is None:
+            if not g.flags.owndata or not g.flags.writeable or id(g) in handed:
+                g = g.copy()
+            handed.add(id(g))
+            leaf.grad = _wrap(g)
+        else:
+            leaf.grad = _wrap(leaf.grad.data + g)
+
+    # 1) dependency counts over the reachable graph (iterative DFS)
+    deps = {}
+    roots = []
+    for t in outputs:
+        if t.grad_fn is not None and t.grad_fn not in deps:
+            deps[t.grad_fn] = 0
+            roots.append(t.grad_fn)
+    stack = list(roots)
+    while stack:
+        n = stack.pop()
+        for item in n.next:
+            if type(item) is tuple:
+                m = item[0]
+                c = deps.get(m)
+                if c is None:
+                    deps[m] = 1
+                    stack.append(m)
+                else:
+                    deps[m] = c + 1
+
+    # 2) seed the output gradients
+    buf = {}
+    for t, g in zip(outputs, grad_outputs):
+        g = g.data if fast else g
+        handed.add(id(g))
+        if t.grad_fn is None:
+            if not t.requires_grad:
+                raise RuntimeError("backward: the tensor does not require grad and does not "
+                                   "have a grad_fn (was it computed under no_grad, or from "
+                                   "tensors without requires_grad=True?)")
+            to_leaf(t, g)
+            continue
+        n = t.grad_fn
+        if n.nout == 1:
+            buf[n] = g if n not in buf else buf[n] + g
+        else:
+            lst = buf.setdefault(n, [None] * n.nout)
+            lst[t._oi] = g if lst[t._oi] is None else lst[t._oi] + g
+
+    # 3) Kahn's algorithm: a node runs once every consumer has contributed
+    fit = _fit_np if fast else _fit
+    ready = [n for n in roots if deps[n] == 0]
+    anomaly = STATE.anomaly
+    while ready:
+        n = ready.pop()
+        gs = buf.pop(n, None)
+        if n.nout == 1:
+            if gs is not None and n.hooks:
+                gs = _apply_hooks(n.hooks.get(0, ()), gs, fast)
+            if cap_node and gs is not None:
+                slot = cap_node.get((n, 0))
+                if slot is not None:
+                    captured[slot] = gs
+            has = gs is not None
+        else:
+            has = False
+            if gs is not None:
+                for i in range(n.nout):
+                    gi = gs[i]
+                    if gi is not None:
+                        if n.hooks and i in n.hooks:
+                            gs[i] = gi = _apply_hooks(n.hooks[i], gi, fast)
+                        if cap_node:
+                            slot = cap_node.get((n, i))
+                            if slot is not None:
+                                captured[slot] = gi
+                        has = True
+                gs = tuple(gs)
+        nxt = n.next
+        if has:
+            if n.released:
+                raise _freed_error(n)
+            if n.versions:
+                _check_versions(n)
+            if fast:
+                f = FAST.get(n.fn)
+                in_grads = f(n, gs) if f is not None else _slow_call(n, gs)
+            else:
+                in_grads = n.fn(n, gs)
+            if anomaly:
+                _anomaly_backward(n, in_grads)
+            if not retain_graph and (n.saved or n.outs is not None):
+                n.saved = None
+                n.outs = None
+                n.released = True
+            for item, g in zip(nxt, in_grads):
+                if item is None:
+                    continue
+                if type(item) is tuple:
+                    m, i = item
+                    if g is not None:
+                        if m.nout == 1:
+                            meta = m.meta
+                            g = fit(g, meta[0], meta[1])
+                            old = buf.get(m)
+                            buf[m] = g if old is None else old + g
+                        else:
+                            meta = m.meta[i]
+                            g = fit(g, meta[0], meta[1])
+                            lst = buf.setdefault(m, [None] * m.nout)
+                            lst[i] = g if lst[i] is None else lst[i] + g
+                    c = deps[m] - 1
+                    deps[m] = c
+                    if c == 0:
+                        ready.append(m)
+                elif g is not None:
+                    to_leaf(item, fit(g, item.data.shape, item.data.dtype))
+        else:
+            for item in nxt:
+                if type(item) is tuple:
+                    m = item[0]
+                    c = deps[m] - 1
+                    deps[m] = c
+                    if c == 0:
+                        ready.append(m)
+    if fast:
+        return {k: _wrap(v) for k, v in captured.items()}
+    return captured
+
+
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """``tensor.backward(...)``: accumulate d(tensor)/d(leaf) into every leaf's ``.grad``."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    g = _make_root_grad(tensor, gradient)
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        caps = [(t, i) for i, t in enumerate(inputs)]
+        got = run_backward([tensor], [g], retain_graph, create_graph, capture=caps,
+                           accumulate=False)
+        for i, t in enumerate(inputs):
+            if i in got:
+                gi = _fit(got[i], t.data.shape, t.data.dtype)
+                if not create_graph:
+                    gi = _wrap(gi.data.copy())
+                t.grad = gi if t.grad is None else t.grad + gi
+        return
+    run_backward([tensor], [g], retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` untouched)."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    for i, t in enumerate(outputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: output {i} does not require grad and does not have a grad_fn")
+    gs = [_make_root_grad(t, g) for t, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    caps = [(t, i) for i, t in enumerate(inputs)]
+    got = run_backward(outputs, gs, retain_graph, create_graph, capture=caps, accumulate=False)
+    res = []
+    for i, t in enumerate(inputs):
+        gi = got.get(i)
+        if gi is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: input {i} (shape {t.data.shape}) was not used in the "
+                                   f"graph of the outputs; pass allow_unused=True to get None")
+        else:
+            gi = _fit(gi, t.data.shape, t.data.dtype)
+            if not create_graph:
+                gi = gi.detach()
+        res.append(gi)
+    return tuple(res)

@@ -1,0 +1,162 @@
+"""Graph nodes and the one primitive every op uses to record itself: ``record``.
+
+A Node is the ``grad_fn`` of the tensors an op produced. It holds the op's backward function
+(a vector-Jacobian product written with tensorgrad ops), what the op saved for it, and edges to
+the producers of its inputs: ``next[i]`` is ``(node, output_index)`` for a non-leaf input, the
+leaf Tensor itself for a leaf that requires grad, or ``None`` for a constant.
+"""
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+
+from .grad_mode import STATE
+from ..tensor import Tensor, _wrap
+
+_ndarray = np.ndarray
+_new = object.__new__
+
+
+class Node:
+    __slots__ = ("name", "fn", "next", "needs", "saved", "versions", "info", "meta",
+                 "outs", "hooks", "trace", "released", "nout", "__weakref__")
+
+    def __init__(self, name, fn, inputs, saved, info, nout=1):
+        self.name = name
+        self.fn = fn
+        nxt = []
+        needs = []
+        for t in inputs:
+            if t.requires_grad:
+                needs.append(True)
+                gf = t.grad_fn
+                nxt.append((gf, t._oi) if gf is not None else t)
+            else:
+                needs.append(False)
+                nxt.append(None)
+        self.next = tuple(nxt)
+        self.needs = tuple(needs)
+        self.saved = saved
+        self.versions = tuple([s._version if type(s) is Tensor else None for s in saved]) if saved else ()
+        self.info = info
+        self.outs = None
+        self.hooks = None
+        self.trace = None
+        self.released = False
+        self.nout = nout
+
+    # -- helpers for backward functions ------------------------------------------------------
+    def output(self, i: int = 0) -> Tensor:
+        """The op's i-th output as a Tensor attached to this node (ops recorded with save_output)."""
+        if self.outs is None:
+            raise RuntimeError(f"{self.name}: output was not saved for backward (internal error)")
+        t = _wrap(self.outs[i])
+        t.grad_fn = self
+        t.requires_grad = True
+        t._oi = i
+        return t
+
+    @property
+    def next_functions(self):
+        """PyTorch-style view of the edges: ((node_or_leaf, index), ...)."""
+        out = []
+        for item in self.next:
+            if item is None:
+                out.append((None, 0))
+            elif type(item) is tuple:
+                out.append(item)
+            else:
+                out.append((item, 0))
+        return tuple(out)
+
+    def register_hook(self, fn, index=0):
+        """Hook on the gradient flowing into this node's output ``index`` (used by Tensor.register_hook)."""
+        if self.hooks is None:
+            self.hooks = {}
+        self.hooks.setdefault(index, []).append(fn)
+
+    def creation_site(self) -> str:
+        if not self.trace:
+            return "(creation site unknown: run under tg.autograd.detect_anomaly() to record it)"
+        return "".join(traceback.format_list(self.trace))
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+
+FAST = {}
+
+
+def fast_vjp(backward):
+    """Register a numpy twin of a tensor-op VJP: ``fast(node, g_array) -> tuple of arrays``.
+
+    The tensor-op VJP stays the definition (it is what ``create_graph=True`` differentiates);
+    the twin is what plain ``backward()`` runs, without building Tensors for every gradient.
+    Both must compute the same thing; the test suite checks each pair against each other
+    (tests/test_fast_vjp.py)."""
+    def deco(fast):
+        FAST[backward] = fast
+        return fast
+    return deco
+
+
+def _anomaly_forward(node, name, datas):
+    node.trace = traceback.extract_stack()[:-3]
+    for d in datas:
+        if d.dtype.kind in "fc" and not np.all(np.isfinite(d)):
+            raise RuntimeError(
+                f"detect_anomaly: op '{name}' produced NaN/inf in its forward output "
+                f"(shape {d.shape}). It was created at:\n{node.creation_site()}")
+
+
+def record(name, data, inputs, backward, saved=(), info=None, save_output=False):
+    """Wrap ``data`` (the op's numpy result) in a Tensor and, if any input requires grad and
+    grad mode is on, attach a Node that will call ``backward(node, grad)``."""
+    if type(data) is not _ndarray:
+        data = np.asarray(data)
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out.requires_grad = False
+    out.grad_fn = None
+    out._version = 0
+    out._oi = 0
+    out._hooks = None
+    if STATE.enabled:
+        for t in inputs:
+            if t.requires_grad:
+                break
+        else:
+            return out
+        node = Node(name, backward, inputs, saved, info)
+        node.meta = (data.shape, data.dtype)
+        if save_output:
+            node.outs = (data,)
+        out.grad_fn = node
+        out.requires_grad = True
+        if STATE.anomaly:
+            _anomaly_forward(node, name, (data,))
+    return out
+
+
+def record_multi(name, datas, inputs, backward, saved=(), info=None, save_output=False,
+                 differentiable=None):
+    """Like ``record`` for an op with several outputs; ``backward(node, grads)`` gets a tuple of
+    gradients (None for outputs that received none). ``differentiable`` (tuple of bools) marks
+    outputs that carry no gradient (e.g. indices)."""
+    datas = tuple(d if type(d) is _ndarray else np.asarray(d) for d in datas)
+    outs = tuple(_wrap(d) for d in datas)
+    if STATE.enabled and any(t.requires_grad for t in inputs):
+        node = Node(name, backward, inputs, saved, info, nout=len(datas))
+        node.meta = tuple((d.shape, d.dtype) for d in datas)
+        if save_output:
+            node.outs = datas
+        for i, t in enumerate(outs):
+            if differentiable is None or differentiable[i]:
+                t.grad_fn = node
+                t.requires_grad = True
+                t._oi = i
+        if STATE.anomaly:
+            _anomaly_forward(node, name, datas)
+    return outs

@@ -1,0 +1,273 @@
+"""Shape and movement ops: reshape/view, permute/transpose, squeeze/unsqueeze, expand, repeat,
+cat/stack/split, flip, pad."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import record
+from ..tensor import Tensor, _wrap
+from ._util import norm_dims, shape_args
+
+__all__ = ["reshape", "view", "permute", "transpose", "flatten", "unsqueeze", "squeeze",
+           "expand", "broadcast_to", "repeat", "cat", "concatenate", "stack", "split", "chunk",
+           "unbind", "flip", "pad"]
+
+
+def _reshape_bw(node, g):
+    return (reshape(g, node.info),)
+
+
+def reshape(a, *shape):
+    shape = shape_args(shape)
+    d = a.data
+    if d.shape == shape:
+        return a
+    try:
+        out = d.reshape(shape)
+    except ValueError:
+        raise RuntimeError(f"reshape: shape {shape} is invalid for input of shape {d.shape} "
+                           f"(size {d.size})") from None
+    return record("reshape", out, (a,), _reshape_bw, info=d.shape)
+
+
+view = reshape
+
+
+def _permute_bw(node, g):
+    return (permute(g, node.info),)
+
+
+def permute(a, *dims):
+    dims = shape_args(dims)
+    nd = a.data.ndim
+    if sorted(d % nd if nd else 0 for d in dims) != list(range(nd)):
+        raise RuntimeError(f"permute: dims {dims} are not a permutation of the {nd} dimensions "
+                           f"of a tensor of shape {a.data.shape}")
+    dims = tuple(d % nd for d in dims)
+    inv = tuple(np.argsort(dims))
+    return record("permute", a.data.transpose(dims), (a,), _permute_bw, info=inv)
+
+
+def _transpose_bw(node, g):
+    return (transpose(g, *node.info),)
+
+
+def transpose(a, dim0=-2, dim1=-1):
+    nd = a.data.ndim
+    d0, d1 = norm_dims(dim0, nd, "transpose")[0], norm_dims(dim1, nd, "transpose")[0]
+    if d0 == d1:
+        return a
+    return record("transpose", np.swapaxes(a.data, d0, d1), (a,), _transpose_bw, info=(d0, d1))
+
+
+def flatten(a, start_dim=0, end_dim=-1):
+    s = a.data.shape
+    if not s:
+        return reshape(a, (1,))
+    st = norm_dims(start_dim, len(s), "flatten")[0]
+    en = norm_dims(end_dim, len(s), "flatten")[0]
+    if st > en:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return reshape(a, s[:st] + (int(np.prod(s[st:en + 1])),) + s[en + 1:])
+
+
+def unsqueeze(a, dim):
+    s = a.data.shape
+    nd = len(s) + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"unsqueeze: dim {dim} out of range for a result with {nd} dimensions")
+    dim %= nd
+    return reshape(a, s[:dim] + (1,) + s[dim:])
+
+
+def squeeze(a, dim=None):
+    s = a.data.shape
+    if dim is None:
+        return reshape(a, tuple(x for x in s if x != 1))
+    dims = norm_dims(dim, len(s), "squeeze")
+    return reshape(a, tuple(x for i, x in enumerate(s) if not (i in dims and x == 1)))
+
+
+def _expand_bw(node, g):
+    from .reduce import sum_to
+    return (sum_to(g, node.info),)
+
+
+def expand(a, *shape):
+    shape = shape_args(shape)
+    d = a.data
+    if len(shape) < d.ndim:
+        raise RuntimeError(f"expand: the number of sizes given ({len(shape)}) must be at least "
+                           f"the number of dimensions of the tensor ({d.ndim}, shape {d.shape})")
+    lead = len(shape) - d.ndim
+    shape = tuple(d.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
+    if shape == d.shape:
+        return a
+    try:
+        out = np.broadcast_to(d, shape)
+    except ValueError:
+        raise RuntimeError(f"expand: cannot expand shape {d.shape} to {shape}") from None
+    return record("expand", out, (a,), _expand_bw, info=d.shape)
+
+
+broadcast_to = expand
+
+
+def _repeat_bw(node, g):
+    from .reduce import sum
+    in_shape, reps = node.info
+    inter = []
+    for r, s in zip(reps, in_shape):
+        inter += [r, s]
+    g = reshape(g, tuple(inter))
+    return (sum(g, dim=tuple(range(0, len(inter), 2))),)
+
+
+def repeat(a, *sizes):
+    sizes = shape_args(sizes)
+    d = a.data
+    if len(sizes) < d.ndim:
+        raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
+                           f"than the number of dimensions of the tensor ({d.ndim})")
+    in_shape = (1,) * (len(sizes) - d.ndim) + d.shape
+    out = np.tile(d.reshape(in_shape), sizes)
+    return record("repeat", out, (a,), _repeat_bw, info=(in_shape, sizes))
+
+
+def _cat_bw(node, g):
+    from .index import getitem
+    dm, sizes = node.info
+    outs = []
+    start = 0
+    for need, n in zip(node.needs, sizes):
+        if need:
+            idx = (slice(None),) * dm + (slice(start, start + n),)
+            outs.append(getitem(g, idx))
+        else:
+            outs.append(None)
+        start += n
+    return tuple(outs)
+
+
+def cat(tensors, dim=0):
+    tensors = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    nd = tensors[0].data.ndim
+    dm = norm_dims(dim, nd, "cat")[0]
+    for i, t in enumerate(tensors):
+        s0, s = tensors[0].data.shape, t.data.shape
+        if len(s) != nd or s[:dm] + s[dm + 1:] != s0[:dm] + s0[dm + 1:]:
+            raise RuntimeError(f"cat: sizes of tensors must match except in dimension {dm}; "
+                               f"tensor 0 has shape {s0}, tensor {i} has shape {s}")
+    out = np.concatenate([t.data for t in tensors], axis=dm)
+    return record("cat", out, tuple(tensors), _cat_bw,
+                  info=(dm, [t.data.shape[dm] for t in tensors]))
+
+
+concatenate = cat
+
+
+def stack(tensors, dim=0):
+    tensors = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    s0 = tensors[0].data.shape
+    for i, t in enumerate(tensors):
+        if t.data.shape != s0:
+            raise RuntimeError(f"stack: expects each tensor to be equal size, but got {s0} at "
+                               f"entry 0 and {t.data.shape} at entry {i}")
+    nd = len(s0) + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"stack: dim {dim} out of range for a result with {nd} dimensions")
+    return cat([unsqueeze(t, dim % nd) for t in tensors], dim % nd)
+
+
+def split(a, split_size_or_sections, dim=0):
+    from .index import getitem
+    dm = norm_dims(dim, a.data.ndim, "split")[0]
+    n = a.data.shape[dm]
+    if isinstance(split_size_or_sections, int):
+        if split_size_or_sections <= 0:
+            raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
+        sizes = [min(split_size_or_sections, n - s) for s in range(0, n, split_size_or_sections)]
+    else:
+        sizes = list(split_size_or_sections)
+        if np.sum(sizes) != n:
+            raise ValueError(f"split: sections {sizes} do not add up to the size {n} of "
+                             f"dimension {dm}")
+    outs, start = [], 0
+    for s in sizes:
+        outs.append(getitem(a, (slice(None),) * dm + (slice(start, start + s),)))
+        start += s
+    return tuple(outs)
+
+
+def chunk(a, chunks, dim=0):
+    n = a.data.shape[norm_dims(dim, a.data.ndim, "chunk")[0]]
+    size = -(-n // chunks)
+    return split(a, size, dim)
+
+
+def unbind(a, dim=0):
+    from .index import getitem
+    dm = norm_dims(dim, a.data.ndim, "unbind")[0]
+    return tuple(getitem(a, (slice(None),) * dm + (i,)) for i in range(a.data.shape[dm]))
+
+
+def _flip_bw(node, g):
+    return (flip(g, node.info),)
+
+
+def flip(a, dims):
+    dims = norm_dims(dims, a.data.ndim, "flip")
+    return record("flip", np.flip(a.data, dims).copy(), (a,), _flip_bw, info=dims)
+
+
+def _pad_bw(node, g):
+    from .index import getitem
+    return (getitem(g, node.info),)
+
+
+def pad(a, pad, mode="constant", value=0.0):
+    """F.pad: ``pad`` lists (left, right) pairs starting from the last dimension."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
+    pad = tuple(int(p) for p in pad)
+    d = a.data
+    if len(pad) % 2 or len(pad) // 2 > d.ndim:
+        raise ValueError(f"pad: padding length must be even and at most 2*ndim={2 * d.ndim}, "
+                         f"got {len(pad)} for input of shape {d.shape}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding is not supported, got {pad}")
+    widths = [(0, 0)] * d.ndim
+    for i in range(len(pad) // 2):
+        widths[d.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    out = np.pad(d, widths, constant_values=value)
+    idx = tuple(slice(lo, lo + s) for (lo, _), s in zip(widths, d.shape))
+    return record("pad", out, (a,), _pad_bw, info=idx)
+
+
+# ---- numpy twins of the VJPs (plain backward) --------------------------------------------------
+def _reg():
+    from ..autograd.node import fast_vjp as fv
+
+    fv(_reshape_bw)(lambda n, g: (g.reshape(n.info),))
+    fv(_permute_bw)(lambda n, g: (g.transpose(n.info),))
+    fv(_transpose_bw)(lambda n, g: (np.swapaxes(g, *n.info),))
+
+    @fv(_cat_bw)
+    def _(n, g):
+        dm, sizes = n.info
+        outs, start = [], 0
+        for need, s in zip(n.needs, sizes):
+            outs.append(g[(slice(None),) * dm + (slice(start, start + s),)] if need else None)
+            start += s
+        return tuple(outs)
+
+    fv(_flip_bw)(lambda n, g: (np.flip(g, n.info),))
+    fv(_pad_bw)(lambda n, g: (g[n.info],))
+
+
+_reg()
+del _reg

@@ -1,0 +1,351 @@
+"""Reductions with ``dim``/``keepdim`` (numpy's ``axis``/``keepdims`` accepted), softmax family."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import builtins
+
+import numpy as np
+
+from ..autograd.node import record
+from ..tensor import Tensor, _wrap
+from ._util import norm_dims, pick_dim, pick_keep
+from .elementwise import exp, log, sqrt, where
+
+__all__ = ["sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin",
+           "logsumexp", "softmax", "log_softmax", "sum_to", "norm", "all", "any", "prod"]
+
+_np_sum = np.sum
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _keep_shape(shape, dims):
+    """The shape a reduction over ``dims`` has with keepdim=True."""
+    if dims is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _expand_back(g, in_shape, dims, keepdim):
+    """Broadcast a reduced gradient back to the input's shape (with tensorgrad ops)."""
+    from .movement import expand, reshape
+    if not keepdim:
+        g = reshape(g, _keep_shape(in_shape, dims))
+    return expand(g, in_shape)
+
+
+# ---- sum / mean ---------------------------------------------------------------------------
+def _sum_bw(node, g):
+    shape, dims, keep = node.info
+    return (_expand_back(g, shape, dims, keep),)
+
+
+def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+    dims = norm_dims(pick_dim(dim, axis, "sum"), a.data.ndim, "sum")
+    keep = pick_keep(keepdim, keepdims)
+    d = a.data
+    if d.dtype == np.bool_:
+        d = d.astype(np.int64)
+    out = _np_sum(d, axis=dims, keepdims=keep, dtype=dtype)
+    return record("sum", out, (a,), _sum_bw, info=(d.shape, dims, keep))
+
+
+def _mean_bw(node, g):
+    shape, dims, keep, n = node.info
+    return (_expand_back(g / n, shape, dims, keep),)
+
+
+def mean(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    dims = norm_dims(pick_dim(dim, axis, "mean"), a.data.ndim, "mean")
+    keep = pick_keep(keepdim, keepdims)
+    d = a.data
+    if d.dtype.kind not in "fc":
+        raise TypeError(f"mean: expected a floating point tensor, got dtype {d.dtype} "
+                        f"(convert with .float() first)")
+    n = d.size if dims is None else int(np.prod([d.shape[i] for i in dims]))
+    out = np.mean(d, axis=dims, keepdims=keep)
+    return record("mean", out, (a,), _mean_bw, info=(d.shape, dims, keep, n))
+
+
+def _sum_to_bw(node, g):
+    from .movement import expand
+    return (expand(g, node.info),)
+
+
+def sum_to(a, shape):
+    """Sum ``a`` down to ``shape`` (the inverse of broadcasting); used by the engine."""
+    shape = tuple(shape)
+    d = a.data
+    if d.shape == shape:
+        return a
+    lead = d.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
+                                      if s == 1 and d.shape[i + lead] != 1)
+    out = d.sum(axis=axes, keepdims=True)
+    if lead:
+        out = out.reshape(shape)
+    return record("sum_to", out, (a,), _sum_to_bw, info=d.shape)
+
+
+def var(a, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
+    """Variance; ``unbiased=True`` divides by n-1 (PyTorch's default), or give ``correction``."""
+    dims = norm_dims(pick_dim(dim, axis, "var"), a.data.ndim, "var")
+    keep = pick_keep(keepdim, keepdims)
+    ddof = (1 if unbiased else 0) if correction is None else correction
+    n = a.data.size if dims is None else int(np.prod([a.data.shape[i] for i in dims]))
+    centered = a - mean(a, dim=dims, keepdim=True)
+    return sum(centered * centered, dim=dims, keepdim=keep) / float(builtins.max(n - ddof, 0) or np.nan)
+
+
+def std(a, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
+        keepdims=None):
+    return sqrt(var(a, dim, unbiased, keepdim, correction=correction, axis=axis,
+                    keepdims=keepdims))
+
+
+def _norm_bw(node, g):
+    (a,) = node.saved
+    shape, dims, keep = node.info
+    out = node.output()
+    from .movement import reshape
+    if not keep:
+        out = reshape(out, _keep_shape(shape, dims))
+        g = reshape(g, _keep_shape(shape, dims))
+    safe = where(_wrap(out.data == 0), 1.0, out)
+    return (where(_wrap(out.data == 0), 0.0, g * a / safe),)
+
+
+def norm(a, p=2, dim=None, keepdim=False):
+    """The 2-norm (p=2; gradient 0 at 0 as PyTorch) or any p via composition."""
+    dims = norm_dims(dim, a.data.ndim, "norm")
+    if p == 2 or p == "fro":
+        out = np.sqrt(np.sum(a.data * a.data, axis=dims, keepdims=keepdim))
+        return record("norm", out, (a,), _norm_bw, saved=(a,), info=(a.data.shape, dims, keepdim),
+                      save_output=True)
+    if p == 1:
+        from .elementwise import abs as _abs
+        return sum(_abs(a), dim=dims, keepdim=keepdim)
+    if p in (float("inf"), "inf"):
+        from .elementwise import abs as _abs
+        return amax(_abs(a), dim=dims, keepdim=keepdim)
+    from .elementwise import abs as _abs
+    return sum(_abs(a) ** float(p), dim=dims, keepdim=keepdim) ** (1.0 / p)
+
+
+# ---- max / min ------------------------------------------------------------------------------
+def _even_bw(node, g):
+    shape, dims, keep, mask = node.info
+    return (_expand_back(g, shape, dims, keep) * mask,)
+
+
+def _extreme(name, a, dims, keep, fn):
+    d = a.data
+    if d.size == 0:
+        raise RuntimeError(f"{name}: cannot reduce an empty tensor of shape {d.shape}")
+    out = fn(d, axis=dims, keepdims=True)
+    hit = (d == out)
+    cnt = hit.sum(axis=dims, keepdims=True)
+    mask = _wrap((hit / cnt).astype(d.dtype))
+    if not keep:
+        out = out.reshape(tuple(s for i, s in enumerate(d.shape)
+                                if dims is not None and i not in dims))
+    return record(name, out, (a,), _even_bw, info=(d.shape, dims, keep, mask))
+
+
+def amax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """Max over ``dim``; ties share the gradient evenly (as PyTorch)."""
+    dims = norm_dims(pick_dim(dim, axis, "amax"), a.data.ndim, "amax")
+    return _extreme("amax", a, dims, pick_keep(keepdim, keepdims), np.max)
+
+
+def amin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    dims = norm_dims(pick_dim(dim, axis, "amin"), a.data.ndim, "amin")
+    return _extreme("amin", a, dims, pick_keep(keepdim, keepdims), np.min)
+
+
+def _index_select_bw(node, g):
+    shape, d, keep, onehot = node.info
+    return (_expand_back(g, shape, (d,), keep) * onehot,)
+
+
+def _reduce_with_index(name, a, dim, keep, argfn):
+    d = a.data
+    dm = norm_dims(dim, d.ndim, name)[0]
+    if d.shape[dm] == 0:
+        raise RuntimeError(f"{name}: cannot reduce over an empty dimension {dm} of shape {d.shape}")
+    idx = argfn(d, axis=dm)
+    idx_k = np.expand_dims(idx, dm)
+    vals = np.take_along_axis(d, idx_k, axis=dm)
+    onehot = np.zeros(d.shape, dtype=d.dtype)
+    np.put_along_axis(onehot, idx_k, 1, axis=dm)
+    if not keep:
+        vals = vals.squeeze(dm)
+    else:
+        idx = idx_k
+    v = record(name, vals, (a,), _index_select_bw, info=(d.shape, dm, keep, _wrap(onehot)))
+    return values_indices(v, _wrap(idx.astype(np.int64)))
+
+
+def max(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """``max(a)`` → the maximum; ``max(a, dim)`` → (values, indices); ``max(a, b)`` → maximum."""
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+        return maximum(a, dim)
+    dim = pick_dim(dim, axis, "max")
+    if dim is None:
+        return _extreme("max", a, None, False, np.max)
+    return _reduce_with_index("max", a, dim, pick_keep(keepdim, keepdims), np.argmax)
+
+
+def min(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+        return minimum(a, dim)
+    dim = pick_dim(dim, axis, "min")
+    if dim is None:
+        return _extreme("min", a, None, False, np.min)
+    return _reduce_with_index("min", a, dim, pick_keep(keepdim, keepdims), np.argmin)
+
+
+def argmax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    dim = pick_dim(dim, axis, "argmax")
+    keep = pick_keep(keepdim, keepdims)
+    if dim is None:
+        return _wrap(np.asarray(np.argmax(a.data), dtype=np.int64))
+    dm = norm_dims(dim, a.data.ndim, "argmax")[0]
+    return _wrap(np.argmax(a.data, axis=dm, keepdims=keep).astype(np.int64))
+
+
+def argmin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    dim = pick_dim(dim, axis, "argmin")
+    keep = pick_keep(keepdim, keepdims)
+    if dim is None:
+        return _wrap(np.asarray(np.argmin(a.data), dtype=np.int64))
+    dm = norm_dims(dim, a.data.ndim, "argmin")[0]
+    return _wrap(np.argmin(a.data, axis=dm, keepdims=keep).astype(np.int64))
+
+
+def all(a, dim=None, keepdim=False):
+    return _wrap(np.asarray(np.all(a.data, axis=norm_dims(dim, a.data.ndim, "all"), keepdims=keepdim)))
+
+
+def any(a, dim=None, keepdim=False):
+    return _wrap(np.asarray(np.any(a.data, axis=norm_dims(dim, a.data.ndim, "any"), keepdims=keepdim)))
+
+
+def prod(a, dim=None, keepdim=False):
+    """Product over ``dim``. The gradient is the product of the other elements (exact with
+    zeros); its second derivative is exact where the input has no zeros."""
+    dims = norm_dims(dim, a.data.ndim, "prod")
+    out = np.prod(a.data, axis=dims, keepdims=keepdim)
+    return record("prod", out, (a,), _prod_bw, saved=(a,), info=(a.data.shape, dims, keepdim))
+
+
+def _prod_others(d, dims):
+    """Product of all other elements along ``dims``, without division (safe with zeros)."""
+    ax = tuple(range(d.ndim)) if dims is None else dims
+    k = d.ndim - len(ax)
+    moved = np.moveaxis(d, ax, tuple(range(k, d.ndim)))
+    flat = moved.reshape(moved.shape[:k] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], -1), -1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], -1), -1)[..., ::-1]
+    return np.moveaxis((left * right).reshape(moved.shape), tuple(range(k, d.ndim)), ax)
+
+
+def _prod_bw(node, g):
+    (a,) = node.saved
+    shape, dims, keep = node.info
+    if np.all(a.data != 0):
+        # differentiable form: d prod / d a_i = prod / a_i
+        out = prod(a, dim=dims, keepdim=keep)
+        return (_expand_back(g * out, shape, dims, keep) / a,)
+    return (_expand_back(g, shape, dims, keep) * _wrap(_prod_others(a.data, dims)),)
+
+
+# ---- log-sum-exp and softmax ------------------------------------------------------------------
+def logsumexp(a, dim=None, keepdim=False):
+    dims = norm_dims(dim, a.data.ndim, "logsumexp")
+    m = np.max(a.data, axis=dims, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    mt = _wrap(m)
+    s = log(sum(exp(a - mt), dim=dims, keepdim=True)) + mt
+    if not keepdim:
+        from .movement import reshape
+        s = reshape(s, tuple(x for i, x in enumerate(a.data.shape) if dims is not None and i not in dims))
+    return s
+
+
+def _softmax_np(x, axis):
+    m = np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x - m)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def _softmax_bw(node, g):
+    y = node.output()
+    dm = node.info
+    return (y * (g - sum(g * y, dm, keepdim=True)),)
+
+
+def _one_dim(dim, ndim, op):
+    if dim is None:
+        if ndim in (0, 1, 3):
+            return 0
+        return 1  # PyTorch's legacy implicit choice; pass dim explicitly
+    return norm_dims(dim, ndim, op)[0]
+
+
+def softmax(a, dim=None):
+    dm = _one_dim(dim, a.data.ndim, "softmax")
+    return record("softmax", _softmax_np(a.data, dm), (a,), _softmax_bw, info=dm,
+                  save_output=True)
+
+
+def _log_softmax_bw(node, g):
+    y = node.output()
+    dm = node.info
+    return (g - exp(y) * sum(g, dm, keepdim=True),)
+
+
+def log_softmax(a, dim=None):
+    dm = _one_dim(dim, a.data.ndim, "log_softmax")
+    x = a.data
+    m = np.max(x, axis=dm, keepdims=True)
+    sh = x - m
+    out = sh - np.log(np.exp(sh).sum(axis=dm, keepdims=True))
+    return record("log_softmax", out, (a,), _log_softmax_bw, info=dm, save_output=True)
+
+
+# ---- numpy twins of the VJPs (plain backward) --------------------------------------------------
+def _reg():
+    from ..autograd.node import fast_vjp as fv
+
+    def expand_np(g, shape, dims, keep):
+        if not keep:
+            g = g.reshape(_keep_shape(shape, dims))
+        return np.broadcast_to(g, shape)
+
+    fv(_prod_bw)(lambda n, g: (expand_np(g, *n.info) * _prod_others(n.saved[0].data, n.info[1]),))
+    fv(_sum_bw)(lambda n, g: (expand_np(g, *n.info),))
+    fv(_mean_bw)(lambda n, g: (expand_np(g / n.info[3], *n.info[:3]),))
+    fv(_sum_to_bw)(lambda n, g: (np.broadcast_to(g, n.info),))
+    fv(_even_bw)(lambda n, g: (expand_np(g, *n.info[:3]) * n.info[3].data,))
+    fv(_index_select_bw)(lambda n, g: (expand_np(g, n.info[0], (n.info[1],), n.info[2])
+                                       * n.info[3].data,))
+
+    @fv(_softmax_bw)
+    def _(n, g):
+        y = n.outs[0]
+        gy = g * y
+        return (gy - y * gy.sum(axis=n.info, keepdims=True),)
+
+    @fv(_log_softmax_bw)
+    def _(n, g):
+        return (g - np.exp(n.outs[0]) * g.sum(axis=n.info, keepdims=True),)
+
+
+_reg()
+del _reg
