@@ -62,8 +62,9 @@ class Function:
         nargs = len(args)
 
         def _bw(node, grads):
+            metas = (node.meta,) if node.nout == 1 else node.meta
             grads = tuple(g if g is not None else _wrap(np.zeros(m[0], m[1]))
-                          for g, m in zip(grads, node.meta))
+                          for g, m in zip(grads, metas))
             try:
                 res = cls.backward(ctx, *grads)
             except NotImplementedError as e:

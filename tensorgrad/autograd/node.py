@@ -148,8 +148,14 @@ def record_multi(name, datas, inputs, backward, saved=(), info=None, save_output
     datas = tuple(d if type(d) is _ndarray else np.asarray(d) for d in datas)
     outs = tuple(_wrap(d) for d in datas)
     if STATE.enabled and any(t.requires_grad for t in inputs):
+        if len(datas) == 1:  # the engine passes single-output nodes a bare gradient
+            fn = backward
+
+            def backward(node, g, _fn=fn):
+                return _fn(node, (g,))
         node = Node(name, backward, inputs, saved, info, nout=len(datas))
-        node.meta = tuple((d.shape, d.dtype) for d in datas)
+        node.meta = ((datas[0].shape, datas[0].dtype) if len(datas) == 1 else
+                     tuple((d.shape, d.dtype) for d in datas))
         if save_output:
             node.outs = datas
         for i, t in enumerate(outs):
