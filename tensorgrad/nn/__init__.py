@@ -1,0 +1,8 @@
+"""Neural-network building blocks, PyTorch-style: ``tg.nn.Module``, layers, losses, init."""
+from .module import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
+from .summary import *  # noqa: F401,F403
+from . import functional, init, utils  # noqa: F401,E402
