@@ -16,3 +16,22 @@ float = float32  # noqa: A001  (torch.float)
 double = float64
 long = int64
 bool = bool_  # noqa: A001
+
+from . import nn  # noqa: E402
+from . import optim  # noqa: E402
+
+_LAZY = {"viz", "data", "text", "metrics", "strategy", "tune", "train", "demo", "io",
+         "vision", "kernels"}
+
+
+def __getattr__(name):
+    """Submodules that pull in optional dependencies load on first use (tg.viz, tg.data, ...);
+    ``tg.save``/``tg.load``/``tg.check_gradients`` likewise."""
+    import importlib
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in ("save", "load"):
+        return getattr(importlib.import_module(f"{__name__}.io"), name)
+    if name == "check_gradients":
+        return importlib.import_module(f"{__name__}.autograd.check").check_gradients
+    raise AttributeError(f"module 'tensorgrad' has no attribute {name!r}")
