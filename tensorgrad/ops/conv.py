@@ -1,2 +1,291 @@
-"""placeholder: being written"""
-__all__ = []
+"""Convolution (1-D, 2-D, 3-D cross-correlation, as PyTorch) as differentiable ops.
+
+Forward: ``im2col`` (numba, ``tensorgrad.kernels.conv``) + one BLAS GEMM for the whole batch.
+Three recorded ops close under differentiation (``T(x, w, g) = <conv(x, w), g>`` is trilinear):
+
+* ``conv``          y  = conv(x, w) (+ b)
+* ``conv_input_grad``  dx = conv_dx(g, w)  = d<conv(x, w), g>/dx   (col2im of W^T g)
+* ``conv_weight_grad`` dw = conv_dw(x, g)  = d<conv(x, w), g>/dw   (g times the columns)
+
+and the VJP of each is written with the three of them, so gradients of gradients flow
+(``create_graph=True``, gradgradcheck). Plain ``backward()`` runs a numpy twin of the conv VJP
+(``fast_vjp``) that reuses the columns the forward pass built.
+
+All three spatial ranks share the 5-D kernels: a 1-D input ``(N, C, L)`` is viewed as
+``(N, C, 1, 1, L)``, a 2-D one as ``(N, C, 1, H, W)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import fast_vjp, record
+from ..tensor import Tensor, _wrap
+
+__all__ = ["conv1d", "conv2d", "conv3d"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+_WAXES = {1: "(out_channels, in_channels, kL)", 2: "(out_channels, in_channels, kH, kW)",
+          3: "(out_channels, in_channels, kD, kH, kW)"}
+
+
+def _kernels():
+    from ..kernels import conv as K  # numba import deferred to first use
+    return K
+
+
+# ---- argument handling ----------------------------------------------------------------------
+def _tuple(v, nd, what, op):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * nd
+    try:
+        t = tuple(int(a) for a in v)
+    except TypeError:
+        raise TypeError(f"{op}: {what} must be an int or a tuple of {nd} ints, got {v!r}") from None
+    if len(t) == 1 and nd > 1:
+        t = t * nd
+    if len(t) != nd:
+        raise ValueError(f"{op}: {what} must be an int or a tuple of {nd} ints, got {v!r}")
+    return t
+
+
+def _pad3(t, fill):
+    """Spatial tuple of length 1/2/3 -> length 3 (leading axes get ``fill``)."""
+    return (fill,) * (3 - len(t)) + tuple(t)
+
+
+class _Geom:
+    """Geometry of one convolution, 3-D normalized: kernel, stride, left padding, dilation,
+    input and output spatial sizes (leading singleton axes for 1-D / 2-D)."""
+    __slots__ = ("nd", "k", "s", "p", "d", "isp", "osp", "name")
+
+    def __init__(self, nd, k, s, p, d, isp, osp, name):
+        self.nd, self.k, self.s, self.p, self.d = nd, k, s, p, d
+        self.isp, self.osp, self.name = isp, osp, name
+
+    def args(self):
+        return (*self.k, *self.s, *self.p, *self.d, *self.osp)
+
+
+def _geometry(op, nd, x_shape, w_shape, stride, padding, dilation):
+    ks = tuple(w_shape[2:])
+    st = _tuple(stride, nd, "stride", op)
+    dl = _tuple(dilation, nd, "dilation", op)
+    if any(s <= 0 for s in st):
+        raise ValueError(f"{op}: stride must be positive, got {st}")
+    if any(d <= 0 for d in dl):
+        raise ValueError(f"{op}: dilation must be positive, got {dl}")
+    sp = tuple(x_shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            lo = hi = (0,) * nd
+        elif padding == "same":
+            if any(s != 1 for s in st):
+                raise ValueError(f"{op}: padding='same' is not supported for strided "
+                                 f"convolutions (stride {st})")
+            tot = tuple(d * (k - 1) for d, k in zip(dl, ks))
+            lo = tuple(t // 2 for t in tot)
+            hi = tuple(t - t // 2 for t in tot)
+        else:
+            raise ValueError(f"{op}: padding must be an int, a tuple, 'same' or 'valid', "
+                             f"got {padding!r}")
+    else:
+        lo = hi = _tuple(padding, nd, "padding", op)
+        if any(p < 0 for p in lo):
+            raise ValueError(f"{op}: padding must be non-negative, got {lo}")
+    out = []
+    for n, k, s, a, b, d in zip(sp, ks, st, lo, hi, dl):
+        if n + a + b < d * (k - 1) + 1:
+            raise RuntimeError(
+                f"{op}: kernel size {ks} (dilated extent "
+                f"{tuple(dd * (kk - 1) + 1 for dd, kk in zip(dl, ks))}) is larger than the "
+                f"padded input {tuple(m + aa + bb for m, aa, bb in zip(sp, lo, hi))} "
+                f"(input {x_shape}, padding {lo if lo == hi else (lo, hi)})")
+        out.append((n + a + b - d * (k - 1) - 1) // s + 1)
+    return _Geom(nd, _pad3(ks, 1), _pad3(st, 1), _pad3(lo, 0), _pad3(dl, 1),
+                 _pad3(sp, 1), _pad3(tuple(out), 1), op)
+
+
+# ---- array-level computations (shared by the recorded ops and the fast VJP) ------------------
+def _x5(a, geo):
+    return np.ascontiguousarray(a).reshape(a.shape[:2] + geo.isp)
+
+
+def _im2col(x, geo):
+    x5 = _x5(x, geo)
+    N, C = x5.shape[:2]
+    P = geo.osp[0] * geo.osp[1] * geo.osp[2]
+    cols = np.empty((C * geo.k[0] * geo.k[1] * geo.k[2], N * P), dtype=x5.dtype)
+    _kernels().im2col_into(x5, cols, *geo.args())
+    return cols
+
+
+def _g_t(g):
+    """(N, Co, *out) -> (Co, N*P), the GEMM layout of the columns."""
+    N, Co = g.shape[:2]
+    return np.ascontiguousarray(g.reshape(N, Co, -1).transpose(1, 0, 2)).reshape(Co, -1)
+
+
+def _forward(x, w, b, geo, cols=None):
+    if cols is None:
+        cols = _im2col(x, geo)
+    N, Co = x.shape[0], w.shape[0]
+    y = np.matmul(w.reshape(Co, -1), cols)  # (Co, N*P)
+    out = np.empty((N, Co) + geo.osp[3 - geo.nd:], dtype=y.dtype)
+    o3 = out.reshape(N, Co, -1)
+    y3 = y.reshape(Co, N, -1).transpose(1, 0, 2)
+    if b is not None:
+        np.add(y3, b.reshape(1, Co, 1), out=o3)
+    else:
+        np.copyto(o3, y3)
+    return out, cols
+
+
+def _dx(g_t, w, x_shape, geo):
+    Co = w.shape[0]
+    dcols = np.matmul(w.reshape(Co, -1).T, g_t)  # (K, N*P)
+    gx = np.empty(x_shape[:2] + geo.isp, dtype=dcols.dtype)
+    _kernels().col2im_into(dcols, gx, *geo.args())
+    return gx.reshape(x_shape)
+
+
+def _dw(cols, g_t, w_shape):
+    return np.matmul(g_t, cols.T).reshape(w_shape)
+
+
+# ---- recorded ops ---------------------------------------------------------------------------
+def _conv_bw(node, g):
+    x, w = node.saved[0], node.saved[1]
+    geo, has_b = node.info
+    n = node.needs
+    gx = _conv_dx(g, w, x.data.shape, geo) if n[0] else None
+    gw = _conv_dw(x, g, w.data.shape, geo) if n[1] else None
+    if has_b:
+        gb = g.sum(dim=(0,) + tuple(range(2, g.data.ndim))) if n[2] else None
+        return gx, gw, gb
+    return gx, gw
+
+
+@fast_vjp(_conv_bw)
+def _conv_bw_fast(node, g):
+    x, w, cols = node.saved
+    geo, has_b = node.info
+    n = node.needs
+    g_t = _g_t(g)
+    gx = _dx(g_t, w.data, x.data.shape, geo) if n[0] else None
+    gw = None
+    if n[1]:
+        if cols is None:
+            cols = _im2col(x.data, geo)
+        gw = _dw(cols, g_t, w.data.shape)
+    if has_b:
+        gb = g_t.sum(axis=1) if n[2] else None
+        return gx, gw, gb
+    return gx, gw
+
+
+def _conv_core(x, w, b, geo):
+    need_w = w.requires_grad
+    out, cols = _forward(x.data, w.data, None if b is None else b.data, geo)
+    inputs = (x, w) if b is None else (x, w, b)
+    # keep the columns for the weight gradient of a plain backward() (freed after it)
+    saved = (x, w, cols if need_w else None)
+    return record(geo.name, out, inputs, _conv_bw, saved=saved, info=(geo, b is not None))
+
+
+def _conv_dx_bw(node, gg):
+    g, w = node.saved
+    geo = node.info[0]
+    n = node.needs
+    dg = _conv_core(gg, w, None, geo) if n[0] else None
+    dw = _conv_dw(gg, g, w.data.shape, geo) if n[1] else None
+    return dg, dw
+
+
+def _conv_dx(g, w, x_shape, geo):
+    """d<conv(x, w), g>/dx as a recorded op of (g, w)."""
+    gx = _dx(_g_t(g.data), w.data, x_shape, geo)
+    return record(geo.name + "_input_grad", gx, (g, w), _conv_dx_bw, saved=(g, w),
+                  info=(geo, x_shape))
+
+
+def _conv_dw_bw(node, gg):
+    x, g = node.saved
+    geo = node.info[0]
+    n = node.needs
+    dx = _conv_dx(g, gg, x.data.shape, geo) if n[0] else None
+    dg = _conv_core(x, gg, None, geo) if n[1] else None
+    return dx, dg
+
+
+def _conv_dw(x, g, w_shape, geo):
+    """d<conv(x, w), g>/dw as a recorded op of (x, g)."""
+    gw = _dw(_im2col(x.data, geo), _g_t(g.data), w_shape)
+    return record(geo.name + "_weight_grad", gw, (x, g), _conv_dw_bw, saved=(x, g),
+                  info=(geo, w_shape))
+
+
+# ---- public functional API ------------------------------------------------------------------
+def _as_tensor(v, op, what):
+    if isinstance(v, Tensor):
+        return v
+    if isinstance(v, np.ndarray):
+        return _wrap(v)
+    raise TypeError(f"{op}: {what} must be a Tensor, got {type(v).__name__}")
+
+
+def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
+    op = f"conv{nd}d"
+    x = _as_tensor(x, op, "input")
+    weight = _as_tensor(weight, op, "weight")
+    if bias is not None:
+        bias = _as_tensor(bias, op, "bias")
+    if groups != 1:
+        raise NotImplementedError(f"{op}: groups={groups} is not supported (only groups=1)")
+    xs, ws = x.data.shape, weight.data.shape
+    if len(ws) != nd + 2:
+        raise ValueError(f"{op}: weight must be {nd + 2}-D {_WAXES[nd]}, got shape {ws}")
+    unbatched = len(xs) == nd + 1
+    if len(xs) != nd + 2 and not unbatched:
+        raise ValueError(f"{op}: expected a {nd + 2}-D input {_AXES[nd]} (or {nd + 1}-D "
+                         f"unbatched), got a {len(xs)}-D input of shape {xs}")
+    c_in = xs[0] if unbatched else xs[1]
+    if c_in != ws[1]:
+        raise ValueError(f"{op}: input has {c_in} channels, weight expects {ws[1]} "
+                         f"(input shape {xs}, weight shape {ws})")
+    for t, what in ((x, "input"), (weight, "weight"), (bias, "bias")):
+        if t is not None and t.data.dtype not in _FLOATS:
+            raise TypeError(f"{op}: {what} must be float32 or float64, got {t.data.dtype}")
+    if x.data.dtype != weight.data.dtype or (bias is not None and bias.data.dtype != x.data.dtype):
+        raise TypeError(f"{op}: input, weight and bias must share one dtype, got input "
+                        f"{x.data.dtype}, weight {weight.data.dtype}"
+                        + (f", bias {bias.data.dtype}" if bias is not None else ""))
+    if bias is not None and bias.data.shape != (ws[0],):
+        raise ValueError(f"{op}: bias must have shape ({ws[0]},) (one per output channel), "
+                         f"got {bias.data.shape}")
+    if unbatched:
+        from .movement import unsqueeze, squeeze
+        x = unsqueeze(x, 0)
+    geo = _geometry(op, nd, x.data.shape, ws, stride, padding, dilation)
+    out = _conv_core(x, weight, bias, geo)
+    if unbatched:
+        out = squeeze(out, 0)
+    return out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation of ``input (N, C_in, L)`` with ``weight (C_out, C_in, k)``."""
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of ``input (N, C_in, H, W)`` with ``weight (C_out, C_in, kH, kW)``.
+
+    ``padding``: int, tuple, ``'valid'`` (none) or ``'same'`` (stride 1; an odd total padding
+    puts the extra zero on the right/bottom, as PyTorch does)."""
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D cross-correlation of ``input (N, C_in, D, H, W)`` with ``weight (C_out, C_in, kD, kH, kW)``."""
+    return _conv(3, input, weight, bias, stride, padding, dilation, groups)
