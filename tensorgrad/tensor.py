@@ -145,7 +145,7 @@ class Tensor:
         body = np.array2string(self.data, separator=", ", precision=4, threshold=200,
                                prefix="tensor(")
         extra = []
-        if self.data.dtype != np.float32 and self.data.dtype.kind == "f" or self.data.dtype.kind not in "fi" or self.data.dtype == np.int32:
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
             extra.append(f"dtype={self.data.dtype}")
         if self.grad_fn is not None:
             extra.append(f"grad_fn=<{self.grad_fn.name}Backward>")
