@@ -1,2 +1,843 @@
-"""placeholder: being written"""
-__all__ = []
+"""``Module`` and ``Parameter``: the containers every layer is built from (PyTorch-style).
+
+A Module owns Parameters, buffers (non-trainable state such as batch norm's running mean) and
+child Modules. Assigning any of them as an attribute registers it, as in PyTorch, so
+``named_parameters`` gives PyTorch's names (``0.weight``, ``encoder.layers.1.bias``) and
+``state_dict`` gives PyTorch's keys; PyTorch weights therefore load into the same model.
+
+Beyond PyTorch (**tg**): Parameters and Modules held in a plain Python ``list``, ``tuple`` or
+``dict`` attribute are found too (named ``attr.0``, ``attr.key``), as in micrograd-style code
+(``self.layers = [Linear(2, 3), Linear(3, 1)]``). PyTorch would ignore them; use
+``ModuleList``/``ModuleDict`` when you want exact PyTorch behaviour.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+import itertools
+
+import numpy as np
+
+from ..tensor import Tensor, _wrap
+
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+           "ParameterDict", "Identity", "RemovableHandle"]
+
+
+# ---- Parameter ---------------------------------------------------------------------------------
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a trainable parameter (``requires_grad=True``).
+
+    ``Parameter(data)`` accepts a Tensor, a numpy array or nested lists; a Tensor's array is
+    shared, not copied (as ``torch.nn.Parameter`` shares storage)."""
+
+    def __init__(self, data=None, requires_grad: bool = True):
+        if data is None:
+            data = np.empty((0,), dtype=np.float32)
+        if isinstance(data, Tensor):
+            arr = data.data
+        else:
+            arr = np.asarray(data)
+            if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
+                arr = arr.astype(np.float32)  # Python floats -> float32, as tg.tensor
+        self.data = arr
+        self.grad = None
+        self.requires_grad = False
+        self.grad_fn = None
+        self._version = 0
+        self._oi = 0
+        self._hooks = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, proto):  # pragma: no cover - pickling is not how tg saves
+        return (Parameter, (self.data, self.requires_grad))
+
+
+# ---- hooks -------------------------------------------------------------------------------------
+class RemovableHandle:
+    """Returned by ``register_forward_hook`` & co.; ``handle.remove()`` unregisters the hook.
+    Also a context manager (the hook is removed on exit)."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks_dict):
+        self._dict = hooks_dict
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self):
+        self._dict.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def _addindent(s, n):
+    lines = s.split("\n")
+    if len(lines) == 1:
+        return s
+    return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
+
+
+def _as_array(v):
+    """A state-dict value as a numpy array: Tensors, numpy arrays, numbers, and anything with
+    ``__array__`` or ``.numpy()`` (e.g. a CPU torch tensor) are accepted."""
+    if isinstance(v, Tensor):
+        return v.data
+    if isinstance(v, np.ndarray):
+        return v
+    if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor, without importing torch
+        return v.detach().cpu().numpy()
+    return np.asarray(v)
+
+
+# ---- Module ------------------------------------------------------------------------------------
+class Module:
+    """Base class for every layer and model: subclass it, assign layers and Parameters in
+    ``__init__``, and write ``forward``; call the module (not ``forward``) so hooks run."""
+
+    training: bool
+    _version_tag = 1
+
+    def __init__(self, *args, **kwargs):
+        if args or kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments "
+                            f"{args} {kwargs} (Module.__init__ takes none)")
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_non_persistent_buffers_set"] = set()
+        d["_modules"] = OrderedDict()
+        d["_forward_hooks"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
+
+    # -- forward ---------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required "
+                                  f"\"forward\" function")
+
+    def __call__(self, *args, **kwargs):
+        d = self.__dict__
+        pre = d.get("_forward_pre_hooks")
+        if pre:
+            for hook in list(pre.values()):
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        out = self.forward(*args, **kwargs)
+        post = d.get("_forward_hooks")
+        if post:
+            for hook in list(post.values()):
+                res = hook(self, args, out)
+                if res is not None:
+                    out = res
+        return out
+
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, args)`` runs before ``forward``; a returned value (a tuple, or one
+        value) replaces the positional arguments. Returns a handle with ``.remove()``."""
+        if "_forward_pre_hooks" not in self.__dict__:
+            raise AttributeError("cannot register a hook before Module.__init__() call")
+        h = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[h.id] = hook
+        return h
+
+    def register_forward_hook(self, hook):
+        """``hook(module, args, output)`` runs after ``forward``; a returned value replaces the
+        output. Returns a handle with ``.remove()``."""
+        if "_forward_hooks" not in self.__dict__:
+            raise AttributeError("cannot register a hook before Module.__init__() call")
+        h = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[h.id] = hook
+        return h
+
+    # -- registration ----------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._remove_from(name, keep="_parameters")
+            params[name] = value
+            return
+        if params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                f"(tg.nn.Parameter or None expected)")
+            params[name] = None
+            return
+        if isinstance(value, Module):
+            mods = d.get("_modules")
+            if mods is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._remove_from(name, keep="_modules")
+            mods[name] = value
+            return
+        mods = d.get("_modules")
+        if mods is not None and name in mods:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
+                                f"'{name}' (tg.nn.Module or None expected)")
+            mods[name] = None
+            return
+        bufs = d.get("_buffers")
+        if bufs is not None and name in bufs:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                f"(tg.Tensor or None expected)")
+            bufs[name] = value
+            return
+        object.__setattr__(self, name, value)
+
+    def _remove_from(self, name, keep):
+        d = self.__dict__
+        d.pop(name, None)
+        for key in ("_parameters", "_buffers", "_modules"):
+            if key != keep and key in d:
+                d[key].pop(name, None)
+        if keep != "_buffers":
+            d.get("_non_persistent_buffers_set", set()).discard(name)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for key in ("_parameters", "_buffers", "_modules"):
+            sub = d.get(key)
+            if sub is not None and name in sub:
+                return sub[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        d = self.__dict__
+        for key in ("_parameters", "_buffers", "_modules"):
+            if name in d.get(key, ()):
+                del d[key][name]
+                d["_non_persistent_buffers_set"].discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        extra = list(self._parameters) + list(self._buffers) + list(self._modules)
+        return sorted(set(object.__dir__(self)) | set(extra))
+
+    def register_parameter(self, name, param):
+        """Add a parameter (or ``None``: a declared but absent parameter, like ``bias=False``)."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_parameter: parameter name must be a non-empty string "
+                           f"without '.', got {name!r}")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: cannot assign '{type(param).__name__}' as "
+                            f"parameter '{name}' (tg.nn.Parameter or None expected)")
+        if hasattr(type(self), name):
+            raise KeyError(f"register_parameter: attribute '{name}' already exists")
+        self._remove_from(name, keep="_parameters")
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent: bool = True):
+        """Add non-trainable state saved in ``state_dict`` (unless ``persistent=False``)."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: buffer name must be a non-empty string without "
+                           f"'.', got {name!r}")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: cannot assign '{type(tensor).__name__}' as "
+                            f"buffer '{name}' (tg.Tensor or None expected)")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: attribute '{name}' already exists")
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str) or "." in name or name == "":
+            raise KeyError(f"add_module: module name must be a non-empty string without '.', "
+                           f"got {name!r}")
+        if "_modules" not in self.__dict__:
+            raise AttributeError("cannot assign module before Module.__init__() call")
+        self._remove_from(name, keep="_modules")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    # -- implicit containers (tg) ----------------------------------------------------------
+    def _implicit(self):
+        """(name, obj) for Parameters/Modules held in plain list/tuple/dict attributes."""
+        out = []
+        for attr, val in self.__dict__.items():
+            if attr.startswith("_") or not isinstance(val, (list, tuple, dict)):
+                continue
+            stack = [(attr, val)]
+            while stack:
+                prefix, v = stack.pop(0)
+                items = v.items() if isinstance(v, dict) else enumerate(v)
+                for k, item in items:
+                    nm = f"{prefix}.{k}"
+                    if isinstance(item, (Parameter, Module)):
+                        out.append((nm, item))
+                    elif isinstance(item, (list, tuple, dict)):
+                        stack.append((nm, item))
+        return out
+
+    def _local_params(self):
+        items = list(self._parameters.items())
+        for nm, obj in self._implicit():
+            if isinstance(obj, Parameter):
+                items.append((nm, obj))
+        return items
+
+    def _local_modules(self):
+        items = list(self._modules.items())
+        for nm, obj in self._implicit():
+            if isinstance(obj, Module):
+                items.append((nm, obj))
+        return items
+
+    # -- traversal -------------------------------------------------------------------------
+    def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, mod in self._local_modules():
+            if mod is None:
+                continue
+            sub = prefix + ("." if prefix else "") + name
+            yield from mod.named_modules(memo, sub, remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        seen = set()
+        for name, mod in self._local_modules():
+            if mod is not None and id(mod) not in seen:
+                seen.add(id(mod))
+                yield name, mod
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, getter, prefix="", recurse=True, remove_duplicate=True):
+        memo = set()
+        mods = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                if recurse else [(prefix, self)])
+        for mod_prefix, mod in mods:
+            for k, v in getter(mod):
+                if v is None:
+                    continue
+                if remove_duplicate:
+                    if id(v) in memo:
+                        continue
+                    memo.add(id(v))
+                yield mod_prefix + ("." if mod_prefix else "") + k, v
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True):
+        """(name, Parameter) pairs with PyTorch's dotted names; shared parameters once."""
+        yield from self._named_members(lambda m: m._local_params(), prefix, recurse,
+                                       remove_duplicate)
+
+    def parameters(self, recurse: bool = True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True):
+        yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse,
+                                       remove_duplicate)
+
+    def buffers(self, recurse: bool = True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def get_submodule(self, target: str):
+        if target == "":
+            return self
+        mod = self
+        for item in target.split("."):
+            sub = dict(mod._local_modules()).get(item)
+            if sub is None:
+                raise AttributeError(f"get_submodule: {type(mod).__name__} has no submodule "
+                                     f"'{item}' (looking for '{target}')")
+            mod = sub
+        return mod
+
+    def get_parameter(self, target: str):
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        params = dict(mod._local_params())
+        if name not in params or params[name] is None:
+            raise AttributeError(f"get_parameter: {type(mod).__name__} has no parameter "
+                                 f"'{name}'")
+        return params[name]
+
+    # -- modes and bulk changes ------------------------------------------------------------
+    def train(self, mode: bool = True):
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: training mode is expected to be a bool, got {mode!r}")
+        self.training = mode
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True):
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad = _wrap(np.zeros_like(p.grad.data))
+
+    def apply(self, fn):
+        """Call ``fn`` on every submodule (children first) and then on self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def _cast_floats(self, dtype):
+        dtype = np.dtype(dtype)
+        for m in self.modules():
+            for p in m._local_params():
+                p = p[1]
+                if p is not None and p.data.dtype.kind == "f" and p.data.dtype != dtype:
+                    p.data = p.data.astype(dtype)
+                    if p.grad is not None:
+                        p.grad = _wrap(p.grad.data.astype(dtype))
+            for name, b in list(m._buffers.items()):
+                if b is not None and b.data.dtype.kind == "f" and b.data.dtype != dtype:
+                    b.data = b.data.astype(dtype)
+        return self
+
+    def double(self):
+        """Cast floating parameters and buffers to float64 in place (same Parameter objects)."""
+        return self._cast_floats(np.float64)
+
+    def float(self):
+        """Cast floating parameters and buffers to float32 in place."""
+        return self._cast_floats(np.float32)
+
+    def to(self, *args, **kwargs):
+        """``to(dtype)`` casts floats; devices (``"cpu"``) are accepted and ignored."""
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, str) and a.startswith("cpu"):
+                continue
+            dtype = a
+        if dtype is None:
+            return self
+        return self._cast_floats(dtype)
+
+    def cpu(self):
+        return self
+
+    def type(self, dtype):
+        return self._cast_floats(dtype)
+
+    # -- state dict ------------------------------------------------------------------------
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        for name, p in self._local_params():
+            if p is not None:
+                destination[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = b if keep_vars else b.detach()
+
+    def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False):
+        """An ordered dict name -> tensor (parameters, then persistent buffers, per module,
+        in PyTorch's order and names). The tensors share memory with the module."""
+        if destination is None:
+            destination = OrderedDict()
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, mod in self._local_modules():
+            if mod is not None:
+                mod.state_dict(destination, prefix + name + ".", keep_vars)
+        return destination
+
+    def _state_slots(self):
+        """name -> (owner module, kind, local name, tensor) for everything state_dict saves."""
+        slots = OrderedDict()
+        for mprefix, m in self.named_modules(remove_duplicate=False):
+            pre = mprefix + "." if mprefix else ""
+            for name, p in m._local_params():
+                if p is not None:
+                    slots[pre + name] = p
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent_buffers_set:
+                    slots[pre + name] = b
+        return slots
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy values from ``state_dict`` into this module's parameters and buffers (values
+        keep the module's dtypes, as PyTorch). Shape mismatches always raise; with
+        ``strict=True`` missing and unexpected keys raise too. Returns
+        ``(missing_keys, unexpected_keys)``."""
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict: expected a dict-like state_dict, got "
+                            f"{type(state_dict).__name__}")
+        slots = self._state_slots()
+        missing = [k for k in slots if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in slots]
+        errors = []
+        arrays = {}
+        for k, t in slots.items():
+            if k not in state_dict:
+                continue
+            arr = _as_array(state_dict[k])
+            if arr.shape != t.data.shape:
+                errors.append(f"size mismatch for {k}: copying a param with shape {arr.shape} "
+                              f"from checkpoint, the shape in current model is {t.data.shape}.")
+            else:
+                arrays[k] = arr
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ". ")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        for k, arr in arrays.items():
+            t = slots[k]
+            np.copyto(t.data, arr, casting="unsafe")
+            t._version += 1
+        return _IncompatibleKeys(missing, unexpected)
+
+    # -- printing --------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        lines = []
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        for name, mod in self._local_modules():
+            mod_str = _addindent(repr(mod), 2)
+            lines.append(f"({name}): {mod_str}")
+        main = self._get_name() + "("
+        if extra_lines:
+            if len(extra_lines) == 1 and not lines:
+                main += extra_lines[0]
+            else:
+                lines = extra_lines + lines
+        if lines:
+            main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+
+# ---- containers ----------------------------------------------------------------------------
+class Sequential(Module):
+    """Modules applied one after another. ``Sequential(a, b)`` names them ``0``, ``1``;
+    ``Sequential(OrderedDict(name=module, ...))`` keeps the given names."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], (dict, OrderedDict)):
+            for k, m in args[0].items():
+                self.add_module(k, m)
+        else:
+            for i, m in enumerate(args):
+                if not isinstance(m, Module):
+                    raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, "
+                                    f"not a Module")
+                self.add_module(str(i), m)
+
+    def _idx(self, idx):
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"{type(self).__name__}: index {idx} is out of range "
+                             f"(length {n})")
+        return idx % n
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))
+        return list(self._modules.values())[self._idx(int(idx))]
+
+    def __setitem__(self, idx, module):
+        key = list(self._modules.keys())[self._idx(int(idx))]
+        self.add_module(key, module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules.keys())
+        if isinstance(idx, slice):
+            for k in keys[idx]:
+                del self._modules[k]
+        else:
+            del self._modules[keys[self._idx(int(idx))]]
+        # renumber like PyTorch
+        items = list(self._modules.values())
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise TypeError("Sequential + : expected another Sequential")
+        out = Sequential()
+        for m in itertools.chain(self, other):
+            out.append(m)
+        return out
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        n = len(items)
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {index} out of range (length {n})")
+        items.insert(index % (n + 1) if index < 0 else index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+        return self
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+
+class ModuleList(Module):
+    """A list of Modules, registered (named ``0``, ``1``, ...)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _idx(self, idx):
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"ModuleList: index {idx} is out of range (length {n})")
+        return idx % n
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ModuleList(list(self._modules.values())[idx])
+        return self._modules[str(self._idx(int(idx)))]
+
+    def __setitem__(self, idx, module):
+        self.add_module(str(self._idx(int(idx))), module)
+
+    def __delitem__(self, idx):
+        items = list(self._modules.values())
+        del items[idx]
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+
+    def forward(self, *a, **k):
+        raise NotImplementedError("ModuleList has no forward: iterate over it in your "
+                                  "module's forward")
+
+
+class ModuleDict(Module):
+    """A dict of Modules, registered under their keys (insertion order kept)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def pop(self, key):
+        return self._modules.pop(key)
+
+    def clear(self):
+        self._modules.clear()
+
+    def update(self, modules):
+        items = modules.items() if hasattr(modules, "items") else modules
+        for k, m in items:
+            self[k] = m
+
+    def forward(self, *a, **k):
+        raise NotImplementedError("ModuleDict has no forward: index it in your module's forward")
+
+
+class ParameterList(Module):
+    """A list of Parameters, registered (named ``0``, ``1``, ...)."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __getitem__(self, idx):
+        n = len(self._parameters)
+        idx = int(idx)
+        if not -n <= idx < n:
+            raise IndexError(f"ParameterList: index {idx} is out of range (length {n})")
+        return self._parameters[str(idx % n)]
+
+    def __setitem__(self, idx, p):
+        n = len(self._parameters)
+        self.register_parameter(str(int(idx) % n), p if isinstance(p, Parameter) else Parameter(p))
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def append(self, p):
+        self.register_parameter(str(len(self)), p if isinstance(p, Parameter) else Parameter(p))
+        return self
+
+    def extend(self, ps):
+        for p in ps:
+            self.append(p)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+                         for k, p in self._parameters.items())
+
+
+class ParameterDict(Module):
+    """A dict of Parameters, registered under their keys."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, p):
+        self.register_parameter(key, p if isinstance(p, Parameter) else Parameter(p))
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def update(self, parameters):
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for k, p in items:
+            self[k] = p
+
+
+class Identity(Module):
+    """Returns its input unchanged (arguments are accepted and ignored, as PyTorch)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
