@@ -1,2 +1,364 @@
-"""placeholder: being written"""
-__all__ = []
+"""Pooling (1-D, 2-D, 3-D max and average; adaptive average) as differentiable ops.
+
+Max pooling records the arg-max of every window; its gradient scatter-adds the output gradient
+to the arg-max (``max_pool_backward``, a recorded op), and the gradient of that scatter is a
+gather at the same indices (``max_pool_gather``), so double backward works. Average pooling
+is linear: its VJP is the transpose kernel, whose own VJP is average pooling again.
+
+Kernels: ``tensorgrad.kernels.pool`` (numba), on ``(N, C, D, H, W)`` views of the input.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import fast_vjp, record
+from ..tensor import Tensor, _wrap
+
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+
+
+def _kernels():
+    from ..kernels import pool as K
+    return K
+
+
+def _tuple(v, nd, what, op):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * nd
+    try:
+        t = tuple(int(a) for a in v)
+    except TypeError:
+        raise TypeError(f"{op}: {what} must be an int or a tuple of {nd} ints, got {v!r}") from None
+    if len(t) == 1 and nd > 1:
+        t = t * nd
+    if len(t) != nd:
+        raise ValueError(f"{op}: {what} must be an int or a tuple of {nd} ints, got {v!r}")
+    return t
+
+
+def _pad3(t, fill):
+    return (fill,) * (3 - len(t)) + tuple(t)
+
+
+def _check_input(op, nd, x):
+    if not isinstance(x, Tensor):
+        if isinstance(x, np.ndarray):
+            x = _wrap(x)
+        else:
+            raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    s = x.data.shape
+    if len(s) not in (nd + 1, nd + 2):
+        raise ValueError(f"{op}: expected a {nd + 2}-D input {_AXES[nd]} (or {nd + 1}-D "
+                         f"unbatched), got a {len(s)}-D input of shape {s}")
+    if x.data.dtype not in _FLOATS:
+        raise TypeError(f"{op}: input must be float32 or float64, got {x.data.dtype}")
+    return x, len(s) == nd + 1
+
+
+def _out_len(n, k, s, p, d, ceil_mode):
+    span = n + 2 * p - d * (k - 1) - 1
+    if ceil_mode:
+        o = -(-span // s) + 1
+        if (o - 1) * s >= n + p:  # the last window must start inside the input or left pad
+            o -= 1
+    else:
+        o = span // s + 1
+    return o
+
+
+def _window(op, nd, shape, kernel_size, stride, padding, dilation, ceil_mode):
+    ks = _tuple(kernel_size, nd, "kernel_size", op)
+    st = ks if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _tuple(stride, nd, "stride", op)
+    pd = _tuple(padding, nd, "padding", op)
+    dl = _tuple(dilation, nd, "dilation", op)
+    if any(k <= 0 for k in ks):
+        raise ValueError(f"{op}: kernel_size must be positive, got {ks}")
+    if any(s <= 0 for s in st):
+        raise ValueError(f"{op}: stride must be positive, got {st}")
+    if any(d <= 0 for d in dl):
+        raise ValueError(f"{op}: dilation must be positive, got {dl}")
+    if any(p < 0 or 2 * p > k for p, k in zip(pd, ks)):
+        raise ValueError(f"{op}: padding should be non-negative and at most half of the kernel "
+                         f"size, got padding {pd} for kernel {ks}")
+    sp = shape[2:]
+    out = []
+    for n, k, s, p, d in zip(sp, ks, st, pd, dl):
+        if n + 2 * p < d * (k - 1) + 1:
+            raise RuntimeError(f"{op}: kernel size {ks} is larger than the padded input "
+                               f"{tuple(m + 2 * q for m, q in zip(sp, pd))} (input {shape}, "
+                               f"padding {pd})")
+        out.append(_out_len(n, k, s, p, d, ceil_mode))
+    return (_pad3(ks, 1), _pad3(st, 1), _pad3(pd, 0), _pad3(dl, 1), _pad3(sp, 1),
+            _pad3(tuple(out), 1))
+
+
+def _v5(a, sp3):
+    return np.ascontiguousarray(a).reshape(a.shape[:2] + sp3)
+
+
+def _unsqueeze(x):
+    from .movement import unsqueeze
+    return unsqueeze(x, 0)
+
+
+def _squeeze(x):
+    from .movement import squeeze
+    return squeeze(x, 0)
+
+
+# ---- max pooling ------------------------------------------------------------------------------
+def _scatter_np(g, idx, x_shape):
+    N, C = x_shape[:2]
+    gx = np.empty(x_shape, dtype=g.dtype)
+    _kernels().scatter_add_into(np.ascontiguousarray(g).reshape(N, C, -1), idx.reshape(N, C, -1),
+                                gx.reshape(N, C, -1))
+    return gx
+
+
+def _gather_np(x, idx):
+    N, C = x.shape[:2]
+    out = np.empty(idx.shape, dtype=x.dtype)
+    _kernels().gather_into(np.ascontiguousarray(x).reshape(N, C, -1), idx.reshape(N, C, -1),
+                           out.reshape(N, C, -1))
+    return out
+
+
+def _max_bw(node, g):
+    idx, x_shape, name = node.info
+    return (_max_scatter(g, idx, x_shape, name),)
+
+
+@fast_vjp(_max_bw)
+def _max_bw_fast(node, g):
+    idx, x_shape, _ = node.info
+    return (_scatter_np(g, idx, x_shape),)
+
+
+def _scatter_bw(node, gg):
+    idx, _, name = node.info
+    return (_max_gather(gg, idx, name),)
+
+
+def _max_scatter(g, idx, x_shape, name):
+    """Recorded op: the max-pool gradient, g scattered (added) to the arg-max positions."""
+    return record(name + "_backward", _scatter_np(g.data, idx, x_shape), (g,), _scatter_bw,
+                  info=(idx, x_shape, name))
+
+
+def _gather_bw(node, gg):
+    idx, x_shape, name = node.info
+    return (_max_scatter(gg, idx, x_shape, name),)
+
+
+def _max_gather(x, idx, name):
+    """Recorded op: x read at the arg-max positions (max pooling with fixed indices)."""
+    return record(name + "_gather", _gather_np(x.data, idx), (x,), _gather_bw,
+                  info=(idx, x.data.shape, name))
+
+
+def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    op = f"max_pool{nd}d"
+    x, unbatched = _check_input(op, nd, x)
+    if unbatched:
+        x = _unsqueeze(x)
+    ks, st, pd, dl, sp, osp = _window(op, nd, x.data.shape, kernel_size, stride, padding,
+                                      dilation, ceil_mode)
+    x5 = _v5(x.data, sp)
+    N, C = x5.shape[:2]
+    out = np.empty((N, C) + osp, dtype=x5.dtype)
+    idx = np.empty((N, C) + osp, dtype=np.int64)
+    K = _kernels()
+    if (ks == (1, 2, 2) and st == (1, 2, 2) and pd == (0, 0, 0) and dl == (1, 1, 1)
+            and sp[0] == 1):
+        K.max_pool2d_k2s2_into(x5, out, idx)
+    else:
+        K.max_pool_into(x5, out, idx, *ks, *st, *pd, *dl)
+    oshape = (N, C) + osp[3 - nd:]
+    out = out.reshape(oshape)
+    idx = idx.reshape(oshape)
+    y = record(op, out, (x,), _max_bw, info=(idx, x.data.shape, op))
+    if unbatched:
+        y = _squeeze(y)
+        idx = idx[0]
+    if return_indices:
+        return y, _wrap(idx)
+    return y
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over sliding windows of ``(N, C, L)``; ``stride`` defaults to ``kernel_size``."""
+    return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over sliding windows of ``(N, C, H, W)``; gradients go to the arg-max (the first
+    maximum in scan order), as in PyTorch. ``return_indices`` gives flat indices into H*W."""
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over sliding windows of ``(N, C, D, H, W)``."""
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+# ---- average pooling ----------------------------------------------------------------------------
+def _avg_np(x, geo):
+    ks, st, pd, sp, osp, inc, oshape = geo
+    x5 = _v5(x, sp)
+    out = np.empty(x5.shape[:2] + osp, dtype=x5.dtype)
+    _kernels().avg_pool_into(x5, out, *ks, *st, *pd, inc)
+    return out.reshape(oshape)
+
+
+def _avg_adj_np(g, geo, x_shape):
+    ks, st, pd, sp, osp, inc, _ = geo
+    g5 = _v5(g, osp)
+    gx = np.empty(x_shape[:2] + sp, dtype=g5.dtype)
+    _kernels().avg_pool_adjoint_into(g5, gx, *ks, *st, *pd, inc)
+    return gx.reshape(x_shape)
+
+
+def _avg_bw(node, g):
+    geo, x_shape, name = node.info
+    return (_avg_adjoint(g, geo, x_shape, name),)
+
+
+@fast_vjp(_avg_bw)
+def _avg_bw_fast(node, g):
+    geo, x_shape, _ = node.info
+    return (_avg_adj_np(g, geo, x_shape),)
+
+
+def _avg_adj_bw(node, gg):
+    geo, x_shape, name = node.info
+    return (_avg_core(gg, geo, name),)
+
+
+def _avg_adjoint(g, geo, x_shape, name):
+    return record(name + "_backward", _avg_adj_np(g.data, geo, x_shape), (g,), _avg_adj_bw,
+                  info=(geo, x_shape, name))
+
+
+def _avg_core(x, geo, name):
+    return record(name, _avg_np(x.data, geo), (x,), _avg_bw, info=(geo, x.data.shape, name))
+
+
+def _avg_pool(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    op = f"avg_pool{nd}d"
+    if divisor_override is not None:
+        raise NotImplementedError(f"{op}: divisor_override is not supported")
+    x, unbatched = _check_input(op, nd, x)
+    if unbatched:
+        x = _unsqueeze(x)
+    ks, st, pd, dl, sp, osp = _window(op, nd, x.data.shape, kernel_size, stride, padding, 1,
+                                      ceil_mode)
+    oshape = x.data.shape[:2] + osp[3 - nd:]
+    y = _avg_core(x, (ks, st, pd, sp, osp, bool(count_include_pad), oshape), op)
+    return _squeeze(y) if unbatched else y
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """Mean over sliding windows of ``(N, C, L)`` (zero padding counted unless told otherwise)."""
+    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over sliding windows of ``(N, C, H, W)``; ``stride`` defaults to ``kernel_size``."""
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over sliding windows of ``(N, C, D, H, W)``."""
+    return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+# ---- adaptive average pooling ---------------------------------------------------------------------
+def _adapt_np(x, sp, osp, oshape):
+    x5 = _v5(x, sp)
+    out = np.empty(x5.shape[:2] + osp, dtype=x5.dtype)
+    _kernels().adaptive_avg_pool_into(x5, out)
+    return out.reshape(oshape)
+
+
+def _adapt_adj_np(g, sp, osp, x_shape):
+    g5 = _v5(g, osp)
+    gx = np.empty(x_shape[:2] + sp, dtype=g5.dtype)
+    _kernels().adaptive_avg_pool_adjoint_into(g5, gx)
+    return gx.reshape(x_shape)
+
+
+def _adapt_bw(node, g):
+    sp, osp, x_shape, name = node.info
+    return (_adapt_adjoint(g, sp, osp, x_shape, name),)
+
+
+@fast_vjp(_adapt_bw)
+def _adapt_bw_fast(node, g):
+    sp, osp, x_shape, _ = node.info
+    return (_adapt_adj_np(g, sp, osp, x_shape),)
+
+
+def _adapt_adj_bw(node, gg):
+    sp, osp, x_shape, name, g_spatial = node.info
+    return (_adapt_core(gg, sp, osp, x_shape[:2] + tuple(g_spatial), name),)
+
+
+def _adapt_adjoint(g, sp, osp, x_shape, name):
+    return record(name + "_backward", _adapt_adj_np(g.data, sp, osp, x_shape), (g,),
+                  _adapt_adj_bw, info=(sp, osp, x_shape, name, g.data.shape[2:]))
+
+
+def _adapt_core(x, sp, osp, oshape, name):
+    return record(name, _adapt_np(x.data, sp, osp, oshape), (x,), _adapt_bw,
+                  info=(sp, osp, x.data.shape, name))
+
+
+def _adaptive(nd, x, output_size):
+    op = f"adaptive_avg_pool{nd}d"
+    x, unbatched = _check_input(op, nd, x)
+    if unbatched:
+        x = _unsqueeze(x)
+    insp = x.data.shape[2:]
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    output_size = tuple(output_size)
+    if len(output_size) == 1 and nd > 1:
+        output_size = output_size * nd
+    if len(output_size) != nd:
+        raise ValueError(f"{op}: output_size must be an int or a tuple of {nd} ints, got "
+                         f"{output_size!r}")
+    osz = tuple(n if o is None else int(o) for o, n in zip(output_size, insp))
+    if any(o <= 0 for o in osz):
+        raise ValueError(f"{op}: output_size must be positive, got {osz}")
+    if any(n == 0 for n in insp):
+        raise RuntimeError(f"{op}: input has an empty spatial dimension, shape {x.data.shape}")
+    y = _adapt_core(x, _pad3(insp, 1), _pad3(osz, 1), x.data.shape[:2] + osz, op)
+    return _squeeze(y) if unbatched else y
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Average pooling to a fixed output length (PyTorch's window rule)."""
+    return _adaptive(1, input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a fixed output size; ``output_size=1`` is global average pooling."""
+    return _adaptive(2, input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    return _adaptive(3, input, output_size)
