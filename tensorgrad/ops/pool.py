@@ -174,7 +174,7 @@ def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     idx = np.empty((N, C) + osp, dtype=np.int64)
     K = _kernels()
     if (ks == (1, 2, 2) and st == (1, 2, 2) and pd == (0, 0, 0) and dl == (1, 1, 1)
-            and sp[0] == 1):
+            and sp[0] == 1 and 2 * osp[1] <= sp[1] and 2 * osp[2] <= sp[2]):
         K.max_pool2d_k2s2_into(x5, out, idx)
     else:
         K.max_pool_into(x5, out, idx, *ks, *st, *pd, *dl)

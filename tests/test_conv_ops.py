@@ -1,0 +1,262 @@
+"""Convolution and pooling ops: PyTorch parity (forward, gradients, second derivatives),
+gradcheck / gradgradcheck in float64, dtype handling, and errors that name the op and shapes."""
+import numpy as np
+import pytest
+import torch
+
+import tensorgrad as tg
+from tensorgrad.ops import conv as C
+from tensorgrad.ops import pool as P
+
+TF = torch.nn.functional
+rng = np.random.default_rng(7)
+
+CONV = {1: (C.conv1d, TF.conv1d), 2: (C.conv2d, TF.conv2d), 3: (C.conv3d, TF.conv3d)}
+
+# nd, N, C_in, C_out, spatial, kernel, stride, padding, dilation, bias
+CONV_TABLE = [
+    (2, 2, 3, 4, (8, 8), (3, 3), 1, 1, 1, True),
+    (2, 2, 3, 4, (7, 9), (3, 2), (2, 1), (1, 0), 1, True),          # odd sizes, mixed stride
+    (2, 1, 1, 2, (6, 6), (3, 3), 1, 0, 1, True),                    # batch 1, one channel
+    (2, 2, 3, 2, (5, 4), (5, 4), 1, 0, 1, True),                    # kernel = input size
+    (2, 2, 4, 3, (5, 5), (1, 1), 1, 0, 1, True),                    # 1x1
+    (2, 2, 3, 2, (7, 7), (3, 3), 3, 2, 1, False),                   # stride 3, pad 2, no bias
+    (2, 2, 2, 3, (9, 8), (3, 3), 1, 2, 2, True),                    # dilation
+    (2, 2, 2, 3, (6, 7), (3, 3), 1, "same", 1, True),
+    (2, 2, 2, 3, (6, 7), (4, 2), 1, "same", (1, 2), True),          # asymmetric 'same'
+    (2, 2, 2, 3, (6, 7), (3, 3), 1, "valid", 1, True),
+    (1, 2, 3, 4, (11,), (3,), 2, 1, 1, True),
+    (1, 1, 1, 1, (5,), (5,), 1, 0, 1, False),
+    (1, 3, 2, 2, (10,), (4,), 1, "same", 1, True),
+    (3, 2, 2, 3, (4, 5, 6), (2, 3, 2), (1, 2, 1), (1, 0, 1), 1, True),
+    (3, 1, 1, 2, (3, 3, 3), (3, 3, 3), 1, 0, 1, True),
+]
+
+
+def _ids(t):
+    return "conv%dd-%s-k%s-s%s-p%s-d%s" % (t[0], t[4], t[5], t[6], t[7], t[8])
+
+
+def _run_conv(case, dtype=np.float64, unbatched=False):
+    nd, N, ci, co, sp, k, s, p, d, bias = case
+    xs = (ci,) + sp if unbatched else (N, ci) + sp
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal((co, ci) + k).astype(dtype)
+    b = rng.standard_normal(co).astype(dtype) if bias else None
+    f, tf = CONV[nd]
+    X, W = tg.tensor(x, requires_grad=True), tg.tensor(w, requires_grad=True)
+    B = tg.tensor(b, requires_grad=True) if bias else None
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True) if bias else None
+    y = f(X, W, B, stride=s, padding=p, dilation=d)
+    ty = tf(tx, tw, tb, stride=s, padding=p, dilation=d)
+    return (X, W, B, y), (tx, tw, tb, ty)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", CONV_TABLE, ids=_ids)
+def test_conv_matches_pytorch_forward_and_gradients(case):
+    (X, W, B, y), (tx, tw, tb, ty) = _run_conv(case)
+    assert y.shape == tuple(ty.shape) and y.dtype == np.float64
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=0, atol=1e-7)
+    g = rng.standard_normal(ty.shape)
+    y.backward(tg.tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(X.grad.data, tx.grad.numpy(), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(W.grad.data, tw.grad.numpy(), rtol=0, atol=1e-7)
+    if B is not None:
+        np.testing.assert_allclose(B.grad.data, tb.grad.numpy(), rtol=0, atol=1e-7)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", CONV_TABLE[:2] + CONV_TABLE[7:9] + CONV_TABLE[10:11] + CONV_TABLE[13:14],
+                         ids=_ids)
+def test_conv_second_derivatives_match_pytorch(case):
+    (X, W, B, y), (tx, tw, tb, ty) = _run_conv(case)
+    g = rng.standard_normal(ty.shape)
+    gx, gw = tg.grad(y, (X, W), grad_outputs=tg.tensor(g), create_graph=True)
+    tgx, tgw = torch.autograd.grad(ty, (tx, tw), torch.tensor(g), create_graph=True)
+    vx, vw = rng.standard_normal(tgx.shape), rng.standard_normal(tgw.shape)
+    s = (gx * tg.tensor(vx)).sum() + (gw * tg.tensor(vw)).sum() + (gx * gx).sum()
+    ts = (tgx * torch.tensor(vx)).sum() + (tgw * torch.tensor(vw)).sum() + (tgx * tgx).sum()
+    s.backward()
+    ts.backward()
+    np.testing.assert_allclose(X.grad.data, tx.grad.numpy(), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(W.grad.data, tw.grad.numpy(), rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("nd,stride,padding,dilation", [(1, 2, 1, 1), (2, (2, 1), 1, 1),
+                                                         (2, 1, "same", (2, 1)), (3, 1, (1, 0, 1), 1)])
+def test_conv_gradcheck_and_gradgradcheck(nd, stride, padding, dilation):
+    f = CONV[nd][0]
+    sp = {1: (6,), 2: (5, 4), 3: (3, 4, 3)}[nd]
+    k = {1: (3,), 2: (3, 2), 3: (2, 2, 2)}[nd]
+    x = tg.tensor(rng.standard_normal((2, 2) + sp), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((2, 2) + k), requires_grad=True)
+    b = tg.tensor(rng.standard_normal(2), requires_grad=True)
+
+    def fn(x, w, b):
+        return f(x, w, b, stride=stride, padding=padding, dilation=dilation)
+
+    assert tg.gradcheck(fn, (x, w, b))
+    assert tg.gradgradcheck(fn, (x, w, b))
+
+
+def test_conv_unbatched_input_and_float32():
+    case = (2, 1, 3, 4, (6, 5), (3, 3), 1, 1, 1, True)
+    (X, W, B, y), (tx, tw, tb, ty) = _run_conv(case, unbatched=True)
+    assert y.shape == tuple(ty.shape) == (4, 6, 5)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-10)
+    (X, W, B, y), (tx, tw, tb, ty) = _run_conv(CONV_TABLE[1], dtype=np.float32)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+    g = rng.standard_normal(ty.shape).astype(np.float32)
+    y.backward(tg.tensor(g))
+    ty.backward(torch.tensor(g))
+    assert X.grad.dtype == np.float32 and W.grad.dtype == np.float32
+    np.testing.assert_allclose(X.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(W.grad.data, tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_conv_non_contiguous_input_and_retain_graph():
+    x = rng.standard_normal((2, 3, 6, 7))
+    xt = tg.tensor(x.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((2, 3, 3, 3)), requires_grad=True)
+    y = C.conv2d(xt, w, padding=1)
+    ref = TF.conv2d(torch.tensor(x), torch.tensor(w.data), padding=1).numpy()
+    np.testing.assert_allclose(y.data, ref, atol=1e-10)
+    s = (y * y).sum()
+    s.backward(retain_graph=True)
+    g1 = w.grad.data.copy()
+    s.backward()
+    np.testing.assert_allclose(w.grad.data, 2 * g1, atol=1e-9)
+
+
+def test_conv_error_messages():
+    x = tg.tensor(np.zeros((2, 4, 6, 6)))
+    w = tg.tensor(np.zeros((8, 3, 3, 3)))
+    with pytest.raises(ValueError, match=r"conv2d: input has 4 channels, weight expects 3 .*"
+                                         r"weight shape \(8, 3, 3, 3\)"):
+        C.conv2d(x, w)
+    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D input .* got a 5-D input of "
+                                         r"shape \(1, 2, 4, 6, 6\)"):
+        C.conv2d(tg.tensor(np.zeros((1, 2, 4, 6, 6))), w)
+    with pytest.raises(ValueError, match=r"conv2d: expected a 4-D input .*shape \(6, 6\)"):
+        C.conv2d(tg.tensor(np.zeros((6, 6))), w)
+    w3 = tg.tensor(np.zeros((8, 4, 7, 7)))
+    with pytest.raises(RuntimeError, match=r"conv2d: kernel size \(7, 7\).*larger than the padded "
+                                           r"input \(6, 6\)"):
+        C.conv2d(x, w3)
+    with pytest.raises(ValueError, match=r"conv2d: stride must be positive, got \(0, 0\)"):
+        C.conv2d(x, tg.tensor(np.zeros((8, 4, 3, 3))), stride=0)
+    with pytest.raises(ValueError, match=r"conv2d: weight must be 4-D"):
+        C.conv2d(x, tg.tensor(np.zeros((8, 4, 3))))
+    with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(8,\)"):
+        C.conv2d(x, tg.tensor(np.zeros((8, 4, 3, 3))), tg.tensor(np.zeros(4)))
+    with pytest.raises(TypeError, match=r"conv2d: input, weight and bias must share one dtype"):
+        C.conv2d(x, tg.tensor(np.zeros((8, 4, 3, 3), np.float32)))
+    with pytest.raises(ValueError, match=r"conv1d: padding='same' is not supported for strided"):
+        C.conv1d(tg.tensor(np.zeros((1, 1, 5))), tg.tensor(np.zeros((1, 1, 3))), stride=2,
+                 padding="same")
+    with pytest.raises(ValueError, match=r"conv3d: padding must be an int, a tuple, 'same' or 'valid'"):
+        C.conv3d(tg.tensor(np.zeros((1, 1, 3, 3, 3))), tg.tensor(np.zeros((1, 1, 1, 1, 1))),
+                 padding="full")
+
+
+# ---- pooling ---------------------------------------------------------------------------------
+POOL_TABLE = [  # (tg fn, torch fn, input shape, kwargs)
+    (P.max_pool2d, TF.max_pool2d, (2, 3, 8, 8), dict(kernel_size=2)),
+    (P.max_pool2d, TF.max_pool2d, (1, 1, 9, 7), dict(kernel_size=3, stride=2, padding=1)),
+    (P.max_pool2d, TF.max_pool2d, (2, 2, 9, 7), dict(kernel_size=(3, 2), stride=1, dilation=2)),
+    (P.max_pool2d, TF.max_pool2d, (2, 2, 7, 7), dict(kernel_size=2, ceil_mode=True)),
+    (P.max_pool2d, TF.max_pool2d, (2, 2, 5, 4), dict(kernel_size=(5, 4))),
+    (P.max_pool1d, TF.max_pool1d, (2, 3, 11), dict(kernel_size=3, stride=2, padding=1)),
+    (P.max_pool3d, TF.max_pool3d, (2, 2, 4, 6, 5), dict(kernel_size=2)),
+    (P.max_pool3d, TF.max_pool3d, (1, 2, 5, 5, 5), dict(kernel_size=3, stride=(1, 2, 2), padding=1)),
+    (P.avg_pool2d, TF.avg_pool2d, (2, 3, 8, 8), dict(kernel_size=2)),
+    (P.avg_pool2d, TF.avg_pool2d, (2, 3, 9, 7), dict(kernel_size=3, stride=2, padding=1)),
+    (P.avg_pool2d, TF.avg_pool2d, (2, 3, 9, 7), dict(kernel_size=3, stride=2, padding=1,
+                                                      count_include_pad=False, ceil_mode=True)),
+    (P.avg_pool1d, TF.avg_pool1d, (2, 3, 10), dict(kernel_size=4, stride=3, padding=2)),
+    (P.avg_pool3d, TF.avg_pool3d, (2, 2, 4, 6, 5), dict(kernel_size=(2, 3, 2), stride=1, padding=1)),
+    (P.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (2, 3, 9, 7), dict(output_size=(4, 3))),
+    (P.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (2, 3, 5, 5), dict(output_size=1)),
+    (P.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (2, 3, 5, 6), dict(output_size=(None, 4))),
+    (P.adaptive_avg_pool1d, TF.adaptive_avg_pool1d, (2, 3, 10), dict(output_size=3)),
+    (P.adaptive_avg_pool3d, TF.adaptive_avg_pool3d, (1, 2, 5, 4, 6), dict(output_size=(2, 3, 4))),
+]
+
+
+@pytest.mark.parametrize("fn,tfn,shape,kw", POOL_TABLE,
+                         ids=[f"{t[0].__name__}-{t[2]}-{t[3]}" for t in POOL_TABLE])
+def test_pool_matches_pytorch(fn, tfn, shape, kw):
+    x = rng.standard_normal(shape)
+    X = tg.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    y, ty = fn(X, **kw), tfn(tx, **kw)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=0, atol=1e-12)
+    g = rng.standard_normal(ty.shape)
+    y.backward(tg.tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(X.grad.data, tx.grad.numpy(), rtol=0, atol=1e-12)
+    # second derivative through a non-linear use of the gradient
+    X2 = tg.tensor(x, requires_grad=True)
+    tx2 = torch.tensor(x, requires_grad=True)
+    (gx,) = tg.grad((fn(X2, **kw) ** 2).sum(), (X2,), create_graph=True)
+    (tgx,) = torch.autograd.grad((tfn(tx2, **kw) ** 2).sum(), (tx2,), create_graph=True)
+    np.testing.assert_allclose(gx.data, tgx.detach().numpy(), atol=1e-12)
+    (gx * gx).sum().backward()
+    (tgx * tgx).sum().backward()
+    np.testing.assert_allclose(X2.grad.data, tx2.grad.numpy(), atol=1e-10)
+
+
+def test_max_pool_gradient_goes_to_the_argmax_with_overlap_and_ties():
+    x = np.array([[[[1.0, 1.0, 0.0], [3.0, 2.0, 3.0], [0.0, 3.0, 1.0]]]])
+    X, tx = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, idx = P.max_pool2d(X, 2, stride=1, return_indices=True)
+    ty, tidx = TF.max_pool2d(tx, 2, stride=1, return_indices=True)
+    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(X.grad.data, tx.grad.numpy())
+    assert X.grad.data.sum() == 4
+
+
+@pytest.mark.parametrize("fn,kw", [(P.max_pool2d, dict(kernel_size=2, stride=1)),
+                                   (P.max_pool1d, dict(kernel_size=3, stride=2, padding=1)),
+                                   (P.max_pool3d, dict(kernel_size=2)),
+                                   (P.avg_pool2d, dict(kernel_size=3, stride=2, padding=1)),
+                                   (P.avg_pool3d, dict(kernel_size=2, stride=1)),
+                                   (P.adaptive_avg_pool2d, dict(output_size=(2, 3)))])
+def test_pool_gradcheck_and_gradgradcheck(fn, kw):
+    nd = int(fn.__name__[-2])
+    shape = {1: (2, 2, 7), 2: (1, 2, 5, 5), 3: (1, 1, 4, 4, 3)}[nd]
+    # distinct values so the arg-max is stable under the finite-difference step
+    x = tg.tensor(rng.permutation(np.prod(shape)).reshape(shape) / 10.0, requires_grad=True)
+    w = tg.tensor(rng.standard_normal(shape))
+
+    def f(x):
+        return fn(x * w + x * x, **kw)
+
+    assert tg.gradcheck(f, (x,))
+    assert tg.gradgradcheck(f, (x,))
+
+
+def test_pool_float32_unbatched_and_errors():
+    x = rng.standard_normal((3, 8, 8)).astype(np.float32)
+    y = P.max_pool2d(tg.tensor(x), 2)
+    assert y.shape == (3, 4, 4) and y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, TF.max_pool2d(torch.tensor(x), 2).numpy())
+    a = P.avg_pool2d(tg.tensor(x), 2)
+    np.testing.assert_allclose(a.data, TF.avg_pool2d(torch.tensor(x), 2).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"max_pool2d: expected a 4-D input .*shape \(8,\)"):
+        P.max_pool2d(tg.tensor(np.zeros(8)), 2)
+    with pytest.raises(RuntimeError, match=r"max_pool2d: kernel size \(5, 5\) is larger than the "
+                                           r"padded input \(4, 4\)"):
+        P.max_pool2d(tg.tensor(np.zeros((1, 1, 4, 4))), 5)
+    with pytest.raises(ValueError, match=r"avg_pool2d: stride must be positive, got \(0, 0\)"):
+        P.avg_pool2d(tg.tensor(np.zeros((1, 1, 4, 4))), 2, stride=0)
+    with pytest.raises(ValueError, match=r"max_pool1d: padding should be .* at most half"):
+        P.max_pool1d(tg.tensor(np.zeros((1, 1, 8))), 2, padding=2)
+    with pytest.raises(TypeError, match=r"avg_pool1d: input must be float32 or float64, got int64"):
+        P.avg_pool1d(tg.tensor(np.zeros((1, 1, 8), np.int64)), 2)
