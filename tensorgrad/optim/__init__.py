@@ -1,1 +1,10 @@
-"""placeholder"""
+"""Optimizers (SGD, RMSprop, Adam, AdamW), learning-rate schedules and the notes' moving
+averages, PyTorch-style: ``tg.optim.Adam(model.parameters(), lr=1e-3)``."""
+from .optimizer import Optimizer  # noqa: F401
+from .sgd import SGD  # noqa: F401
+from .rmsprop import RMSprop  # noqa: F401
+from .adam import Adam, AdamW  # noqa: F401
+from .ewa import EWA, ewa  # noqa: F401
+from . import lr_scheduler  # noqa: F401
+
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "EWA", "ewa", "lr_scheduler"]

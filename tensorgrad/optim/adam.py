@@ -1,0 +1,88 @@
+"""Adam and AdamW (notes §6.4): momentum plus RMSprop, with bias correction."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer, _check_nonneg
+from .rmsprop import _lerp_
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """PyTorch's Adam: ``V ← β₁ V + (1 − β₁) g``, ``S ← β₂ S + (1 − β₂) g²``, and with the bias
+    corrections ``V / (1 − β₁ᵗ)`` and ``S / (1 − β₂ᵗ)`` the step
+    ``θ ← θ − lr · V̂ / (√Ŝ + ε)``. ``amsgrad`` uses the running maximum of ``S``;
+    ``weight_decay`` adds ``λ θ`` to the gradient (for the decoupled form use ``AdamW``)."""
+
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
+
+    def _check_hyper(self, group):
+        name = type(self).__name__
+        _check_nonneg(name, "learning rate", group["lr"])
+        _check_nonneg(name, "epsilon value", group["eps"])
+        _check_nonneg(name, "weight_decay value", group["weight_decay"])
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        group["betas"] = tuple(betas)
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"{name}: invalid beta parameter at index {i}: {b} "
+                                 f"(expected 0 <= beta < 1)")
+
+    def _update_group(self, group):
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+        wd, amsgrad = group["weight_decay"], group["amsgrad"]
+        for p in group["params"]:
+            g = self._grad(p, group)
+            if g is None:
+                continue
+            st = self.state.setdefault(p, {})
+            if not st:
+                st["step"] = 0.0
+                self._state_array(p, "exp_avg")
+                self._state_array(p, "exp_avg_sq")
+                if amsgrad:
+                    self._state_array(p, "max_exp_avg_sq")
+            st["step"] += 1
+            t = st["step"]
+            theta = p.data
+            if wd != 0:
+                if self._decoupled:
+                    theta = theta * (1 - lr * wd)
+                else:
+                    g = g + wd * theta
+            m, v = st["exp_avg"].data, st["exp_avg_sq"].data
+            _lerp_(m, g, 1 - b1)
+            v *= b2
+            v += (1 - b2) * (g * g)
+            bc1 = 1 - b1 ** t
+            bc2_sqrt = math.sqrt(1 - b2 ** t)
+            step_size = lr / bc1
+            if amsgrad:
+                vmax = self._state_array(p, "max_exp_avg_sq").data
+                np.maximum(vmax, v, out=vmax)
+                denom = np.sqrt(vmax) / bc2_sqrt + eps
+            else:
+                denom = np.sqrt(v) / bc2_sqrt + eps
+            self._write(p, theta - step_size * (m / denom))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: ``θ ← θ (1 − lr λ)`` before the Adam step."""
+
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize)

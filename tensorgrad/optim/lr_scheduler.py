@@ -1,0 +1,161 @@
+"""Learning-rate schedules (notes §6.5), stepped once per epoch like PyTorch's.
+
+``scheduler.step()`` after each epoch's optimizer steps moves ``last_epoch`` on by one and
+writes the new rate into every parameter group. Construction already applies epoch 0.
+"""
+from __future__ import annotations
+
+import math
+
+from .optimizer import Optimizer
+
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "LambdaLR", "InverseTimeDecay",
+           "InverseSqrtDecay"]
+
+
+class LRScheduler:
+    """Base class: subclasses give ``get_lr()`` for the current ``last_epoch``."""
+
+    def __init__(self, optimizer, last_epoch: int = -1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expected a tensorgrad Optimizer, got "
+                            f"{type(optimizer).__name__}")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for g in optimizer.param_groups:
+                g.setdefault("initial_lr", g["lr"])
+        else:
+            for i, g in enumerate(optimizer.param_groups):
+                if "initial_lr" not in g:
+                    raise KeyError(f"{type(self).__name__}: param 'initial_lr' is not specified "
+                                   f"in param_groups[{i}] when resuming (last_epoch="
+                                   f"{last_epoch}); create the scheduler with last_epoch=-1")
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self.step()
+
+    def get_lr(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_last_lr(self):
+        """The rates the last ``step()`` set, one per parameter group."""
+        return list(self._last_lr)
+
+    def step(self, epoch=None):
+        if epoch is None:
+            self.last_epoch += 1
+            lrs = self.get_lr()
+        else:
+            self.last_epoch = int(epoch)
+            lrs = self._closed_form() if hasattr(self, "_closed_form") else self.get_lr()
+        for g, lr in zip(self.optimizer.param_groups, lrs):
+            g["lr"] = lr
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    _not_saved = ("optimizer",)
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer (and, for LambdaLR, plain functions)."""
+        return {k: (list(v) if isinstance(v, list) else v)
+                for k, v in self.__dict__.items() if k not in self._not_saved}
+
+    def load_state_dict(self, state_dict: dict):
+        if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: expected a dict from "
+                             f"state_dict() (with 'last_epoch'), got {type(state_dict).__name__}")
+        self.__dict__.update({k: v for k, v in state_dict.items() if k not in self._not_saved})
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(last_epoch={self.last_epoch}, "
+                f"lr={getattr(self, '_last_lr', None)})")
+
+
+class StepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        if int(step_size) != step_size or step_size < 1:
+            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        self.step_size, self.gamma = int(step_size), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return [g["lr"] for g in self.optimizer.param_groups]
+        return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
+
+    def _closed_form(self):
+        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """``lr = gamma^epoch · lr₀`` (the notes' ``0.95^epoch · α₀`` with ``gamma=0.95``)."""
+
+    def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [g["lr"] for g in self.optimizer.param_groups]
+        return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
+
+    def _closed_form(self):
+        return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """``lr = lr₀ · lr_lambda(epoch)``; one function, or one per parameter group."""
+
+    _not_saved = ("optimizer", "lr_lambdas")
+
+    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per parameter group), "
+                                 f"got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            if not callable(lr_lambda):
+                raise TypeError(f"LambdaLR: lr_lambda must be callable, got "
+                                f"{type(lr_lambda).__name__}")
+            self.lr_lambdas = [lr_lambda] * n
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [b * f(self.last_epoch) for b, f in zip(self.base_lrs, self.lr_lambdas)]
+
+
+class InverseTimeDecay(LRScheduler):
+    """**tg** The notes' decay ``α = α₀ / (1 + decay_rate · epoch)`` (§6.5).
+
+    Epochs are counted from 1 as in the notes: the first epoch (``last_epoch = 0``, right after
+    construction) trains with ``α₀ / (1 + decay_rate)``, the second with
+    ``α₀ / (1 + 2 decay_rate)``, and so on."""
+
+    def __init__(self, optimizer, decay_rate: float, last_epoch: int = -1):
+        if not decay_rate >= 0:
+            raise ValueError(f"InverseTimeDecay: decay_rate must be >= 0, got {decay_rate}")
+        self.decay_rate = decay_rate
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        epoch = self.last_epoch + 1
+        return [b / (1 + self.decay_rate * epoch) for b in self.base_lrs]
+
+
+class InverseSqrtDecay(LRScheduler):
+    """**tg** The notes' decay ``α = k / √epoch · α₀`` (§6.5), epochs counted from 1: the first
+    epoch trains with ``k · α₀``. Stepped once per mini-batch instead, it is the notes'
+    ``k / √t · α₀``."""
+
+    def __init__(self, optimizer, k: float = 1.0, last_epoch: int = -1):
+        if not k > 0:
+            raise ValueError(f"InverseSqrtDecay: k must be > 0, got {k}")
+        self.k = k
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        epoch = self.last_epoch + 1
+        return [self.k / math.sqrt(epoch) * b for b in self.base_lrs]
