@@ -1,0 +1,259 @@
+"""Gradient flow: how large the gradient is at every op of a graph, and per parameter.
+
+    with tg.viz.grad_flow(loss) as flow:      # hooks on every node of loss's graph
+        loss.backward()
+    tg.viz.draw(loss, model=model, grads=flow)   # nodes coloured by ‖dL/d(output)‖
+    tg.viz.plot_grad_flow(model)                 # bar chart of ‖.grad‖ per parameter
+
+Vanishing gradients (notes §5.2) show up as a colour fade towards the inputs and bars that
+drop by orders of magnitude layer by layer; exploding ones as the opposite; NaN/inf in magenta.
+"""
+from __future__ import annotations
+
+import math
+import weakref
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["GradFlow", "grad_flow", "record_grad_norms", "plot_grad_flow", "grad_norms"]
+
+
+def _norm(g):
+    d = g.data if isinstance(g, Tensor) else np.asarray(g)
+    if d.size == 0:
+        return 0.0
+    if d.dtype.kind in "fc":
+        d = d.astype(np.float64, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            n = float(np.sqrt(np.sum(d * d)))
+        if not np.all(np.isfinite(d)):
+            return float("nan") if np.isnan(d).any() else float("inf")
+        return n
+    return float(np.linalg.norm(d.astype(np.float64)))
+
+
+class GradFlow:
+    """Records ‖gradient‖ flowing into every op output of a graph during backward.
+
+    ``flow.norm(node, i)`` gives the norm (None if no gradient reached it); ``flow.norms`` maps
+    (node, output index) -> norm for everything recorded. Use as a context manager (hooks
+    come off on exit) or call ``.remove()``."""
+
+    def __init__(self, *outputs):
+        self._norms = weakref.WeakKeyDictionary()   # Node -> {index: norm}
+        self._hooked = []
+        self._patched = None
+        self.outputs = outputs
+        if outputs:
+            self._attach(outputs)
+
+    # -- hooks ------------------------------------------------------------------------------------
+    def _attach(self, outputs):
+        seen = set()
+        stack = []
+        for t in outputs:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"grad_flow: expected Tensors, got {type(t).__name__}")
+            if t.grad_fn is not None and id(t.grad_fn) not in seen:
+                seen.add(id(t.grad_fn))
+                stack.append(t.grad_fn)
+        norms = self._norms
+        while stack:
+            n = stack.pop()
+            for i in range(n.nout):
+                ref = weakref.ref(n)
+
+                def hook(g, _ref=ref, _i=i):
+                    node = _ref()
+                    if node is not None:
+                        d = norms.get(node)
+                        if d is None:
+                            d = norms[node] = {}
+                        x = _norm(g)
+                        d[_i] = x if _i not in d else math.hypot(d[_i], x)
+                    return None
+                n.register_hook(hook, i)
+                self._hooked.append((weakref.ref(n), i, hook))
+            for item in n.next:
+                if type(item) is tuple and id(item[0]) not in seen:
+                    seen.add(id(item[0]))
+                    stack.append(item[0])
+
+    def remove(self):
+        """Take the hooks off the graph (the recorded norms stay)."""
+        for ref, i, hook in self._hooked:
+            n = ref()
+            if n is None or not n.hooks:
+                continue
+            lst = n.hooks.get(i)
+            if lst:
+                for j, h in enumerate(lst):
+                    if h is hook:
+                        del lst[j]
+                        break
+                if not lst:
+                    del n.hooks[i]
+            if not n.hooks:
+                n.hooks = None
+        self._hooked = []
+        if self._patched is not None:
+            mod, orig = self._patched
+            mod.run_backward = orig
+            self._patched = None
+
+    def __enter__(self):
+        if not self.outputs:
+            # no outputs given: hook whatever graph the next backward() call runs on
+            from ..autograd import engine
+            orig = engine.run_backward
+            flow = self
+
+            def run_backward(outputs, *args, **kwargs):
+                flow._attach(list(outputs))
+                return orig(outputs, *args, **kwargs)
+            engine.run_backward = run_backward
+            self._patched = (engine, orig)
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+    # -- results ----------------------------------------------------------------------------------
+    def norm(self, node, index=0):
+        d = self._norms.get(node)
+        return None if d is None else d.get(index)
+
+    @property
+    def norms(self):
+        return {(n, i): x for n, d in self._norms.items() for i, x in d.items()}
+
+    def has_nonfinite(self):
+        return any(not math.isfinite(x) for d in self._norms.values() for x in d.values())
+
+    def __len__(self):
+        return sum(len(d) for d in self._norms.values())
+
+    def __repr__(self):
+        return f"<GradFlow: {len(self)} gradients recorded>"
+
+
+def grad_flow(*outputs):
+    """Context manager recording gradient norms at every op during backward.
+
+    ``with tg.viz.grad_flow(loss) as flow: loss.backward()`` — or without arguments, which
+    hooks the graph of whatever ``backward()`` runs inside the block."""
+    return GradFlow(*outputs)
+
+
+def record_grad_norms(*outputs):
+    """Hook every node of the outputs' graph now; returns a GradFlow that fills in during the
+    next backward. Call ``flow.remove()`` when done (or use ``grad_flow`` as a context)."""
+    if not outputs:
+        raise TypeError("record_grad_norms: expected at least one output Tensor")
+    return GradFlow(*outputs)
+
+
+def _named_grads(model_or_params):
+    src = model_or_params
+    if hasattr(src, "named_parameters"):
+        src = src.named_parameters()
+    items = list(src.items()) if isinstance(src, dict) else list(src)
+    out = []
+    for i, it in enumerate(items):
+        if isinstance(it, tuple) and len(it) == 2 and isinstance(it[1], Tensor):
+            out.append(it)
+        elif isinstance(it, Tensor):
+            out.append((f"param{i}", it))
+        else:
+            raise TypeError(f"plot_grad_flow: expected a Module, a dict name -> Tensor or "
+                            f"(name, Tensor) pairs; item {i} is {type(it).__name__}")
+    return out
+
+
+def grad_norms(model_or_params, include_bias=True):
+    """[(name, ‖grad‖ or None, max |grad| or None)] for each parameter, in order."""
+    rows = []
+    for name, p in _named_grads(model_or_params):
+        if not include_bias and (name.endswith("bias") or p.data.ndim <= 1):
+            continue
+        if p.grad is None:
+            rows.append((name, None, None))
+            continue
+        d = np.asarray(p.grad.data, dtype=np.float64)
+        n = _norm(d)
+        with np.errstate(invalid="ignore"):
+            m = float(np.max(np.abs(d))) if d.size else 0.0
+        rows.append((name, n, m))
+    return rows
+
+
+def plot_grad_flow(model_or_params, ax=None, path=None, include_bias=True, title=None):
+    """Bar chart of each parameter's gradient norm (log scale), after ``backward()``.
+
+    Bars: ‖grad‖₂; dots: max |grad|. NaN/inf gradients get a red bar marked "NaN"/"inf";
+    parameters without a gradient are marked "none". Returns the matplotlib Figure (saved to
+    ``path`` when given)."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as e:  # pragma: no cover - matplotlib is a declared extra
+        raise ImportError("plot_grad_flow needs matplotlib: pip install matplotlib") from e
+    rows = grad_norms(model_or_params, include_bias=include_bias)
+    if not rows:
+        raise ValueError("plot_grad_flow: no parameters given")
+    names = [r[0] for r in rows]
+    finite = [r[1] for r in rows if r[1] is not None and math.isfinite(r[1]) and r[1] > 0]
+    finite += [r[2] for r in rows if r[2] is not None and math.isfinite(r[2]) and r[2] > 0]
+    lo = min(finite) if finite else 1e-8
+    hi = max(finite) if finite else 1.0
+    floor = lo / 10
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(rows) + 2), 4.2))
+    else:
+        fig = ax.figure
+    xs = np.arange(len(rows))
+    labelled = set()
+
+    def once(lab):
+        if lab in labelled:
+            return None
+        labelled.add(lab)
+        return lab
+    for x, (name, n, m) in zip(xs, rows):
+        if n is None:
+            ax.text(x, floor * 1.5, "none", rotation=90, ha="center", va="bottom",
+                    color="#777777", fontsize=8)
+        elif not math.isfinite(n):
+            ax.bar(x, hi * 10, bottom=floor, color="#ff2bd6", edgecolor="#d00000", hatch="//",
+                   linewidth=1.5)
+            ax.text(x, hi * 12, "NaN" if math.isnan(n) else "inf", ha="center", va="bottom",
+                    color="#d00000", fontweight="bold", fontsize=9)
+        elif n == 0:
+            ax.text(x, floor * 1.5, "0", ha="center", va="bottom", color="#777777", fontsize=9)
+        else:
+            ax.bar(x, n - floor, bottom=floor, color="#3b528b", alpha=0.85,
+                   label=once("‖grad‖₂"))
+        if m is not None and math.isfinite(m) and m > 0:
+            ax.plot([x], [m], "o", color="#e08000", markersize=4,
+                    label=once("max |grad|"))
+    ax.set_yscale("log")
+    ax.set_ylim(floor, hi * 60)
+    ax.set_xticks(xs)
+    ax.set_xticklabels(names, rotation=60 if len(rows) > 4 else 0, ha="right" if len(rows) > 4
+                       else "center", fontsize=8)
+    ax.set_ylabel("gradient magnitude (log scale)")
+    ax.set_title(title or "Gradient flow per parameter")
+    ax.grid(axis="y", which="major", alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    if path is not None:
+        import os
+        d = os.path.dirname(os.fspath(path))
+        if d:
+            os.makedirs(d, exist_ok=True)
+        fig.savefig(path, dpi=110)
+    return fig
