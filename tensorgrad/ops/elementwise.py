@@ -126,7 +126,11 @@ def _pow_s_bw(node, g):
 def _pow_bw(node, g):
     a, b = node.saved
     n = node.needs
-    ga = g * b * a ** (b - 1.0) if n[0] else None
+    ga = None
+    if n[0]:
+        # PyTorch: where the exponent is 0 the base's gradient is 0 (use exponent 1 there so
+        # no 0 * inf appears, not even in double backward)
+        ga = g * b * a ** where(_wrap(b.data == 0), 1.0, b - 1.0)
     gb = None
     if n[1]:
         out = node.output()
