@@ -246,12 +246,17 @@ class Tensor:
             if self.grad_fn is None and self.requires_grad:
                 raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used "
                                    f"in an in-place operation (wrap it in tg.no_grad())")
-            old = _wrap(self.data.copy())
+            # Record the op out of place and rebind this tensor to the result: arrays the
+            # graph saved (inputs or outputs of earlier ops) are never overwritten.
+            old = _wrap(self.data)
             old.requires_grad = self.requires_grad
             old.grad_fn = self.grad_fn
             old._oi = self._oi
             res = fn(old, other)
-            self.data[...] = res.data
+            if res.data.shape != self.data.shape:
+                raise RuntimeError(f"{name}: output with shape {self.data.shape} doesn't match "
+                                   f"the broadcast shape {res.data.shape}")
+            self.data = res.data.astype(self.data.dtype, copy=False)
             self.grad_fn = res.grad_fn
             self._oi = res._oi
             self.requires_grad = res.requires_grad
