@@ -27,6 +27,8 @@ caller's job (``tensorgrad.ops.recurrent``).  Variants of the course notes:
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ._numba import njit
@@ -36,6 +38,47 @@ __all__ = [
     "gru_forward", "gru_backward",
     "rnn_forward", "rnn_backward",
 ]
+
+
+# ============================================================================================
+# BLAS threads inside the time loop
+# ============================================================================================
+
+_CTL = None
+
+
+def _controller():
+    global _CTL
+    if _CTL is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _CTL = ThreadpoolController()
+        except Exception:  # pragma: no cover - threadpoolctl missing or broken
+            _CTL = False
+    return _CTL
+
+
+def blas_single_thread():
+    """Context manager: one BLAS thread (for the small per-step GEMMs of the time loop).
+
+    The per-step products (B×H by H×G·H) are too small to split across threads; on a 2-core
+    machine OpenBLAS's second thread mostly waits, and when anything else runs it stalls
+    (measured here under load: LSTM T50 B32 H128 fwd+bwd 144 ms with 2 threads, 33 ms with
+    one).  Uses threadpoolctl when installed (~10 µs per call), else does nothing."""
+    ctl = _controller()
+    if not ctl:
+        return contextlib.nullcontext()
+    return ctl.limit(limits=1, user_api="blas")
+
+
+def _single_blas_thread(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with blas_single_thread():
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 # ============================================================================================
@@ -150,14 +193,15 @@ def lstm_forward(xg, h0, c0, w_hh, b_hh=None, peep=None):
     bb = b_hh if use_b else np.zeros(1, dt)
     use_peep = peep is not None
     pp = peep if use_peep else _empty2(dt)
-    for t in range(T):
-        a = acts[t]
-        np.matmul(hs[t], w_t, out=a)
-        _lstm_pre(a, xg[t], bb, use_b, pp, use_peep, cs[t], half)
-        np.tanh(a, out=a)
-        _lstm_post(a, cs[t], cs[t + 1], half)
-        np.tanh(cs[t + 1], out=tcs[t])
-        np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])
+    with blas_single_thread():
+        for t in range(T):
+            a = acts[t]
+            np.matmul(hs[t], w_t, out=a)
+            _lstm_pre(a, xg[t], bb, use_b, pp, use_peep, cs[t], half)
+            np.tanh(a, out=a)
+            _lstm_post(a, cs[t], cs[t + 1], half)
+            np.tanh(cs[t + 1], out=tcs[t])
+            np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])
     return hs, cs, acts, tcs
 
 
@@ -180,10 +224,11 @@ def lstm_backward(dout, dh_n, dc_n, hs, cs, acts, tcs, w_hh, peep=None, need_w=T
     use_peep = peep is not None
     pp = peep if use_peep else _empty2(dt)
     d = np.empty((T, B, G), dt)
-    for t in range(T - 1, -1, -1):
-        _lstm_bwd_step(acts[t], cs[t], tcs[t], dout[t] if has_dout else zero, has_dout,
-                       dh, dc, d[t], pp, use_peep, one)
-        np.matmul(d[t], w_hh, out=dh)
+    with blas_single_thread():
+        for t in range(T - 1, -1, -1):
+            _lstm_bwd_step(acts[t], cs[t], tcs[t], dout[t] if has_dout else zero, has_dout,
+                           dh, dc, d[t], pp, use_peep, one)
+            np.matmul(d[t], w_hh, out=dh)
     dw = db = dpeep = None
     if need_w:
         df = d.reshape(T * B, G)
@@ -353,6 +398,7 @@ def _gru_bwd_before_2(a, h_prev, drh, dh, dx, one):
             dhr[j] += dq[j] * r
 
 
+@_single_blas_thread
 def gru_forward(xg, h0, w_hh, b_hh=None, reset_after=True):
     """Run a GRU layer over ``T`` steps.
 
@@ -399,6 +445,7 @@ def gru_forward(xg, h0, w_hh, b_hh=None, reset_after=True):
     return hs, acts, aux
 
 
+@_single_blas_thread
 def gru_backward(dout, dh_n, hs, acts, aux, w_hh, reset_after=True, need_w=True):
     """BPTT for ``gru_forward``.  Returns ``(dxg, dh0, dw_hh, db_hh)`` (the last two None when
     ``need_w`` is False).  dxg is also the gradient of b_ih (summed over T, B)."""
@@ -447,6 +494,7 @@ def gru_backward(dout, dh_n, hs, acts, aux, w_hh, reset_after=True, need_w=True)
 # Elman RNN (tanh / relu)
 # ============================================================================================
 
+@_single_blas_thread
 def rnn_forward(xg, h0, w_hh, b_hh=None, nonlinearity="tanh"):
     """h_t = act(xg_t + h_{t-1} W_hhᵀ + b_hh).  Returns hs (T+1, B, H) with hs[0] = h0."""
     T, B, H = xg.shape
@@ -468,6 +516,7 @@ def rnn_forward(xg, h0, w_hh, b_hh=None, nonlinearity="tanh"):
     return hs
 
 
+@_single_blas_thread
 def rnn_backward(dout, dh_n, hs, w_hh, nonlinearity="tanh", need_w=True):
     """BPTT for ``rnn_forward``.  Returns ``(dxg, dh0, dw_hh, db_hh)``."""
     T1, B, H = hs.shape
