@@ -1,0 +1,158 @@
+"""Property tests (hypothesis): binary ops over random broadcastable shapes, reductions over
+random dims, integer indexing with repeats; plus the numerically stable softmax family at
+|x| = 1e4 in float32."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+
+import tensorgrad as tg
+
+torch = pytest.importorskip("torch")
+
+SETTINGS = settings(max_examples=30, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+BINARY = {
+    "add": lambda m, a, b: a + b,
+    "sub": lambda m, a, b: a - b,
+    "mul": lambda m, a, b: a * b,
+    "div": lambda m, a, b: a / b,
+    "pow": lambda m, a, b: a.abs() ** b,
+    "maximum": lambda m, a, b: m.maximum(a, b),
+    "minimum": lambda m, a, b: m.minimum(a, b),
+    "where": lambda m, a, b: m.where(a > b, a * 2, b),
+}
+
+
+def _vals(seed, shape, away_from_zero=False):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    if away_from_zero:
+        x = np.sign(x + (x == 0)) * (np.abs(x) + 0.5)
+    return x
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+@SETTINGS
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=3),
+       seed=st.integers(0, 2 ** 16))
+def test_binary_ops_broadcast_like_torch(name, shapes, seed):
+    fn = BINARY[name]
+    sa, sb = shapes.input_shapes
+    a = _vals(seed, sa, away_from_zero=True)
+    b = _vals(seed + 1, sb, away_from_zero=True)
+    ta = tg.tensor(a, dtype=tg.float64, requires_grad=True)
+    tb = tg.tensor(b, dtype=tg.float64, requires_grad=True)
+    out = fn(tg, ta, tb)
+    assert out.shape == shapes.result_shape
+    go = _vals(seed + 2, out.shape)
+    out.backward(tg.tensor(go, dtype=tg.float64))
+    xa = torch.tensor(a, requires_grad=True)
+    xb = torch.tensor(b, requires_grad=True)
+    tout = fn(torch, xa, xb)
+    tout.backward(torch.tensor(go))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-7, atol=1e-12)
+    for t, x in ((ta, xa), (tb, xb)):
+        assert t.grad.shape == t.shape
+        np.testing.assert_allclose(t.grad.data, x.grad.numpy(), rtol=1e-7, atol=1e-12)
+
+
+REDUCTIONS = {
+    "sum": (lambda m, a, d, k: a.sum(dim=d, keepdim=k)),
+    "mean": (lambda m, a, d, k: a.mean(dim=d, keepdim=k)),
+    "amax": (lambda m, a, d, k: m.amax(a, dim=d, keepdim=k)),
+    "amin": (lambda m, a, d, k: m.amin(a, dim=d, keepdim=k)),
+    "var": (lambda m, a, d, k: a.var(dim=d, keepdim=k)),
+    "logsumexp": (lambda m, a, d, k: m.logsumexp(a, dim=d, keepdim=k)),
+}
+
+
+@st.composite
+def shape_and_dims(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4))
+    nd = len(shape)
+    dims = draw(st.one_of(st.none(), st.lists(st.integers(-nd, nd - 1), min_size=1,
+                                              max_size=nd, unique_by=lambda d: d % nd)))
+    return shape, (None if dims is None else tuple(dims)), draw(st.booleans())
+
+
+@pytest.mark.parametrize("name", list(REDUCTIONS))
+@SETTINGS
+@given(sdk=shape_and_dims(), seed=st.integers(0, 2 ** 16))
+def test_reductions_like_torch(name, sdk, seed):
+    shape, dims, keep = sdk
+    fn = REDUCTIONS[name]
+    a = _vals(seed, shape)
+    n = a.size if dims is None else int(np.prod([shape[d] for d in dims]))
+    if name == "var" and n < 2:
+        return  # unbiased variance of one element is nan in both; nothing to compare
+    if name in ("logsumexp",) and dims is None:
+        dims = tuple(range(len(shape)))  # torch's logsumexp needs dims
+    ta = tg.tensor(a, dtype=tg.float64, requires_grad=True)
+    xa = torch.tensor(a, requires_grad=True)
+    out = fn(tg, ta, dims, keep)
+    if dims is None:
+        tout = fn(torch, xa, dims, keep) if name not in ("amax", "amin") else \
+            getattr(torch, name)(xa, dim=tuple(range(len(shape))), keepdim=keep)
+        if name in ("sum", "mean", "var") and keep:
+            tout = fn(torch, xa, tuple(range(len(shape))), keep)
+    else:
+        tout = fn(torch, xa, dims, keep)
+    assert out.shape == tuple(tout.shape)
+    go = _vals(seed + 3, out.shape)
+    out.backward(tg.tensor(go, dtype=tg.float64))
+    tout.backward(torch.tensor(go))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(ta.grad.data, xa.grad.numpy(), rtol=1e-7, atol=1e-12)
+
+
+@SETTINGS
+@given(n=st.integers(1, 6), idx=st.lists(st.integers(0, 5), min_size=1, max_size=12),
+       cols=st.integers(1, 3))
+def test_integer_indexing_repeats_accumulate(n, idx, cols):
+    idx = [i % n for i in idx]
+    a = tg.tensor(np.random.default_rng(n).standard_normal((n, cols)), dtype=tg.float64,
+                  requires_grad=True)
+    out = a[tg.tensor(idx)]
+    np.testing.assert_array_equal(out.data, a.data[idx])
+    out.sum().backward()
+    counts = np.bincount(idx, minlength=n).astype(float)
+    np.testing.assert_array_equal(a.grad.data, np.repeat(counts[:, None], cols, axis=1))
+
+
+@SETTINGS
+@given(shape=array_shapes(min_dims=1, max_dims=3, max_side=4), seed=st.integers(0, 999))
+def test_boolean_mask_gradient_is_the_mask(shape, seed):
+    a = tg.tensor(_vals(seed, shape), dtype=tg.float64, requires_grad=True)
+    mask = a.data > 0
+    a[tg.tensor(mask)].sum().backward()
+    np.testing.assert_array_equal(a.grad.data, mask.astype(float))
+
+
+# ---- numerically stable softmax family -----------------------------------------------------------
+STABLE = {
+    "sigmoid": lambda m, x: m.sigmoid(x),
+    "softmax": lambda m, x: m.softmax(x, dim=-1),
+    "log_softmax": lambda m, x: m.log_softmax(x, dim=-1),
+    "logsumexp": lambda m, x: m.logsumexp(x, dim=-1),
+}
+
+
+@pytest.mark.parametrize("name", list(STABLE))
+def test_stable_at_1e4_float32(name):
+    x = np.array([[1e4, -1e4, 0.0, 5.0], [-1e4, -1e4 + 1, -1e4 + 3, -1e4], [1e4, 1e4, -3.0, 1e4 - 2]],
+                 dtype=np.float32)
+    rng = np.random.default_rng(0)
+    go = rng.standard_normal(x.shape[:1] if name == "logsumexp" else x.shape).astype(np.float32)
+    t = tg.tensor(x, requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is fine
+        out = STABLE[name](tg, t)
+        out.backward(tg.tensor(go))
+    assert out.dtype == np.float32 and t.grad.dtype == np.float32
+    assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(t.grad.data))
+    xt = torch.tensor(x.astype(np.float64), requires_grad=True)
+    ref = STABLE[name](torch, xt)
+    ref.backward(torch.tensor(go.astype(np.float64)))
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(t.grad.data, xt.grad.numpy(), rtol=1e-5, atol=1e-6)
