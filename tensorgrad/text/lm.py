@@ -15,6 +15,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor, _wrap
 from .data import iterate_batches, lm_batch
 from .models import _sample_next
+from .vocab import UNK
 
 __all__ = ["sequence_nll", "sentence_log_prob", "sentence_probability", "perplexity",
            "unigram_perplexity", "sample", "train_language_model"]
@@ -101,16 +102,18 @@ def unigram_perplexity(train_seqs, eval_seqs, vocab_size, eos_id, alpha=1.0) -> 
 
 
 def sample(model, vocab, n=1, max_len=30, temperature=1.0, prefix=(), rng=None,
-           join=None):
+           join=None, allow_unk=False):
     """Sample ``n`` novel sequences (notes §9.4.1): feed ``<EOS>`` (and ``prefix``), draw
     ŷ<t> from the softmax (sharpened or flattened by ``temperature``; 0 = greedy), feed it
     back, stop at ``<EOS>`` or after ``max_len`` tokens.  Returns lists of tokens, or strings
-    joined with ``join`` (e.g. ``""`` for characters, ``" "`` for words)."""
+    joined with ``join`` (e.g. ``""`` for characters, ``" "`` for words).  ``<UNK>`` is never
+    drawn unless ``allow_unk`` (its probability mass goes to the other tokens)."""
     from ..random import generator
     if temperature < 0:
         raise ValueError(f"sample: temperature must be >= 0, got {temperature}")
     rng = generator() if rng is None else rng
     eos = vocab.eos_id
+    unk = vocab.stoi.get(UNK) if not allow_unk else None
     pre = vocab.encode(prefix)
     was = model.training
     model.eval()
@@ -121,7 +124,11 @@ def sample(model, vocab, n=1, max_len=30, temperature=1.0, prefix=(), rng=None,
             out = [list(pre) for _ in range(n)]
             done = np.zeros(n, bool)
             for _ in range(max_len):
-                nxt = _sample_next(logits.data[:, -1], temperature, rng)
+                z = logits.data[:, -1]
+                if unk is not None:
+                    z = z.copy()
+                    z[:, unk] = -np.inf
+                nxt = _sample_next(z, temperature, rng)
                 for i in range(n):
                     if not done[i]:
                         if nxt[i] == eos:
