@@ -13,7 +13,7 @@ Rendering pictures needs the Graphviz ``dot`` program; DOT text never does.
 from .graph import Graph, draw
 from .gradflow import GradFlow, grad_flow, grad_norms, plot_grad_flow, record_grad_norms
 from .render import GraphvizNotFoundError, find_dot
-from .scope import Scope, scope, scope_of, trace
+from .scopes import Scope, scope, scope_of, trace
 
 __all__ = ["draw", "Graph", "trace", "scope", "scope_of", "Scope", "grad_flow",
            "record_grad_norms", "GradFlow", "plot_grad_flow", "grad_norms",

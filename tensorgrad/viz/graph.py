@@ -26,7 +26,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import render as _render
-from .scope import Scope, _tag
+from .scopes import Scope, _tag
 
 __all__ = ["draw", "Graph"]
 
@@ -394,9 +394,8 @@ class _Builder:
                         ins.append(("in", pos[s], oi))
                     else:
                         ins.append(("x", kind))
-                inner = self.scope[v]
-                depth = len(inner.chain()) - len(sc.chain())
-                sig.append((n.name, str(n.meta), tuple(ins), depth, inner.name))
+                rel = tuple(x.name for x in self.scope[v].chain()[len(sc.chain()):])
+                sig.append((n.name, str(n.meta), tuple(ins), rel))
             return tuple(sig)
 
         def key(sc):
@@ -439,12 +438,14 @@ class _Builder:
 
     # -- folding periodic chains ----------------------------------------------------------------
     def _fold_chains(self):
+        """Fold periodic chains of ops. A chain link may carry a small side tree (ops fed only
+        by leaves/constants, e.g. ``x[t] @ W_x`` in an unrolled RNN step)."""
         raw = self.raw
         find = self.find
         vis = [v for v in raw.ops if find(v) == v]
         visset = set(vis)
         cons = {}      # op -> consumers (visible vertices, any kind)
-        opins = {}     # op -> op-producers
+        opins = {}     # op -> op-producers, in input order
         insig = {}
         for (s, d, oi, k) in raw.edges:
             if s in visset and find(d) == d:
@@ -452,17 +453,55 @@ class _Builder:
             if d in visset:
                 insig.setdefault(d, []).append((k, raw.kind[s] if raw.kind[s] != OP else 9))
                 if raw.kind[s] == OP and find(s) == s:
-                    opins.setdefault(d, set()).add(s)
+                    opins.setdefault(d, []).append((k, s))
+        for lst in opins.values():
+            lst.sort()
         scope = self.scope
+        side = {}  # op -> tuple of vids of its side tree (itself last), or None
+
+        def side_tree(v, depth=0, limit=4):
+            if v in side:
+                return side[v]
+            if depth > limit:
+                return "trunc"
+            c = cons.get(v)
+            res = None
+            if c is not None and len(c) == 1:
+                (d,) = c
+                if d in visset and scope.get(d) is scope.get(v):
+                    acc = []
+                    ok = True
+                    for _, p in opins.get(v, ()):
+                        t = side_tree(p, depth + 1, limit)
+                        if t is None or t == "trunc" or len(acc) + len(t) >= limit:
+                            ok = False
+                            if t == "trunc":
+                                return "trunc"  # undecided from here: not memoised
+                            break
+                        acc.extend(t)
+                    if ok:
+                        res = tuple(acc) + (v,)
+            side[v] = res
+            return res
+
+        for v in vis:
+            side_tree(v)
+
+        def spine_ins(v):
+            return {p for _, p in opins.get(v, ()) if side.get(v) is None and side.get(p) is None}
 
         def nxt(u):
             c = cons.get(u)
-            if c is None or len(c) != 1:
+            if c is None or len(c) != 1 or side.get(u) is not None:
                 return None
             (v,) = c
-            if v not in visset or opins.get(v) != {u} or scope.get(v) is not scope.get(u):
+            if v not in visset or spine_ins(v) != {u} or scope.get(v) is not scope.get(u):
                 return None
             return v
+
+        def sig1(v):
+            n = raw.ref[v]
+            return (n.name, str(n.meta), tuple(sorted(insig.get(v, ()))))
 
         has_prev = set()
         nexts = {}
@@ -479,13 +518,15 @@ class _Builder:
                 chain.append(nexts[chain[-1]])
             if len(chain) < 2 * self.min_rep:
                 continue
-            sig = []
+            units, sig = [], []
             for v in chain:
-                n = raw.ref[v]
-                sig.append((n.name, str(n.meta), tuple(sorted(insig.get(v, ())))))
-            self._fold_periodic(chain, sig)
+                extra = [w for _, p in opins.get(v, ()) if side.get(p) is not None
+                         for w in side[p]]
+                units.append(extra + [v])
+                sig.append((sig1(v), tuple(sig1(w) for w in extra)))
+            self._fold_periodic(chain, units, sig)
 
-    def _fold_periodic(self, chain, sig, pmax=12):
+    def _fold_periodic(self, chain, units, sig, pmax=12):
         L = len(chain)
         i = 0
         while i < L:
@@ -503,17 +544,17 @@ class _Builder:
                 continue
             r, p = best
             g = len(self.groups)
-            ops = Counter(self.raw.ref[chain[i + q]].name for q in range(p))
+            rep_units = units[i:i + p]
             self.groups.append({"label": " → ".join(self.raw.ref[chain[i + q]].name
                                                    for q in range(p)),
-                                "count": r, "kind": "chain", "rep": chain[i:i + p],
-                                "ops": ops})
+                                "count": r, "kind": "chain",
+                                "rep": [w for u in rep_units for w in u]})
             for b in range(r):
                 for q in range(p):
-                    v = chain[i + b * p + q]
-                    self.inst.setdefault(v, []).append((g, b))
-                    if b:
-                        self.rep[v] = chain[i + q]
+                    for w, w0 in zip(units[i + b * p + q], rep_units[q]):
+                        self.inst.setdefault(w, []).append((g, b))
+                        if b:
+                            self.rep[w] = w0
             i += r * p
 
     # -- leaves and constants that only feed folded ops follow them -----------------------------
@@ -673,8 +714,9 @@ class _Builder:
             t = f" ({sc.type_name})" if sc.type_name and sc.type_name != sc.name else ""
             if fl is not None:
                 n, same, last = fl
-                nm = sc.qualname if same else f"{sc.qualname} … {last}"
-                lab = f"<B>{_esc(nm.rsplit('.', 1)[-1] if same else nm)}</B>{_esc(t)} " \
+                first_s = sc.qualname.rsplit(".", 1)[-1]
+                nm = first_s if same else f"{first_s} … {last.rsplit('.', 1)[-1]}"
+                lab = f"<B>{_esc(nm)}</B>{_esc(t)} " \
                       f"<FONT COLOR=\"#b00000\"><B>×{n}</B></FONT>"
             else:
                 shown = sc.qualname.rsplit(".", 1)[-1]
@@ -854,23 +896,23 @@ class _Builder:
             more = len(counts) - 6
             if more > 0:
                 top += f", … ({more} more op kinds)"
-            lv = f"<BR/>and {nleaves:,} leaves" if nleaves else ""
+            lv = (f"<BR/>and {nleaves:,} lea{'f' if nleaves == 1 else 'ves'}" if nleaves
+                  else "")
             w(f'  summary [shape=note, style="filled,dashed", fillcolor="#fff6d5", '
               f'color="#a08000", label=<<B>… {n:,} more ops folded</B> (max_nodes='
               f'{self.max_nodes})<BR/><FONT POINT-SIZE="{max(7, fs - 2)}">{_esc(top)}{lv}'
               f'</FONT>>];')
-        if self.show_grads:
-            w(self._legend())
         for (S, D, oi, rec), cnt in edges.items():
             a = {}
             src = "summary" if S == "summary" else f"v{S}"
             if isinstance(S, int) and raw.kind[S] == OP and raw.ref[S].nout > 1:
-                a["taillabel"] = f"[{oi}]"
+                outs = self.rec_outs.get((S, D, oi, rec), [oi])
+                a["taillabel"] = ",".join(f"[{o}]" for o in sorted(outs))
             lab = []
             if rec:
                 a.update(style="dashed", color="#b00000", constraint="false")
                 lab.append(f"next step ×{cnt:,}" if cnt > 1 else "next step")
-            elif cnt > 1:
+            elif cnt > 1 and (S, D, oi, rec) not in self.internal:
                 lab.append(f"×{cnt:,}")
             if self.show_grads and isinstance(S, int):
                 gc = self._gcolor(S)
@@ -933,8 +975,12 @@ class _Builder:
         folds = [g for g in self.groups]
         if folds:
             parts.append(f"{len(folds)} repeated structure{'s' if len(folds) > 1 else ''} folded")
-        head = _esc(self.title) + "<BR/>" if self.title else ""
-        return f"{head}<FONT POINT-SIZE=\"{self.fontsize}\">{_esc(', '.join(parts))}</FONT>"
+        head = f"<B>{_esc(self.title)}</B><BR/>" if self.title else ""
+        text = f"{head}<FONT POINT-SIZE=\"{self.fontsize}\">{_esc(', '.join(parts))}</FONT>"
+        if not self.show_grads:
+            return text
+        return (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD ALIGN="LEFT">{text}'
+                f'</TD></TR><TR><TD ALIGN="LEFT">{self._legend()}</TD></TR></TABLE>')
 
     def _legend(self):
         cells = []
@@ -942,17 +988,17 @@ class _Builder:
             t = i / 4
             x = self.glo + t * (self.ghi - self.glo)
             col = _ramp(t)
-            cells.append(f'<TD BGCOLOR="{col}"><FONT COLOR="{_text_on(col)}">'
+            cells.append(f'<TD BGCOLOR="{col}"><FONT POINT-SIZE="9" COLOR="{_text_on(col)}">'
                          f'{_esc(_fmt_norm(10 ** x))}</FONT></TD>')
-        cells.append(f'<TD BGCOLOR="{C_NAN}"><B>NaN/inf</B></TD>')
-        cells.append(f'<TD BGCOLOR="{C_ZERO}">0</TD>')
+        cells.append(f'<TD BGCOLOR="{C_NAN}"><FONT POINT-SIZE="9"><B>NaN/inf</B></FONT></TD>')
+        cells.append(f'<TD BGCOLOR="{C_ZERO}"><FONT POINT-SIZE="9">0</FONT></TD>')
         note = "" if self.flow is not None else (
             '<TR><TD COLSPAN="7"><FONT POINT-SIZE="8">op gradients: record them with '
             'tg.viz.grad_flow(loss)</FONT></TD></TR>')
-        return ('  legend [shape=plaintext, label=<<TABLE BORDER="0" CELLBORDER="1" '
-                'CELLSPACING="0" CELLPADDING="3"><TR><TD COLSPAN="7"><B>gradient norm ‖g‖ '
-                '(log scale)</B></TD></TR><TR>' + "".join(cells) + "</TR>" + note +
-                "</TABLE>>];")
+        return ('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR>'
+                '<TD COLSPAN="7"><FONT POINT-SIZE="10">gradient norm ‖g‖ flowing back into '
+                'each output (log colour scale)</FONT></TD></TR><TR>' + "".join(cells) +
+                "</TR>" + note + "</TABLE>")
 
     # -- assemble ---------------------------------------------------------------------------------
     def build(self):
@@ -978,6 +1024,7 @@ class _Builder:
                     continue
                 visible.add(v)
         inst = self.inst
+        self.internal = set()  # edges inside a folded block: its ×N is on the box already
         edges = {}
         for (s, d, oi, k) in raw.edges:
             S, D = find(s), find(d)
@@ -988,13 +1035,27 @@ class _Builder:
             elif S not in visible:
                 continue
             rec = False
+            internal = False
             if s != S or d != D:
                 a, b = inst.get(s), inst.get(d)
                 if a and b:
                     ga = dict(a)
                     rec = any(g in ga and ga[g] != j for g, j in b)
+                    internal = not rec and any(g in ga for g, j in b)
             key = (S, D, oi, rec)
+            if internal:
+                self.internal.add(key)
             edges[key] = edges.get(key, 0) + 1
+        # recurrent loops: one dashed edge per pair of boxes, whichever outputs it carries
+        merged, self.rec_outs = {}, {}
+        for key, cnt in edges.items():
+            if key[3]:
+                k2 = (key[0], key[1], 0, True)
+                merged[k2] = max(merged.get(k2, 0), cnt)
+                self.rec_outs.setdefault(k2, []).append(key[2])
+            else:
+                merged[key] = cnt
+        edges = merged
         if self.summary is not None:
             # collapse the summary's many edges into one per target
             merged = {}
