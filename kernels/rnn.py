@@ -72,6 +72,8 @@ def blas_single_thread():
 
 
 def _single_blas_thread(fn):
+    """Run the whole kernel (time loop and the weight-gradient GEMMs after it) on one BLAS
+    thread."""
     import functools
 
     @functools.wraps(fn)
@@ -170,6 +172,7 @@ def _empty2(dtype):
     return np.zeros((1, 1), dtype)
 
 
+@_single_blas_thread
 def lstm_forward(xg, h0, c0, w_hh, b_hh=None, peep=None):
     """Run an LSTM layer over ``T`` steps.
 
@@ -193,18 +196,18 @@ def lstm_forward(xg, h0, c0, w_hh, b_hh=None, peep=None):
     bb = b_hh if use_b else np.zeros(1, dt)
     use_peep = peep is not None
     pp = peep if use_peep else _empty2(dt)
-    with blas_single_thread():
-        for t in range(T):
-            a = acts[t]
-            np.matmul(hs[t], w_t, out=a)
-            _lstm_pre(a, xg[t], bb, use_b, pp, use_peep, cs[t], half)
-            np.tanh(a, out=a)
-            _lstm_post(a, cs[t], cs[t + 1], half)
-            np.tanh(cs[t + 1], out=tcs[t])
-            np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])
+    for t in range(T):
+        a = acts[t]
+        np.matmul(hs[t], w_t, out=a)
+        _lstm_pre(a, xg[t], bb, use_b, pp, use_peep, cs[t], half)
+        np.tanh(a, out=a)
+        _lstm_post(a, cs[t], cs[t + 1], half)
+        np.tanh(cs[t + 1], out=tcs[t])
+        np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])
     return hs, cs, acts, tcs
 
 
+@_single_blas_thread
 def lstm_backward(dout, dh_n, dc_n, hs, cs, acts, tcs, w_hh, peep=None, need_w=True):
     """Backpropagation through time for ``lstm_forward``.
 
@@ -224,11 +227,10 @@ def lstm_backward(dout, dh_n, dc_n, hs, cs, acts, tcs, w_hh, peep=None, need_w=T
     use_peep = peep is not None
     pp = peep if use_peep else _empty2(dt)
     d = np.empty((T, B, G), dt)
-    with blas_single_thread():
-        for t in range(T - 1, -1, -1):
-            _lstm_bwd_step(acts[t], cs[t], tcs[t], dout[t] if has_dout else zero, has_dout,
-                           dh, dc, d[t], pp, use_peep, one)
-            np.matmul(d[t], w_hh, out=dh)
+    for t in range(T - 1, -1, -1):
+        _lstm_bwd_step(acts[t], cs[t], tcs[t], dout[t] if has_dout else zero, has_dout,
+                       dh, dc, d[t], pp, use_peep, one)
+        np.matmul(d[t], w_hh, out=dh)
     dw = db = dpeep = None
     if need_w:
         df = d.reshape(T * B, G)
