@@ -975,8 +975,9 @@ class _Builder:
         folds = [g for g in self.groups]
         if folds:
             parts.append(f"{len(folds)} repeated structure{'s' if len(folds) > 1 else ''} folded")
-        head = f"<B>{_esc(self.title)}</B><BR/>" if self.title else ""
-        text = f"{head}<FONT POINT-SIZE=\"{self.fontsize}\">{_esc(', '.join(parts))}</FONT>"
+        head = f'<B>{_esc(self.title)}</B><BR ALIGN="LEFT"/>' if self.title else ""
+        text = (f"{head}<FONT POINT-SIZE=\"{self.fontsize}\">{_esc(', '.join(parts))}</FONT>"
+                f'<BR ALIGN="LEFT"/>')
         if not self.show_grads:
             return text
         return (f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD ALIGN="LEFT">{text}'
