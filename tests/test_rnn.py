@@ -376,3 +376,38 @@ def test_bad_input_errors():
 def test_repr():
     assert "bidirectional=True" in repr(nn.LSTM(3, 4, bidirectional=True))
     assert "reset_after=False" in repr(nn.GRU(3, 4, reset_after=False))
+
+
+# ---- long memory: the vanishing-gradient story in numbers --------------------------------------
+def test_first_symbol_recall_over_50_steps_gated_cells_learn_plain_rnn_does_not():
+    """Many-to-one: the label is the first symbol ({0, 1}) of a 50-step sequence whose other
+    49 steps are noise ({2, 3}).  With their gates biased towards keeping the memory (LSTM
+    forget gate / GRU update gate bias +3), GRU and LSTM learn it in ~100 Adam steps; the
+    plain tanh RNN, whose gradient from step 50 back to step 1 has vanished, stays at chance."""
+    from tensorgrad import text as T
+
+    def batch(rng):
+        x = rng.integers(2, 4, (32, 50))
+        x[:, 0] = rng.integers(0, 2, 32)
+        return x, x[:, 0].copy()
+    acc = {}
+    for cell in ("rnn", "gru", "lstm"):
+        tg.manual_seed(0)
+        rng = np.random.default_rng(0)
+        m = T.SequenceClassifier(8, 16, 2, cell=cell, vocab_size=4)
+        if cell != "rnn":  # gate rows [H:2H]: LSTM forget gate f, GRU update gate z
+            m.rnn.bias_hh_l0.data[16:32] += 3.0
+        opt = tg.optim.Adam(m.parameters(), lr=1e-2)
+        hits = []
+        for _ in range(110):
+            x, y = batch(rng)
+            logits = m(x)
+            loss = T.sequence_nll(logits[:, None, :], y[:, None])
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+            opt.step()
+            hits.append((logits.data.argmax(-1) == y).mean())
+        acc[cell] = float(np.mean(hits[-20:]))
+    assert acc["gru"] > 0.95 and acc["lstm"] > 0.95, acc
+    assert acc["rnn"] < 0.7, acc

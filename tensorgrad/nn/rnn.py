@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from ..kernels.rnn import blas_single_thread
 from ..ops import recurrent as _R
 from ..ops.linalg import linear
 from ..ops.movement import cat, stack
@@ -144,7 +145,9 @@ class RNNBase(Module):
             x2 = x.reshape(T * B, I)
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh, peep = self._params(layer, d)
-                xg = linear(x2, w_ih, b_ih).reshape(T, B, G * H)
+                with blas_single_thread():  # see kernels.rnn.blas_single_thread
+                    xg = linear(x2, w_ih, b_ih)
+                xg = xg.reshape(T, B, G * H)
                 idx = layer * D + d
                 rev = d == 1
                 if self.mode == "LSTM":
