@@ -403,38 +403,71 @@ class _Builder:
             return (sc.kind, ident, signature(sc))
 
         self.fold_label = {}
+        self.fold_box = {}  # rep Scope -> shared box for a folded run of several sibling scopes
         todo = [None]
         while todo:
             parent = todo.pop()
             kids = children.get(parent, [])
             kids.sort(key=lambda s: self.seq[members[s][0]])
+            keys = [key(k) for k in kids]
             i = 0
             while i < len(kids):
-                k0 = key(kids[i]) if self.min_rep else None
-                j = i + 1
-                if self.min_rep:
-                    while j < len(kids) and key(kids[j]) == k0:
-                        j += 1
-                run = kids[i:j]
-                if self.min_rep and len(run) >= self.min_rep:
-                    g = len(self.groups)
-                    names_ = [s.qualname for s in run]
-                    same = all(n == names_[0] for n in names_)
-                    lab = (names_[0] if same else f"{names_[0]} … {names_[-1]}")
-                    self.groups.append({"label": lab, "count": len(run), "kind": "scope",
-                                        "type": run[0].type_name})
-                    self.fold_label[run[0]] = (len(run), same, names_[-1])
-                    rep_mem = members[run[0]]
-                    for ii, sc in enumerate(run):
-                        for p, v in enumerate(members[sc]):
-                            self.inst.setdefault(v, []).append((g, ii))
-                            if ii:
-                                self.rep[v] = rep_mem[p]
-                todo.append(run[0])
-                if not (self.min_rep and len(run) >= self.min_rep):
-                    for sc in run[1:]:
-                        todo.append(sc)
-                i = j
+                best = None
+                for p in range(1, 5):  # runs of one repeated scope, or of a repeated group
+                    if i + p * self.min_rep > len(kids):
+                        break
+                    r = 1
+                    while (i + (r + 1) * p <= len(kids)
+                           and keys[i + r * p:i + (r + 1) * p] == keys[i:i + p]):
+                        r += 1
+                    if r >= self.min_rep and (best is None or r * p > best[0] * best[1]):
+                        best = (r, p)
+                if best is None:
+                    todo.append(kids[i])
+                    i += 1
+                    continue
+                r, p = best
+                if i > 0 and p > 1:
+                    # align blocks with how the sequence starts: (Linear, Sigmoid) ×N rather
+                    # than (Sigmoid, Linear) ×N when a lone Linear came just before
+                    t0 = kids[i - 1].type_name or kids[i - 1].name
+                    for sft in range(1, p):
+                        k = kids[i + sft]
+                        if (k.type_name or k.name) != t0:
+                            continue
+                        r2 = 0
+                        while (i + sft + (r2 + 1) * p <= len(kids) and
+                               keys[i + sft + r2 * p:i + sft + (r2 + 1) * p]
+                               == keys[i + sft:i + sft + p]):
+                            r2 += 1
+                        if r2 == r:
+                            todo.extend(kids[i:i + sft])
+                            i += sft
+                        break
+                g = len(self.groups)
+                run = kids[i:i + r * p]
+                rep = run[:p]
+                names_ = [s.qualname for s in run]
+                same = p == 1 and all(n == names_[0] for n in names_)
+                lab = names_[0] if same else f"{names_[0]} … {names_[-1]}"
+                types = ", ".join(dict.fromkeys(s.type_name or s.name for s in rep))
+                self.groups.append({"label": lab, "count": r, "kind": "scope", "type": types})
+                if p == 1:
+                    self.fold_label[rep[0]] = (r, same, names_[-1])
+                else:
+                    box = {"count": r, "first": names_[0], "last": names_[-1], "types": types,
+                           "uid": g}
+                    for sc in rep:
+                        self.fold_box[sc] = box
+                rep_mem = [v for sc in rep for v in members[sc]]
+                for b in range(r):
+                    mem = [v for sc in run[b * p:(b + 1) * p] for v in members[sc]]
+                    for q, v in enumerate(mem):
+                        self.inst.setdefault(v, []).append((g, b))
+                        if b:
+                            self.rep[v] = rep_mem[q]
+                todo.extend(rep)
+                i += r * p
 
     # -- folding periodic chains ----------------------------------------------------------------
     def _fold_chains(self):
@@ -705,12 +738,27 @@ class _Builder:
         self.roots = []
         self.where = {}
 
+        boxes = {}
+
         def cluster_for(sc):
             c = made.get(sc)
             if c is not None:
                 return c
             parent = cluster_for(sc.parent) if sc.parent is not None else None
-            fl = self.fold_label.get(sc) if hasattr(self, "fold_label") else None
+            box = self.fold_box.get(sc)
+            if box is not None:
+                bc = boxes.get(box["uid"])
+                if bc is None:
+                    f = box["first"].rsplit(".", 1)[-1]
+                    last = box["last"].rsplit(".", 1)[-1]
+                    bc = _Cluster(f"b{box['uid']}", f"<B>{_esc(f)} … {_esc(last)}</B> "
+                                  f"({_esc(box['types'])}) <FONT COLOR=\"#b00000\"><B>×"
+                                  f"{box['count']:,}</B></FONT>", parent)
+                    bc.folded = box["count"]
+                    boxes[box["uid"]] = bc
+                    (parent.children if parent else self.roots).append(bc)
+                parent = bc
+            fl = self.fold_label.get(sc)
             t = f" ({sc.type_name})" if sc.type_name and sc.type_name != sc.name else ""
             if fl is not None:
                 n, same, last = fl
@@ -1005,6 +1053,7 @@ class _Builder:
     def build(self):
         raw = self.raw
         self._scopes()
+        self.fold_label, self.fold_box = {}, {}
         if self.min_rep:
             if self.scope:
                 self._fold_scopes()
