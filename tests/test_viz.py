@@ -311,8 +311,11 @@ def test_folded_nodes_show_gradient_range():
     with tg.viz.grad_flow(loss) as flow:
         loss.backward()
     src = tg.viz.draw(loss, grads=flow).source
-    tanh = [ln for ln in _node_lines(src) if "<B>tanh</B>" in ln][0]
-    assert re.search(r"‖g‖ \d\.\d\de[-+]\d\d … \d\.\d\de[-+]\d\d", tanh)
+    tanh = [ln for ln in _node_lines(src) if "<B>tanh</B>" in ln]
+    assert len(tanh) == 2  # step 1 (reads the leaf h0) and the folded steps 2..8
+    ranges = [re.search(r"‖g‖ (\d\.\d\de[-+]\d\d) … (\d\.\d\de[-+]\d\d)", ln) for ln in tanh]
+    m = [r for r in ranges if r]
+    assert len(m) == 1 and float(m[0].group(1)) < float(m[0].group(2))
 
 
 def test_labels_are_escaped():
@@ -417,3 +420,21 @@ def test_plot_grad_flow(tmp_path):
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "NaN" in texts and "none" in texts
     plt.close(fig)
+
+
+def test_alternating_sibling_modules_fold_as_pairs():
+    layers = []
+    for _ in range(6):
+        layers += [nn.Linear(5, 5), nn.Sigmoid()]
+    net = nn.Sequential(*layers, nn.Linear(5, 1))
+    with tg.viz.trace(net):
+        loss = net(tg.randn(4, 5)).sum()
+    g = tg.viz.draw(loss, model=net)
+    # layer 0 reads the constant input, so pairs (Linear 2, Sigmoid 3) ... (10, 11) repeat ×5
+    assert g.stats["folded"] == [{"label": "Sequential.2 … Sequential.11", "count": 5,
+                                  "kind": "scope"}]
+    assert "<B>2 … 11</B> (Linear, Sigmoid)" in g.source
+    assert g.stats["drawn_ops"] == 2 + 2 + 1 + 1  # layers 0-1, the folded pair, last linear, sum
+    # the folded box nests the representative Linear and Sigmoid boxes
+    box = g.source[g.source.index("<B>2 … 11</B>"):]
+    assert box.index("<B>2</B> (Linear)") < box.index("<B>3</B> (Sigmoid)")

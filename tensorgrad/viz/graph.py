@@ -924,7 +924,7 @@ class _Builder:
             w(f"{indent}subgraph cluster_{c.key} {{")
             w(f'{indent}  label=<{c.label}>; style="{style}"; fillcolor="{fill}"; '
               f'color="{border}"; fontsize={fs}; penwidth={2 if c.folded else 1};')
-            for ch in c.children:
+            for ch in sorted(c.children, key=self._order):
                 if self._nonempty(ch):
                     emit_cluster(ch, indent + "  ")
             for v in c.members:
@@ -932,7 +932,7 @@ class _Builder:
                     emit_node(v, indent + "  ")
             w(f"{indent}}}")
 
-        for c in self.roots:
+        for c in sorted(self.roots, key=self._order):
             if self._nonempty(c):
                 emit_cluster(c, "  ")
         for v in sorted(visible):
@@ -976,6 +976,19 @@ class _Builder:
             w(f"  {src} -> v{D} {attr};".replace(" ;", ";"))
         w("}")
         return "\n".join(out) + "\n"
+
+    def _order(self, c):
+        """Clusters in the order their ops were recorded (forward order)."""
+        best = math.inf
+        stack = [c]
+        while stack:
+            x = stack.pop()
+            for v in x.members:
+                q = self.seq.get(v)
+                if q is not None and q < best:
+                    best = q
+            stack.extend(x.children)
+        return best
 
     def _nonempty(self, c):
         stack = [c]
