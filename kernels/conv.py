@@ -19,7 +19,8 @@ Both kernels copy one sample at a time into a small zero-bordered scratch volume
 in cache), so the copy loops need no bounds tests: measured 1.7-1.9x faster than testing every
 index against the padding (bench notes in bench/RESULTS.md).
 
-The ``*_into`` kernels take C-contiguous arrays of one float dtype and write into outputs the
+The ``*_into`` kernels release the GIL (``nogil``), so callers may run them on batch chunks in
+several threads. They take C-contiguous arrays of one float dtype and write into outputs the
 caller allocates; checking shapes, dtype and contiguity is the caller's job (tensorgrad.ops.conv).
 """
 
@@ -29,7 +30,9 @@ import numpy as np
 
 from ._numba import njit
 
-__all__ = ["out_size", "im2col", "col2im", "im2col_into", "col2im_into"]
+__all__ = ["out_size", "im2col", "col2im", "im2col_into", "col2im_into",
+           "pad_into", "im2col_flat_into", "col2im_flat_into", "gemm_to_nchw_into",
+           "nchw_to_gemm_into"]
 
 
 def out_size(n: int, k: int, s: int, p: int, d: int = 1) -> int:
@@ -37,7 +40,7 @@ def out_size(n: int, k: int, s: int, p: int, d: int = 1) -> int:
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
-@njit
+@njit(nogil=True)
 def im2col_into(x, cols, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
     """x (N, C, D, H, W) -> cols (C*kd*kh*kw, N*od*oh*ow), overwritten."""
     N, C, D, H, W = x.shape
@@ -75,7 +78,7 @@ def im2col_into(x, cols, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh,
                                         row[base + e] = src[x0 + e * sw]
 
 
-@njit
+@njit(nogil=True)
 def col2im_into(cols, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
     """Adjoint of im2col_into: gx (N, C, D, H, W) is overwritten with the scatter-add of cols."""
     N, C, D, H, W = gx.shape
@@ -111,6 +114,114 @@ def col2im_into(cols, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh
                     dst = gx[n, c, z, y]
                     for e in range(W):
                         dst[e] = src[e + pw]
+
+
+# ---- stride-1 "flat" variant --------------------------------------------------------------------
+# For stride 1 the columns can be taken over the *padded* grid: position q = (a*Hp + b)*Wp + e
+# for q < Q = ((OD-1)*Hp + OH)*Wp (so e runs to Wp, not just OW, and b past OH between slabs). Row k of the columns is then one contiguous
+# slice of the flattened padded sample, xp[c, off_k : off_k + Q], so im2col is K memcpy's and
+# col2im K vector adds. Positions with b >= OH or e >= OW are garbage: the caller crops them
+# from the GEMM result and feeds zeros there in the backward pass. The padded sample is one
+# row longer than Dp*Hp*Wp per channel so the last slices stay in bounds.
+
+@njit(nogil=True)
+def pad_into(x, n, xp, pd, ph, pw):
+    """Copy sample n of x (N, C, D, H, W) into the zero-bordered scratch xp (C, L) at offset
+    (pd, ph, pw) of a (Dp, Hp, Wp) grid; borders are left as they are (zero)."""
+    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
+    Hp, Wp = H + 2 * ph, W + 2 * pw
+    for c in range(C):
+        dst = xp[c]
+        for z in range(D):
+            for y in range(H):
+                src = x[n, c, z, y]
+                base = ((z + pd) * Hp + y + ph) * Wp + pw
+                for e in range(W):
+                    dst[base + e] = src[e]
+
+
+@njit(nogil=True)
+def im2col_flat_into(x, cols, xp, kd, kh, kw, pd, ph, pw, dd, dh, dw, od, oh):
+    """Stride-1 im2col over the padded grid: cols (K, N*Q), Q = ((od-1)*Hp + oh)*Wp; xp is a
+    zeroed (C, Dp*Hp*Wp + Wp) scratch."""
+    N, C = x.shape[0], x.shape[1]
+    Hp, Wp = x.shape[3] + 2 * ph, x.shape[4] + 2 * pw
+    Q = ((od - 1) * Hp + oh) * Wp
+    for n in range(N):
+        pad_into(x, n, xp, pd, ph, pw)
+        col0 = n * Q
+        for c in range(C):
+            src = xp[c]
+            for i in range(kd):
+                for j in range(kh):
+                    for l in range(kw):
+                        row = cols[((c * kd + i) * kh + j) * kw + l]
+                        off = (i * dd * Hp + j * dh) * Wp + l * dw
+                        for q in range(Q):
+                            row[col0 + q] = src[off + q]
+
+
+@njit(nogil=True)
+def col2im_flat_into(cols, gx, gp, kd, kh, kw, pd, ph, pw, dd, dh, dw, od, oh):
+    """Adjoint of im2col_flat_into: gx (N, C, D, H, W) is overwritten; gp is a
+    (C, Dp*Hp*Wp + Wp) scratch."""
+    N, C, D, H, W = gx.shape
+    Hp, Wp = H + 2 * ph, W + 2 * pw
+    Q = ((od - 1) * Hp + oh) * Wp
+    for n in range(N):
+        gp[:] = 0
+        col0 = n * Q
+        for c in range(C):
+            dst = gp[c]
+            for i in range(kd):
+                for j in range(kh):
+                    for l in range(kw):
+                        row = cols[((c * kd + i) * kh + j) * kw + l]
+                        off = (i * dd * Hp + j * dh) * Wp + l * dw
+                        for q in range(Q):
+                            dst[off + q] += row[col0 + q]
+        for c in range(C):
+            src = gp[c]
+            for z in range(D):
+                for y in range(H):
+                    base = ((z + pd) * Hp + y + ph) * Wp + pw
+                    out = gx[n, c, z, y]
+                    for e in range(W):
+                        out[e] = src[base + e]
+
+
+@njit(nogil=True)
+def gemm_to_nchw_into(y, out, bias, Qs, s2, s3):
+    """out[n, co, a, b, e] = y[co, n*Qs + a*s2 + b*s3 + e] + bias[co]: the GEMM result
+    (C_out, m*Qs) cropped to the real output positions and transposed to (m, C_out, OD, OH, OW)
+    (pass zeros for no bias)."""
+    m, Co, od, oh, ow = out.shape
+    for n in range(m):
+        for co in range(Co):
+            yr = y[co]
+            bv = bias[co]
+            for a in range(od):
+                for b in range(oh):
+                    base = n * Qs + a * s2 + b * s3
+                    dst = out[n, co, a, b]
+                    for e in range(ow):
+                        dst[e] = yr[base + e] + bv
+
+
+@njit(nogil=True)
+def nchw_to_gemm_into(g, gt, Qs, s2, s3):
+    """Adjoint layout move of gemm_to_nchw_into: gt[co, n*Qs + a*s2 + b*s3 + e] = g[n, co, a, b, e]
+    (gt's other columns are left as they are: the caller keeps them zero)."""
+    m, Co, od, oh, ow = g.shape
+    for n in range(m):
+        for co in range(Co):
+            dr = gt[co]
+            for a in range(od):
+                for b in range(oh):
+                    base = n * Qs + a * s2 + b * s3
+                    src = g[n, co, a, b]
+                    for e in range(ow):
+                        dr[base + e] = src[e]
 
 
 def _sizes(spatial, ksize, stride, padding, dilation):

@@ -260,3 +260,22 @@ def test_pool_float32_unbatched_and_errors():
         P.max_pool1d(tg.tensor(np.zeros((1, 1, 8))), 2, padding=2)
     with pytest.raises(TypeError, match=r"avg_pool1d: input must be float32 or float64, got int64"):
         P.avg_pool1d(tg.tensor(np.zeros((1, 1, 8), np.int64)), 2)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_batch_chunks_and_threads_give_the_same_result(monkeypatch, threads, stride):
+    """Small chunk budget: the batch is cut into several uneven chunks spread over threads."""
+    monkeypatch.setattr(C, "_CHUNK_BYTES", 2000)
+    old = C.get_num_threads()
+    C.set_num_threads(threads)
+    try:
+        (X, W, B, y), (tx, tw, tb, ty) = _run_conv((2, 7, 3, 4, (6, 5), (3, 3), stride, 1, 1, True))
+        np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-10)
+        g = rng.standard_normal(ty.shape)
+        y.backward(tg.tensor(g))
+        ty.backward(torch.tensor(g))
+        for a, b in ((X.grad, tx.grad), (W.grad, tw.grad), (B.grad, tb.grad)):
+            np.testing.assert_allclose(a.data, b.numpy(), atol=1e-10)
+    finally:
+        C.set_num_threads(old)

@@ -16,12 +16,15 @@ All three spatial ranks share the 5-D kernels: a 1-D input ``(N, C, L)`` is view
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.node import fast_vjp, record
 from ..tensor import Tensor, _wrap
 
-__all__ = ["conv1d", "conv2d", "conv3d"]
+__all__ = ["conv1d", "conv2d", "conv3d"]  # set_num_threads/get_num_threads: module level
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -57,11 +60,11 @@ def _pad3(t, fill):
 class _Geom:
     """Geometry of one convolution, 3-D normalized: kernel, stride, left padding, dilation,
     input and output spatial sizes (leading singleton axes for 1-D / 2-D)."""
-    __slots__ = ("nd", "k", "s", "p", "d", "isp", "osp", "name")
+    __slots__ = ("nd", "k", "s", "p", "d", "isp", "osp", "name", "sym")
 
-    def __init__(self, nd, k, s, p, d, isp, osp, name):
+    def __init__(self, nd, k, s, p, d, isp, osp, name, sym=True):
         self.nd, self.k, self.s, self.p, self.d = nd, k, s, p, d
-        self.isp, self.osp, self.name = isp, osp, name
+        self.isp, self.osp, self.name, self.sym = isp, osp, name, sym
 
     def args(self):
         return (*self.k, *self.s, *self.p, *self.d, *self.osp)
@@ -103,15 +106,84 @@ def _geometry(op, nd, x_shape, w_shape, stride, padding, dilation):
                 f"(input {x_shape}, padding {lo if lo == hi else (lo, hi)})")
         out.append((n + a + b - d * (k - 1) - 1) // s + 1)
     return _Geom(nd, _pad3(ks, 1), _pad3(st, 1), _pad3(lo, 0), _pad3(dl, 1),
-                 _pad3(sp, 1), _pad3(tuple(out), 1), op)
+                 _pad3(sp, 1), _pad3(tuple(out), 1), op, sym=lo == hi)
 
 
 # ---- array-level computations (shared by the recorded ops and the fast VJP) ------------------
+#
+# The batch is cut into chunks whose columns (K x m*P) fit in L2 cache (~0.5 MB); each chunk is
+# packed (im2col), multiplied and unpacked while it is still in cache, instead of writing the
+# whole column matrix to memory and reading it back (measured: that memory traffic, not the
+# GEMM, is what makes a plain im2col convolution slow). Chunks alternate between the calling
+# thread and one worker thread; inside, BLAS runs single-threaded (OpenBLAS's own pool
+# spin-waits after each call and fights every other thread for the 2 cores, see PERF.md).
+_CHUNK_BYTES = 512 * 1024
+_THREADS = [min(2, os.cpu_count() or 1)]
+_POOL = []
+_BLAS = []
+
+
+def set_num_threads(n: int) -> None:
+    """Threads the convolution ops use (1 = run every chunk on the calling thread)."""
+    if int(n) < 1:
+        raise ValueError(f"set_num_threads: expected a positive count, got {n}")
+    _THREADS[0] = int(n)
+
+
+def get_num_threads() -> int:
+    return _THREADS[0]
+
+
+def _blas_controllers():
+    if not _BLAS:
+        ctl = []
+        try:
+            from threadpoolctl import ThreadpoolController
+            ctl = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+        except Exception:  # threadpoolctl missing or failing: leave BLAS threading alone
+            ctl = []
+        _BLAS.append(ctl)
+    return _BLAS[0]
+
+
+class _SingleThreadBlas:
+    __slots__ = ("prev",)
+
+    def __enter__(self):
+        ctl = _blas_controllers()
+        self.prev = [c.get_num_threads() for c in ctl]
+        for c, n in zip(ctl, self.prev):
+            if n != 1:
+                c.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        for c, n in zip(_blas_controllers(), self.prev):
+            if n != 1:
+                c.set_num_threads(n)
+
+
+def _run_chunks(task, n_items, per_item_bytes):
+    """Call ``task(chunks)`` with lists of (n0, n1) batch ranges, on up to two threads;
+    returns the list of the tasks' results."""
+    m = max(1, min(n_items, _CHUNK_BYTES // max(1, per_item_bytes)))
+    chunks = [(i, min(n_items, i + m)) for i in range(0, n_items, m)]
+    with _SingleThreadBlas():
+        if _THREADS[0] < 2 or len(chunks) < 2:
+            return [task(chunks)]
+        if not _POOL:
+            from concurrent.futures import ThreadPoolExecutor
+            _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-conv"))
+        fut = _POOL[0].submit(task, chunks[1::2])
+        r0 = task(chunks[0::2])
+        return [r0, fut.result()]
+
+
 def _x5(a, geo):
     return np.ascontiguousarray(a).reshape(a.shape[:2] + geo.isp)
 
 
 def _im2col(x, geo):
+    """The whole column matrix (K, N*P) at once (used by tests and the notebook)."""
     x5 = _x5(x, geo)
     N, C = x5.shape[:2]
     P = geo.osp[0] * geo.osp[1] * geo.osp[2]
@@ -120,42 +192,146 @@ def _im2col(x, geo):
     return cols
 
 
-def _g_t(g):
-    """(N, Co, *out) -> (Co, N*P), the GEMM layout of the columns."""
-    N, Co = g.shape[:2]
-    return np.ascontiguousarray(g.reshape(N, Co, -1).transpose(1, 0, 2)).reshape(Co, -1)
+class _Layout:
+    """How a batch chunk becomes columns: the general im2col (P = OD*OH*OW columns per sample)
+    or, for stride 1, the flat variant over the padded grid (Q >= P columns per sample, the
+    extra ones cropped; see kernels/conv.py)."""
+    __slots__ = ("flat", "Qs", "C", "scratch", "args", "grid")
+
+    def __init__(self, geo, C):
+        od, oh, ow = geo.osp
+        self.C = C
+        self.flat = geo.s == (1, 1, 1) and geo.sym
+        if self.flat:
+            Dp, Hp, Wp = (n + 2 * p for n, p in zip(geo.isp, geo.p))
+            self.Qs = ((od - 1) * Hp + oh) * Wp
+            self.scratch = C * (Dp * Hp * Wp + Wp)
+            self.args = (*geo.k, *geo.p, *geo.d, od, oh)
+            self.grid = (Hp * Wp, Wp)
+        else:
+            self.Qs = od * oh * ow
+            self.scratch = 0
+            self.args = geo.args()
+            self.grid = (oh * ow, ow)
+        self.grid = self.grid + (geo.osp,)
+
+    def to_nchw(self, K_, y, out, bias):
+        K_.gemm_to_nchw_into(y, out, bias, self.Qs, self.grid[0], self.grid[1])
+
+    def to_gemm(self, K_, g, gt):
+        K_.nchw_to_gemm_into(g, gt, self.Qs, self.grid[0], self.grid[1])
+
+    def valid(self, buf, rows, m):
+        """View (rows, m, OD, OH, OW) of the real output positions in a (rows, m*Qs) buffer."""
+        it = buf.itemsize
+        s2, s3 = self.grid[0], self.grid[1]
+        return as_strided(buf, (rows, m) + self.grid[2],
+                          (buf.strides[0], self.Qs * it, s2 * it, s3 * it, it))
+
+    def new_scratch(self, dtype):
+        return np.zeros((self.C, self.scratch // self.C), dtype=dtype) if self.flat else None
+
+    def pack(self, K_, x5c, cols, scratch):
+        if self.flat:
+            K_.im2col_flat_into(x5c, cols, scratch, *self.args)
+        else:
+            K_.im2col_into(x5c, cols, *self.args)
+
+    def unpack(self, K_, cols, gxc, scratch):
+        if self.flat:
+            K_.col2im_flat_into(cols, gxc, scratch, *self.args)
+        else:
+            K_.col2im_into(cols, gxc, *self.args)
 
 
-def _forward(x, w, b, geo, cols=None):
-    if cols is None:
-        cols = _im2col(x, geo)
-    N, Co = x.shape[0], w.shape[0]
-    y = np.matmul(w.reshape(Co, -1), cols)  # (Co, N*P)
-    out = np.empty((N, Co) + geo.osp[3 - geo.nd:], dtype=y.dtype)
-    o3 = out.reshape(N, Co, -1)
-    y3 = y.reshape(Co, N, -1).transpose(1, 0, 2)
-    if b is not None:
-        np.add(y3, b.reshape(1, Co, 1), out=o3)
-    else:
-        np.copyto(o3, y3)
-    return out, cols
-
-
-def _dx(g_t, w, x_shape, geo):
+def _forward(x, w, b, geo):
+    """y = conv(x, w) + b on arrays."""
+    K_ = _kernels()
+    x5 = _x5(x, geo)
+    N, C = x5.shape[:2]
     Co = w.shape[0]
-    dcols = np.matmul(w.reshape(Co, -1).T, g_t)  # (K, N*P)
-    gx = np.empty(x_shape[:2] + geo.isp, dtype=dcols.dtype)
-    _kernels().col2im_into(dcols, gx, *geo.args())
-    return gx.reshape(x_shape)
+    w2 = np.ascontiguousarray(w).reshape(Co, -1)
+    Kc = w2.shape[1]
+    lay = _Layout(geo, C)
+    Qs = lay.Qs
+    out = np.empty((N, Co) + geo.osp, dtype=x5.dtype)
+    b1 = np.zeros(Co, dtype=x5.dtype) if b is None else np.ascontiguousarray(b)
+
+    def task(chunks):
+        m_max = max(n1 - n0 for n0, n1 in chunks) if chunks else 0
+        cbuf = np.empty(Kc * m_max * Qs, dtype=x5.dtype)
+        ybuf = np.empty(Co * m_max * Qs, dtype=x5.dtype)
+        scratch = lay.new_scratch(x5.dtype)
+        for n0, n1 in chunks:
+            m = n1 - n0
+            cols = cbuf[:Kc * m * Qs].reshape(Kc, m * Qs)
+            lay.pack(K_, x5[n0:n1], cols, scratch)
+            y = np.matmul(w2, cols, out=ybuf[:Co * m * Qs].reshape(Co, m * Qs))
+            lay.to_nchw(K_, y, out[n0:n1], b1)
+
+    _run_chunks(task, N, Kc * Qs * x5.dtype.itemsize)
+    return out.reshape((N, Co) + geo.osp[3 - geo.nd:])
 
 
-def _dw(cols, g_t, w_shape):
-    return np.matmul(g_t, cols.T).reshape(w_shape)
+def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
+    """Gradients of <conv(x, w) + b, g> with respect to x, w and b (arrays; x is only read when
+    need_w, w only when need_x)."""
+    K_ = _kernels()
+    N, Co = g.shape[:2]
+    C = x_shape[1]
+    Kc = C * geo.k[0] * geo.k[1] * geo.k[2]
+    lay = _Layout(geo, C)
+    Qs = lay.Qs
+    dt = g.dtype
+    g5 = np.ascontiguousarray(g).reshape((N, Co) + geo.osp)
+    x5 = _x5(x, geo) if need_w else None
+    w2t = np.ascontiguousarray(np.asarray(w).reshape(Co, Kc).T) if need_x else None
+    dx = np.empty((N, C) + geo.isp, dtype=dt) if need_x else None
+
+    def task(chunks):
+        m_max = max(n1 - n0 for n0, n1 in chunks) if chunks else 0
+        gbuf = np.zeros(Co * m_max * Qs, dtype=dt)
+        cbuf = np.empty(Kc * m_max * Qs, dtype=dt)
+        scratch = lay.new_scratch(dt)
+        dw = np.zeros((Kc, Co), dtype=dt) if need_w else None  # transposed: measured faster
+        db = np.zeros(Co, dtype=dt) if need_b else None
+        tmp = np.empty((Kc, Co), dtype=dt) if need_w else None
+        m_prev = m_max
+        for n0, n1 in chunks:
+            m = n1 - n0
+            gt = gbuf[:Co * m * Qs].reshape(Co, m * Qs)
+            if m != m_prev and lay.flat:
+                gt.fill(0)  # the garbage columns must hold zeros
+            m_prev = m
+            lay.to_gemm(K_, g5[n0:n1], gt)
+            cols = cbuf[:Kc * m * Qs].reshape(Kc, m * Qs)
+            if need_w:
+                lay.pack(K_, x5[n0:n1], cols, scratch)
+                np.matmul(cols, gt.T, out=tmp)
+                dw += tmp
+            if need_b:
+                db += gt.sum(axis=1)
+            if need_x:
+                np.matmul(w2t, gt, out=cols)
+                lay.unpack(K_, cols, dx[n0:n1], scratch)
+        return dw, db
+
+    if need_x or need_w or need_b:
+        parts = _run_chunks(task, N, max(Kc, Co) * Qs * dt.itemsize)
+    else:
+        parts = []
+    gw = gb = None
+    if need_w:
+        gw = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
+        gw = np.ascontiguousarray(gw.T).reshape(w_shape)
+    if need_b:
+        gb = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
+    return (dx.reshape(x_shape) if need_x else None), gw, gb
 
 
 # ---- recorded ops ---------------------------------------------------------------------------
 def _conv_bw(node, g):
-    x, w = node.saved[0], node.saved[1]
+    x, w = node.saved
     geo, has_b = node.info
     n = node.needs
     gx = _conv_dx(g, w, x.data.shape, geo) if n[0] else None
@@ -168,29 +344,18 @@ def _conv_bw(node, g):
 
 @fast_vjp(_conv_bw)
 def _conv_bw_fast(node, g):
-    x, w, cols = node.saved
+    x, w = node.saved
     geo, has_b = node.info
     n = node.needs
-    g_t = _g_t(g)
-    gx = _dx(g_t, w.data, x.data.shape, geo) if n[0] else None
-    gw = None
-    if n[1]:
-        if cols is None:
-            cols = _im2col(x.data, geo)
-        gw = _dw(cols, g_t, w.data.shape)
-    if has_b:
-        gb = g_t.sum(axis=1) if n[2] else None
-        return gx, gw, gb
-    return gx, gw
+    gx, gw, gb = _backward(x.data, w.data, g, geo, x.data.shape, w.data.shape, n[0], n[1],
+                           has_b and n[2])
+    return (gx, gw, gb) if has_b else (gx, gw)
 
 
 def _conv_core(x, w, b, geo):
-    need_w = w.requires_grad
-    out, cols = _forward(x.data, w.data, None if b is None else b.data, geo)
+    out = _forward(x.data, w.data, None if b is None else b.data, geo)
     inputs = (x, w) if b is None else (x, w, b)
-    # keep the columns for the weight gradient of a plain backward() (freed after it)
-    saved = (x, w, cols if need_w else None)
-    return record(geo.name, out, inputs, _conv_bw, saved=saved, info=(geo, b is not None))
+    return record(geo.name, out, inputs, _conv_bw, saved=(x, w), info=(geo, b is not None))
 
 
 def _conv_dx_bw(node, gg):
@@ -204,7 +369,7 @@ def _conv_dx_bw(node, gg):
 
 def _conv_dx(g, w, x_shape, geo):
     """d<conv(x, w), g>/dx as a recorded op of (g, w)."""
-    gx = _dx(_g_t(g.data), w.data, x_shape, geo)
+    gx = _backward(None, w.data, g.data, geo, x_shape, w.data.shape, True, False, False)[0]
     return record(geo.name + "_input_grad", gx, (g, w), _conv_dx_bw, saved=(g, w),
                   info=(geo, x_shape))
 
@@ -220,7 +385,7 @@ def _conv_dw_bw(node, gg):
 
 def _conv_dw(x, g, w_shape, geo):
     """d<conv(x, w), g>/dw as a recorded op of (x, g)."""
-    gw = _dw(_im2col(x.data, geo), _g_t(g.data), w_shape)
+    gw = _backward(x.data, None, g.data, geo, x.data.shape, w_shape, False, True, False)[1]
     return record(geo.name + "_weight_grad", gw, (x, g), _conv_dw_bw, saved=(x, g),
                   info=(geo, w_shape))
 
