@@ -292,7 +292,8 @@ def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
         m_max = max(n1 - n0 for n0, n1 in chunks) if chunks else 0
         gbuf = np.zeros(Co * m_max * Qs, dtype=dt)
         cbuf = np.empty(Kc * m_max * Qs, dtype=dt)
-        scratch = lay.new_scratch(dt)
+        scratch = lay.new_scratch(dt)  # im2col's zero-bordered copy of a sample
+        scratch2 = lay.new_scratch(dt)  # col2im's accumulator (its borders get written)
         dw = np.zeros((Kc, Co), dtype=dt) if need_w else None  # transposed: measured faster
         db = np.zeros(Co, dtype=dt) if need_b else None
         tmp = np.empty((Kc, Co), dtype=dt) if need_w else None
@@ -313,7 +314,7 @@ def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
                 db += gt.sum(axis=1)
             if need_x:
                 np.matmul(w2t, gt, out=cols)
-                lay.unpack(K_, cols, dx[n0:n1], scratch)
+                lay.unpack(K_, cols, dx[n0:n1], scratch2)
         return dw, db
 
     if need_x or need_w or need_b:
