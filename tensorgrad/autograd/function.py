@@ -60,8 +60,16 @@ class Function:
         inputs = tuple(args[i] for i in tensor_pos)
         saved = tuple(s for s in ctx._saved if s is not None)
         nargs = len(args)
+        # saved outputs: under create_graph they must be re-attached to this node
+        out_pos = {id(o): k for k, o in enumerate(outs)}
+        saved_out = tuple(None if s is None else out_pos.get(id(s)) for s in ctx._saved)
+        orig_saved = ctx._saved
+        any_out = any(k is not None for k in saved_out)
 
         def _bw(node, grads):
+            if any_out and STATE.enabled:
+                ctx._saved = tuple(s if k is None else node.output(k)
+                                   for s, k in zip(orig_saved, saved_out))
             metas = (node.meta,) if node.nout == 1 else node.meta
             grads = tuple(g if g is not None else _wrap(np.zeros(m[0], m[1]))
                           for g, m in zip(grads, metas))
@@ -84,5 +92,5 @@ class Function:
 
         diff = tuple(id(o) not in ctx._non_diff for o in outs)
         results = record_multi(cls.__name__, [o.data for o in outs], inputs, _bw, saved=saved,
-                               differentiable=diff)
+                               differentiable=diff, save_output=any_out)
         return results[0] if single else results

@@ -30,6 +30,19 @@ def _neg0(node, g):
 
 
 # ---- arithmetic ------------------------------------------------------------------------------
+def _bcast_fail(name, *shapes):
+    return ValueError(f"{name}: shapes {' and '.join(str(tuple(x)) for x in shapes)} do not "
+                      f"broadcast (align from the right; each pair of sizes must be equal or 1)")
+
+
+def _binop(name, fn, a, b):
+    """numpy forward of a tensor-tensor binary op; a broadcast failure names the op."""
+    try:
+        return fn(a.data, b.data)
+    except ValueError:
+        raise _bcast_fail(name, a.data.shape, b.data.shape) from None
+
+
 def _add_bw(node, g):
     return (g, g)
 
@@ -40,7 +53,7 @@ def add(a, b):
             b = const(b, a)
             if not isinstance(b, _T):
                 return record("add", a.data + b, (a,), _g0)
-        return record("add", a.data + b.data, (a, b), _add_bw)
+        return record("add", _binop("add", np.add, a, b), (a, b), _add_bw)
     return add(b, a)
 
 
@@ -54,7 +67,7 @@ def sub(a, b):
             b = const(b, a)
             if not isinstance(b, _T):
                 return record("sub", a.data - b, (a,), _g0)
-        return record("sub", a.data - b.data, (a, b), _sub_bw)
+        return record("sub", _binop("sub", np.subtract, a, b), (a, b), _sub_bw)
     a = const(a, b)
     if isinstance(a, _T):
         return sub(a, b)
@@ -77,7 +90,7 @@ def mul(a, b):
             b = const(b, a)
             if not isinstance(b, _T):
                 return record("mul", a.data * b, (a,), _mul_s_bw, info=b)
-        return record("mul", a.data * b.data, (a, b), _mul_bw, saved=(a, b))
+        return record("mul", _binop("mul", np.multiply, a, b), (a, b), _mul_bw, saved=(a, b))
     return mul(b, a)
 
 
@@ -104,7 +117,7 @@ def div(a, b):
             b = const(b, a)
             if not isinstance(b, _T):
                 return record("div", a.data / b, (a,), _div_s_bw, info=b)
-        return record("div", a.data / b.data, (a, b), _div_bw, saved=(a, b))
+        return record("div", _binop("div", np.true_divide, a, b), (a, b), _div_bw, saved=(a, b))
     a = const(a, b)
     if isinstance(a, _T):
         return div(a, b)
@@ -152,7 +165,7 @@ def pow(a, b):
             b = const(b, a)
             if not isinstance(b, _T):
                 return record("pow", a.data ** b, (a,), _pow_s_bw, saved=(a,), info=b)
-        return record("pow", a.data ** b.data, (a, b), _pow_bw, saved=(a, b), save_output=True)
+        return record("pow", _binop("pow", np.power, a, b), (a, b), _pow_bw, saved=(a, b), save_output=True)
     a = const(a, b)
     if isinstance(a, _T):
         return pow(a, b)
@@ -385,7 +398,10 @@ def _minmax(name, a, b, greater):
         a, b = b, a
     ad = a.data
     bd = b.data if isinstance(b, _T) else b
-    out = np.maximum(ad, bd) if greater else np.minimum(ad, bd)
+    try:
+        out = np.maximum(ad, bd) if greater else np.minimum(ad, bd)
+    except ValueError:
+        raise _bcast_fail(name, np.shape(ad), np.shape(bd)) from None
     win = (ad > bd) if greater else (ad < bd)
     tie = ad == bd
     dt = out.dtype
@@ -423,7 +439,10 @@ def where(cond, x, y):
     x, y = const(x, like), const(y, like)
     xd = x.data if isinstance(x, _T) else x
     yd = y.data if isinstance(y, _T) else y
-    out = np.where(c, xd, yd)
+    try:
+        out = np.where(c, xd, yd)
+    except ValueError:
+        raise _bcast_fail("where", c.shape, np.shape(xd), np.shape(yd)) from None
     cw = _wrap(c)
     if isinstance(x, _T) and isinstance(y, _T):
         return record("where", out, (x, y), _where_bw, info=cw)
