@@ -371,7 +371,6 @@ def test_function_double_backward_through_saved_input():
     np.testing.assert_allclose(h.data, 6 * x.data)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #3")
 def test_function_double_backward_through_saved_output_like_torch():
     x = f64([0.5, 1.0])
     (g,) = tg.grad(MyExp.apply(x).sum(), x, create_graph=True)

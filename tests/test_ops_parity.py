@@ -381,7 +381,6 @@ def test_tied_extremes_share_gradient_like_torch():
         close(x.grad.data, tx.grad.numpy(), "ties")
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #1")
 def test_pow_zero_base_gradients_like_torch():
     a = np.array([0.0, 0.0, 2.0, 1.5])
     b = np.array([2.0, 0.0, 3.0, -1.0])

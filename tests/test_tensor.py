@@ -146,7 +146,6 @@ BROADCAST_OPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
                  "pow": lambda a, b: a ** b, "maximum": tg.maximum, "minimum": tg.minimum}
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #2")
 @pytest.mark.parametrize("name", list(BROADCAST_OPS))
 def test_broadcast_error_names_op_and_both_shapes(name):
     with pytest.raises((ValueError, RuntimeError), match=rf"{name}: .*\(3, 4\).*\(5,\)"):
