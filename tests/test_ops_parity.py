@@ -411,3 +411,16 @@ def test_setitem_index_put_gradients_like_torch():
     tout.backward()
     close(x.grad.data, tx.grad.numpy(), "setitem grad wrt base")
     close(val.grad.data, tval.grad.numpy(), "setitem grad wrt value")
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug #5")
+@pytest.mark.parametrize("base", [0.0, -2.0])
+def test_rpow_scalar_base_zero_or_negative_like_torch(base):
+    e = np.array([1.0, 2.0, 0.5])
+    x = tg.tensor(e, dtype=tg.float64, requires_grad=True)
+    tx = torch.tensor(e, requires_grad=True)
+    with np.errstate(all="ignore"):
+        (g,) = tg.grad((base ** x).sum(), x)
+    (tgr,) = torch.autograd.grad((base ** tx).sum(), tx)
+    np.testing.assert_array_equal(np.isnan(g.data), np.isnan(tgr.numpy()))
+    close(np.nan_to_num(g.data), np.nan_to_num(tgr.numpy()), f"rpow base {base}")
