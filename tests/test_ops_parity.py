@@ -424,3 +424,24 @@ def test_rpow_scalar_base_zero_or_negative_like_torch(base):
     (tgr,) = torch.autograd.grad((base ** tx).sum(), tx)
     np.testing.assert_array_equal(np.isnan(g.data), np.isnan(tgr.numpy()))
     close(np.nan_to_num(g.data), np.nan_to_num(tgr.numpy()), f"rpow base {base}")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name != "astype_f32_f64"],
+                         ids=[c.name for c in CASES if c.name != "astype_f32_f64"])
+def test_float32_stays_float32(case):
+    """Every op keeps float32 inputs float32 (outputs and gradients, both backward paths) and
+    agrees with its own float64 result to float32 precision."""
+    arrays = make_inputs(case, seed=1)
+    xs = [tg.tensor(a.astype(np.float32), requires_grad=True) for a in arrays]
+    outs = [o for o in _flat(case.fn(tg, *xs)) if o.dtype.kind == "f"]
+    for o in outs:
+        assert o.dtype == np.float32, f"{case.name}: output dtype {o.dtype}"
+    gos = [tg.ones_like(o) for o in outs]
+    for cg in (False, True):
+        gs = tg.grad(outs, xs, grad_outputs=gos, allow_unused=True, retain_graph=True,
+                     create_graph=cg)
+        for g in gs:
+            assert g is None or g.dtype == np.float32, f"{case.name}: gradient dtype {g.dtype}"
+    ref = [o.data for o in run_tg(case, arrays, False)[2]]
+    for o, r in zip(outs, ref):
+        np.testing.assert_allclose(o.data, r, rtol=2e-4, atol=2e-5)
