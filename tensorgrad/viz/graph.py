@@ -451,7 +451,8 @@ class _Builder:
                 same = p == 1 and all(n == names_[0] for n in names_)
                 lab = names_[0] if same else f"{names_[0]} … {names_[-1]}"
                 types = ", ".join(dict.fromkeys(s.type_name or s.name for s in rep))
-                self.groups.append({"label": lab, "count": r, "kind": "scope", "type": types})
+                self.groups.append({"label": lab, "count": r, "kind": "scope", "type": types,
+                                    "next": "next step" if same else "next block"})
                 if p == 1:
                     self.fold_label[rep[0]] = (r, same, names_[-1])
                 else:
@@ -718,6 +719,16 @@ class _Builder:
             return C_ZERO
         return _ramp((math.log10(hi) - self.glo) / (self.ghi - self.glo))
 
+    def _gcolor_lo(self, v):
+        """Colour of the smallest norm a folded node stands for (None if it is one value)."""
+        g = self.gnorm.get(v)
+        if g is None or g[2] or self.mult[v] <= 1:
+            return None
+        lo, hi = g[0], g[1]
+        if not (math.isfinite(lo) and lo > 0) or lo == hi:
+            return None
+        return _ramp((math.log10(lo) - self.glo) / (self.ghi - self.glo))
+
     def _gtext(self, v):
         g = self.gnorm.get(v)
         if g is None:
@@ -810,8 +821,29 @@ class _Builder:
                     cs = by_path.get(name.rsplit(".", 1)[0], [])
                     if len(cs) == 1:
                         self.where[v] = cs[0]
+                    elif len(cs) > 1:  # a module called several times: the boxes' common parent
+                        chains = []
+                        for c in cs:
+                            ch, x = [], c.parent
+                            while x is not None:
+                                ch.append(x)
+                                x = x.parent
+                            chains.append(ch[::-1])
+                        common = None
+                        for level in zip(*chains):
+                            if all(x is level[0] for x in level):
+                                common = level[0]
+                            else:
+                                break
+                        if common is not None:
+                            self.where[v] = common
                 elif name and by_path.get("") and len(by_path[""]) == 1:
                     self.where[v] = by_path[""][0]
+        for v in visible:  # a constant sits next to the op that reads it
+            if raw.kind[v] == CONST:
+                c = self.where.get(self.find(raw.ref[v][0]))
+                if c is not None:
+                    self.where[v] = c
         for v, c in self.where.items():
             c.members.append(v)
 
@@ -837,6 +869,8 @@ class _Builder:
         elif k == LEAF:
             t = raw.ref[v]
             name = self.names.get(id(t))
+            if name is not None and self.mult[v] > 1:
+                name = self._folded_name(v, name)
             desc = _shape(t.data.shape) + (f" · {_dtype(t.data.dtype)}" if self.show_dtype else "")
             if name is not None:
                 lines.append(f"<B>{_esc(name)}</B>")
@@ -869,6 +903,14 @@ class _Builder:
             if gcol is not None:
                 attrs["fillcolor"] = gcol
                 attrs["fontcolor"] = _text_on(gcol)
+                glo = self._gcolor_lo(v)
+                if glo is not None:  # folded: a left-to-right ramp from smallest to largest
+                    attrs["fillcolor"] = f"{glo}:{gcol}"
+                    attrs["gradientangle"] = "0"
+                    lo_, hi_ = self.gnorm[v][0], self.gnorm[v][1]
+                    centre = 0.5 * (math.log10(lo_) + math.log10(hi_))
+                    mid = _ramp((centre - self.glo) / (self.ghi - self.glo))
+                    attrs["fontcolor"] = _text_on(mid)
                 if "filled" not in attrs.get("style", ""):
                     attrs["style"] = attrs.get("style", "") + ",filled"
             if txt is not None:
@@ -881,6 +923,23 @@ class _Builder:
                 pass
         attrs["label"] = "<" + "<BR/>".join(lines) + ">"
         return attrs
+
+    def _folded_name(self, v, name):
+        """'blocks.0.lin1.bias' standing for 6 parameters -> 'blocks.0…5.lin1.bias'."""
+        names = [n for n in self._leaf_groups.get(v, []) if n is not None]
+        if len(set(names)) <= 1:
+            return name
+        parts = [n.split(".") for n in names]
+        if len({len(p) for p in parts}) == 1:
+            diff = [i for i in range(len(parts[0])) if len({p[i] for p in parts}) > 1]
+            if len(diff) == 1:
+                i = diff[0]
+                vals = sorted({p[i] for p in parts},
+                              key=lambda x: (0, int(x), "") if x.isdigit() else (1, 0, x))
+                out = list(parts[0])
+                out[i] = f"{vals[0]}…{vals[-1]}"
+                return ".".join(out)
+        return f"{name} (+{len(set(names)) - 1})"
 
     @staticmethod
     def _attr_str(attrs):
@@ -959,7 +1018,8 @@ class _Builder:
             lab = []
             if rec:
                 a.update(style="dashed", color="#b00000", constraint="false")
-                lab.append(f"next step ×{cnt:,}" if cnt > 1 else "next step")
+                word = self.rec_word.get((S, D, oi, rec), "next step")
+                lab.append(f"{word} ×{cnt:,}" if cnt > 1 else word)
             elif cnt > 1 and (S, D, oi, rec) not in self.internal:
                 lab.append(f"×{cnt:,}")
             if self.show_grads and isinstance(S, int):
@@ -1088,6 +1148,7 @@ class _Builder:
                 visible.add(v)
         inst = self.inst
         self.internal = set()  # edges inside a folded block: its ×N is on the box already
+        self.rec_word = {}
         edges = {}
         for (s, d, oi, k) in raw.edges:
             S, D = find(s), find(d)
@@ -1103,9 +1164,12 @@ class _Builder:
                 a, b = inst.get(s), inst.get(d)
                 if a and b:
                     ga = dict(a)
-                    rec = any(g in ga and ga[g] != j for g, j in b)
+                    recg = [g for g, j in b if g in ga and ga[g] != j]
+                    rec = bool(recg)
                     internal = not rec and any(g in ga for g, j in b)
             key = (S, D, oi, rec)
+            if rec:
+                self.rec_word[(S, D, 0, True)] = self.groups[recg[0]].get("next", "next step")
             if internal:
                 self.internal.add(key)
             edges[key] = edges.get(key, 0) + 1
@@ -1140,6 +1204,10 @@ class _Builder:
             "hidden_by_limit": 0 if self.summary is None else self.summary[0],
             "clusters": 0,
         }
+        self._leaf_groups = {}
+        for u in range(raw.nv):
+            if raw.kind[u] == LEAF:
+                self._leaf_groups.setdefault(find(u), []).append(self.names.get(id(raw.ref[u])))
         self._clusters(visible)
         self.stats["clusters"] = sum(1 for c in self._all_clusters() if self._nonempty(c))
         src = self._emit(visible, edges)
