@@ -432,6 +432,19 @@ def test_inplace_on_unsaved_tensor_is_fine_and_tracked():
     np.testing.assert_allclose(a.grad.data, [6.0, 6.0])
 
 
+@pytest.mark.xfail(strict=True, reason="engine bug #6")
+@pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid", "sqrt"])
+def test_inplace_change_to_saved_output_detected(op):
+    """Ops that save their output (exp, tanh, ...) must notice when it is changed in place
+    (here under no_grad, which writes into the saved array), as PyTorch does."""
+    x = f64([0.5, 1.0])
+    y = getattr(x, op)()
+    with tg.no_grad():
+        y.add_(100.0)
+    with pytest.raises(RuntimeError, match=rf"{op}: .*in-place"):
+        y.sum().backward()
+
+
 def test_inplace_ops_bump_version():
     t = tg.zeros(3)
     v = t._version
