@@ -279,3 +279,39 @@ def test_conv_batch_chunks_and_threads_give_the_same_result(monkeypatch, threads
             np.testing.assert_allclose(a.data, b.numpy(), atol=1e-10)
     finally:
         C.set_num_threads(old)
+
+
+# ---- the course notes' worked numbers (§8) ------------------------------------------------------
+def test_notes_6x6_vertical_edge_example():
+    image = np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3],
+                      [0, 1, 3, 1, 7, 8], [4, 2, 1, 6, 2, 8], [2, 4, 5, 2, 3, 9]], np.float64)
+    k = np.array([[1, 0, -1]] * 3, np.float64)
+    out = C.conv2d(tg.tensor(image[None, None]), tg.tensor(k[None, None])).data[0, 0]
+    np.testing.assert_array_equal(out, [[-5, -4, 0, 8], [-10, -2, 2, 3], [0, -2, -4, -7],
+                                        [-3, -2, -3, -16]])
+
+
+def test_notes_parameter_counts_and_shapes():
+    nn = tg.nn
+    assert sum(p.numel() for p in nn.Conv2d(3, 10, 3).parameters()) == 280   # §8.4.2
+    net = [nn.Conv2d(3, 10, 3), nn.Conv2d(10, 20, 5, stride=2), nn.Conv2d(20, 40, 5, stride=2)]
+    a = tg.zeros(1, 3, 39, 39)
+    shapes = []
+    for layer in net:                                                          # §8.5
+        a = layer(a)
+        shapes.append(tuple(a.shape[1:]))
+    assert shapes == [(10, 37, 37), (20, 17, 17), (40, 7, 7)] and a.numel() == 1960
+    # §8.7 LeNet-5-like table: (activation shape, activation size, parameters) per layer. The
+    # notes print Conv1's shape as (28, 28, 8) / 6,272, a typo: 6 filters (456 = (5*5*3+1)*6
+    # parameters) give 28x28x6 = 4,704, which is what Pool1's (14, 14, 6) implies.
+    layers = [nn.Conv2d(3, 6, 5), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.MaxPool2d(2),
+              nn.Flatten(), nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, 10)]
+    a = tg.zeros(1, 3, 32, 32)
+    table = []
+    for layer in layers:
+        a = layer(a)
+        if isinstance(layer, nn.Flatten):
+            continue
+        table.append((a.numel(), sum(p.numel() for p in layer.parameters())))
+    assert table == [(4704, 456), (1176, 0), (1600, 2416), (400, 0), (120, 48120),
+                     (84, 10164), (10, 850)]
