@@ -169,26 +169,54 @@ def _agree():
     assert abs(ca.item() - cb.item()) < 1e-4, (ca.item(), cb.item())
 
 
+def paired(make_a, make_b, rounds=7, repeat=5, warmup=3):
+    """Median times of two workloads measured in alternating rounds, so that a change in the
+    machine's load hits both alike (this machine is shared; see bench/RESULTS.md)."""
+    a, b = make_a(), make_b()
+    ta, tb = [], []
+    for _ in range(rounds):
+        ta.append(median_time(a, repeat=repeat, warmup=warmup))
+        tb.append(median_time(b, repeat=repeat, warmup=warmup))
+        warmup = 1
+    return float(np.median(ta)), float(np.median(tb))
+
+
+def run_rows():
+    rows = []
+    t_tg, t_th = paired(make_chain_tg, make_chain_torch)
+    rows.append((f"per-op overhead: chain of {N_OPS} tiny ops fwd+bwd (ms per chain = µs per op)",
+                 t_tg, t_th, 1.0))
+    t_tg, t_th = paired(make_mlp_plain_tg, make_mlp_plain_torch)
+    rows.append(("MLP 784-256-128-10, B128, SGD step (plain ops, manual SGD)", t_tg, t_th, 1.0))
+    if hasattr(tg.optim, "SGD") and hasattr(tg.nn, "Linear"):
+        t_tg, t_th = paired(make_mlp_modules_tg, make_mlp_modules_torch)
+        rows.append(("MLP 784-256-128-10, B128, SGD step (nn.Sequential + optim.SGD)",
+                     t_tg, t_th, 1.0))
+    return rows
+
+
 def main():
     profile = "--profile" in sys.argv
     _agree()
-    rows = []
-    t_tg = median_time(make_chain_tg(), repeat=15, warmup=3)
-    t_th = median_time(make_chain_torch(), repeat=15, warmup=3)
-    rows.append((f"per-op overhead: {N_OPS} tiny ops fwd+bwd, per op (µs shown as ms×1000)",
-                 t_tg / N_OPS, t_th / N_OPS, 1.0))
-    t_tg = median_time(make_mlp_plain_tg(), repeat=15, warmup=5)
-    t_th = median_time(make_mlp_plain_torch(), repeat=15, warmup=5)
-    rows.append(("MLP 784-256-128-10, B128, SGD step (plain ops, manual SGD)", t_tg, t_th, 1.0))
-    have_modules = hasattr(tg.optim, "SGD") and hasattr(tg.nn, "Linear")
-    if have_modules:
-        t_tg = median_time(make_mlp_modules_tg(), repeat=15, warmup=5)
-        t_th = median_time(make_mlp_modules_torch(), repeat=15, warmup=5)
-        rows.append(("MLP 784-256-128-10, B128, SGD step (nn.Sequential + optim.SGD)",
-                     t_tg, t_th, 1.0))
+    rows = run_rows()
     report(rows, "Engine")
-    print(f"\nper-op overhead: tensorgrad {rows[0][1] * 1e6:.2f} µs/op, "
-          f"torch {rows[0][2] * 1e6:.2f} µs/op")
+    # The same with one BLAS/OpenMP thread on each side: on a busy 2-core machine, threaded
+    # GEMMs fighting other processes make the default numbers noisy; one thread each is the
+    # steadier comparison of the engines themselves.
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        threadpool_limits = None
+    if threadpool_limits is not None:
+        nt = torch.get_num_threads()
+        torch.set_num_threads(1)
+        print()
+        with threadpool_limits(1):
+            rows1 = run_rows()
+            report(rows1, "Engine, one thread each (threadpoolctl + torch.set_num_threads(1))")
+        torch.set_num_threads(nt)
+    print(f"\nper-op overhead: tensorgrad {rows[0][1] * 1e3:.2f} µs/op, "
+          f"torch {rows[0][2] * 1e3:.2f} µs/op; load average {os.getloadavg()[0]:.1f}")
     if profile:
         import cProfile
         import pstats
