@@ -438,3 +438,21 @@ def test_alternating_sibling_modules_fold_as_pairs():
     # the folded box nests the representative Linear and Sigmoid boxes
     box = g.source[g.source.index("<B>2 … 11</B>"):]
     assert box.index("<B>2</B> (Linear)") < box.index("<B>3</B> (Sigmoid)")
+
+
+def test_shared_leaf_with_many_readers_is_drawn_next_to_each():
+    x = tg.randn(3, requires_grad=True)
+    w = tg.randn(3, requires_grad=True)
+    h = x
+    for _ in range(12):
+        h = (h * w).tanh()
+    loss = h.sum()
+    src = tg.viz.draw(loss, params={"w": w}, collapse=False).source
+    copies = re.findall(r"^\s+(v\d+_v?\d+) \[[^\n]*<B>w</B>[^\n]*\(shared\)", src, re.M)
+    assert len(copies) == 12
+    for c in copies:  # each copy has exactly one edge, into its reader
+        assert len(re.findall("^  " + c + " -> ", src, re.M)) == 1
+    one = tg.viz.draw(loss, params={"w": w}, collapse=False, split_shared=None).source
+    assert "(shared)" not in one
+    wv = re.search(r"(v\d+) \[[^\n]*<B>w</B>", one).group(1)
+    assert len(re.findall("^  " + wv + " -> ", one, re.M)) == 12

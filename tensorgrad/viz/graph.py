@@ -247,7 +247,7 @@ class Graph:
 # ---------------------------------------------------------------------------------------------
 def draw(*outputs, params=None, model=None, show_grads=False, grads=None, max_nodes=300,
          collapse=True, output_names=None, show_constants=True, rankdir="TB", title=None,
-         fontsize=11, show_dtype=True):
+         fontsize=11, show_dtype=True, split_shared=8):
     """Draw the computation graph that produced ``outputs``.
 
     params:  names for parameters: a dict name -> Tensor, (name, Tensor) pairs or a Module.
@@ -261,6 +261,9 @@ def draw(*outputs, params=None, model=None, show_grads=False, grads=None, max_no
     max_nodes: op nodes drawn at most; the rest fold into one summary node.
     collapse: fold repeated structure (True: runs of >= 3 repeats; an int: that many; False: off).
     rankdir: "TB" (outputs at the bottom), "LR", "BT", "RL" or "auto".
+    split_shared: a leaf read by more than this many drawn ops (a weight shared by every
+             step) is drawn as a small copy next to each reader instead of one node with a
+             fan of long edges (None: never).
     """
     if not outputs:
         raise TypeError("draw: expected at least one output Tensor")
@@ -281,8 +284,10 @@ def draw(*outputs, params=None, model=None, show_grads=False, grads=None, max_no
         raise ValueError(f"draw: got {len(output_names)} output_names for {len(outputs)} outputs")
 
     raw = _Raw(outputs)
-    return _Builder(raw, names, model, show_grads, grads, max_nodes, min_rep, output_names,
-                    show_constants, rankdir, title, fontsize, show_dtype).build()
+    b = _Builder(raw, names, model, show_grads, grads, max_nodes, min_rep, output_names,
+                 show_constants, rankdir, title, fontsize, show_dtype)
+    b.split_shared = split_shared
+    return b.build()
 
 
 class _Builder:
@@ -973,8 +978,29 @@ class _Builder:
         w('  edge [color="#555555", arrowsize=0.6, fontname="Helvetica", '
           f'fontsize={max(7, fs - 2)}];')
 
+        split = set()
+        copies = {}  # cluster (or None) -> [(leaf, consumer)]
+        if self.split_shared:
+            targets = {}
+            for (S, D, oi, rec) in edges:
+                if isinstance(S, int) and raw.kind[S] == LEAF and not rec:
+                    targets.setdefault(S, set()).add(D)
+            split = {S for S, ds in targets.items() if len(ds) > self.split_shared}
+            for S in sorted(split):
+                for D in sorted(targets[S]):
+                    copies.setdefault(self.where.get(D), []).append((S, D))
+
         def emit_node(v, indent):
+            if v in split:
+                return
             w(f"{indent}v{v} {self._attr_str(self._node_attrs(v))};")
+
+        def emit_copies(c, indent):
+            for S, D in copies.get(c, ()):
+                a = self._node_attrs(S)
+                a["style"] = a.get("style", "") + ",dashed"
+                a["label"] = a["label"][:-1] + '<BR/><FONT POINT-SIZE="7">(shared)</FONT>>'
+                w(f"{indent}v{S}_{D} {self._attr_str(a)};")
 
         def emit_cluster(c, indent):
             fill = CLUSTER_FILLS[c.depth % len(CLUSTER_FILLS)]
@@ -989,6 +1015,7 @@ class _Builder:
             for v in c.members:
                 if v in visible:
                     emit_node(v, indent + "  ")
+            emit_copies(c, indent + "  ")
             w(f"{indent}}}")
 
         for c in sorted(self.roots, key=self._order):
@@ -997,6 +1024,7 @@ class _Builder:
         for v in sorted(visible):
             if v not in self.where:
                 emit_node(v, "  ")
+        emit_copies(None, "  ")
         if self.summary is not None:
             n, counts, nleaves = self.summary
             top = ", ".join(f"{c:,} {name}" for name, c in counts.most_common(6))
@@ -1011,7 +1039,7 @@ class _Builder:
               f'</FONT>>];')
         for (S, D, oi, rec), cnt in edges.items():
             a = {}
-            src = "summary" if S == "summary" else f"v{S}"
+            src = "summary" if S == "summary" else (f"v{S}_{D}" if S in split else f"v{S}")
             if isinstance(S, int) and raw.kind[S] == OP and raw.ref[S].nout > 1:
                 outs = self.rec_outs.get((S, D, oi, rec), [oi])
                 a["taillabel"] = ",".join(f"[{o}]" for o in sorted(outs))
