@@ -156,3 +156,40 @@ def test_stable_at_1e4_float32(name):
     ref.backward(torch.tensor(go.astype(np.float64)))
     np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(t.grad.data, xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@st.composite
+def basic_index(draw):
+    shape = draw(array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5))
+    idx = []
+    for s in shape[:draw(st.integers(1, len(shape)))]:
+        kind = draw(st.sampled_from(["int", "slice", "none", "full"]))
+        if kind == "int":
+            idx.append(draw(st.integers(-s, s - 1)))
+        elif kind == "slice":
+            idx.append(slice(draw(st.one_of(st.none(), st.integers(-s - 1, s + 1))),
+                             draw(st.one_of(st.none(), st.integers(-s - 1, s + 1))),
+                             draw(st.sampled_from([None, 1, 2, -1, -2]))))
+        elif kind == "none":
+            idx.append(None)
+            idx.append(slice(None))
+        else:
+            idx.append(slice(None))
+    return shape, tuple(idx)
+
+
+@SETTINGS
+@given(si=basic_index(), seed=st.integers(0, 999))
+def test_basic_indexing_forward_and_gradient(si, seed):
+    """Slices (negative steps too), integers and None: forward is numpy's, and the gradient
+    scatters the upstream gradient back to exactly the selected elements."""
+    shape, idx = si
+    a = _vals(seed, shape)
+    t = tg.tensor(a, dtype=tg.float64, requires_grad=True)
+    out = t[idx]
+    np.testing.assert_array_equal(out.data, a[idx])
+    go = _vals(seed + 1, out.shape)
+    out.backward(tg.tensor(go, dtype=tg.float64))
+    ref = np.zeros(shape)
+    ref[idx] += go
+    np.testing.assert_array_equal(t.grad.data, ref)
