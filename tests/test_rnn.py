@@ -411,3 +411,54 @@ def test_first_symbol_recall_over_50_steps_gated_cells_learn_plain_rnn_does_not(
         acc[cell] = float(np.mean(hits[-20:]))
     assert acc["gru"] > 0.95 and acc["lstm"] > 0.95, acc
     assert acc["rnn"] < 0.7, acc
+
+
+# ---- the two backward paths of the fused ops agree -----------------------------------------------
+@pytest.mark.parametrize("op", ["lstm", "lstm_peep", "gru", "gru_before", "rnn", "rnn_relu"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_fast_bptt_equals_composite_vjp(op, reverse):
+    """Plain backward runs the fused BPTT kernel (numpy twin); create_graph=True runs the VJP of
+    the reference composition. Same inputs, same upstream gradients: same gradients."""
+    rng = np.random.default_rng(9)
+    T, B, H = 4, 3, 5
+
+    def P(*s):
+        return tg.tensor(rng.standard_normal(s) * 0.5, requires_grad=True)
+    if op.startswith("lstm"):
+        ins = [P(T, B, 4 * H), P(B, H), P(B, H), P(4 * H, H), P(4 * H)]
+        if op == "lstm_peep":
+            ins.append(P(3, H))
+        f = lambda *a: R.lstm(*a, reverse=reverse)  # noqa: E731
+    elif op.startswith("gru"):
+        ins = [P(T, B, 3 * H), P(B, H), P(3 * H, H), P(3 * H)]
+        f = lambda *a: R.gru(*a, reset_after=op == "gru", reverse=reverse)  # noqa: E731
+    else:
+        ins = [P(T, B, H), P(B, H), P(H, H), P(H)]
+        f = lambda *a: R.rnn(*a, nonlinearity="relu" if op == "rnn_relu" else "tanh",  # noqa: E731
+                             reverse=reverse)
+    outs = f(*ins)
+    gos = [tg.tensor(rng.standard_normal(o.shape)) for o in outs]
+    fast = tg.grad(list(outs), ins, gos, retain_graph=True)
+    slow = tg.grad(list(outs), ins, gos, create_graph=True)
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)
+
+
+def test_dropout_between_layers_and_module_casts():
+    tg.manual_seed(0)
+    m = nn.LSTM(3, 8, num_layers=2, dropout=0.5)
+    x = tg.randn(5, 2, 3)
+    m.eval()
+    e1, _ = m(x)
+    e2, _ = m(x)
+    np.testing.assert_array_equal(e1.data, e2.data)  # no dropout in eval mode
+    m.train()
+    t1, _ = m(x)
+    assert np.abs(t1.data - e1.data).max() > 1e-4     # dropout on the layer-1 input
+    m.flatten_parameters()                            # PyTorch compatibility no-op
+    md = m.double()
+    assert md.weight_hh_l1.dtype == np.float64
+    md.eval()
+    out, (h, c) = md(x.double())
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.data, e1.data, rtol=1e-4, atol=1e-5)

@@ -94,6 +94,10 @@ class RNNBase(Module):
                     setattr(self, names[-1], _uniform((3, H), k, dt))
                 self._flat_names.append(names)
 
+    def flatten_parameters(self):
+        """PyTorch compatibility (cuDNN weight packing there); nothing to do here."""
+        return None
+
     # ---- helpers ------------------------------------------------------------------------------
     def _params(self, layer, d):
         sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
