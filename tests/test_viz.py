@@ -345,6 +345,10 @@ def test_bad_input_errors():
         tg.viz.draw(loss, rankdir="XY")
     with pytest.raises(ValueError, match="cannot tell the format"):
         tg.viz.draw(loss).save("graph.xyz")
+    with pytest.raises(TypeError, match="grads must be a GradFlow"):
+        tg.viz.draw(loss, grads={"a": 1})
+    with pytest.raises(TypeError, match="grad_flow: expected Tensors"):
+        tg.viz.grad_flow(np.zeros(2))
 
 
 def test_leaf_output_and_several_outputs():
@@ -456,3 +460,27 @@ def test_shared_leaf_with_many_readers_is_drawn_next_to_each():
     assert "(shared)" not in one
     wv = re.search(r"(v\d+) \[[^\n]*<B>w</B>", one).group(1)
     assert len(re.findall("^  " + wv + " -> ", one, re.M)) == 12
+
+
+def test_drawing_and_recording_do_not_change_gradients():
+    tg.manual_seed(3)
+    W = tg.randn(4, 3, dtype=tg.float64, requires_grad=True)
+    x = tg.randn(5, 4, dtype=tg.float64)
+
+    def f():
+        return ((x @ W).sigmoid() ** 2).sum()
+    ref = tg.grad(f(), [W])[0].data
+    loss = f()
+    tg.viz.draw(loss, params={"W": W})
+    with tg.viz.grad_flow(loss) as flow:
+        loss.backward(create_graph=True)  # hooks see Tensors here, not arrays
+    np.testing.assert_allclose(W.grad.data, ref, rtol=1e-12)
+    assert flow.norm(loss.grad_fn) == pytest.approx(1.0) and len(flow) == 4
+    # a second backward (retained graph) records that pass's norms, not a running total
+    W.grad = None
+    flow2 = tg.viz.record_grad_norms(loss)
+    loss.backward(gradient=tg.tensor(3.0, dtype=tg.float64), retain_graph=True)
+    loss.backward(gradient=tg.tensor(2.0, dtype=tg.float64))
+    flow2.remove()
+    assert flow2.norm(loss.grad_fn) == pytest.approx(2.0)
+    np.testing.assert_allclose(W.grad.data, 5 * ref, rtol=1e-12)

@@ -35,7 +35,8 @@ def _norm(g):
 
 
 class GradFlow:
-    """Records ‖gradient‖ flowing into every op output of a graph during backward.
+    """Records ‖gradient‖ flowing into every op output of a graph during backward (the
+    latest backward pass, if there are several).
 
     ``flow.norm(node, i)`` gives the norm (None if no gradient reached it); ``flow.norms`` maps
     (node, output index) -> norm for everything recorded. Use as a context manager (hooks
@@ -71,8 +72,7 @@ class GradFlow:
                         d = norms.get(node)
                         if d is None:
                             d = norms[node] = {}
-                        x = _norm(g)
-                        d[_i] = x if _i not in d else math.hypot(d[_i], x)
+                        d[_i] = _norm(g)  # the engine calls it once per backward pass
                     return None
                 n.register_hook(hook, i)
                 self._hooked.append((weakref.ref(n), i, hook))

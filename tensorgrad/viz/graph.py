@@ -270,6 +270,9 @@ def draw(*outputs, params=None, model=None, show_grads=False, grads=None, max_no
     if len(outputs) == 1 and isinstance(outputs[0], (list, tuple)):
         outputs = tuple(outputs[0])
     if grads is not None:
+        if not callable(getattr(grads, "norm", None)):
+            raise TypeError(f"draw: grads must be a GradFlow from tg.viz.grad_flow(...) or "
+                            f"tg.viz.record_grad_norms(...), got {type(grads).__name__}")
         show_grads = True
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
         raise ValueError(f"draw: max_nodes must be a positive int or None, got {max_nodes!r}")
