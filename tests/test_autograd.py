@@ -279,6 +279,19 @@ def test_hooks_apply_with_create_graph_too():
     np.testing.assert_allclose(a.grad.data, 4 * a.data)
 
 
+@pytest.mark.xfail(strict=True, reason="engine bug #7")
+def test_hook_changing_gradient_shape_is_an_error():
+    a = f64([1.0, 2.0])
+    a.register_hook(lambda g: g.sum())
+    with pytest.raises(RuntimeError, match=r"hook.*shape.*\(2,\).*\(\)"):
+        (a * 2).sum().backward()
+    b = f64([1.0, 2.0])
+    m = b * 2
+    m.register_hook(lambda g: g[:1])
+    with pytest.raises(RuntimeError, match=r"hook.*shape"):
+        (m * m).sum().backward()
+
+
 def test_register_hook_needs_requires_grad():
     with pytest.raises(RuntimeError, match="require"):
         tg.ones(2).register_hook(lambda g: g)
