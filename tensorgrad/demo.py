@@ -219,7 +219,8 @@ def main(argv=None):
     gg = tg.viz.draw(loss, model=model, grads=flow, output_names=["loss"],
                      title="Gradient flow after one backward pass (colour = ‖dL/d output‖)")
     if has_dot:
-        written.append(("gradient-flow graph", gg.save(os.path.join(out, "gradient_flow_graph.svg"))))
+        written.append(("gradient-flow graph",
+                        gg.save(os.path.join(out, "gradient_flow_graph.svg"))))
     else:
         written.append(("gradient-flow graph (DOT)",
                         gg.save(os.path.join(out, "gradient_flow_graph.dot"))))

@@ -904,8 +904,6 @@ class _Builder:
             lines.append(f"<B>{_esc(nm)}</B>")
             lines.append(f"<FONT POINT-SIZE=\"{small}\">{_esc(desc)}</FONT>")
             attrs.update(shape="box", style="filled,bold", fillcolor=C_OUT, color="#3f8f3a")
-        if self.mult[v] > 1 and k in (LEAF, CONST) and False:
-            pass
         if self.show_grads and k != CONST:
             txt = self._gtext(v)
             if gcol is not None:
@@ -927,8 +925,6 @@ class _Builder:
                     attrs.update(color="#d00000", penwidth="3", fontcolor="#000000")
                 else:
                     lines.append(f"<FONT POINT-SIZE=\"{small}\">{_esc(txt)}</FONT>")
-            elif k == OP and self.flow is None:
-                pass
         attrs["label"] = "<" + "<BR/>".join(lines) + ">"
         return attrs
 

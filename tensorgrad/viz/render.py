@@ -46,7 +46,8 @@ def render_bytes(source: str, fmt: str, timeout: float = 300.0) -> bytes:
         res = subprocess.run(args, input=source.encode("utf-8"), capture_output=True,
                              timeout=timeout, check=False)
     except OSError as e:  # e.g. a broken TENSORGRAD_DOT
-        raise GraphvizNotFoundError(f"could not run Graphviz at {dot!r}: {e}\n{INSTALL_HINT}") from e
+        raise GraphvizNotFoundError(
+            f"could not run Graphviz at {dot!r}: {e}\n{INSTALL_HINT}") from e
     if res.returncode != 0:
         err = res.stderr.decode("utf-8", "replace").strip()
         raise RuntimeError(f"Graphviz 'dot -T{fmt}' failed (exit {res.returncode}): {err[:2000]}")
