@@ -267,11 +267,15 @@ def test_pool_float32_unbatched_and_errors():
 def test_conv_batch_chunks_and_threads_give_the_same_result(monkeypatch, threads, stride):
     """Small chunk budget: the batch is cut into several uneven chunks spread over threads."""
     monkeypatch.setattr(C, "_CHUNK_BYTES", 2000)
+    monkeypatch.setattr(C, "_MIN_PARALLEL_BYTES", 0)
     old = C.get_num_threads()
     C.set_num_threads(threads)
     try:
         (X, W, B, y), (tx, tw, tb, ty) = _run_conv((2, 7, 3, 4, (6, 5), (3, 3), stride, 1, 1, True))
         np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-10)
+        # a different shape in between: the reused per-thread buffers must not leak state
+        (_, _, _, y2), (_, _, _, ty2) = _run_conv((2, 5, 2, 3, (4, 7), (2, 3), stride, 2, 1, False))
+        np.testing.assert_allclose(y2.data, ty2.detach().numpy(), atol=1e-10)
         g = rng.standard_normal(ty.shape)
         y.backward(tg.tensor(g))
         ty.backward(torch.tensor(g))

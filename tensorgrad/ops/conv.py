@@ -18,6 +18,7 @@ All three spatial ranks share the 5-D kernels: a 1-D input ``(N, C, L)`` is view
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -119,6 +120,7 @@ def _geometry(op, nd, x_shape, w_shape, stride, padding, dilation):
 # thread and one worker thread; inside, BLAS runs single-threaded (OpenBLAS's own pool
 # spin-waits after each call and fights every other thread for the 2 cores, see PERF.md).
 _CHUNK_BYTES = 512 * 1024
+_MIN_PARALLEL_BYTES = 1 << 20  # less work than ~1 MB of columns: the thread hand-off costs more
 _THREADS = [min(2, os.cpu_count() or 1)]
 _POOL = []
 _BLAS = []
@@ -133,6 +135,23 @@ def set_num_threads(n: int) -> None:
 
 def get_num_threads() -> int:
     return _THREADS[0]
+
+
+_LOCAL = threading.local()
+
+
+def _buffer(name, size, dtype):
+    """A flat work buffer of at least ``size`` elements, kept per thread and reused across calls
+    (fresh large allocations are page-faulted in on every call unless glibc's malloc
+    thresholds are raised; see PERF.md). Contents are undefined."""
+    cache = getattr(_LOCAL, "bufs", None)
+    if cache is None:
+        cache = _LOCAL.bufs = {}
+    key = (name, np.dtype(dtype).char)
+    buf = cache.get(key)
+    if buf is None or buf.size < size:
+        buf = cache[key] = np.empty(max(size, 1), dtype=dtype)
+    return buf[:size]
 
 
 def _blas_controllers():
@@ -169,7 +188,8 @@ def _run_chunks(task, n_items, per_item_bytes):
     m = max(1, min(n_items, _CHUNK_BYTES // max(1, per_item_bytes)))
     chunks = [(i, min(n_items, i + m)) for i in range(0, n_items, m)]
     with _SingleThreadBlas():
-        if _THREADS[0] < 2 or len(chunks) < 2:
+        if (_THREADS[0] < 2 or len(chunks) < 2
+                or n_items * per_item_bytes < _MIN_PARALLEL_BYTES):
             return [task(chunks)]
         if not _POOL:
             from concurrent.futures import ThreadPoolExecutor
@@ -229,8 +249,12 @@ class _Layout:
         return as_strided(buf, (rows, m) + self.grid[2],
                           (buf.strides[0], self.Qs * it, s2 * it, s3 * it, it))
 
-    def new_scratch(self, dtype):
-        return np.zeros((self.C, self.scratch // self.C), dtype=dtype) if self.flat else None
+    def new_scratch(self, dtype, name="scratch"):
+        if not self.flat:
+            return None
+        buf = _buffer(name, self.scratch, dtype).reshape(self.C, -1)
+        buf.fill(0)
+        return buf
 
     def pack(self, K_, x5c, cols, scratch):
         if self.flat:
@@ -260,8 +284,8 @@ def _forward(x, w, b, geo):
 
     def task(chunks):
         m_max = max(n1 - n0 for n0, n1 in chunks) if chunks else 0
-        cbuf = np.empty(Kc * m_max * Qs, dtype=x5.dtype)
-        ybuf = np.empty(Co * m_max * Qs, dtype=x5.dtype)
+        cbuf = _buffer("cols", Kc * m_max * Qs, x5.dtype)
+        ybuf = _buffer("gemm", Co * m_max * Qs, x5.dtype)
         scratch = lay.new_scratch(x5.dtype)
         for n0, n1 in chunks:
             m = n1 - n0
@@ -291,10 +315,12 @@ def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
 
     def task(chunks):
         m_max = max(n1 - n0 for n0, n1 in chunks) if chunks else 0
-        gbuf = np.zeros(Co * m_max * Qs, dtype=dt)
-        cbuf = np.empty(Kc * m_max * Qs, dtype=dt)
+        gbuf = _buffer("gemm", Co * m_max * Qs, dt)
+        if lay.flat:
+            gbuf.fill(0)  # garbage columns must hold zeros
+        cbuf = _buffer("cols", Kc * m_max * Qs, dt)
         scratch = lay.new_scratch(dt)  # im2col's zero-bordered copy of a sample
-        scratch2 = lay.new_scratch(dt)  # col2im's accumulator (its borders get written)
+        scratch2 = lay.new_scratch(dt, "scratch2") if need_x else None  # col2im's accumulator
         dw = np.zeros((Kc, Co), dtype=dt) if need_w else None  # transposed: measured faster
         db = np.zeros(Co, dtype=dt) if need_b else None
         tmp = np.empty((Kc, Co), dtype=dt) if need_w else None
