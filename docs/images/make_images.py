@@ -48,6 +48,24 @@ def mlp_pictures():
         print(g.save(os.path.join(HERE, f"mlp_grad_flow.{ext}")))
 
 
+def cnn_picture():
+    from tensorgrad import demo
+    tg.manual_seed(0)
+    model, kind = demo.build_model("cnn")
+    x = tg.randn(32, 1, 8, 8)
+    y = tg.tensor(np.random.default_rng(0).integers(0, 10, 32))
+    with tg.viz.trace(model):
+        logits = model(x)
+    with tg.viz.scope("cross_entropy"):
+        loss = nn.functional.cross_entropy(logits, y)
+    with tg.viz.grad_flow(loss) as flow:
+        loss.backward()
+    g = tg.viz.draw(loss, model=model, grads=flow, output_names=["loss"],
+                    title="The demo's CNN with its gradient flow")
+    for ext in ("svg", "png"):
+        print(g.save(os.path.join(HERE, f"cnn_grad_flow.{ext}")))
+
+
 def rnn_picture():
     tg.manual_seed(1)
     T, B, n_x, n_h = 20, 2, 3, 5
@@ -102,5 +120,6 @@ def vanishing_bars():
 
 if __name__ == "__main__":
     mlp_pictures()
+    cnn_picture()
     rnn_picture()
     vanishing_bars()
