@@ -481,3 +481,53 @@ def test_drawing_and_recording_do_not_change_gradients():
     flow2.remove()
     assert flow2.norm(loss.grad_fn) == pytest.approx(2.0)
     np.testing.assert_allclose(W.grad.data, 5 * ref, rtol=1e-12)
+
+
+def test_trace_several_modules_and_root_false():
+    m = MLP()
+    crit = nn.MSELoss()
+    x, y = tg.randn(4, 12), tg.randn(4, 3)
+    with tg.viz.trace(m, crit):
+        loss = crit(m(x), y)
+    src = tg.viz.draw(loss, model=m).source
+    assert "<B>MSELoss</B>" in src and "<B>MLP</B>" in src and "<B>fc1</B> (Linear)" in src
+    with tg.viz.trace(m, root=False):
+        out = m(x).sum()
+    src = tg.viz.draw(out, model=m).source
+    assert "<B>MLP</B>" not in src and "<B>fc2</B> (Linear)" in src
+    with pytest.raises(TypeError, match="at least one Module"):
+        tg.viz.trace()
+
+
+def test_trace_falls_back_to_wrapping_call_for_modules_without_hooks():
+    class Base:
+        def __call__(self, *a):
+            return self.forward(*a)
+
+    class Lin(Base):
+        def __init__(self):
+            self.w = tg.randn(3, 2, requires_grad=True)
+
+        def forward(self, x):
+            return x @ self.w
+
+    class Net(Base):
+        def __init__(self):
+            self.a, self.b = Lin(), Lin()
+            self.b.w = tg.randn(2, 2, requires_grad=True)
+
+        def named_modules(self):
+            return [("", self), ("a", self.a), ("b", self.b)]
+
+        def forward(self, x):
+            return self.b(self.a(x).tanh())
+
+    net = Net()
+    orig = Base.__call__
+    with tg.viz.trace(net):
+        assert Base.__call__ is not orig
+        y = net(tg.randn(4, 3)).sum()
+    assert Base.__call__ is orig
+    assert tg.viz.scope_of(y.grad_fn) is None
+    src = tg.viz.draw(y).source
+    assert "<B>a</B> (Lin)" in src and "<B>b</B> (Lin)" in src and "<B>Net</B>" in src

@@ -140,66 +140,72 @@ def _named_modules(model):
 
 class trace:
     """``with tg.viz.trace(model): loss = loss_fn(model(x), y)`` records which submodule
-    created which op; ``tg.viz.draw(loss, model=model)`` then draws one box per module.
+    created which op; ``tg.viz.draw(loss, model=model)`` then draws one box per module call.
 
-    The model itself is the outermost box (named after its class) unless ``root=False``."""
+    Several modules may be traced at once (``trace(model, criterion)``); each is an outermost
+    box named after its class unless ``root=False``. Parameter names given to ``draw`` are
+    matched to boxes of the first module."""
 
-    def __init__(self, model, root: bool = True):
-        self.model = model
+    def __init__(self, *models, root: bool = True):
+        if not models:
+            raise TypeError("trace: expected at least one Module")
+        self.models = models
+        self.model = models[0]
         self.root = root
-        self._mods = _named_modules(model)
+        self._entries = {}  # id(module) -> (top name, path inside its model, is first model)
+        self._mods = []
+        for i, model in enumerate(models):
+            top = type(model).__name__
+            for n, m in _named_modules(model):
+                if id(m) not in self._entries:
+                    self._entries[id(m)] = (top, n, i == 0)
+                    self._mods.append(m)
         self._handles = []
         self._patched = None
         self._frames = {}
 
-    def _qual(self, name):
-        top = type(self.model).__name__
-        if not self.root:
-            return name
-        return top if name == "" else f"{top}.{name}"
-
-    def _enter_module(self, mod, name):
+    def _enter_module(self, mod):
+        top, name, first = self._entries[id(mod)]
         if name == "" and not self.root:
             return None
-        q = self._qual(name)
+        q = name if not self.root else (top if name == "" else f"{top}.{name}")
         short = q.rsplit(".", 1)[-1]
-        return _push(short, q, "module", type(mod).__name__, name)
+        return _push(short, q, "module", type(mod).__name__, name if first else None)
 
     def __enter__(self):
         _install()
         self._depth0 = len(_STACK)
-        names = {id(m): n for n, m in self._mods}
         frames = self._frames  # id(module) -> stack of open Scopes (re-entrant calls)
-        mod0 = self._mods[0][1]
-        if hasattr(mod0, "register_forward_pre_hook") and hasattr(mod0, "register_forward_hook"):
-            for n, m in self._mods:
-                def pre(mod, *a, _n=n, **k):
-                    s = self._enter_module(mod, _n)
-                    frames.setdefault(id(mod), []).append(s)
+        mod0 = self._mods[0]
+        if all(hasattr(m, "register_forward_pre_hook") and hasattr(m, "register_forward_hook")
+               for m in self._mods):
+            def pre(mod, *a, **k):
+                frames.setdefault(id(mod), []).append(self._enter_module(mod))
 
-                def post(mod, *a, **k):
-                    st = frames.get(id(mod))
-                    if st:
-                        s = st.pop()
-                        if s is not None:
-                            _pop(s)
+            def post(mod, *a, **k):
+                st = frames.get(id(mod))
+                if st:
+                    s = st.pop()
+                    if s is not None:
+                        _pop(s)
+            for m in self._mods:
                 self._handles.append(m.register_forward_pre_hook(pre))
                 self._handles.append(m.register_forward_hook(post))
-        else:
+        else:  # modules without hooks: wrap the base class's __call__ for the duration
             cls = None
             for k in type(mod0).__mro__:
-                if "__call__" in vars(k):
+                if "__call__" in vars(k) and k is not object:
                     cls = k
-            if cls is None or cls is object:
+            if cls is None:
+                _uninstall()
                 raise TypeError(f"trace: {type(mod0).__name__} is not callable")
             orig = cls.__call__
             tracer = self
 
             def __call__(mod, *args, **kwargs):
-                n = names.get(id(mod))
-                if n is None:
+                if id(mod) not in tracer._entries:
                     return orig(mod, *args, **kwargs)
-                s = tracer._enter_module(mod, n)
+                s = tracer._enter_module(mod)
                 try:
                     return orig(mod, *args, **kwargs)
                 finally:
@@ -221,5 +227,6 @@ class trace:
             cls.__call__ = orig
             self._patched = None
         del _STACK[self._depth0:]  # frames left open by a forward that raised
+        self._frames.clear()
         _uninstall()
         return False
