@@ -280,3 +280,22 @@ def test_one_hot(torch):
     assert F.one_hot(tg.tensor([3, 1])).shape == (2, 4)
     with pytest.raises(ValueError, match="one_hot"):
         F.one_hot(tg.tensor([3]), 2)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_fused_cross_entropy_fast_twin_matches_tensor_vjp(reduction):
+    rng = np.random.default_rng(3)
+    xs = rng.standard_normal((7, 5))
+    t = tg.tensor(np.array([0, 4, 2, 2, 1, -100, 3]))
+    w = tg.tensor(rng.random(5) + 0.5)
+    up = rng.standard_normal(7) if reduction == "none" else 1.7
+    x1 = tg.tensor(xs, requires_grad=True)
+    out = F.cross_entropy(x1, t, weight=w, reduction=reduction)
+    assert out.grad_fn.name == "cross_entropy"  # one fused op
+    (out * tg.tensor(up)).sum().backward()
+    x2 = tg.tensor(xs, requires_grad=True)
+    out2 = F.cross_entropy(x2, t, weight=w, reduction=reduction)
+    (g,) = tg.grad([out2], [x2], grad_outputs=[tg.tensor(np.broadcast_to(up, out2.shape).copy())],
+                   create_graph=True)
+    np.testing.assert_allclose(x1.grad.data, g.data, rtol=1e-12, atol=1e-14)
+    assert not x1.grad.data[5].any()  # the ignored row

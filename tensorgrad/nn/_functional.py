@@ -367,6 +367,62 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return _nll_core(x, target, weight, ignore_index, reduction, op)
 
 
+def _ce_bw(node, g):
+    """VJP of the fused 2-D cross entropy: (softmax(x) - onehot) * w_i / denom * g, written with
+    tensor ops so it can be differentiated again."""
+    (x,) = node.saved
+    onehot, coef, reduction = node.info[:3]
+    p = _ops.softmax(x, 1)
+    gb = _ops.reshape(g, (-1, 1)) if reduction == "none" else g
+    return ((p - onehot) * coef * gb,)
+
+
+@fast_vjp(_ce_bw)
+def _ce_bw_fast(node, g):
+    onehot, coef, reduction, probs = node.info
+    gb = g.reshape(-1, 1) if reduction == "none" else g
+    return ((probs - onehot.data) * (coef.data * gb),)
+
+
+def _cross_entropy_2d(x, t, weight, ignore_index, reduction, op):
+    """One recorded op for the common case: (N, C) logits, (N,) class indices."""
+    xd = x.data
+    N, C = xd.shape
+    tf = t.astype(np.int64, copy=False)
+    valid = tf != ignore_index
+    bad = valid & ((tf < 0) | (tf >= C))
+    if bad.any():
+        raise TargetOutOfRangeError(f"{op}: target {int(tf[bad][0])} is out of bounds for "
+                                    f"{C} classes (valid class indices are 0..{C - 1}, or "
+                                    f"ignore_index={ignore_index})")
+    safe = np.where(valid, tf, 0)
+    dt = xd.dtype
+    w = _weight_vec(weight, C, op, dt)
+    wi = ((w[safe] if w is not None else np.ones(N, dtype=dt)) * valid).astype(dt, copy=False)
+    m = xd.max(axis=1, keepdims=True)
+    e = np.exp(xd - m)
+    s = e.sum(axis=1, keepdims=True)
+    rows = np.arange(N)
+    nll = (np.log(s[:, 0]) + m[:, 0] - xd[rows, safe]) * wi
+    if reduction == "none":
+        out, scale = nll, np.ones(1, dtype=dt)
+    elif reduction == "sum":
+        out, scale = nll.sum(), np.ones(1, dtype=dt)
+    elif reduction == "mean":
+        denom = wi.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = nll.sum() / denom
+            scale = np.asarray(1.0 / denom if denom != 0 else np.nan, dtype=dt).reshape(1)
+    else:
+        raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    onehot = np.zeros_like(xd)
+    onehot[rows, safe] = 1.0
+    coef = (wi * scale).reshape(N, 1)
+    probs = e / s
+    return record("cross_entropy", np.asarray(out, dtype=dt), (x,), _ce_bw, saved=(x,),
+                  info=(_wrap(onehot), _wrap(coef), reduction, probs))
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Softmax cross entropy from logits (stable: log_softmax then NLL), PyTorch's semantics:
@@ -383,8 +439,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"{op}: input must have at least 1 dim (C,) or (N, C, ...), got a "
                          f"0-d tensor")
     cdim = 1 if x.data.ndim > 1 else 0
-    logp = _ops.log_softmax(x, cdim)
     tarr = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if x.data.ndim == 2 and tarr.dtype.kind in "iu" and label_smoothing == 0.0:
+        t = _class_targets(x, tarr, op)
+        return _cross_entropy_2d(x, t, weight, ignore_index, reduction, op)
+    logp = _ops.log_softmax(x, cdim)
     if tarr.dtype.kind == "f":
         # class probabilities
         if tarr.shape != x.data.shape:
