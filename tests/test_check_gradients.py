@@ -237,3 +237,9 @@ def test_unused_parameter_has_zero_gradient_and_passes():
     b = tg.tensor([3.0], requires_grad=True)
     rep = tg.check_gradients(lambda: (a * a).sum(), {"a": a, "b": b})
     assert rep.ok and rep["b"].rel_error == 0.0 and rep["b"].max_abs_error == 0.0
+
+
+def test_warns_when_the_loss_is_not_float64():
+    w = tg.tensor([0.5, 1.5], requires_grad=True)
+    with pytest.warns(RuntimeWarning, match="float32"):
+        tg.check_gradients(lambda: (w.float() * w.float()).sum(), {"w": w})
