@@ -263,3 +263,45 @@ def test_pickle_file_is_refused_and_never_executed(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.safetensors"):
         tg.load(tmp_path / "nope.safetensors")
+
+
+# ---- property: any nested structure round-trips ------------------------------------------------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis.extra.numpy import array_shapes, arrays  # noqa: E402
+
+_DT = st.sampled_from([np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_, np.float16])
+_ARR = _DT.flatmap(lambda dt: arrays(dt, array_shapes(min_dims=0, max_dims=3, min_side=0,
+                                                      max_side=3)))
+_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 80, 2 ** 80),
+                  st.floats(allow_nan=False), st.text(max_size=8), _ARR,
+                  _ARR.map(lambda a: tg.tensor(a)))
+_KEY = st.one_of(st.text(max_size=6), st.integers(-5, 5))
+_TREE = st.recursive(_LEAF, lambda kids: st.one_of(st.lists(kids, max_size=3),
+                                                   st.lists(kids, max_size=3).map(tuple),
+                                                   st.dictionaries(_KEY, kids, max_size=3)),
+                     max_leaves=8)
+
+
+def _same(a, b):
+    if isinstance(a, tg.Tensor):
+        return (isinstance(b, tg.Tensor) and not b.requires_grad and a.dtype == b.dtype
+                and a.shape == b.shape and np.array_equal(a.data, b.data, equal_nan=True))
+    if isinstance(a, np.ndarray):
+        return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+                and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+    if isinstance(a, dict):
+        return (isinstance(b, dict) and list(a) == list(b)
+                and all(type(k) is type(kb) for k, kb in zip(a, b))
+                and all(_same(a[k], b[k]) for k in a))
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(obj=_TREE)
+def test_any_nested_structure_roundtrips(tmp_path, obj):
+    p = tmp_path / "prop.safetensors"
+    tg.save(obj, p)
+    assert _same(obj, tg.load(p))
