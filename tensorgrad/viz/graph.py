@@ -365,8 +365,8 @@ class _Builder:
             self.scope[d] = sc
         for v in [v for v, s in self.scope.items() if s is False]:
             del self.scope[v]
-        for i, v in enumerate(raw.ops):
-            self.seq[v] = i
+        for i, v in enumerate(raw.ops):  # ops were found from the output back: reverse it
+            self.seq[v] = len(raw.ops) - i
 
     # -- folding repeated module calls ----------------------------------------------------------
     def _fold_scopes(self):
