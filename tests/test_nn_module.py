@@ -319,3 +319,12 @@ def test_get_submodule_and_parameter():
     assert t.get_parameter("layers.1.bias") is t.layers[1].bias
     with pytest.raises(AttributeError, match="no submodule 'zz'"):
         t.get_submodule("heads.zz")
+
+
+def test_summary_counts_parameters_owned_by_containers():
+    s = nn.summary(TgEncoder(), input_data=tg.tensor(np.array([[1, 2, 3], [4, 5, 0]])))
+    by_name = {r.name: r for r in s.rows}
+    assert by_name["TgEncoder"].num_params == 1  # the top-level `scale`
+    assert by_name["embed"].output_shape == (3, 4) and by_name["embed"].num_params == 44
+    assert sum(r.num_params for r in s.rows) == s.total_params
+    assert by_name["TgEncoder"].output_shape == [(2,), (1,)]  # two outputs

@@ -81,8 +81,9 @@ class ModelSummary:
 
 def summary(model, input_shape=None, batch_size=1, dtype=None, input_data=None):
     """Run ``model`` once on zeros of shape ``(batch_size, *input_shape)`` (or on
-    ``input_data``) and tabulate every leaf module: output shape (batch dim dropped),
-    activation size per example, and its parameter count (the notes' §8.7 table)."""
+    ``input_data``) and tabulate every leaf module — and every container that owns parameters
+    directly, after its children — with output shape (batch dim dropped), activation size per
+    example and its own parameter count (the notes' §8.7 table)."""
     from .module import Module
     if not isinstance(model, Module):
         raise TypeError(f"summary: expected a tg.nn.Module, got {type(model).__name__}")
@@ -116,10 +117,10 @@ def summary(model, input_shape=None, batch_size=1, dtype=None, input_data=None):
 
     try:
         for name, mod in model.named_modules():
-            if mod is model and any(True for _ in model.children()):
-                continue
-            if any(True for _ in mod.children()):
-                continue  # containers: their leaves report
+            has_children = any(True for _ in mod.children())
+            owns_params = any(True for _ in mod.named_parameters(recurse=False))
+            if has_children and not owns_params:
+                continue  # pure containers: their leaves report
             handles.append(mod.register_forward_hook(make_hook(name or type(mod).__name__)))
         model.eval()
         with no_grad():
