@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor
 from .data import iterate_batches, lm_batch
 from .models import _sample_next
 from .vocab import UNK
