@@ -299,3 +299,21 @@ def test_fused_cross_entropy_fast_twin_matches_tensor_vjp(reduction):
                    create_graph=True)
     np.testing.assert_allclose(x1.grad.data, g.data, rtol=1e-12, atol=1e-14)
     assert not x1.grad.data[5].any()  # the ignored row
+
+
+def test_multitask_loss_gradcheck():
+    x = tg.tensor(RNG.standard_normal((4, 3)), requires_grad=True)
+    y = np.where(RNG.random((4, 3)) > 0.3, RNG.integers(0, 2, size=(4, 3)), np.nan)
+    assert tg.gradcheck(lambda x: F.multitask_bce_with_logits(x, tg.tensor(y)), (x,))
+    assert tg.gradgradcheck(lambda x: F.multitask_bce_with_logits(x, tg.tensor(y)), (x,))
+
+
+def test_functional_namespace_has_the_api_names():
+    names = ("linear relu leaky_relu sigmoid tanh softmax log_softmax dropout batch_norm "
+             "embedding pad cross_entropy nll_loss binary_cross_entropy "
+             "binary_cross_entropy_with_logits mse_loss l1_loss one_hot").split()
+    missing = [n for n in names if not callable(getattr(F, n, None))]
+    assert not missing
+    for n in ("CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss",
+              "MultiTaskBCEWithLogitsLoss", "l2_penalty", "l1_penalty"):
+        assert hasattr(tg.nn, n), n
