@@ -531,3 +531,19 @@ def test_trace_falls_back_to_wrapping_call_for_modules_without_hooks():
     assert tg.viz.scope_of(y.grad_fn) is None
     src = tg.viz.draw(y).source
     assert "<B>a</B> (Lin)" in src and "<B>b</B> (Lin)" in src and "<B>Net</B>" in src
+
+
+def test_plot_grad_flow_on_shared_axes_keeps_both_ranges():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    a = tg.randn(3, requires_grad=True)
+    b = tg.randn(3, requires_grad=True)
+    (a * 1e-9).sum().backward()
+    (b * 10.0).sum().backward()
+    fig, axes = plt.subplots(1, 2, sharey=True)
+    tg.viz.plot_grad_flow({"a": a}, ax=axes[0])
+    tg.viz.plot_grad_flow({"b": b}, ax=axes[1])
+    lo, hi = axes[0].get_ylim()
+    assert lo < 1e-9 * np.sqrt(3) and hi > 10 * np.sqrt(3)
+    plt.close(fig)

@@ -239,7 +239,16 @@ def plot_grad_flow(model_or_params, ax=None, path=None, include_bias=True, title
             ax.plot([x], [m], "o", color="#e08000", markersize=4,
                     label=once("max |grad|"))
     ax.set_yscale("log")
-    ax.set_ylim(floor, hi * 60)
+    lim = (floor, hi * 60)
+    try:  # axes sharing y (plt.subplots(sharey=True)): keep every panel's bars in view
+        for other in ax.get_shared_y_axes().get_siblings(ax):
+            prev = getattr(other, "_tg_grad_flow_ylim", None)
+            if prev is not None:
+                lim = (min(lim[0], prev[0]), max(lim[1], prev[1]))
+    except AttributeError:  # pragma: no cover - very old matplotlib
+        pass
+    ax._tg_grad_flow_ylim = lim
+    ax.set_ylim(*lim)
     ax.set_xticks(xs)
     ax.set_xticklabels(names, rotation=60 if len(rows) > 4 else 0, ha="right" if len(rows) > 4
                        else "center", fontsize=8)
