@@ -7,7 +7,8 @@ child Modules. Assigning any of them as an attribute registers it, as in PyTorch
 
 Beyond PyTorch (**tg**): Parameters and Modules held in a plain Python ``list``, ``tuple`` or
 ``dict`` attribute are found too (named ``attr.0``, ``attr.key``), as in micrograd-style code
-(``self.layers = [Linear(2, 3), Linear(3, 1)]``). PyTorch would ignore them; use
+(``self.layers = [Linear(2, 3), Linear(3, 1)]``); a container is looked into when its first
+entry is a Parameter, a Module or another container. PyTorch would ignore them; use
 ``ModuleList``/``ModuleDict`` when you want exact PyTorch behaviour.
 """
 from __future__ import annotations
@@ -286,6 +287,13 @@ class Module:
             stack = [(attr, val)]
             while stack:
                 prefix, v = stack.pop(0)
+                if not v:
+                    continue
+                # only containers whose first entry is a Parameter/Module/container are scanned,
+                # so a long list of strings or numbers (a vocabulary) costs nothing per call
+                first = next(iter(v.values())) if isinstance(v, dict) else v[0]
+                if not isinstance(first, (Parameter, Module, list, tuple, dict)):
+                    continue
                 items = v.items() if isinstance(v, dict) else enumerate(v)
                 for k, item in items:
                     nm = f"{prefix}.{k}"
