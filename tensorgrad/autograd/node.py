@@ -38,7 +38,7 @@ class Node:
         self.next = tuple(nxt)
         self.needs = tuple(needs)
         self.saved = saved
-        self.versions = tuple([s._version if type(s) is Tensor else None for s in saved]) if saved else ()
+        self.versions = tuple([s._version if isinstance(s, Tensor) else None for s in saved]) if saved else ()
         self.info = info
         self.outs = None
         self.hooks = None
