@@ -167,19 +167,30 @@ def _blas_controllers():
 
 
 class _SingleThreadBlas:
-    __slots__ = ("prev",)
+    """Context: BLAS on one thread while inside (re-entrant across Python threads: the first
+    to enter saves the thread counts, the last to leave restores them)."""
+    __slots__ = ()
+    _lock = threading.Lock()
+    _depth = [0]
+    _saved = [()]
 
     def __enter__(self):
-        ctl = _blas_controllers()
-        self.prev = [c.get_num_threads() for c in ctl]
-        for c, n in zip(ctl, self.prev):
-            if n != 1:
-                c.set_num_threads(1)
+        with self._lock:
+            if self._depth[0] == 0:
+                ctl = _blas_controllers()
+                self._saved[0] = tuple(c.get_num_threads() for c in ctl)
+                for c, n in zip(ctl, self._saved[0]):
+                    if n != 1:
+                        c.set_num_threads(1)
+            self._depth[0] += 1
 
     def __exit__(self, *exc):
-        for c, n in zip(_blas_controllers(), self.prev):
-            if n != 1:
-                c.set_num_threads(n)
+        with self._lock:
+            self._depth[0] -= 1
+            if self._depth[0] == 0:
+                for c, n in zip(_blas_controllers(), self._saved[0]):
+                    if n != 1:
+                        c.set_num_threads(n)
 
 
 def _run_chunks(task, n_items, per_item_bytes):
