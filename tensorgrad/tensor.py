@@ -26,7 +26,7 @@ def _wrap(data):
     t.grad = None
     t.requires_grad = False
     t.grad_fn = None
-    t._version = 0
+    t._vc = [0]
     t._oi = 0
     t._hooks = None
     return t
@@ -48,7 +48,7 @@ class Tensor:
     constructor with PyTorch's dtype defaults.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_oi", "_hooks",
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_vc", "_oi", "_hooks",
                  "__weakref__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
@@ -60,11 +60,24 @@ class Tensor:
         self.grad = None
         self.requires_grad = False
         self.grad_fn = None
-        self._version = 0
+        self._vc = [0]
         self._oi = 0
         self._hooks = None
         if requires_grad:
             self.requires_grad_(True)
+
+    # ---- version counter: shared by a tensor and its views (reshape, transpose, slices, ...),
+    # bumped by every in-place change; the engine compares it with what saved tensors had.
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    @_version.setter
+    def _version(self, value):
+        try:
+            self._vc[0] = value
+        except AttributeError:
+            self._vc = [value]
 
     # ---- basic attributes -------------------------------------------------------------------
     @property
@@ -166,6 +179,7 @@ class Tensor:
 
     def detach(self):
         t = _wrap(self.data)
+        t._vc = self._vc  # shares data, so shares the version counter (as PyTorch)
         return t
 
     def detach_(self):
@@ -257,6 +271,7 @@ class Tensor:
                 raise RuntimeError(f"{name}: output with shape {self.data.shape} doesn't match "
                                    f"the broadcast shape {res.data.shape}")
             self.data = res.data.astype(self.data.dtype, copy=False)
+            self._vc = [self._vc[0]]  # new storage: views of the old one keep their counter
             self.grad_fn = res.grad_fn
             self._oi = res._oi
             self.requires_grad = res.requires_grad

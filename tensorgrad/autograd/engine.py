@@ -57,7 +57,7 @@ def _freed_error(node):
 
 def _check_versions(node):
     for s, v in zip(node.saved, node.versions):
-        if v is not None and s._version != v:
+        if v is not None and s._vc[0] != v:
             raise RuntimeError(
                 f"{node.name}: one of the tensors needed for gradient computation has been "
                 f"modified by an in-place operation: a saved tensor of shape {s.data.shape} is "

@@ -38,7 +38,7 @@ class Node:
         self.next = tuple(nxt)
         self.needs = tuple(needs)
         self.saved = saved
-        self.versions = tuple([s._version if isinstance(s, Tensor) else None for s in saved]) if saved else ()
+        self.versions = tuple([s._vc[0] if isinstance(s, Tensor) else None for s in saved]) if saved else ()
         self.info = info
         self.outs = None
         self.hooks = None
@@ -110,9 +110,10 @@ def _anomaly_forward(node, name, datas):
                 f"(shape {d.shape}). It was created at:\n{node.creation_site()}")
 
 
-def record(name, data, inputs, backward, saved=(), info=None, save_output=False):
+def record(name, data, inputs, backward, saved=(), info=None, save_output=False, view_of=None):
     """Wrap ``data`` (the op's numpy result) in a Tensor and, if any input requires grad and
-    grad mode is on, attach a Node that will call ``backward(node, grad)``."""
+    grad mode is on, attach a Node that will call ``backward(node, grad)``. ``view_of``: the
+    input whose memory ``data`` shares (a view op), so the two share a version counter."""
     if type(data) is not _ndarray:
         data = np.asarray(data)
     out = _new(Tensor)
@@ -120,7 +121,7 @@ def record(name, data, inputs, backward, saved=(), info=None, save_output=False)
     out.grad = None
     out.requires_grad = False
     out.grad_fn = None
-    out._version = 0
+    out._vc = [0] if view_of is None else view_of._vc
     out._oi = 0
     out._hooks = None
     if STATE.enabled:

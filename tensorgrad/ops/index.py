@@ -56,7 +56,8 @@ def getitem(a, index):
     adv = _is_advanced(index)
     if adv:
         out = np.array(out, copy=True) if isinstance(out, np.ndarray) else np.asarray(out)
-    return record("getitem", out, (a,), _getitem_bw, info=(d.shape, index, adv))
+    return record("getitem", out, (a,), _getitem_bw, info=(d.shape, index, adv),
+                  view_of=None if adv else a)
 
 
 def _scatter_bw(node, g):

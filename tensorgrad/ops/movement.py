@@ -27,7 +27,8 @@ def reshape(a, *shape):
     except ValueError:
         raise RuntimeError(f"reshape: shape {shape} is invalid for input of shape {d.shape} "
                            f"(size {d.size})") from None
-    return record("reshape", out, (a,), _reshape_bw, info=d.shape)
+    return record("reshape", out, (a,), _reshape_bw, info=d.shape,
+                  view_of=a if np.shares_memory(out, d) else None)
 
 
 view = reshape
@@ -45,7 +46,7 @@ def permute(a, *dims):
                            f"of a tensor of shape {a.data.shape}")
     dims = tuple(d % nd for d in dims)
     inv = tuple(np.argsort(dims))
-    return record("permute", a.data.transpose(dims), (a,), _permute_bw, info=inv)
+    return record("permute", a.data.transpose(dims), (a,), _permute_bw, info=inv, view_of=a)
 
 
 def _transpose_bw(node, g):
@@ -57,7 +58,8 @@ def transpose(a, dim0=-2, dim1=-1):
     d0, d1 = norm_dims(dim0, nd, "transpose")[0], norm_dims(dim1, nd, "transpose")[0]
     if d0 == d1:
         return a
-    return record("transpose", np.swapaxes(a.data, d0, d1), (a,), _transpose_bw, info=(d0, d1))
+    return record("transpose", np.swapaxes(a.data, d0, d1), (a,), _transpose_bw, info=(d0, d1),
+                  view_of=a)
 
 
 def flatten(a, start_dim=0, end_dim=-1):
@@ -107,7 +109,7 @@ def expand(a, *shape):
         out = np.broadcast_to(d, shape)
     except ValueError:
         raise RuntimeError(f"expand: cannot expand shape {d.shape} to {shape}") from None
-    return record("expand", out, (a,), _expand_bw, info=d.shape)
+    return record("expand", out, (a,), _expand_bw, info=d.shape, view_of=a)
 
 
 broadcast_to = expand
