@@ -176,6 +176,13 @@ class _Raw:
         self.ops = [v for v in range(self.nv) if self.kind[v] == OP]
 
 
+def _rel(qualname, parent):
+    """A scope's name below its parent scope: 'Outer.blocks.1' under 'Outer' -> 'blocks.1'."""
+    if parent is not None and qualname.startswith(parent.qualname + "."):
+        return qualname[len(parent.qualname) + 1:]
+    return qualname.rsplit(".", 1)[-1]
+
+
 class _Cluster:
     __slots__ = ("key", "label", "parent", "children", "members", "depth", "folded")
 
@@ -768,8 +775,7 @@ class _Builder:
             if box is not None:
                 bc = boxes.get(box["uid"])
                 if bc is None:
-                    f = box["first"].rsplit(".", 1)[-1]
-                    last = box["last"].rsplit(".", 1)[-1]
+                    f, last = _rel(box["first"], sc.parent), _rel(box["last"], sc.parent)
                     bc = _Cluster(f"b{box['uid']}", f"<B>{_esc(f)} … {_esc(last)}</B> "
                                   f"({_esc(box['types'])}) <FONT COLOR=\"#b00000\"><B>×"
                                   f"{box['count']:,}</B></FONT>", parent)
@@ -781,12 +787,12 @@ class _Builder:
             t = f" ({sc.type_name})" if sc.type_name and sc.type_name != sc.name else ""
             if fl is not None:
                 n, same, last = fl
-                first_s = sc.qualname.rsplit(".", 1)[-1]
-                nm = first_s if same else f"{first_s} … {last.rsplit('.', 1)[-1]}"
+                first_s = _rel(sc.qualname, sc.parent)
+                nm = first_s if same else f"{first_s} … {_rel(last, sc.parent)}"
                 lab = f"<B>{_esc(nm)}</B>{_esc(t)} " \
                       f"<FONT COLOR=\"#b00000\"><B>×{n}</B></FONT>"
             else:
-                shown = sc.qualname.rsplit(".", 1)[-1]
+                shown = _rel(sc.qualname, sc.parent)
                 call = f" [call {sc.call + 1}]" if sc.call else ""
                 lab = f"<B>{_esc(shown)}</B>{_esc(t)}{_esc(call)}"
             c = _Cluster(f"s{sc.uid}", lab, parent)
