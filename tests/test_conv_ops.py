@@ -319,3 +319,60 @@ def test_notes_parameter_counts_and_shapes():
         table.append((a.numel(), sum(p.numel() for p in layer.parameters())))
     assert table == [(4704, 456), (1176, 0), (1600, 2416), (400, 0), (120, 48120),
                      (84, 10164), (10, 850)]
+
+
+# ---- layers ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_conv_modules_match_pytorch_with_loaded_weights(nd):
+    tnn = torch.nn
+    kw = dict(kernel_size=3, stride=2, padding=1)
+    tcls = (tnn.Conv1d, tnn.Conv2d, tnn.Conv3d)[nd - 1]
+    gcls = (tg.nn.Conv1d, tg.nn.Conv2d, tg.nn.Conv3d)[nd - 1]
+    torch.manual_seed(0)
+    tm, gm = tcls(2, 4, **kw).double(), gcls(2, 4, **kw, dtype=np.float64)
+    assert list(gm.state_dict()) == list(tm.state_dict()) == ["weight", "bias"]
+    gm.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    x = rng.standard_normal((2, 2) + (5,) * nd)
+    X, tx = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = gm(X), tm(tx)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-12)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(gm.weight.grad.data, tm.weight.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(X.grad.data, tx.grad.numpy(), atol=1e-10)
+
+
+def test_conv_module_init_is_pytorch_default_and_seeded():
+    tg.manual_seed(3)
+    a = tg.nn.Conv2d(3, 8, 5)
+    tg.manual_seed(3)
+    b = tg.nn.Conv2d(3, 8, 5)
+    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+    assert a.weight.dtype == np.float32 and a.weight.requires_grad
+    bound = 1 / np.sqrt(3 * 5 * 5)            # kaiming_uniform(a=sqrt(5)) == U(-1/sqrt(fan_in), ..)
+    assert np.abs(a.weight.data).max() <= bound and np.abs(a.bias.data).max() <= bound
+    assert a.weight.data.std() > 0.4 * bound  # spread over the interval, not all zeros
+    assert tg.nn.Conv2d(3, 8, 5, bias=False).bias is None
+    assert "Conv2d(3, 8, kernel_size=(5, 5), stride=(1, 1))" == repr(a)
+
+
+def test_pool_modules():
+    x = tg.tensor(rng.standard_normal((2, 3, 8, 8)))
+    tx = torch.tensor(x.data)
+    tnn = torch.nn
+    pairs = [(tg.nn.MaxPool2d(2), tnn.MaxPool2d(2)), (tg.nn.MaxPool2d(3, 2, 1), tnn.MaxPool2d(3, 2, 1)),
+             (tg.nn.AvgPool2d(2), tnn.AvgPool2d(2)), (tg.nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+                                                      tnn.AvgPool2d(3, 1, 1, count_include_pad=False)),
+             (tg.nn.AdaptiveAvgPool2d((2, 3)), tnn.AdaptiveAvgPool2d((2, 3))),
+             (tg.nn.AdaptiveAvgPool2d(1), tnn.AdaptiveAvgPool2d(1))]
+    for g, t in pairs:
+        np.testing.assert_allclose(g(x).data, t(tx).numpy(), atol=1e-12)
+        assert list(g.state_dict()) == []
+    x1 = tg.tensor(rng.standard_normal((2, 3, 9)))
+    np.testing.assert_allclose(tg.nn.MaxPool1d(3, 2)(x1).data, tnn.MaxPool1d(3, 2)(torch.tensor(x1.data)).numpy())
+    np.testing.assert_allclose(tg.nn.AvgPool1d(3)(x1).data, tnn.AvgPool1d(3)(torch.tensor(x1.data)).numpy())
+    x3 = tg.tensor(rng.standard_normal((1, 2, 4, 4, 4)))
+    np.testing.assert_allclose(tg.nn.MaxPool3d(2)(x3).data, tnn.MaxPool3d(2)(torch.tensor(x3.data)).numpy())
+    np.testing.assert_allclose(tg.nn.AvgPool3d(2)(x3).data, tnn.AvgPool3d(2)(torch.tensor(x3.data)).numpy())
+    y, idx = tg.nn.MaxPool2d(2, return_indices=True)(x)
+    assert idx.dtype == np.int64 and idx.shape == y.shape
