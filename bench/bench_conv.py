@@ -1,6 +1,8 @@
 """Convolution and pooling: tensorgrad vs PyTorch CPU, side by side in one process.
 
-Run from the repository root: ``python bench/bench_conv.py`` (add ``--quick`` for fewer rounds).
+Run from the repository root: ``python bench/bench_conv.py`` (``--quick``: fewer rounds;
+``--single-thread``: torch, BLAS and tensorgrad all on one thread; ``--no-compile``: skip the
+compile-time measurement).
 float32; every workload is forward + backward (input, weight and bias gradients); medians of
 ``ROUNDS`` rounds, tensorgrad and torch alternating round by round so that both see the same
 machine load; each round is itself a median of a few calls after warm-up. Also reports the
@@ -54,11 +56,25 @@ def compile_times():
     return out
 
 
-def interleaved(fa, fb, rounds=ROUNDS):
-    ta, tb = [], []
+CPU = []  # (name, tensorgrad CPU ms, torch CPU ms): process CPU time per call, all threads
+
+
+def cpu_time(fn, n=5):
+    fn()
+    t = time.process_time()
+    for _ in range(n):
+        fn()
+    return (time.process_time() - t) / n
+
+
+def interleaved(fa, fb, rounds=ROUNDS, name=""):
+    ta, tb, ca, cb = [], [], [], []
     for _ in range(rounds):
         ta.append(median_time(fa, repeat=3, warmup=1))
         tb.append(median_time(fb, repeat=3, warmup=1))
+        ca.append(cpu_time(fa))
+        cb.append(cpu_time(fb))
+    CPU.append((name, statistics.median(ca), statistics.median(cb)))
     return statistics.median(ta), statistics.median(tb)
 
 
@@ -71,6 +87,13 @@ def main():
     import tensorgrad.nn as nn
     import tensorgrad.nn.functional as F
 
+    single = "--single-thread" in sys.argv
+    if single:  # both frameworks on one thread: a comparison that a busy machine distorts less
+        import tensorgrad.ops.conv as C
+        from threadpoolctl import threadpool_limits
+        torch.set_num_threads(1)
+        C.set_num_threads(1)
+        threadpool_limits(1)
     TF = torch.nn.functional
     rng = np.random.default_rng(0)
     f32 = np.float32
@@ -95,7 +118,7 @@ def main():
             tx.grad = tw.grad = tb.grad = None
             TF.conv2d(tx, tw, tb, padding=p).backward(tg_)
 
-        a, t = interleaved(run_tg, run_th)
+        a, t = interleaved(run_tg, run_th, name=name)
         rows.append((name, a, t, goal))
 
     conv_case("conv a: N32, 3→16, 32×32, k3 p1", 32, 3, 16, 32, 3, 1, 1.5)
@@ -115,7 +138,7 @@ def main():
         tx.grad = None
         TF.max_pool2d(tx, 2).backward(tgo)
 
-    a, t = interleaved(pool_tg, pool_th)
+    a, t = interleaved(pool_tg, pool_th, name="max-pool 2×2/2: N64, C16, 32×32")
     rows.append(("max-pool 2×2/2: N64, C16, 32×32", a, t, 0.5))
 
     # LeNet-5 (notes 8.7/8.9.1): conv5-relu-maxpool-conv5-relu-maxpool-fc120-fc84-fc10, SGD step
@@ -155,13 +178,22 @@ def main():
         loss_h(mh(txb), tyb).backward()
         opt_h.step()
 
-    a, t = interleaved(step_tg, step_th)
+    a, t = interleaved(step_tg, step_th, name="LeNet-5 SGD step, batch 64")
     rows.append(("LeNet-5 SGD step, batch 64", a, t, 1.5))
-    text = report(rows, "Convolution and pooling (float32, forward+backward)")
+    text = report(rows, "Convolution and pooling (float32, forward+backward"
+                  + (", everything single-threaded)" if single else ")"))
+    print("\nCPU time per call (process time, all threads; median of rounds):\n")
+    print("| workload | tensorgrad CPU (ms) | torch CPU (ms) | ratio |")
+    print("|---|---|---|---|")
+    for name, ca, cb in CPU:
+        print(f"| {name} | {ca * 1e3:.3f} | {cb * 1e3:.3f} | {ca / cb:.2f}× |")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"\nLeNet-5 initial loss with the same weights: tensorgrad {l0[0]:.6f}, torch {l0[1]:.6f}")
     import tensorgrad.ops.conv as C
     print(f"tensorgrad conv threads: {C.get_num_threads()}")
 
+    if "--no-compile" in sys.argv:
+        return text, ""
     cold, warm = compile_times()
     line = (f"numba kernels (conv+pool, float32 and float64): cold compile {cold:.2f} s, "
             f"warm start from the cache {warm:.2f} s (fresh processes)")
