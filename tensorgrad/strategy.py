@@ -33,7 +33,9 @@ class Selection:
 
     def __str__(self):
         metric, mode = self.optimize
-        cols = [metric] + [k for k in self.satisficing if k != metric]
+        others = [k for r in self.table for k in r if k not in ("name", metric)]
+        cols = [metric] + list(dict.fromkeys([k for k in self.satisficing if k != metric]
+                                             + others))
         w = max(4, max(len(str(r["name"])) for r in self.table))
         lines = [f"optimize {metric} ({mode}) subject to "
                  + (", ".join(f"{k} {op} {v}" for k, (op, v) in self.satisficing.items())
