@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ..kernels.rnn import blas_single_thread
+from ..kernels.rnn import blas_threads
 from ..ops import recurrent as _R
 from ..ops.linalg import linear
 from ..ops.movement import cat, stack
@@ -149,7 +149,7 @@ class RNNBase(Module):
             x2 = x.reshape(T * B, I)
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh, peep = self._params(layer, d)
-                with blas_single_thread():  # see kernels.rnn.blas_single_thread
+                with blas_threads(2.0 * T * B * I * G * H):  # see kernels.rnn.blas_threads
                     xg = linear(x2, w_ih, b_ih)
                 xg = xg.reshape(T, B, G * H)
                 idx = layer * D + d
