@@ -6,16 +6,13 @@ progress bars, and checkpoints that resume bit for bit.
                            epochs=20, metrics=["accuracy"], early_stopping=3)
     history.plot()
 
-Checkpoints are written with numpy's ``.npz`` (arrays) plus a JSON description of the rest —
-never pickle, so loading a checkpoint cannot run code.
+Checkpoints are written with ``tg.save`` (safetensors + a JSON description of the rest; never
+pickle, so loading a checkpoint cannot run code; saves are atomic).
 """
 from __future__ import annotations
 
-import io
-import json
 import math
 import os
-import tempfile
 
 import numpy as np
 
@@ -250,58 +247,10 @@ def predict(model, data, batch_size=256):
 
 
 # ---- checkpoints ----------------------------------------------------------------------------
-def _encode(obj, arrays, path="checkpoint"):
-    """A JSON-able skeleton of ``obj``; arrays go to ``arrays`` (name -> ndarray)."""
-    if isinstance(obj, Tensor):
-        key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj.data)
-        return {"__tensor__": key}
-    if isinstance(obj, np.ndarray):
-        if obj.dtype == object:
-            raise TypeError(f"save_checkpoint: {path} is an object array, which can't be saved "
-                            f"without pickle")
-        key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj)
-        return {"__array__": key}
-    if isinstance(obj, dict):
-        return {"__dict__": [[_encode(k, arrays, path), _encode(v, arrays, f"{path}[{k!r}]")]
-                             for k, v in obj.items()]}
-    if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(v, arrays, f"{path}[{i}]") for i, v in enumerate(obj)]}
-    if isinstance(obj, list):
-        return [_encode(v, arrays, f"{path}[{i}]") for i, v in enumerate(obj)]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        if isinstance(obj, float) and not math.isfinite(obj):
-            return {"__float__": repr(obj)}
-        return obj
-    raise TypeError(f"save_checkpoint: can't save {path} of type {type(obj).__name__} (only "
-                    f"tensors, arrays, numbers, strings, None, lists, tuples and dicts)")
-
-
-def _decode(obj, arrays):
-    if isinstance(obj, list):
-        return [_decode(v, arrays) for v in obj]
-    if isinstance(obj, dict):
-        if "__tensor__" in obj:
-            return _wrap(np.array(arrays[obj["__tensor__"]]))
-        if "__array__" in obj:
-            return np.array(arrays[obj["__array__"]])
-        if "__dict__" in obj:
-            return {_decode(k, arrays): _decode(v, arrays) for k, v in obj["__dict__"]}
-        if "__tuple__" in obj:
-            return tuple(_decode(v, arrays) for v in obj["__tuple__"])
-        if "__float__" in obj:
-            return float(obj["__float__"])
-        raise ValueError(f"load_checkpoint: unknown entry {sorted(obj)} in the file")
-    return obj
-
-
 def save_checkpoint(path, model=None, optimizer=None, scheduler=None, epoch=None, **extra):
     """Write model, optimizer and scheduler state, the epoch, tensorgrad's RNG state and any
-    ``extra`` keyword values (tensors, numbers, strings, lists, dicts) to ``path`` (.npz),
-    atomically: a failed save leaves an existing file intact."""
+    ``extra`` keyword values (tensors, numbers, strings, lists, dicts) to ``path`` with
+    ``tg.save``, atomically: a failed save leaves an existing file intact."""
     tree = {"format": "tensorgrad-checkpoint-1", "epoch": epoch,
             "rng_state": _random.get_rng_state()}
     if model is not None:
@@ -311,24 +260,8 @@ def save_checkpoint(path, model=None, optimizer=None, scheduler=None, epoch=None
     if scheduler is not None:
         tree["scheduler"] = scheduler.state_dict()
     tree["extra"] = extra
-    arrays = {}
-    meta = json.dumps(_encode(tree, arrays))
-    buf = io.BytesIO()
-    np.savez(buf, __meta__=np.array(meta), **arrays)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ckpt-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from .io import save
+    save(tree, path)
     return path
 
 
@@ -339,11 +272,11 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, restore_rn
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_checkpoint: no checkpoint at {path}")
-    with np.load(path, allow_pickle=False) as z:
-        if "__meta__" not in z.files:
-            raise ValueError(f"load_checkpoint: {path} is not a tensorgrad checkpoint")
-        arrays = {k: z[k] for k in z.files if k != "__meta__"}
-        tree = _decode(json.loads(str(z["__meta__"])), arrays)
+    from .io import load
+    tree = load(path)
+    if not isinstance(tree, dict) or tree.get("format") != "tensorgrad-checkpoint-1":
+        raise ValueError(f"load_checkpoint: {path} is not a tensorgrad checkpoint (written by "
+                         f"save_checkpoint)")
     for name, obj in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler)):
         if obj is not None:
             if name not in tree:

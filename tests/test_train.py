@@ -169,7 +169,7 @@ def test_checkpoint_round_trip_and_atomicity(tmp_path):
     np.testing.assert_array_equal(sd1["state"][0]["exp_avg"].data, sd2["state"][0]["exp_avg"].data)
     # a save that fails leaves the old file intact and no temporary file behind
     before = path.read_bytes()
-    with pytest.raises(TypeError, match="can't save"):
+    with pytest.raises(TypeError, match="extra.bad"):
         tg.train.save_checkpoint(path, model, opt, epoch=5, bad=object())
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["a.ckpt"]
@@ -202,3 +202,14 @@ def test_fit_bad_input_and_history_plot(tmp_path):
     with pytest.raises(FloatingPointError, match="learning rate"):
         tg.train.fit(bad, nn.CrossEntropyLoss(), tg.optim.SGD(bad.parameters(), lr=0.1),
                      loader, progress=False)
+
+
+def test_load_checkpoint_rejects_other_files(tmp_path):
+    tg.save({"weight": tg.tensor([1.0])}, tmp_path / "plain.tg")
+    with pytest.raises(ValueError, match="not a tensorgrad checkpoint"):
+        tg.train.load_checkpoint(tmp_path / "plain.tg")
+    model = nn.Linear(2, 2)
+    tg.train.save_checkpoint(tmp_path / "m.ckpt", model, epoch=0)
+    with pytest.raises(ValueError, match="no optimizer state"):
+        tg.train.load_checkpoint(tmp_path / "m.ckpt", model,
+                                 tg.optim.SGD(model.parameters(), lr=0.1))
