@@ -213,3 +213,14 @@ def test_load_checkpoint_rejects_other_files(tmp_path):
     with pytest.raises(ValueError, match="no optimizer state"):
         tg.train.load_checkpoint(tmp_path / "m.ckpt", model,
                                  tg.optim.SGD(model.parameters(), lr=0.1))
+
+
+def test_history_plot_without_matplotlib(monkeypatch):
+    import sys
+    h = tg.train.History()
+    h._append(1, 0.5, {}, None, {}, 0.1)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match="pip install matplotlib"):
+        h.plot()
+    assert "0.5000" in repr(h)
