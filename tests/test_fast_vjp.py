@@ -84,3 +84,14 @@ def test_every_registered_twin_is_exercised():
     registered = {fn for fn in FAST if getattr(fn, "__module__", "") in ENGINE_MODULES}
     missing = sorted(f"{fn.__module__}.{fn.__name__}" for fn in registered - exercised)
     assert not missing, f"fast twins without a parity case: {missing}"
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug #8")
+def test_pow_scalar_exponent_zero_at_zero_base_both_paths():
+    """x ** 0 has gradient 0 everywhere (PyTorch too), also at x = 0 and on the fast path."""
+    x = tg.tensor([0.0, 0.0, 1.5], dtype=tg.float64, requires_grad=True)
+    with np.errstate(all="ignore"):
+        (slow,) = tg.grad((x ** 0).sum(), x, create_graph=True)
+        (fast,) = tg.grad((x ** 0).sum(), x)
+    np.testing.assert_array_equal(slow.data, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(fast.data, [0.0, 0.0, 0.0])
