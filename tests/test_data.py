@@ -78,6 +78,12 @@ def test_custom_dataset_and_collate():
         D.DataLoader(Squares(), batch_size=0)
     with pytest.raises(TypeError, match="__len__"):
         D.DataLoader(object())
+    with pytest.raises(TypeError, match="seed="):
+        D.DataLoader(Squares(), generator=3)
+    g = np.random.default_rng(0)
+    order = [b[1].data.tolist() for b in D.DataLoader(Squares(), batch_size=6, shuffle=True,
+                                                        generator=g)]
+    assert order == [np.random.default_rng(0).permutation(6).__mod__(2).tolist()]
     with pytest.raises(TypeError, match="don't know how to batch"):
         D.default_collate([object(), object()])
 

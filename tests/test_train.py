@@ -1,6 +1,5 @@
 """The training loop on real data, early stopping, checkpoints and bit-identical resume."""
 import math
-import os
 
 import numpy as np
 import pytest

@@ -6,7 +6,6 @@ import os
 import numpy as np
 import pytest
 
-import tensorgrad as tg
 from tensorgrad.tune import (Choice, IntUniform, LogUniform, OneMinusLogUniform, Uniform,
                              coarse_to_fine, random_search, sample_space, zoom_space)
 

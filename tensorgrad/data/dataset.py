@@ -142,6 +142,10 @@ class DataLoader:
                              f"{batch_size!r}")
         if seed is not None and generator is not None:
             raise ValueError("DataLoader: give either seed or generator, not both")
+        if generator is not None and not isinstance(generator, np.random.Generator):
+            raise TypeError(f"DataLoader: generator must be a numpy Generator "
+                            f"(np.random.default_rng(...)), got {type(generator).__name__}; "
+                            f"pass an int as seed= instead")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
