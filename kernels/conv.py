@@ -55,9 +55,9 @@ def im2col_into(x, cols, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh,
             for z in range(D):
                 for y in range(H):
                     src = x[n, c, z, y]
-                    dst = xp[c, z + pd, y + ph]
+                    dst = xp[c, z + pd, y + ph, pw:pw + W]
                     for e in range(W):
-                        dst[e + pw] = src[e]
+                        dst[e] = src[e]
         col0 = n * P
         for c in range(C):
             for i in range(kd):
@@ -68,14 +68,16 @@ def im2col_into(x, cols, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh,
                         for a in range(od):
                             zz = a * sd + i * dd
                             for b in range(oh):
-                                src = xp[c, zz, b * sh + j * dh]
                                 base = col0 + (a * oh + b) * ow
+                                d = row[base:base + ow]
                                 if sw == 1:
+                                    s = xp[c, zz, b * sh + j * dh, x0:x0 + ow]
                                     for e in range(ow):
-                                        row[base + e] = src[x0 + e]
+                                        d[e] = s[e]
                                 else:
+                                    s = xp[c, zz, b * sh + j * dh]
                                     for e in range(ow):
-                                        row[base + e] = src[x0 + e * sw]
+                                        d[e] = s[x0 + e * sw]
 
 
 @njit(nogil=True)
@@ -99,21 +101,23 @@ def col2im_into(cols, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh
                         for a in range(od):
                             zz = a * sd + i * dd
                             for b in range(oh):
-                                dst = gp[c, zz, b * sh + j * dh]
                                 base = col0 + (a * oh + b) * ow
+                                r = row[base:base + ow]
                                 if sw == 1:
+                                    d = gp[c, zz, b * sh + j * dh, x0:x0 + ow]
                                     for e in range(ow):
-                                        dst[x0 + e] += row[base + e]
+                                        d[e] += r[e]
                                 else:
+                                    d = gp[c, zz, b * sh + j * dh]
                                     for e in range(ow):
-                                        dst[x0 + e * sw] += row[base + e]
+                                        d[x0 + e * sw] += r[e]
         for c in range(C):
             for z in range(D):
                 for y in range(H):
-                    src = gp[c, z + pd, y + ph]
+                    src = gp[c, z + pd, y + ph, pw:pw + W]
                     dst = gx[n, c, z, y]
                     for e in range(W):
-                        dst[e] = src[e + pw]
+                        dst[e] = src[e]
 
 
 # ---- stride-1 "flat" variant --------------------------------------------------------------------
@@ -136,8 +140,9 @@ def pad_into(x, n, xp, pd, ph, pw):
             for y in range(H):
                 src = x[n, c, z, y]
                 base = ((z + pd) * Hp + y + ph) * Wp + pw
+                d = dst[base:base + W]
                 for e in range(W):
-                    dst[base + e] = src[e]
+                    d[e] = src[e]
 
 
 @njit(nogil=True)
@@ -155,10 +160,12 @@ def im2col_flat_into(x, cols, xp, kd, kh, kw, pd, ph, pw, dd, dh, dw, od, oh):
             for i in range(kd):
                 for j in range(kh):
                     for l in range(kw):
-                        row = cols[((c * kd + i) * kh + j) * kw + l]
                         off = (i * dd * Hp + j * dh) * Wp + l * dw
+                        # slice first: indexing row[col0 + q] directly measured 4x slower
+                        dst = cols[((c * kd + i) * kh + j) * kw + l, col0:col0 + Q]
+                        s = src[off:off + Q]
                         for q in range(Q):
-                            row[col0 + q] = src[off + q]
+                            dst[q] = s[q]
 
 
 @njit(nogil=True)
@@ -176,18 +183,20 @@ def col2im_flat_into(cols, gx, gp, kd, kh, kw, pd, ph, pw, dd, dh, dw, od, oh):
             for i in range(kd):
                 for j in range(kh):
                     for l in range(kw):
-                        row = cols[((c * kd + i) * kh + j) * kw + l]
                         off = (i * dd * Hp + j * dh) * Wp + l * dw
+                        r = cols[((c * kd + i) * kh + j) * kw + l, col0:col0 + Q]
+                        d = dst[off:off + Q]
                         for q in range(Q):
-                            dst[off + q] += row[col0 + q]
+                            d[q] += r[q]
         for c in range(C):
             src = gp[c]
             for z in range(D):
                 for y in range(H):
                     base = ((z + pd) * Hp + y + ph) * Wp + pw
                     out = gx[n, c, z, y]
+                    s = src[base:base + W]
                     for e in range(W):
-                        out[e] = src[base + e]
+                        out[e] = s[e]
 
 
 @njit(nogil=True)
@@ -204,8 +213,9 @@ def gemm_to_nchw_into(y, out, bias, Qs, s2, s3):
                 for b in range(oh):
                     base = n * Qs + a * s2 + b * s3
                     dst = out[n, co, a, b]
+                    src = yr[base:base + ow]
                     for e in range(ow):
-                        dst[e] = yr[base + e] + bv
+                        dst[e] = src[e] + bv
 
 
 @njit(nogil=True)
@@ -220,8 +230,9 @@ def nchw_to_gemm_into(g, gt, Qs, s2, s3):
                 for b in range(oh):
                     base = n * Qs + a * s2 + b * s3
                     src = g[n, co, a, b]
+                    dst = dr[base:base + ow]
                     for e in range(ow):
-                        dr[base + e] = src[e]
+                        dst[e] = src[e]
 
 
 def _sizes(spatial, ksize, stride, padding, dilation):
