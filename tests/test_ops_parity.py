@@ -451,3 +451,17 @@ def test_float32_stays_float32(case):
     ref = [o.data for o in run_tg(case, arrays, False)[2]]
     for o, r in zip(outs, ref):
         np.testing.assert_allclose(o.data, r, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug #9")
+def test_clamp_with_tensor_bounds_ties_like_torch():
+    """At x == min (or max) PyTorch gives the whole gradient to x, none to the bound."""
+    a = np.array([[0.0, 1.0, 2.0], [3.0, 1.0, -1.0]])
+    lo = np.array([0.0, 1.5, 2.0])
+    hi = np.array([[3.0], [3.0]])
+    x, l, h = (tg.tensor(v, dtype=tg.float64, requires_grad=True) for v in (a, lo, hi))
+    tx, tl, th = (torch.tensor(v, requires_grad=True) for v in (a, lo, hi))
+    x.clamp(l, h).sum().backward()
+    tx.clamp(tl, th).sum().backward()
+    for ours, ref, what in ((x, tx, "input"), (l, tl, "min"), (h, th, "max")):
+        close(ours.grad.data, ref.grad.numpy(), f"clamp tie gradient wrt {what}")
