@@ -292,6 +292,29 @@ def test_hook_changing_gradient_shape_is_an_error():
         (m * m).sum().backward()
 
 
+@pytest.mark.xfail(strict=True, reason="engine bug #10")
+def test_leaf_hook_runs_once_on_the_total_gradient():
+    """A leaf used twice: its hook sees the summed gradient once (PyTorch), so a nonlinear hook
+    such as clipping acts on the total."""
+    seen = []
+    a = f64([1.0, 2.0])
+    a.register_hook(lambda g: seen.append(g.data.copy()) or g.clamp(-1, 1))
+    (a * 3 + a * 5).sum().backward()
+    assert len(seen) == 1
+    np.testing.assert_allclose(seen[0], [8.0, 8.0])
+    np.testing.assert_allclose(a.grad.data, [1.0, 1.0])
+
+
+def test_nonleaf_hook_runs_once_on_the_total_gradient():
+    seen = []
+    a = f64([1.0, 2.0])
+    m = a * 1
+    m.register_hook(lambda g: seen.append(g.data.copy()) or g.clamp(-1, 1))
+    (m * 3 + m * 5).sum().backward()
+    assert len(seen) == 1
+    np.testing.assert_allclose(a.grad.data, [1.0, 1.0])
+
+
 def test_register_hook_needs_requires_grad():
     with pytest.raises(RuntimeError, match="require"):
         tg.ones(2).register_hook(lambda g: g)
