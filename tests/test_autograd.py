@@ -218,6 +218,25 @@ def test_no_grad_and_enable_grad_decorators():
     assert tg.is_grad_enabled()
 
 
+@pytest.mark.xfail(strict=True, reason="engine bug #11")
+def test_no_grad_and_enable_grad_as_bare_decorators():
+    """PyTorch 2 accepts @torch.no_grad / @torch.enable_grad without parentheses."""
+    a = f64([1.0])
+
+    @tg.no_grad
+    def f(x):
+        return x * 2
+
+    @tg.enable_grad
+    def g(x):
+        return x * 2
+
+    assert not f(a).requires_grad
+    with tg.no_grad():
+        assert g(a).requires_grad
+    assert f.__name__ == "f"
+
+
 def test_grad_mode_restored_after_exception():
     with pytest.raises(ValueError):
         with tg.no_grad():
