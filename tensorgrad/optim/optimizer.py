@@ -238,6 +238,8 @@ class Optimizer:
             for k, v in ng.items():  # JSON round trips turn tuples into lists
                 if isinstance(self.defaults.get(k), tuple) and isinstance(v, list):
                     ng[k] = tuple(v)
+            for k, v in self.defaults.items():  # e.g. a PyTorch dict without our extras
+                ng.setdefault(k, v)
             ng["params"] = g["params"]
             groups.append(ng)
         self.state = new_state
