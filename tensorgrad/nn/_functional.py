@@ -6,7 +6,6 @@ of gradients work through them too. PyTorch's names, arguments and numbers throu
 """
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 
@@ -14,7 +13,6 @@ import numpy as np
 
 from ..tensor import Tensor, _wrap
 from ..autograd.node import record, fast_vjp
-from ..autograd.grad_mode import no_grad
 from .. import random as _random
 from .. import ops as _ops
 
