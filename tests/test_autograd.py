@@ -500,6 +500,26 @@ def test_inplace_change_to_saved_output_detected(op):
         y.sum().backward()
 
 
+VIEWS = {"slice": lambda b: b[0:2], "int": lambda b: b.reshape(3, 1)[1], "reshape": lambda b: b.reshape(3, 1),
+         "unsqueeze": lambda b: b.unsqueeze(0), "T": lambda b: b.reshape(1, 3).T,
+         "detach": lambda b: b.detach(), "view_of_view": lambda b: b[1:].reshape(2, 1)[0]}
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_inplace_change_through_a_view_is_detected(view):
+    """Views share their base's version counter (as PyTorch): writing through any alias of a
+    saved tensor is caught at backward."""
+    a = f64([1.0, 2.0, 3.0])
+    b = a * 2
+    c = (b * b).sum()          # saves b
+    v = VIEWS[view](b)
+    with tg.no_grad():
+        v.add_(1.0)            # writes into b's memory
+    assert not np.array_equal(b.data, 2 * a.data)  # the write did reach b
+    with pytest.raises(RuntimeError, match=r"mul: .*in-place"):
+        c.backward()
+
+
 def test_inplace_ops_bump_version():
     t = tg.zeros(3)
     v = t._version
