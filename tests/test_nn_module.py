@@ -259,6 +259,10 @@ def test_repr_matches_pytorch():
         nn.LogSoftmax(dim=-1), nn.ReLU())
     assert repr(g) == repr(t)
     assert repr(nn.CrossEntropyLoss()) == repr(tnn.CrossEntropyLoss())
+    tl = tnn.ModuleList([tnn.Linear(2, 2) for _ in range(3)] + [tnn.ReLU(), tnn.Linear(2, 2)])
+    gl = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)] + [nn.ReLU(), nn.Linear(2, 2)])
+    assert repr(gl) == repr(tl)
+    assert repr(TgEncoder())[2:] == repr(_torch_encoder(torch))[1:]  # "TgEncoder(" vs "TEncoder("
 
 
 def test_sequential_and_lists():

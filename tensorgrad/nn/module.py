@@ -709,6 +709,23 @@ class ModuleList(Module):
         for i, m in enumerate(items):
             self.add_module(str(i), m)
 
+    def __repr__(self):
+        # runs of identical entries print once, as "(i-j): n x Layer(...)" (PyTorch's layout)
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return "ModuleList()"
+        groups = []  # [first index, last index, text]
+        for i, r in enumerate(reprs):
+            if groups and groups[-1][2] == r:
+                groups[-1][1] = i
+            else:
+                groups.append([i, i, r])
+        lines = []
+        for a, b, r in groups:
+            head = f"({a})" if a == b else f"({a}-{b}): {b - a + 1} x"
+            lines.append(_addindent(f"{head}{':' if a == b else ''} {r}", 2))
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
     def forward(self, *a, **k):
         raise NotImplementedError("ModuleList has no forward: iterate over it in your "
                                   "module's forward")
