@@ -103,6 +103,12 @@ def test_pytorch_weights_load_and_outputs_match():
     # running statistics evolved identically in train mode
     for k, v in t.state_dict().items():
         np.testing.assert_allclose(g.state_dict()[k].data, v.numpy(), rtol=1e-12, err_msg=k)
+    # and the other way: tensorgrad weights load into the PyTorch model
+    t2 = _torch_encoder(torch).double()
+    t2.load_state_dict({k: torch.tensor(np.array(v.data)) for k, v in g.state_dict().items()})
+    t2.eval()
+    np.testing.assert_allclose(t2(torch.tensor(idx))[0].detach().numpy(),
+                               g(tg.tensor(idx))[0].data, rtol=1e-10, atol=1e-12)
 
 
 def test_load_state_dict_errors_and_non_strict():
