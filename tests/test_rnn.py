@@ -373,6 +373,20 @@ def test_bad_input_errors():
         R.rnn(tg.randn(4, 2, 5), tg.zeros(2, 3), tg.randn(3, 3))
 
 
+@pytest.mark.parametrize("cell", ["LSTMCell", "GRUCell", "RNNCell"])
+def test_cell_without_bias_matches_torch(cell):
+    th = getattr(torch.nn, cell)(3, 4, bias=False).double()
+    m = getattr(nn, cell)(3, 4, bias=False, device="cpu", dtype=np.float64)
+    copy_params(m, th)
+    assert list(m.state_dict()) == list(th.state_dict())
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    out, out_t = m(tg.tensor(x)), th(torch.tensor(x))
+    out, out_t = (out[0], out_t[0]) if cell == "LSTMCell" else (out, out_t)
+    close(out, out_t)
+    with pytest.raises(ValueError, match=f"{cell}: tensorgrad runs on the CPU only"):
+        getattr(nn, cell)(3, 4, device="cuda")
+
+
 def test_repr():
     assert "bidirectional=True" in repr(nn.LSTM(3, 4, bidirectional=True))
     assert "reset_after=False" in repr(nn.GRU(3, 4, reset_after=False))

@@ -41,6 +41,11 @@ def _uniform(shape, k, dtype):
     return Parameter(_wrap(generator().uniform(-k, k, size=shape).astype(dtype)))
 
 
+def _check_device(device, name):
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"{name}: tensorgrad runs on the CPU only, got device={device!r}")
+
+
 def _dropout(x, p, training):
     if p <= 0 or not training:
         return x
@@ -53,9 +58,10 @@ class RNNBase(Module):
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, *, reset_after=True,
-                 peephole=False, dtype=None):
+                 peephole=False, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
+        _check_device(device, name)
         for nm, v in (("input_size", input_size), ("hidden_size", hidden_size),
                       ("num_layers", num_layers)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
@@ -93,6 +99,12 @@ class RNNBase(Module):
                     names.append(f"weight_peephole{sfx}")
                     setattr(self, names[-1], _uniform((3, H), k, dt))
                 self._flat_names.append(names)
+
+    def reset_parameters(self):
+        """Re-draw every parameter from U(-1/√H, 1/√H) (PyTorch's default)."""
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            p.data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
 
     def flatten_parameters(self):
         """PyTorch compatibility (cuDNN weight packing there); nothing to do here."""
@@ -232,13 +244,13 @@ class RNN(RNNBase):
     """Elman RNN: h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh) (or relu)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, dtype=None):
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or "
                              f"'relu')")
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
                          hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype)
+                         device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
 
@@ -246,9 +258,9 @@ class GRU(RNNBase):
     """Gated recurrent unit (PyTorch's equations; ``reset_after=False`` gives the notes')."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, reset_after=True, dtype=None):
+                 dropout=0.0, bidirectional=False, reset_after=True, device=None, dtype=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, reset_after=reset_after, dtype=dtype)
+                         bidirectional, reset_after=reset_after, device=device, dtype=dtype)
 
 
 class LSTM(RNNBase):
@@ -256,9 +268,9 @@ class LSTM(RNNBase):
     peephole connections)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, peephole=False, dtype=None):
+                 dropout=0.0, bidirectional=False, peephole=False, device=None, dtype=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, peephole=peephole, dtype=dtype)
+                         bidirectional, peephole=peephole, device=device, dtype=dtype)
 
 
 # ============================================================================================
@@ -266,9 +278,11 @@ class LSTM(RNNBase):
 # ============================================================================================
 
 class RNNCellBase(Module):
-    def __init__(self, input_size, hidden_size, bias, G, peephole=False, dtype=None):
+    def __init__(self, input_size, hidden_size, bias, G, peephole=False, device=None,
+                 dtype=None):
         super().__init__()
         name = type(self).__name__
+        _check_device(device, name)
         for nm, v in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name}: {nm} must be a positive integer, got {v!r}")
@@ -284,10 +298,15 @@ class RNNCellBase(Module):
             self.bias_ih = _uniform((G * H,), k, dt)
             self.bias_hh = _uniform((G * H,), k, dt)
         else:
-            self.bias_ih = None
-            self.bias_hh = None
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
         if peephole:
             self.weight_peephole = _uniform((3, H), k, dt)
+
+    def reset_parameters(self):
+        k = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            p.data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
 
     def _prep(self, input, hx, what="hx"):
         name = type(self).__name__
@@ -326,11 +345,12 @@ class RNNCellBase(Module):
 class RNNCell(RNNCellBase):
     """One Elman step: h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh) (or relu)."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r} (expected "
                              f"'tanh' or 'relu')")
-        super().__init__(input_size, hidden_size, bias, 1, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, 1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
@@ -345,8 +365,9 @@ class RNNCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """One GRU step (``reset_after=False``: the notes' variant)."""
 
-    def __init__(self, input_size, hidden_size, bias=True, reset_after=True, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 3, dtype=dtype)
+    def __init__(self, input_size, hidden_size, bias=True, reset_after=True, device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device=device, dtype=dtype)
         self.reset_after = bool(reset_after)
 
     def forward(self, input, hx=None):
@@ -361,8 +382,10 @@ class GRUCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     """One LSTM step; returns ``(h', c')`` (``peephole=True``: the notes' peepholes)."""
 
-    def __init__(self, input_size, hidden_size, bias=True, peephole=False, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 4, peephole=peephole, dtype=dtype)
+    def __init__(self, input_size, hidden_size, bias=True, peephole=False, device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, peephole=peephole, device=device,
+                         dtype=dtype)
         self.peephole = bool(peephole)
 
     def forward(self, input, hx=None):
