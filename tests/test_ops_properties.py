@@ -193,3 +193,82 @@ def test_basic_indexing_forward_and_gradient(si, seed):
     ref = np.zeros(shape)
     ref[idx] += go
     np.testing.assert_array_equal(t.grad.data, ref)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_matmul_random_batch_broadcasting_like_torch(data):
+    n, k, m = (data.draw(st.integers(1, 4)) for _ in range(3))
+    batch = data.draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3))
+    sa = batch.input_shapes[0] + (n, k)
+    sb = batch.input_shapes[1] + (k, m)
+    if data.draw(st.booleans()):
+        sa = (k,)  # vector @ batch
+    seed = data.draw(st.integers(0, 999))
+    a, b = _vals(seed, sa), _vals(seed + 1, sb)
+    ta = tg.tensor(a, dtype=tg.float64, requires_grad=True)
+    tb = tg.tensor(b, dtype=tg.float64, requires_grad=True)
+    xa, xb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    out, tout = ta @ tb, xa @ xb
+    assert out.shape == tuple(tout.shape)
+    go = _vals(seed + 2, out.shape)
+    out.backward(tg.tensor(go, dtype=tg.float64))
+    tout.backward(torch.tensor(go))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(ta.grad.data, xa.grad.numpy(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(tb.grad.data, xb.grad.numpy(), rtol=1e-7, atol=1e-12)
+
+
+@st.composite
+def linear_op(draw):
+    """A random shape and a random linear shape/movement op on it."""
+    shape = draw(array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4))
+    nd = len(shape)
+    kind = draw(st.sampled_from(["permute", "transpose", "reshape", "flip", "repeat", "expand",
+                                 "sum", "flatten", "unsqueeze", "cat_self", "pad"]))
+    if kind == "permute":
+        perm = draw(st.permutations(range(nd)))
+        return shape, kind, lambda t: t.permute(*perm)
+    if kind == "transpose":
+        d0, d1 = draw(st.integers(0, nd - 1)), draw(st.integers(0, nd - 1))
+        return shape, kind, lambda t: t.transpose(d0, d1)
+    if kind == "reshape":
+        return shape, kind, lambda t: t.reshape(-1, shape[-1])
+    if kind == "flip":
+        dims = draw(st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True))
+        return shape, kind, lambda t: t.flip(dims)
+    if kind == "repeat":
+        reps = draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd + 1))
+        return shape, kind, lambda t: t.repeat(*reps)
+    if kind == "expand":
+        return shape, kind, lambda t: t.unsqueeze(0).expand(3, *shape)
+    if kind == "sum":
+        dims = tuple(draw(st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True)))
+        return shape, kind, lambda t: t.sum(dim=dims)
+    if kind == "flatten":
+        return shape, kind, lambda t: t.flatten()
+    if kind == "unsqueeze":
+        d = draw(st.integers(-nd - 1, nd))
+        return shape, kind, lambda t: t.unsqueeze(d)
+    if kind == "cat_self":
+        d = draw(st.integers(0, nd - 1))
+        return shape, kind, lambda t: tg.cat([t, t * 2.0], dim=d)
+    p = draw(st.lists(st.integers(0, 2), min_size=2, max_size=2 * nd).filter(lambda x: len(x) % 2 == 0))
+    return shape, kind, lambda t: tg.pad(t, p)
+
+
+@SETTINGS
+@given(op=linear_op(), seed=st.integers(0, 999))
+def test_linear_ops_vjp_is_the_adjoint(op, seed):
+    """For a linear map L, the VJP is Lᵀ: <L x, y> = <x, Lᵀ y> (dot-product test), on both
+    backward paths."""
+    shape, kind, fn = op
+    x = tg.tensor(_vals(seed, shape), dtype=tg.float64, requires_grad=True)
+    out = fn(x)
+    y = tg.tensor(_vals(seed + 1, out.shape), dtype=tg.float64)
+    (lt_y,) = tg.grad(out, x, grad_outputs=y, retain_graph=True)
+    (lt_y2,) = tg.grad(out, x, grad_outputs=y, create_graph=True)
+    lhs = float(np.sum(out.data * y.data))
+    rhs = float(np.sum(x.data * lt_y.data))
+    assert np.isclose(lhs, rhs, rtol=1e-10, atol=1e-10), (kind, lhs, rhs)
+    np.testing.assert_allclose(lt_y2.data, lt_y.data, rtol=1e-12, atol=1e-12)
