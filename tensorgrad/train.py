@@ -402,7 +402,10 @@ def fit(model, loss_fn, optimizer, train_loader, dev_loader=None, epochs=10, met
                     stop = True
                     history.stopped_early = True
         if scheduler is not None:
-            scheduler.step()
+            if type(scheduler).__name__ == "ReduceLROnPlateau":
+                scheduler.step(dev_loss if dev_loss is not None else train_loss)
+            else:
+                scheduler.step()
         if bar is not None:
             post = {"loss": f"{train_loss:.4f}"}
             if dev_loss is not None:

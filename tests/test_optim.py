@@ -435,3 +435,30 @@ def test_ewa_bias_correction():
         opt.step()
         c = e.update(x)
     np.testing.assert_allclose(opt.state[a]["exp_avg"].data[0] / (1 - 0.8 ** 5), c)
+
+
+@pytest.mark.parametrize("kw", [dict(patience=2), dict(mode="max", factor=0.5, patience=1,
+                                                       cooldown=2, threshold_mode="abs",
+                                                       threshold=0.05, min_lr=0.02)])
+def test_reduce_lr_on_plateau_matches_torch(kw):
+    values = [1.0, 0.9, 0.95, 0.91, 0.92, 0.93, 0.8, 0.81, 0.82, 0.83, 0.84, 0.85, 0.5, 0.6,
+              0.7, 0.71, 0.72, 0.73, 0.74, 0.75]
+    a = tg.tensor([1.0], requires_grad=True)
+    pa = torch.zeros(1, requires_grad=True)
+    ot = tg.optim.SGD([{"params": [a]}], lr=0.1)
+    op = torch.optim.SGD([{"params": [pa]}], lr=0.1)
+    st = tgs.ReduceLROnPlateau(ot, **kw)
+    sp = torch.optim.lr_scheduler.ReduceLROnPlateau(op, **kw)
+    got, want = [], []
+    for v in values:
+        st.step(v)
+        sp.step(v)
+        got.append(st.get_last_lr()[0])
+        want.append(sp.get_last_lr()[0])
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    assert len(set(got)) > 1
+    st2 = tgs.ReduceLROnPlateau(ot)
+    st2.load_state_dict(st.state_dict())
+    assert st2.best == st.best and st2.patience == st.patience
+    with pytest.raises(ValueError, match="factor"):
+        tgs.ReduceLROnPlateau(ot, factor=2.0)

@@ -223,3 +223,19 @@ def test_history_plot_without_matplotlib(monkeypatch):
     with pytest.raises(ImportError, match="pip install matplotlib"):
         h.plot()
     assert "0.5000" in repr(h)
+
+
+def test_fit_steps_reduce_lr_on_plateau_with_dev_loss():
+    tg.manual_seed(0)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = nn.Linear(3, 2)
+    opt = tg.optim.SGD(model.parameters(), lr=0.5)
+    sched = tg.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5)
+    # the dev labels are flipped, so the dev loss only rises: the rate halves every 2 epochs
+    hist = tg.train.fit(model, nn.CrossEntropyLoss(), opt,
+                        DataLoader(TensorDataset(X, y), batch_size=64),
+                        DataLoader(TensorDataset(X, 1 - y), batch_size=64), epochs=7,
+                        scheduler=sched, progress=False)
+    assert hist.lr == [0.5, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125]

@@ -10,7 +10,7 @@ import math
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "LambdaLR", "InverseTimeDecay",
-           "InverseSqrtDecay"]
+           "InverseSqrtDecay", "ReduceLROnPlateau"]
 
 
 class LRScheduler:
@@ -159,3 +159,80 @@ class InverseSqrtDecay(LRScheduler):
     def get_lr(self):
         epoch = self.last_epoch + 1
         return [self.k / math.sqrt(epoch) * b for b in self.base_lrs]
+
+
+class ReduceLROnPlateau:
+    """Multiply the rate by ``factor`` once the watched value (``step(value)``, e.g. the dev
+    loss) has not improved for ``patience`` epochs — PyTorch's semantics: ``threshold_mode``
+    "rel" (improvement beyond ``best·(1 ∓ threshold)``) or "abs", ``cooldown`` epochs of rest
+    after a reduction, rates never below ``min_lr``, changes smaller than ``eps`` skipped.
+    ``tg.train.fit`` steps it with the dev loss (the training loss without a dev set)."""
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"ReduceLROnPlateau: expected a tensorgrad Optimizer, got "
+                            f"{type(optimizer).__name__}")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode {mode!r} is unknown (use 'min' or 'max')")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode {threshold_mode!r} is unknown "
+                             f"(use 'rel' or 'abs')")
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"ReduceLROnPlateau: expected {n} min_lrs, got {len(min_lr)}")
+            self.min_lrs = list(min_lr)
+        else:
+            self.min_lrs = [min_lr] * n
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.eps = cooldown, eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def _is_better(self, a, best):
+        if self.mode == "min":
+            return a < (best * (1.0 - self.threshold) if self.threshold_mode == "rel"
+                        else best - self.threshold)
+        return a > (best * (self.threshold + 1.0) if self.threshold_mode == "rel"
+                    else best + self.threshold)
+
+    def step(self, metrics):
+        current = float(metrics.item() if hasattr(metrics, "item") else metrics)
+        self.last_epoch += 1
+        if self._is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for g, lo in zip(self.optimizer.param_groups, self.min_lrs):
+                old = g["lr"]
+                new = max(old * self.factor, lo)
+                if old - new > self.eps:
+                    g["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def get_last_lr(self):
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()
+                if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict):
+        if not isinstance(state_dict, dict) or "best" not in state_dict:
+            raise ValueError("ReduceLROnPlateau.load_state_dict: expected a dict from "
+                             "state_dict()")
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "optimizer"})
