@@ -243,3 +243,27 @@ def test_warns_when_the_loss_is_not_float64():
     w = tg.tensor([0.5, 1.5], requires_grad=True)
     with pytest.warns(RuntimeWarning, match="float32"):
         tg.check_gradients(lambda: (w.float() * w.float()).sum(), {"w": w})
+
+
+def test_cnn_and_lstm_models_pass():
+    """Kernel-backed layers (conv, pooling, fused LSTM) run in float64 under the check too."""
+    tg.manual_seed(0)
+    nn = tg.nn
+    cnn = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3 * 4 * 4, 5))
+    X = tg.randn(4, 1, 8, 8).double()  # conv2d wants one dtype for input and weight
+    y = tg.tensor([0, 1, 2, 3])
+    rep = tg.check_gradients(lambda: F.cross_entropy(cnn(X), y), cnn, max_elements=20)
+    assert rep.ok, str(rep)
+    lstm, head = nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 2)
+    Xs = tg.randn(2, 5, 3)
+
+    def loss():
+        out, _ = lstm(Xs)
+        return (head(out[:, -1]) ** 2).sum()
+
+    params = dict(list(lstm.named_parameters(prefix="lstm")) +
+                  list(head.named_parameters(prefix="head")))
+    rep = tg.check_gradients(loss, params, max_elements=10)
+    assert rep.ok, str(rep)
+    assert all(p.dtype == np.float32 for p in params.values())
