@@ -230,3 +230,17 @@ def test_idx_reader_and_missing_dataset_messages(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="not an IDX file"):
         (tmp_path / "bad").write_bytes(b"hello world")
         D.read_idx(str(tmp_path / "bad"))
+
+
+def test_random_split_like_pytorch():
+    ds = D.TensorDataset(np.arange(10))
+    a, b = D.random_split(ds, [7, 3], seed=0)
+    assert (len(a), len(b)) == (7, 3)
+    ids = sorted(int(a[i][0].item()) for i in range(7)) + sorted(int(b[i][0].item()) for i in range(3))
+    assert sorted(ids) == list(range(10))
+    parts = D.random_split(ds, [0.5, 0.3, 0.2], generator=np.random.default_rng(1))
+    assert [len(p) for p in parts] == [5, 3, 2]
+    parts = D.random_split(D.TensorDataset(np.arange(11)), [0.5, 0.5], seed=0)
+    assert [len(p) for p in parts] == [6, 5]
+    with pytest.raises(ValueError, match="sum to"):
+        D.random_split(ds, [5, 4])

@@ -1,13 +1,16 @@
 """Train/dev/test splits (notes §4.1, §7.2) and the training-dev set of §7.4.1."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import random as _random
 from ..tensor import Tensor, _wrap
 from .dataset import Dataset, Subset
 
-__all__ = ["train_dev_test_split", "train_dev_split", "mismatched_split", "split_indices"]
+__all__ = ["train_dev_test_split", "train_dev_split", "mismatched_split", "split_indices",
+           "random_split"]
 
 
 def _gen(seed):
@@ -167,3 +170,27 @@ def mismatched_split(source, target, *, target_in_train=0.5, train_dev_fraction=
         train, train_dev = (train,), (train_dev,)
     return {"train": tuple(train), "train_dev": tuple(train_dev), "dev": tuple(t_dev),
             "test": tuple(t_test)}
+
+
+def random_split(dataset, lengths, generator=None, *, seed=None):
+    """PyTorch's ``random_split``: Subsets of ``dataset`` with the given ``lengths`` (integers
+    summing to ``len(dataset)``, or fractions summing to 1 — leftover examples from rounding go
+    round-robin to the parts). Shuffled with ``generator`` (a numpy Generator), ``seed``, or
+    tg's global generator."""
+    n = len(dataset)
+    lengths = list(lengths)
+    if lengths and all(isinstance(x, float) for x in lengths) and abs(sum(lengths) - 1) < 1e-6:
+        counts = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if any(int(x) != x or x < 0 for x in lengths) or sum(lengths) != n:
+        raise ValueError(f"random_split: lengths {lengths} must be non-negative integers that "
+                         f"sum to the dataset's {n} examples (or fractions that sum to 1)")
+    gen = generator if generator is not None else _gen(seed)
+    order = gen.permutation(n)
+    out, start = [], 0
+    for k in lengths:
+        out.append(Subset(dataset, order[start:start + int(k)]))
+        start += int(k)
+    return out
