@@ -65,6 +65,18 @@ def _check_versions(node):
                 f".clone()) before modifying it.")
 
 
+def _check_outputs(node):
+    for i, r in enumerate(node.orefs):
+        t = r()
+        # a recorded in-place op rebinds t.data to a new array and leaves the saved one intact
+        if t is not None and t._vc[0] != 0 and t.data is node.outs[i]:
+            raise RuntimeError(
+                f"{node.name}: one of the tensors needed for gradient computation has been "
+                f"modified by an in-place operation: output {i} of {node.name} (shape "
+                f"{t.data.shape}) is at version {t._vc[0]}; expected version 0. Use an "
+                f"out-of-place op (or .clone()) before modifying it.")
+
+
 def _anomaly_backward(node, grads):
     for g in grads:
         if g is None:
@@ -95,7 +107,12 @@ def _apply_hooks(hooks, g, fast):
     for h in hooks:
         r = h(_wrap(g) if fast else g)
         if r is not None:
-            g = r.data if fast else r
+            new = r.data if fast else r
+            if new.shape != g.shape:
+                raise RuntimeError(f"hook {getattr(h, '__name__', h)!r} changed the gradient's "
+                                   f"shape from {tuple(g.shape)} to {tuple(new.shape)}; a hook "
+                                   f"must return a gradient of the same shape (or None)")
+            g = new
     return g
 
 
@@ -130,9 +147,17 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
             else:
                 cap_node[(t.grad_fn, t._oi)] = slot
     handed = set()  # ids of arrays already stored as a leaf's .grad (avoid aliasing)
+    pending = {}  # leaves with hooks: id -> [leaf, summed gradient]; their hooks run once, last
 
-    def to_leaf(leaf, g):
+    def to_leaf(leaf, g, final=False):
         if leaf._hooks:
+            if not final:
+                p = pending.get(id(leaf))
+                if p is None:
+                    pending[id(leaf)] = [leaf, g]
+                else:
+                    p[1] = p[1] + g
+                return
             g = _apply_hooks(leaf._hooks, g, fast)
         if cap_leaf:
             slot = cap_leaf.get(id(leaf))
@@ -225,6 +250,8 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                 raise _freed_error(n)
             if n.versions:
                 _check_versions(n)
+            if n.orefs is not None:
+                _check_outputs(n)
             if fast:
                 f = FAST.get(n.fn)
                 in_grads = f(n, gs) if f is not None else _slow_call(n, gs)
@@ -266,6 +293,8 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                     deps[m] = c
                     if c == 0:
                         ready.append(m)
+    for leaf, g in pending.values():
+        to_leaf(leaf, g, final=True)
     if fast:
         return {k: _wrap(v) for k, v in captured.items()}
     return captured

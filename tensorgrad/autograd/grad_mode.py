@@ -16,6 +16,12 @@ class _GradModeContext:
 
     _mode = True
 
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        if func is not None and callable(func) and cls is not set_grad_enabled:
+            return self(func)  # bare @no_grad / @enable_grad
+        return self
+
     def __enter__(self):
         self._prev = STATE.enabled
         STATE.enabled = self._mode

@@ -8,6 +8,7 @@ leaf Tensor itself for a leaf that requires grad, or ``None`` for a constant.
 from __future__ import annotations
 
 import traceback
+import weakref
 
 import numpy as np
 
@@ -16,11 +17,12 @@ from ..tensor import Tensor, _wrap
 
 _ndarray = np.ndarray
 _new = object.__new__
+_ref = weakref.ref
 
 
 class Node:
     __slots__ = ("name", "fn", "next", "needs", "saved", "versions", "info", "meta",
-                 "outs", "hooks", "trace", "released", "nout", "__weakref__")
+                 "outs", "orefs", "hooks", "trace", "released", "nout", "__weakref__")
 
     def __init__(self, name, fn, inputs, saved, info, nout=1):
         self.name = name
@@ -41,6 +43,7 @@ class Node:
         self.versions = tuple([s._vc[0] if isinstance(s, Tensor) else None for s in saved]) if saved else ()
         self.info = info
         self.outs = None
+        self.orefs = None
         self.hooks = None
         self.trace = None
         self.released = False
@@ -134,6 +137,7 @@ def record(name, data, inputs, backward, saved=(), info=None, save_output=False,
         node.meta = (data.shape, data.dtype)
         if save_output:
             node.outs = (data,)
+            node.orefs = (_ref(out),)  # weak: lets backward see in-place changes to the output
         out.grad_fn = node
         out.requires_grad = True
         if STATE.anomaly:
@@ -159,6 +163,7 @@ def record_multi(name, datas, inputs, backward, saved=(), info=None, save_output
                      tuple((d.shape, d.dtype) for d in datas))
         if save_output:
             node.outs = datas
+            node.orefs = tuple(_ref(t) for t in outs)
         for i, t in enumerate(outs):
             if differentiable is None or differentiable[i]:
                 t.grad_fn = node

@@ -156,7 +156,11 @@ def _pow_bw(node, g):
 def _rpow_bw(node, g):
     out = node.output()
     base = node.info
-    return (g * out * float(np.log(base)) if base > 0 else g * out * np.log(complex(base)).real,)
+    if base > 0:
+        return (g * out * float(np.log(base)),)
+    if base == 0:  # PyTorch: 0 ** x has gradient 0
+        return (g * 0.0,)
+    return (g * float("nan"),)  # a negative base is not real-differentiable (PyTorch: nan)
 
 
 def pow(a, b):
@@ -347,11 +351,11 @@ def leaky_relu(a, negative_slope=0.01):
 
 def clamp(a, min=None, max=None):
     if isinstance(min, _T) or isinstance(max, _T):
-        out = a
+        out = a  # ties keep x's gradient (x passes where lo <= x <= hi, as PyTorch)
         if min is not None:
-            out = maximum(out, min)
+            out = where(_wrap(out.data < (min.data if isinstance(min, _T) else min)), min, out)
         if max is not None:
-            out = minimum(out, max)
+            out = where(_wrap(out.data > (max.data if isinstance(max, _T) else max)), max, out)
         return out
     if min is None and max is None:
         raise ValueError("clamp: at least one of min or max must be given, got neither")
@@ -434,7 +438,10 @@ def where(cond, x, y):
         c = c.astype(bool)
     xt, yt = isinstance(x, _T), isinstance(y, _T)
     if not xt and not yt:
-        return _wrap(np.where(c, x, y))
+        out = np.where(c, x, y)
+        if out.dtype == np.float64 and not isinstance(x, np.ndarray) and not isinstance(y, np.ndarray):
+            out = out.astype(np.float32)  # Python floats -> float32, as tg.tensor
+        return _wrap(out)
     like = x if xt else y
     x, y = const(x, like), const(y, like)
     xd = x.data if isinstance(x, _T) else x
@@ -550,6 +557,10 @@ def _reg():
     def _(n, g):
         p = n.info
         a = n.saved[0].data
+        if p == 0:
+            return (np.zeros_like(g),)
+        if p == 1:
+            return (g,)
         if p == 2:
             return (g * 2.0 * a,)
         return (g * p * a ** (p - 1),)
