@@ -370,7 +370,10 @@ def random_search(objective, space, n_trials=20, *, seed=None, mode="min", metri
 
     ``objective(params)`` returns the number to optimize, or a dict holding it under
     ``metric`` plus anything else worth tabulating. ``mode`` is "min" (errors, losses) or "max"
-    (accuracies). Trials run in ``n_workers`` processes (1 = in this process)."""
+    (accuracies). Trials run in ``n_workers`` processes (1 = in this process), started with
+    ``fork`` where available (fast; functions defined in a notebook or script work); pass
+    ``mp_context="spawn"`` if the objective uses libraries that don't survive a fork. Each
+    trial should seed what it draws (``tg.manual_seed``): which worker runs it is not fixed."""
     if mode not in ("min", "max"):
         raise ValueError(f"random_search: mode must be 'min' or 'max', got {mode!r}")
     if int(n_trials) < 1:

@@ -103,3 +103,10 @@ def test_failures_and_bad_input():
     with pytest.raises(RuntimeError, match="every trial failed"):
         random_search(sometimes_fails, {"x": Uniform(0.6, 1)}, n_trials=2, n_workers=1,
                       progress=False).best
+
+
+def test_spawned_workers():
+    res = random_search(bowl, {"lr": LogUniform(1e-3, 1e-1), "beta": Uniform(0.9, 0.99)},
+                        n_trials=2, seed=0, n_workers=2, progress=False, mp_context="spawn")
+    assert all(t.error is None and math.isfinite(t.value) for t in res)
+    assert os.getpid() not in {t.metrics["pid"] for t in res}
