@@ -17,6 +17,7 @@ All three spatial ranks share the 5-D kernels: a 1-D input ``(N, C, L)`` is view
 """
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 
@@ -194,19 +195,31 @@ class _SingleThreadBlas:
 
 
 def _run_chunks(task, n_items, per_item_bytes):
-    """Call ``task(chunks)`` with lists of (n0, n1) batch ranges, on up to two threads;
-    returns the list of the tasks' results."""
+    """Run ``task(chunks, m)`` over (n0, n1) batch ranges of at most ``m`` items, on up to two
+    threads that pull chunks from one shared counter (so a thread that the OS does not
+    schedule, on a busy machine, just takes fewer chunks); returns the tasks' results."""
     m = max(1, min(n_items, _CHUNK_BYTES // max(1, per_item_bytes)))
     chunks = [(i, min(n_items, i + m)) for i in range(0, n_items, m)]
     with _SingleThreadBlas():
         if (_THREADS[0] < 2 or len(chunks) < 2
                 or n_items * per_item_bytes < _MIN_PARALLEL_BYTES):
-            return [task(chunks)]
+            return [task(chunks, m)]
         if not _POOL:
             from concurrent.futures import ThreadPoolExecutor
             _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-conv"))
-        fut = _POOL[0].submit(task, chunks[1::2])
-        r0 = task(chunks[0::2])
+        counter = itertools.count()
+
+        def source():
+            while True:
+                i = next(counter)  # atomic under the GIL
+                if i >= len(chunks):
+                    return
+                yield chunks[i]
+
+        fut = _POOL[0].submit(task, source(), m)
+        r0 = task(source(), m)
+        if fut.cancel():  # the worker never started: everything is done already
+            return [r0]
         return [r0, fut.result()]
 
 
@@ -293,8 +306,7 @@ def _forward(x, w, b, geo):
     out = np.empty((N, Co) + geo.osp, dtype=x5.dtype)
     b1 = np.zeros(Co, dtype=x5.dtype) if b is None else np.ascontiguousarray(b)
 
-    def task(chunks):
-        m_max = max(n1 - n0 for n0, n1 in chunks) if chunks else 0
+    def task(chunks, m_max):
         cbuf = _buffer("cols", Kc * m_max * Qs, x5.dtype)
         ybuf = _buffer("gemm", Co * m_max * Qs, x5.dtype)
         scratch = lay.new_scratch(x5.dtype)
@@ -324,8 +336,7 @@ def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
     w2t = np.ascontiguousarray(np.asarray(w).reshape(Co, Kc).T) if need_x else None
     dx = np.empty((N, C) + geo.isp, dtype=dt) if need_x else None
 
-    def task(chunks):
-        m_max = max(n1 - n0 for n0, n1 in chunks) if chunks else 0
+    def task(chunks, m_max):
         gbuf = _buffer("gemm", Co * m_max * Qs, dt)
         if lay.flat:
             gbuf.fill(0)  # garbage columns must hold zeros
