@@ -1,18 +1,15 @@
-"""Shared fixtures for the engine tests (kept minimal).
-
-torch is a test oracle only: tests that need it import it through ``torch_mod`` so a missing
-torch skips them with a clear reason instead of failing at collection.
-"""
-import numpy as np
+"""Shared test fixtures (kept minimal)."""
 import pytest
 
-
-@pytest.fixture
-def torch_mod():
-    return pytest.importorskip("torch")
+from tensorgrad._state import STATE
 
 
-@pytest.fixture
-def rng():
-    """A seeded numpy Generator (float64 work)."""
-    return np.random.default_rng(1234)
+@pytest.fixture(autouse=True)
+def _autograd_state_is_restored():
+    """Every test starts with grad mode on and anomaly mode off, and a test that leaves either
+    switched (e.g. by failing inside a ``no_grad`` block it set by hand) can't leak it into the
+    next one."""
+    enabled, anomaly = STATE.enabled, STATE.anomaly
+    STATE.enabled, STATE.anomaly = True, False
+    yield
+    STATE.enabled, STATE.anomaly = enabled, anomaly

@@ -330,14 +330,14 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
         state.reset_rng()
         loss = loss_fn()
         loss_value = _scalar(loss, "analytic pass")
+        if not loss.requires_grad:
+            raise RuntimeError("check_gradients: the loss does not depend on any of the given "
+                               "parameters (it has no grad_fn); did loss_fn run under no_grad?")
         if loss.data.dtype != np.float64:
             warnings.warn(f"check_gradients: the loss came out as {loss.data.dtype}, not float64 "
                           f"(does the model cast to float32 somewhere, e.g. .float()?); central "
                           f"differences with eps={eps:g} in {loss.data.dtype} are mostly "
                           f"round-off, so expect large errors", RuntimeWarning, stacklevel=2)
-        if not loss.requires_grad:
-            raise RuntimeError("check_gradients: the loss does not depend on any of the given "
-                               "parameters (it has no grad_fn); did loss_fn run under no_grad?")
         grads = _grad([loss], tensors, allow_unused=True)
         del loss
         analytic = [np.zeros(p.data.shape) if g is None else g.data.astype(np.float64)
