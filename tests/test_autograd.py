@@ -218,7 +218,6 @@ def test_no_grad_and_enable_grad_decorators():
     assert tg.is_grad_enabled()
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #11")
 def test_no_grad_and_enable_grad_as_bare_decorators():
     """PyTorch 2 accepts @torch.no_grad / @torch.enable_grad without parentheses."""
     a = f64([1.0])
@@ -298,7 +297,6 @@ def test_hooks_apply_with_create_graph_too():
     np.testing.assert_allclose(a.grad.data, 4 * a.data)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #7")
 def test_hook_changing_gradient_shape_is_an_error():
     a = f64([1.0, 2.0])
     a.register_hook(lambda g: g.sum())
@@ -311,7 +309,6 @@ def test_hook_changing_gradient_shape_is_an_error():
         (m * m).sum().backward()
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #10")
 def test_leaf_hook_runs_once_on_the_total_gradient():
     """A leaf used twice: its hook sees the summed gradient once (PyTorch), so a nonlinear hook
     such as clipping acts on the total."""
@@ -487,7 +484,6 @@ def test_inplace_on_unsaved_tensor_is_fine_and_tracked():
     np.testing.assert_allclose(a.grad.data, [6.0, 6.0])
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #6")
 @pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid", "sqrt"])
 def test_inplace_change_to_saved_output_detected(op):
     """Ops that save their output (exp, tanh, ...) must notice when it is changed in place

@@ -86,7 +86,6 @@ def test_every_registered_twin_is_exercised():
     assert not missing, f"fast twins without a parity case: {missing}"
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #8")
 def test_pow_scalar_exponent_zero_at_zero_base_both_paths():
     """x ** 0 has gradient 0 everywhere (PyTorch too), also at x = 0 and on the fast path."""
     x = tg.tensor([0.0, 0.0, 1.5], dtype=tg.float64, requires_grad=True)

@@ -419,7 +419,6 @@ def test_setitem_index_put_gradients_like_torch():
     close(val.grad.data, tval.grad.numpy(), "setitem grad wrt value")
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #5")
 @pytest.mark.parametrize("base", [0.0, -2.0])
 def test_rpow_scalar_base_zero_or_negative_like_torch(base):
     e = np.array([1.0, 2.0, 0.5])
@@ -453,7 +452,6 @@ def test_float32_stays_float32(case):
         np.testing.assert_allclose(o.data, r, rtol=2e-4, atol=2e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #9")
 def test_clamp_with_tensor_bounds_ties_like_torch():
     """At x == min (or max) PyTorch gives the whole gradient to x, none to the bound."""
     a = np.array([[0.0, 1.0, 2.0], [3.0, 1.0, -1.0]])

@@ -102,7 +102,6 @@ def test_python_scalars_never_change_dtype(dtype):
         assert out.dtype == dtype
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug #4")
 def test_where_with_two_python_floats_defaults_to_float32():
     assert tg.where(tg.tensor([True, False]), 1.0, 2.0).dtype == np.float32
 
