@@ -64,6 +64,9 @@ def _code(arr, where):
 
 
 def _scalar_node(x, where):
+    if hasattr(x, "state_dict") and callable(x.state_dict):
+        raise TypeError(f"save: {where} is a {type(x).__name__}; save its state_dict() instead "
+                        f"(tg.save stores tensors and plain containers, never pickled objects)")
     if x is None:
         return {"t": "none"}
     if isinstance(x, (bool, np.bool_)):

@@ -158,6 +158,8 @@ def test_unsupported_object_raises_and_keeps_old_file(tmp_path):
     before = p.read_bytes()
     with pytest.raises(TypeError, match=r"entry model\.bad is a set"):
         tg.save({"model": {"w": tg.ones(2), "bad": {1, 2}}}, p)
+    with pytest.raises(TypeError, match=r"entry m is a Sequential; save its state_dict\(\)"):
+        tg.save({"m": _tg_mlp()}, p)
     with pytest.raises(TypeError, match="complex"):
         tg.save({"z": np.ones(2, dtype=np.complex64)}, p)
     assert p.read_bytes() == before and os.listdir(tmp_path) == ["c.safetensors"]
