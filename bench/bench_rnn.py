@@ -1,6 +1,7 @@
 """Recurrent layers: tensorgrad vs torch, forward + backward, float32, one process.
 
-    python bench/bench_rnn.py
+    python bench/bench_rnn.py              # default threads (2 here) for both frameworks
+    python bench/bench_rnn.py --one-thread # one thread each (threadpoolctl + torch)
 
 Workload (PERF.md anchor): T = 50, batch 32, input 64, hidden 128; the loss is ``out.sum()``
 so every step's output feeds the backward pass.  Both frameworks get the same input and the
@@ -47,6 +48,12 @@ def step_th(m, x):
 
 
 def main():
+    one = "--one-thread" in sys.argv
+    ctx = None
+    if one:
+        from threadpoolctl import threadpool_limits
+        torch.set_num_threads(1)
+        ctx = threadpool_limits(1)
     rng = np.random.default_rng(0)
     x_np = rng.standard_normal((T, B, I)).astype(np.float32)
     rows = []
@@ -71,7 +78,11 @@ def main():
         t_tg, t_th = float(np.median(tg_r)), float(np.median(th_r))
         goal = 1.5 if label in ("LSTM", "GRU") else None
         rows.append((f"{label} T{T} B{B} in{I} h{H} fwd+bwd", t_tg, t_th, goal))
-    report(rows, "Recurrent (bench/bench_rnn.py)")
+    title = "Recurrent (bench/bench_rnn.py" + (" --one-thread)" if one else ")")
+    report(rows, title)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    if ctx is not None:
+        ctx.unregister()
 
 
 if __name__ == "__main__":
