@@ -272,3 +272,52 @@ def test_linear_ops_vjp_is_the_adjoint(op, seed):
     rhs = float(np.sum(x.data * lt_y.data))
     assert np.isclose(lhs, rhs, rtol=1e-10, atol=1e-10), (kind, lhs, rhs)
     np.testing.assert_allclose(lt_y2.data, lt_y.data, rtol=1e-12, atol=1e-12)
+
+
+# ---- random programs: compositions of ops, first and second derivatives vs torch -------------------
+UNARY_PROG = [
+    lambda m, x: x.tanh(), lambda m, x: x.sigmoid(), lambda m, x: x.exp() * 0.1,
+    lambda m, x: (x * x + 1.0).log(), lambda m, x: (x * x + 0.5).sqrt(), lambda m, x: x.sin(),
+    lambda m, x: m.softmax(x, dim=-1), lambda m, x: m.log_softmax(x, dim=0),
+    lambda m, x: x - x.mean(dim=-1, keepdim=True), lambda m, x: x / (x.var() + 1.0),
+    lambda m, x: x * x.amax(dim=0, keepdim=True), lambda m, x: x.T.T * 2.0,
+    lambda m, x: m.logsumexp(x, dim=1, keepdim=True) - x, lambda m, x: x.abs() + 0.1,
+    lambda m, x: m.maximum(x, x * 0.5), lambda m, x: x.clamp(-1.0, 1.0),
+    lambda m, x: x.flip(0) * x, lambda m, x: m.cat([x[:, :2], x[:, 2:] * 3.0], dim=1),
+    lambda m, x: m.stack([x, x.cos()], dim=0).sum(0), lambda m, x: x.reshape(4, 3).reshape(3, 4),
+]
+BINARY_PROG = [
+    lambda m, x, w: x * w, lambda m, x, w: x + w, lambda m, x, w: x / (w * w + 1.0),
+    lambda m, x, w: x - w, lambda m, x, w: (x @ w).unsqueeze(1) * x,
+    lambda m, x, w: m.where(w > 0, x, x * w), lambda m, x, w: x ** 2 * w,
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prog=st.lists(st.tuples(st.booleans(), st.integers(0, 100)), min_size=1, max_size=6),
+       seed=st.integers(0, 999))
+def test_random_programs_first_and_second_derivatives_like_torch(prog, seed):
+    def run(m, x, w):
+        y = x
+        for binary, k in prog:
+            y = BINARY_PROG[k % len(BINARY_PROG)](m, y, w) if binary else \
+                UNARY_PROG[k % len(UNARY_PROG)](m, y)
+        return (y * y).sum() + (w * w * w).sum() * 0.1
+
+    a, b, v1, v2 = _vals(seed, (3, 4)), _vals(seed + 1, (4,)), _vals(seed + 2, (3, 4)), \
+        _vals(seed + 3, (4,))
+    results = []
+    for m, grad in ((tg, tg.grad), (torch, torch.autograd.grad)):
+        x = m.tensor(a, requires_grad=True) if m is torch else \
+            tg.tensor(a, dtype=tg.float64, requires_grad=True)
+        w = m.tensor(b, requires_grad=True) if m is torch else \
+            tg.tensor(b, dtype=tg.float64, requires_grad=True)
+        out = run(m, x, w)
+        gx, gw = grad(out, [x, w], create_graph=True)
+        hv = grad((gx * m.tensor(v1)).sum() + (gw * m.tensor(v2)).sum(), [x, w],
+                  allow_unused=True)
+        as_np = (lambda t: t.detach().numpy()) if m is torch else (lambda t: t.data)
+        results.append([as_np(out), as_np(gx), as_np(gw)] +
+                       [np.zeros(s) if h is None else as_np(h) for h, s in zip(hv, [(3, 4), (4,)])])
+    for ours, ref, what in zip(*results, ["loss", "dx", "dw", "Hv_x", "Hv_w"]):
+        np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-9, err_msg=what)
