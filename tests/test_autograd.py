@@ -619,3 +619,22 @@ def test_grad_fn_has_name_and_next_functions():
     (nxt, _), = y.grad_fn.next_functions
     assert nxt.name == "mul"
     assert re.search("exp", repr(y))
+
+
+def test_gradgradcheck_catches_a_backward_that_is_not_differentiable():
+    class NumpyBackward(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * tg.tensor(3 * x.data ** 2)  # computed outside the graph
+
+    x = f64([0.5, 1.5])
+    assert tg.gradcheck(NumpyBackward.apply, (x,))            # first order is right
+    with pytest.raises(RuntimeError, match="input 0"):
+        tg.gradgradcheck(NumpyBackward.apply, (x,))           # second order is not
+    assert tg.gradgradcheck(Cube.apply, (x, 1.0))
