@@ -310,9 +310,13 @@ def _build(node, arrays, path, used):
     return _scalar(node, path)
 
 
-def load(path):
+def load(path, map_location=None, weights_only=True):
     """Load what :func:`save` wrote (or any safetensors file, as a flat ``{name: Tensor}``).
-    Tensors come back with their dtypes and ``requires_grad=False``."""
+    Tensors come back with their dtypes and ``requires_grad=False``.
+
+    ``map_location`` and ``weights_only`` are accepted so ``torch.load(path,
+    map_location="cpu", weights_only=True)`` lines run unchanged; there is only one device, and
+    loading never unpickles whatever ``weights_only`` says."""
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:
