@@ -180,6 +180,11 @@ CASES = [
     Case("squeeze_all", lambda m, a: a.squeeze(), [(1, 3, 1)]),
     Case("expand", lambda m, a: a.expand(2, 3, 4), [(3, 1)]),
     Case("expand_minus1", lambda m, a: a.expand(3, -1), [(1, 4)]),
+    Case("broadcast_to", lambda m, a: m.broadcast_to(a, (2, 3, 4)), [(3, 1)]),
+    Case("sum_to", lambda m, a: tg.sum_to(a, (3, 1)), [(2, 3, 4)],
+         torch_fn=lambda m, a: a.sum_to_size(3, 1)),
+    Case("concatenate", lambda m, a, b: tg.concatenate([a, b], dim=1), [(2, 3), (2, 1)],
+         torch_fn=lambda m, a, b: torch.cat([a, b], dim=1)),
     Case("repeat", lambda m, a: a.repeat(2, 3), [(2, 3)]),
     Case("repeat_newdim", lambda m, a: a.repeat(2, 1, 2), [(2, 3)]),
     Case("cat", lambda m, a, b: m.cat([a, b, a], dim=1), [(2, 3), (2, 2)]),
@@ -208,6 +213,8 @@ CASES = [
          [(3, 4)]),
     Case("gather_dim0", lambda m, a: a.gather(0, I(m, [[0, 2, 2, 1]])), [(3, 4)]),
     Case("index_select", lambda m, a: m.index_select(a, 1, I(m, [3, 0, 3])), [(3, 4)]),
+    Case("index_put", lambda m, a, v: tg.index_put(a, (I(m, [0, 2]),), v), [(3, 4), (2, 4)],
+         torch_fn=lambda m, a, v: a.index_put((I(m, [0, 2]),), v)),
     # ---- matrix products -----------------------------------------------------------------------
     Case("matmul_mm", lambda m, a, b: a @ b, [(3, 4), (4, 2)]),
     Case("matmul_vv", lambda m, a, b: m.matmul(a, b), [(4,), (4,)]),
@@ -373,6 +380,30 @@ def test_max_min_dim_indices_match_torch():
             np.testing.assert_array_equal(tg.argmax(tg.tensor(a), dim, keepdim=keep).data,
                                           torch.argmax(torch.tensor(a), dim, keepdim=keep).numpy())
     assert tg.tensor(a).argmax().item() == torch.tensor(a).argmax().item()
+    assert tg.tensor(a).argmin().item() == torch.tensor(a).argmin().item()
+    for dim in (0, -1):
+        np.testing.assert_array_equal(tg.argmin(tg.tensor(a), dim=dim, keepdim=True).data,
+                                      torch.argmin(torch.tensor(a), dim=dim, keepdim=True).numpy())
+
+
+def test_comparisons_and_logical_ops_like_torch():
+    rng = np.random.default_rng(3)
+    a = rng.integers(-2, 3, (3, 4)).astype(float)
+    b = rng.integers(-2, 3, (4,)).astype(float)
+    x, y = tg.tensor(a, requires_grad=True), tg.tensor(b)
+    tx, ty = torch.tensor(a), torch.tensor(b)
+    for name in ("lt", "le", "gt", "ge", "eq", "ne"):
+        ours = getattr(tg, name)(x, y)
+        assert ours.dtype == np.bool_ and not ours.requires_grad
+        np.testing.assert_array_equal(ours.data, getattr(torch, name)(tx, ty).numpy())
+        np.testing.assert_array_equal(getattr(tg, name)(x, 0.5).data,
+                                      getattr(torch, name)(tx, 0.5).numpy())
+    p, q = x > 0, y < 1
+    np.testing.assert_array_equal(tg.logical_and(p, q).data, torch.logical_and(tx > 0, ty < 1).numpy())
+    np.testing.assert_array_equal(tg.logical_or(p, q).data, torch.logical_or(tx > 0, ty < 1).numpy())
+    np.testing.assert_array_equal(tg.logical_not(p).data, torch.logical_not(tx > 0).numpy())
+    f = tg.full_like(x, 2.5)
+    assert f.dtype == x.dtype and f.shape == x.shape and not f.requires_grad
 
 
 def test_tied_extremes_share_gradient_like_torch():
