@@ -79,3 +79,30 @@ def test_saved_tensors_released_after_backward_but_kept_with_retain_graph():
     c.sum().backward()
     assert c.grad_fn.saved is None and c.grad_fn.released
     np.testing.assert_allclose(a.grad.data, 2 * 8 * a.data, rtol=1e-6)
+
+
+def test_create_graph_loops_leave_no_cycles():
+    """Hessian-vector products in a loop, and backward(create_graph=True) with .grad reset,
+    are freed by reference counting alone (gc disabled): no cycles through the graph."""
+    tg.manual_seed(1)
+    W1 = tg.randn(32, 32, requires_grad=True)
+    W2 = tg.randn(32, 32, requires_grad=True)
+    X, V1, V2 = tg.randn(16, 32), tg.randn(32, 32), tg.randn(32, 32)
+    refs = []
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            loss = ((X @ W1).tanh() @ W2).pow(2).mean()
+            g1, g2 = tg.grad(loss, [W1, W2], create_graph=True)
+            refs.append(weakref.ref(g1.grad_fn))
+            tg.grad((g1 * V1).sum() + (g2 * V2).sum(), [W1, W2])
+            del loss, g1, g2
+            loss = ((X @ W1).tanh() @ W2).pow(2).mean()
+            loss.backward(create_graph=True)
+            refs.append(weakref.ref(W1.grad.grad_fn))
+            W1.grad = W2.grad = None
+            del loss
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
