@@ -267,3 +267,11 @@ def test_cnn_and_lstm_models_pass():
     rep = tg.check_gradients(loss, params, max_elements=10)
     assert rep.ok, str(rep)
     assert all(p.dtype == np.float32 for p in params.values())
+
+
+def test_progress_bar_option(capsys):
+    W = tg.tensor(np.random.default_rng(0).standard_normal((30, 30)), requires_grad=True)
+    rep = tg.check_gradients(lambda: (W.tanh() ** 2).sum(), {"W": W}, max_elements=None,
+                             progress=True)
+    assert rep.ok and rep["W"].n_checked == 900
+    assert "check_gradients" in capsys.readouterr().err

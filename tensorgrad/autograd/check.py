@@ -299,7 +299,8 @@ def _scalar(loss, where):
 
 
 # ---- the check ----------------------------------------------------------------------------------
-def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=0, model=None):
+def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=0, model=None,
+                    progress=None):
     """Check backprop against central differences for every named parameter (notes §5.4).
 
     ``loss_fn()`` takes no arguments and returns the scalar cost J (include any regularization
@@ -307,7 +308,8 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
     ``module.named_parameters()``, or a Module. ``model``: a Module whose dropout to switch off
     and buffers to restore, if ``params`` is not the module itself. Returns a
     :class:`GradientCheckReport`; ``report.ok`` is True when every parameter's relative error is
-    at most ``tol``.
+    at most ``tol``. ``progress``: show a tqdm bar over the checked elements (default: only when
+    there are more than 500 of them and tqdm is installed).
     """
     if not callable(loss_fn):
         raise TypeError(f"check_gradients: loss_fn must be callable, got {type(loss_fn).__name__}")
@@ -318,6 +320,7 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
     named = _named_params(params)
     modules = _modules_of(params, model, getattr(loss_fn, "__self__", None))
     state = _Restore(named, modules)
+    bar = None
     try:
         state.switch_dropout_off()
         for _, p in named:
@@ -355,12 +358,15 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
             with no_grad():
                 return _scalar(loss_fn(), "numeric pass")
 
-        for (name, p), ana_full in zip(named, analytic):
+        chosen = []
+        for _, p in named:
             n = p.data.size
             if max_elements is None or n <= max_elements:
-                idx = np.arange(n)
+                chosen.append(np.arange(n))
             else:
-                idx = np.sort(rng.choice(n, size=max_elements, replace=False))
+                chosen.append(np.sort(rng.choice(n, size=max_elements, replace=False)))
+        bar = _progress_bar(progress, sum(len(i) for i in chosen))
+        for (name, p), ana_full, idx in zip(named, analytic, chosen):
             flat = p.data.reshape(-1)  # a view of the float64 copy
             num = np.empty(len(idx))
             for j, k in enumerate(idx):
@@ -371,8 +377,24 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
                 minus = J()
                 flat[k] = orig
                 num[j] = (plus - minus) / (2.0 * eps)
+            if bar is not None:
+                bar.update(len(idx))
             rows.append(GradientCheckRow(name, p.data.shape, idx, num,
                                          ana_full.reshape(-1)[idx].copy(), tol, noise))
     finally:
         state.restore()
+        if bar is not None:
+            bar.close()
     return GradientCheckReport(rows, tol, eps, loss_value)
+
+
+def _progress_bar(progress, total):
+    if progress is False or (progress is None and total <= 500):
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        if progress:
+            raise ImportError("check_gradients(progress=True) needs tqdm (pip install tqdm)") from None
+        return None
+    return tqdm(total=total, desc="check_gradients", unit="elem", leave=False)
