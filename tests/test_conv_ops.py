@@ -376,3 +376,19 @@ def test_pool_modules():
     np.testing.assert_allclose(tg.nn.AvgPool3d(2)(x3).data, tnn.AvgPool3d(2)(torch.tensor(x3.data)).numpy())
     y, idx = tg.nn.MaxPool2d(2, return_indices=True)(x)
     assert idx.dtype == np.int64 and idx.shape == y.shape
+
+
+def test_empty_batch_flows_through_conv_and_pools():
+    x = tg.tensor(np.zeros((0, 3, 8, 8)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    y = C.conv2d(x, w, padding=1)
+    assert y.shape == (0, 4, 8, 8)
+    y.sum().backward()
+    assert x.grad.shape == (0, 3, 8, 8) and np.all(w.grad.data == 0)
+    for f in (lambda t: P.max_pool2d(t, 2), lambda t: P.max_pool2d(t, 3, 1, 1),
+              lambda t: P.avg_pool2d(t, 2), lambda t: P.adaptive_avg_pool2d(t, 2)):
+        x.grad = None
+        y = f(x)
+        assert y.shape[:2] == (0, 3)
+        y.sum().backward()
+        assert x.grad.shape == (0, 3, 8, 8)

@@ -112,19 +112,22 @@ def _squeeze(x):
 
 
 # ---- max pooling ------------------------------------------------------------------------------
+def _flat3(a, shape):
+    """(N, C, ...) -> (N, C, L) without -1 (which numpy refuses for an empty batch)."""
+    return a.reshape(shape[0], shape[1], int(np.prod(shape[2:], dtype=np.int64)))
+
+
 def _scatter_np(g, idx, x_shape):
-    N, C = x_shape[:2]
     gx = np.empty(x_shape, dtype=g.dtype)
-    _kernels().scatter_add_into(np.ascontiguousarray(g).reshape(N, C, -1), idx.reshape(N, C, -1),
-                                gx.reshape(N, C, -1))
+    _kernels().scatter_add_into(_flat3(np.ascontiguousarray(g), idx.shape), _flat3(idx, idx.shape),
+                                _flat3(gx, x_shape))
     return gx
 
 
 def _gather_np(x, idx):
-    N, C = x.shape[:2]
     out = np.empty(idx.shape, dtype=x.dtype)
-    _kernels().gather_into(np.ascontiguousarray(x).reshape(N, C, -1), idx.reshape(N, C, -1),
-                           out.reshape(N, C, -1))
+    _kernels().gather_into(_flat3(np.ascontiguousarray(x), x.shape), _flat3(idx, idx.shape),
+                           _flat3(out, idx.shape))
     return out
 
 
