@@ -202,7 +202,8 @@ def _run_chunks(task, n_items, per_item_bytes):
     chunks = [(i, min(n_items, i + m)) for i in range(0, n_items, m)]
     with _SingleThreadBlas():
         if (_THREADS[0] < 2 or len(chunks) < 2
-                or n_items * per_item_bytes < _MIN_PARALLEL_BYTES):
+                or n_items * per_item_bytes < _MIN_PARALLEL_BYTES
+                or not _blas_controllers()):  # BLAS threads not controllable: let BLAS thread
             return [task(chunks, m)]
         if not _POOL:
             from concurrent.futures import ThreadPoolExecutor
