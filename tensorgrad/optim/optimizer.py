@@ -156,6 +156,12 @@ class Optimizer:
         np.copyto(p.data, new, casting="unsafe")
         p._version += 1
 
+    @staticmethod
+    def _write_sub(p, step):
+        """``p -= step`` in place (one pass, no temporary), bumping the version counter."""
+        np.subtract(p.data, step, out=p.data, casting="unsafe")
+        p._version += 1
+
     # ---- saving --------------------------------------------------------------------------------
     def _index_map(self):
         mapping, idx = {}, 0
