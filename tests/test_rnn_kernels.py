@@ -237,3 +237,18 @@ def test_lstm_kernel_long_sequence_is_finite_and_linear_in_dout():
     g2 = K.lstm_backward(u2, None, None, hs, cs, acts, tcs, w)[0]
     g12 = K.lstm_backward(2 * u1 + u2, None, None, hs, cs, acts, tcs, w)[0]
     np.testing.assert_allclose(g12, 2 * g1 + g2, rtol=1e-9, atol=1e-12)
+
+
+def test_blas_thread_contexts_restore_the_thread_count():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads_now():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    before = blas_threads_now()
+    with K.blas_single_thread():
+        assert all(n == 1 for n in blas_threads_now())
+        with K.blas_threads(1e9):  # a big GEMM inside the time loop's context: default threads
+            assert blas_threads_now() == before
+        with K.blas_threads(1e3):
+            assert all(n == 1 for n in blas_threads_now())
+    assert blas_threads_now() == before
