@@ -22,7 +22,6 @@ import os
 import threading
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.node import fast_vjp, record
 from ..tensor import Tensor, _wrap
@@ -228,16 +227,6 @@ def _x5(a, geo):
     return np.ascontiguousarray(a).reshape(a.shape[:2] + geo.isp)
 
 
-def _im2col(x, geo):
-    """The whole column matrix (K, N*P) at once (used by tests and the notebook)."""
-    x5 = _x5(x, geo)
-    N, C = x5.shape[:2]
-    P = geo.osp[0] * geo.osp[1] * geo.osp[2]
-    cols = np.empty((C * geo.k[0] * geo.k[1] * geo.k[2], N * P), dtype=x5.dtype)
-    _kernels().im2col_into(x5, cols, *geo.args())
-    return cols
-
-
 class _Layout:
     """How a batch chunk becomes columns: the general im2col (P = OD*OH*OW columns per sample)
     or, for stride 1, the flat variant over the padded grid (Q >= P columns per sample, the
@@ -266,13 +255,6 @@ class _Layout:
 
     def to_gemm(self, K_, g, gt):
         K_.nchw_to_gemm_into(g, gt, self.Qs, self.grid[0], self.grid[1])
-
-    def valid(self, buf, rows, m):
-        """View (rows, m, OD, OH, OW) of the real output positions in a (rows, m*Qs) buffer."""
-        it = buf.itemsize
-        s2, s3 = self.grid[0], self.grid[1]
-        return as_strided(buf, (rows, m) + self.grid[2],
-                          (buf.strides[0], self.Qs * it, s2 * it, s3 * it, it))
 
     def new_scratch(self, dtype, name="scratch"):
         if not self.flat:
