@@ -153,8 +153,6 @@ def test_conv_error_messages():
         C.conv2d(x, tg.tensor(np.zeros((8, 4, 3))))
     with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(8,\)"):
         C.conv2d(x, tg.tensor(np.zeros((8, 4, 3, 3))), tg.tensor(np.zeros(4)))
-    with pytest.raises(TypeError, match=r"conv2d: input, weight and bias must share one dtype"):
-        C.conv2d(x, tg.tensor(np.zeros((8, 4, 3, 3), np.float32)))
     with pytest.raises(ValueError, match=r"conv1d: padding='same' is not supported for strided"):
         C.conv1d(tg.tensor(np.zeros((1, 1, 5))), tg.tensor(np.zeros((1, 1, 3))), stride=2,
                  padding="same")
@@ -392,3 +390,15 @@ def test_empty_batch_flows_through_conv_and_pools():
         assert y.shape[:2] == (0, 3)
         y.sum().backward()
         assert x.grad.shape == (0, 3, 8, 8)
+
+
+def test_mixed_dtypes_promote_to_float64_like_every_op():
+    x32 = tg.randn(2, 3, 6, 6)
+    w64 = tg.randn(4, 3, 3, 3, dtype=tg.float64, requires_grad=True)
+    b32 = tg.randn(4, requires_grad=True)
+    y = C.conv2d(x32, w64, b32, padding=1)
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert w64.grad.dtype == np.float64 and b32.grad.dtype == np.float32
+    ref = C.conv2d(x32.double(), w64.detach(), b32.detach().double(), padding=1)
+    np.testing.assert_allclose(y.data, ref.data, rtol=1e-12)

@@ -454,10 +454,12 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
     for t, what in ((x, "input"), (weight, "weight"), (bias, "bias")):
         if t is not None and t.data.dtype not in _FLOATS:
             raise TypeError(f"{op}: {what} must be float32 or float64, got {t.data.dtype}")
-    if x.data.dtype != weight.data.dtype or (bias is not None and bias.data.dtype != x.data.dtype):
-        raise TypeError(f"{op}: input, weight and bias must share one dtype, got input "
-                        f"{x.data.dtype}, weight {weight.data.dtype}"
-                        + (f", bias {bias.data.dtype}" if bias is not None else ""))
+    # mixed float32/float64 operands promote to float64, as in every op (differentiable cast)
+    dt = np.result_type(*[t.data.dtype for t in (x, weight, bias) if t is not None])
+    from .elementwise import astype
+    x, weight = astype(x, dt), astype(weight, dt)
+    if bias is not None:
+        bias = astype(bias, dt)
     if bias is not None and bias.data.shape != (ws[0],):
         raise ValueError(f"{op}: bias must have shape ({ws[0]},) (one per output channel), "
                          f"got {bias.data.shape}")
