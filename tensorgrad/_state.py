@@ -1,9 +1,11 @@
-"""The global autograd flags (grad mode, anomaly mode), read on every op."""
+"""The autograd flags (grad mode, anomaly mode), read on every op.
+
+Thread-local, as in PyTorch: ``no_grad`` in one thread (or a backward pass running there)
+does not stop recording in another."""
+import threading
 
 
-class _State:
-    __slots__ = ("enabled", "anomaly")
-
+class _State(threading.local):
     def __init__(self):
         self.enabled = True
         self.anomaly = False
