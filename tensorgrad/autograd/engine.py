@@ -248,10 +248,16 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
         if has:
             if n.released:
                 raise _freed_error(n)
-            if n.versions:
-                _check_versions(n)
-            if n.orefs is not None:
-                _check_outputs(n)
+            vs = n.versions
+            if vs:
+                for s, v in zip(n.saved, vs):
+                    if v is not None and s._vc[0] != v:
+                        _check_versions(n)  # raises, naming the op
+            ors = n.orefs
+            if ors is not None:
+                t = ors[0]()
+                if len(ors) > 1 or (t is not None and t._vc[0]):
+                    _check_outputs(n)
             if fast:
                 f = FAST.get(n.fn)
                 in_grads = f(n, gs) if f is not None else _slow_call(n, gs)
@@ -271,12 +277,14 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                     if g is not None:
                         if m.nout == 1:
                             meta = m.meta
-                            g = fit(g, meta[0], meta[1])
+                            if g.shape != meta[0] or g.dtype != meta[1]:
+                                g = fit(g, meta[0], meta[1])
                             old = buf.get(m)
                             buf[m] = g if old is None else old + g
                         else:
                             meta = m.meta[i]
-                            g = fit(g, meta[0], meta[1])
+                            if g.shape != meta[0] or g.dtype != meta[1]:
+                                g = fit(g, meta[0], meta[1])
                             lst = buf.setdefault(m, [None] * m.nout)
                             lst[i] = g if lst[i] is None else lst[i] + g
                     c = deps[m] - 1

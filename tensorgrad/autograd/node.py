@@ -20,6 +20,9 @@ _new = object.__new__
 _ref = weakref.ref
 
 
+_NEEDS1 = (True,)
+
+
 class Node:
     __slots__ = ("name", "fn", "next", "needs", "saved", "versions", "info", "meta",
                  "outs", "orefs", "hooks", "trace", "released", "nout", "__weakref__")
@@ -27,18 +30,24 @@ class Node:
     def __init__(self, name, fn, inputs, saved, info, nout=1):
         self.name = name
         self.fn = fn
-        nxt = []
-        needs = []
-        for t in inputs:
-            if t.requires_grad:
-                needs.append(True)
-                gf = t.grad_fn
-                nxt.append((gf, t._oi) if gf is not None else t)
-            else:
-                needs.append(False)
-                nxt.append(None)
-        self.next = tuple(nxt)
-        self.needs = tuple(needs)
+        if len(inputs) == 1:  # the common case: record() only builds a node if it requires grad
+            t = inputs[0]
+            gf = t.grad_fn
+            self.next = ((gf, t._oi) if gf is not None else t,)
+            self.needs = _NEEDS1
+        else:
+            nxt = []
+            needs = []
+            for t in inputs:
+                if t.requires_grad:
+                    needs.append(True)
+                    gf = t.grad_fn
+                    nxt.append((gf, t._oi) if gf is not None else t)
+                else:
+                    needs.append(False)
+                    nxt.append(None)
+            self.next = tuple(nxt)
+            self.needs = tuple(needs)
         self.saved = saved
         self.versions = tuple([s._vc[0] if isinstance(s, Tensor) else None for s in saved]) if saved else ()
         self.info = info
