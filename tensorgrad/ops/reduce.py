@@ -187,43 +187,43 @@ def _reduce_with_index(name, a, dim, keep, argfn):
     return values_indices(v, _wrap(idx.astype(np.int64)))
 
 
+def _max_or_min(name, a, dim, keepdim, axis, keepdims):
+    greater = name == "max"
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum, minimum
+        return (maximum if greater else minimum)(a, dim)
+    dim = pick_dim(dim, axis, name)
+    if dim is None:
+        return _extreme(name, a, None, False, np.max if greater else np.min)
+    return _reduce_with_index(name, a, dim, pick_keep(keepdim, keepdims),
+                              np.argmax if greater else np.argmin)
+
+
 def max(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """``max(a)`` → the maximum; ``max(a, dim)`` → (values, indices); ``max(a, b)`` → maximum."""
-    if isinstance(dim, Tensor):
-        from .elementwise import maximum
-        return maximum(a, dim)
-    dim = pick_dim(dim, axis, "max")
-    if dim is None:
-        return _extreme("max", a, None, False, np.max)
-    return _reduce_with_index("max", a, dim, pick_keep(keepdim, keepdims), np.argmax)
+    return _max_or_min("max", a, dim, keepdim, axis, keepdims)
 
 
 def min(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    if isinstance(dim, Tensor):
-        from .elementwise import minimum
-        return minimum(a, dim)
-    dim = pick_dim(dim, axis, "min")
+    """``min(a)`` → the minimum; ``min(a, dim)`` → (values, indices); ``min(a, b)`` → minimum."""
+    return _max_or_min("min", a, dim, keepdim, axis, keepdims)
+
+
+def _arg(name, fn, a, dim, keepdim, axis, keepdims):
+    dim = pick_dim(dim, axis, name)
     if dim is None:
-        return _extreme("min", a, None, False, np.min)
-    return _reduce_with_index("min", a, dim, pick_keep(keepdim, keepdims), np.argmin)
+        return _wrap(np.asarray(fn(a.data), dtype=np.int64))
+    dm = norm_dims(dim, a.data.ndim, name)[0]
+    return _wrap(fn(a.data, axis=dm, keepdims=pick_keep(keepdim, keepdims)).astype(np.int64))
 
 
 def argmax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    dim = pick_dim(dim, axis, "argmax")
-    keep = pick_keep(keepdim, keepdims)
-    if dim is None:
-        return _wrap(np.asarray(np.argmax(a.data), dtype=np.int64))
-    dm = norm_dims(dim, a.data.ndim, "argmax")[0]
-    return _wrap(np.argmax(a.data, axis=dm, keepdims=keep).astype(np.int64))
+    """Index of the maximum (over all elements, or along ``dim``); never differentiable."""
+    return _arg("argmax", np.argmax, a, dim, keepdim, axis, keepdims)
 
 
 def argmin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    dim = pick_dim(dim, axis, "argmin")
-    keep = pick_keep(keepdim, keepdims)
-    if dim is None:
-        return _wrap(np.asarray(np.argmin(a.data), dtype=np.int64))
-    dm = norm_dims(dim, a.data.ndim, "argmin")[0]
-    return _wrap(np.argmin(a.data, axis=dm, keepdims=keep).astype(np.int64))
+    return _arg("argmin", np.argmin, a, dim, keepdim, axis, keepdims)
 
 
 def all(a, dim=None, keepdim=False):
