@@ -56,6 +56,8 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         arr = np.asarray(data, dtype=_as_dtype(dtype))
+        if dtype is None and arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+            arr = arr.astype(np.float32)  # Python floats -> float32, as tg.tensor and torch.Tensor
         self.data = arr
         self.grad = None
         self.requires_grad = False
