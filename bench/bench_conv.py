@@ -39,6 +39,9 @@ for dt in (np.float32, np.float64):
     F.max_pool2d(x, 3, 1).sum().backward()
     F.avg_pool2d(x, 2).sum().backward()
     F.adaptive_avg_pool2d(x, 1).sum().backward()
+    xw = tg.tensor(np.random.rand(2, 16, 10, 10).astype(dt), requires_grad=True)
+    ww = tg.tensor(np.random.rand(16, 16, 3, 3).astype(dt), requires_grad=True)
+    F.conv2d(xw, ww, None, padding=1).sum().backward()  # Winograd F(2x2, 3x3) path
 t2 = time.perf_counter()
 print(f"{t1 - t0:.3f} {t2 - t1:.3f}")
 """
