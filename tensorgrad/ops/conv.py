@@ -193,13 +193,21 @@ class _SingleThreadBlas:
                         c.set_num_threads(n)
 
 
-def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None):
+def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=False):
     """Run ``task(chunks, m)`` over (n0, n1) batch ranges of at most ``m`` items, on up to two
     threads that pull chunks from one shared counter (so a thread that the OS does not
-    schedule, on a busy machine, just takes fewer chunks); returns the tasks' results."""
+    schedule, on a busy machine, just takes fewer chunks); returns the tasks' results.
+    ``split_tail``: halve the last two chunks, so that the thread that finishes first waits
+    less for the other (for large chunks)."""
     chunk_bytes = _CHUNK_BYTES if chunk_bytes is None else chunk_bytes
     m = max(1, min(n_items, chunk_bytes // max(1, per_item_bytes)))
     chunks = [(i, min(n_items, i + m)) for i in range(0, n_items, m)]
+    if split_tail and len(chunks) > 4 and m > 1:
+        tail = []
+        for n0, n1 in chunks[-2:]:
+            h = (n0 + n1) // 2
+            tail += [(n0, h), (h, n1)] if h > n0 else [(n0, n1)]
+        chunks = chunks[:-2] + tail
     with _SingleThreadBlas():
         if (_THREADS[0] < 2 or len(chunks) < 2
                 or n_items * per_item_bytes < _MIN_PARALLEL_BYTES
@@ -427,7 +435,7 @@ def _wino_forward(x, w, b, geo):
             np.matmul(U, Vb[:, :C * T].reshape(16, C, T), out=Mb[:, :Co * T].reshape(16, Co, T))
             W_.output_transform_into(Mb, out[n0:n1], b1, work, th, tq)
 
-    _run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES)
+    _run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES, split_tail=True)
     return out
 
 
@@ -446,8 +454,9 @@ def _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
     need_m = need_x or need_w
 
     def task(chunks, m_max):
-        dU = np.zeros((16, Co, C), dtype=dt) if need_w else None
-        tmp = np.empty((16, Co, C), dtype=dt) if need_w else None
+        # dU transposed, V dM^T: 70 vs 80 us per 4-image chunk of conv b than dM V^T
+        dU = np.zeros((16, C, Co), dtype=dt) if need_w else None
+        tmp = np.empty((16, C, Co), dtype=dt) if need_w else None
         db = np.zeros(Co, dtype=dt) if need_b else None
         dMb = _planes("wM", Co * m_max * Qi, dt)
         Vb = _planes("wV", C * m_max * Qi, dt)  # V, then dV
@@ -464,19 +473,19 @@ def _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
             V = Vb[:, :C * T].reshape(16, C, T)
             if need_w:
                 W_.input_transform_into(x4[n0:n1], Vb, work, ph, pw, th, tq)
-                np.matmul(dM, V.transpose(0, 2, 1), out=tmp)
+                np.matmul(V, dM.transpose(0, 2, 1), out=tmp)
                 dU += tmp
             if need_x:
                 np.matmul(Ut, dM, out=V)
                 W_.input_adjoint_into(Vb, dx[n0:n1], work, ph, pw, th, tq)
         return dU, db
 
-    parts = (_run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES)
-             if (need_m or need_b) else [])
+    parts = (_run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES,
+                         split_tail=True) if (need_m or need_b) else [])
     gw = gb = None
     if need_w:
         dU = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
-        gw = W_.weight_adjoint(dU).reshape(w_shape)
+        gw = W_.weight_adjoint(np.ascontiguousarray(dU.transpose(0, 2, 1))).reshape(w_shape)
     if need_b:
         gb = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
     return dx, gw, gb
