@@ -18,16 +18,18 @@ one tile of the correlation is ``Y = A^T [ sum_c (G w G^T) * (B^T d B) ] A`` (La
 
 Layout (``tiles``): ``tq = tw + 1`` tiles per tile row and ``th + 1`` tile rows per image, the
 last column and row being padding; tile ``(ty, tx)`` of image ``n`` and channel ``c`` is entry
-``k = ((c * m + n) * (th + 1) + ty) * tq + tx`` of a flat transform plane of length
-``L = C * m * (th + 1) * tq`` (so ``V[xi, :L]`` viewed as ``(C, m * (th + 1) * tq)`` is the GEMM
-operand). The zero-padded input is kept as four parity planes (even/odd rows x even/odd columns)
-in the same layout: the 16 input pixels of a tile are then "this" and "next" entries (``+1``:
-next tile, ``+tq``: next tile row) of those planes, and each transform step is ONE long
-unit-stride loop over the whole chunk. Measured on 2 images of conv b (16 -> 32 channels,
-16 x 16), float32, one core: per-tile-row loops (8-18 iterations, 16 streams) ran at scalar speed,
-3-4x slower; the padding tiles cost 27 % more transform and GEMM work there and still pay.
-Padding tiles hold garbage in V and M: no real output reads them, output_transform_into ignores
-them and output_adjoint_into gives them dM = 0, so they add nothing to dU or dV.
+``k = ((c * (th + 1) + ty) * m + n) * tq + tx`` of a flat transform plane of length
+``L = C * (th + 1) * m * tq``. Viewed as ``(C, (th + 1) * m * tq)`` that plane is the GEMM
+operand, and since the padding tile row comes last in each channel's row, the GEMMs use only its
+first ``th * m * tq`` columns (a strided view that BLAS takes as it is). The zero-padded input is
+kept as four parity planes (even/odd rows x even/odd columns) in the same layout: the 16 input
+pixels of a tile are then "this" and "next" entries (``+1``: next tile, ``+m*tq``: next tile
+row) of those planes, and each transform step is ONE long unit-stride loop over the whole chunk.
+Measured on 2 images of conv b (16 -> 32 channels, 16 x 16), float32, one core: per-tile-row
+loops (8-18 iterations, 16 streams) ran at scalar speed, 3-4x slower. Padding tiles hold garbage
+in V and M: no real output reads them, output_transform_into ignores them and
+output_adjoint_into gives them dM = 0 (the caller zeroes the padding row of dV before
+input_adjoint_into, which reads all of dV).
 
 Gradients are the exact adjoints of the same steps: ``dM = A g A^T`` (``output_adjoint_into``),
 ``dU[xi] = dM[xi] @ V[xi]^T``, ``dV[xi] = U[xi]^T @ dM[xi]`` and ``dx = B dV B^T`` scatter-added
@@ -57,7 +59,7 @@ G_MATRIX = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0
 def tiles(oh: int, ow: int):
     """(th, tw, tq, Qi) for an oh x ow output: th x tw real 2x2 tiles per image, tq = tw + 1
     tiles per tile row and Qi = (th + 1) * tq tiles per (channel, image) in the layout,
-    padding tiles included."""
+    padding tiles included (a chunk of m images: planes of C * m * Qi entries)."""
     th, tw = (oh + 1) // 2, (ow + 1) // 2
     return th, tw, tw + 1, (th + 1) * (tw + 1)
 
@@ -87,20 +89,20 @@ _STRIP = 512  # elements per strip of the two-stage output transforms (8 x 512 x
 # slower (measured on output_transform_into: 44 vs 21 us for 2 images of conv b).
 
 @njit(nogil=True)
-def _scatter_parity(x, P, ph, pw, tq, Qi):
+def _scatter_parity(x, P, ph, pw, th, tq):
     """Zero-padded input x (m, C, H, W) -> parity planes P[2 * (row & 1) + (col & 1)]
     (the caller zeroes P; only the data cells are written)."""
     m, C, H, W = x.shape
     for c in range(C):
         for n in range(m):
-            blk = (c * m + n) * Qi
             for y in range(H):
                 yy = y + ph
                 src = x[n, c, y]
                 pe = P[2 * (yy & 1) + (pw & 1)]      # plane of the even source columns
                 po = P[2 * (yy & 1) + 1 - (pw & 1)]  # and of the odd ones
-                b0 = blk + (yy >> 1) * tq + (pw >> 1)
-                b1 = blk + (yy >> 1) * tq + ((pw + 1) >> 1)
+                row = ((c * (th + 1) + (yy >> 1)) * m + n) * tq
+                b0 = row + (pw >> 1)
+                b1 = row + ((pw + 1) >> 1)
                 for e in range((W + 1) // 2):
                     pe[b0 + e] = src[2 * e]
                 for e in range(W // 2):
@@ -108,19 +110,19 @@ def _scatter_parity(x, P, ph, pw, tq, Qi):
 
 
 @njit(nogil=True)
-def _gather_parity(P, gx, ph, pw, tq, Qi):
+def _gather_parity(P, gx, ph, pw, th, tq):
     """Adjoint of _scatter_parity: gx (m, C, H, W) = the data cells of the parity planes."""
     m, C, H, W = gx.shape
     for c in range(C):
         for n in range(m):
-            blk = (c * m + n) * Qi
             for y in range(H):
                 yy = y + ph
                 dst = gx[n, c, y]
                 pe = P[2 * (yy & 1) + (pw & 1)]
                 po = P[2 * (yy & 1) + 1 - (pw & 1)]
-                b0 = blk + (yy >> 1) * tq + (pw >> 1)
-                b1 = blk + (yy >> 1) * tq + ((pw + 1) >> 1)
+                row = ((c * (th + 1) + (yy >> 1)) * m + n) * tq
+                b0 = row + (pw >> 1)
+                b1 = row + ((pw + 1) >> 1)
                 for e in range((W + 1) // 2):
                     dst[2 * e] = pe[b0 + e]
                 for e in range(W // 2):
@@ -147,7 +149,7 @@ def _cols_adj(R, dV, L):
 
 @njit(nogil=True)
 def _rows_adj(P, R, tq, L):
-    """Adjoint of _rows_fwd."""
+    """Adjoint of B^T d down the rows (tq: the index step to the next tile row)."""
     for s in range(2):
         r0 = R[s]
         r1 = R[2 + s]
@@ -172,8 +174,9 @@ _BT = np.array([[0, 1, 2, -1], [1, 1, 2, 1], [1, -1, 2, 1], [1, 1, 3, -1]], dtyp
 @njit(nogil=True)
 def _v_from_planes(V, P, tq, L, BT):
     """V[4i + j][k] = sum over the taps (r, c) of rows i and j of B^T of the input pixel
-    (2ty + r, 2tx + c): plane 2 * (r & 1) + (c & 1), shifted by (r >> 1) tile rows and
-    (c >> 1) tiles. Four terms each, straight from the parity planes."""
+    (2ty + r, 2tx + c): plane 2 * (r & 1) + (c & 1), shifted by (r >> 1) tile rows (tq: the
+    index step of one tile row) and (c >> 1) tiles. Four terms each, straight from the parity
+    planes."""
     for i in range(4):
         r0, sr0, r1, sr1 = BT[i, 0], BT[i, 1], BT[i, 2], BT[i, 3]
         for j in range(4):
@@ -202,16 +205,15 @@ def _v_from_planes(V, P, tq, L, BT):
 @njit(nogil=True)
 def input_transform_into(x, V, work, ph, pw, th, tq):
     """x (m, C, H, W) -> V (16, >= L) C-contiguous, V[xi, :L] = the chunk's transforms,
-    L = C * m * (th + 1) * tq; (ph, pw) is the zero padding. work: a (>= 4, >= L + tq + 1)
+    L = C * m * (th + 1) * tq; (ph, pw) is the zero padding. work: a (>= 4, >= L + m*tq + 1)
     C-contiguous scratch (contents undefined)."""
     m, C = x.shape[0], x.shape[1]
-    Qi = (th + 1) * tq
-    L = C * m * Qi
+    L = C * m * (th + 1) * tq
     P = work[:4]  # parity planes [2 * row parity + col parity]
     for i in range(4):
-        P[i, :L + tq + 1] = 0
-    _scatter_parity(x, P, ph, pw, tq, Qi)
-    _v_from_planes(V, P, tq, L, _BT)
+        P[i, :L + m * tq + 1] = 0
+    _scatter_parity(x, P, ph, pw, th, tq)
+    _v_from_planes(V, P, m * tq, L, _BT)
 
 
 @njit(nogil=True)
@@ -219,13 +221,12 @@ def input_adjoint_into(dV, gx, work, ph, pw, th, tq):
     """Adjoint of input_transform_into: dV (16, >= L) -> gx (m, C, H, W), overwritten.
     work: an (>= 8, >= L) C-contiguous scratch; dV is overwritten too (used as scratch)."""
     m, C = gx.shape[0], gx.shape[1]
-    Qi = (th + 1) * tq
-    L = C * m * Qi
+    L = C * m * (th + 1) * tq
     R = work[:8]
     _cols_adj(R, dV, L)
     P = dV[:4]  # dV is spent: its first rows take the parity planes
-    _rows_adj(P, R, tq, L)
-    _gather_parity(P, gx, ph, pw, tq, Qi)
+    _rows_adj(P, R, m * tq, L)
+    _gather_parity(P, gx, ph, pw, th, tq)
 
 
 @njit(nogil=True)
@@ -262,17 +263,16 @@ def _out_cols(Y, S, k0, L):
 
 
 @njit(nogil=True)
-def _crop(Y, out, bias, tq, Qi):
+def _crop(Y, out, bias, th, tq):
     m, Co, OH, OW = out.shape
     hw = OW // 2
     for co in range(Co):
         bv = bias[co]
         for n in range(m):
-            blk = (co * m + n) * Qi
             for r in range(OH):
                 ye = Y[2 * (r & 1)]
                 yo = Y[2 * (r & 1) + 1]
-                base = blk + (r >> 1) * tq
+                base = ((co * (th + 1) + (r >> 1)) * m + n) * tq
                 dst = out[n, co, r]
                 for e in range(hw):
                     dst[2 * e] = ye[base + e] + bv
@@ -281,23 +281,22 @@ def _crop(Y, out, bias, tq, Qi):
         for co in range(Co):
             bv = bias[co]
             for n in range(m):
-                blk = (co * m + n) * Qi
                 for r in range(OH):
-                    out[n, co, r, OW - 1] = Y[2 * (r & 1), blk + (r >> 1) * tq + hw] + bv
+                    base = ((co * (th + 1) + (r >> 1)) * m + n) * tq
+                    out[n, co, r, OW - 1] = Y[2 * (r & 1), base + hw] + bv
 
 
 @njit(nogil=True)
-def _uncrop(g, G, tq, Qi):
+def _uncrop(g, G, th, tq):
     """Adjoint of _crop (without the bias); G's other cells are left as they are (zero)."""
     m, Co, OH, OW = g.shape
     hw = OW // 2
     for co in range(Co):
         for n in range(m):
-            blk = (co * m + n) * Qi
             for r in range(OH):
                 ge = G[2 * (r & 1)]
                 go = G[2 * (r & 1) + 1]
-                base = blk + (r >> 1) * tq
+                base = ((co * (th + 1) + (r >> 1)) * m + n) * tq
                 src = g[n, co, r]
                 for e in range(hw):
                     ge[base + e] = src[2 * e]
@@ -305,9 +304,9 @@ def _uncrop(g, G, tq, Qi):
     if OW & 1:
         for co in range(Co):
             for n in range(m):
-                blk = (co * m + n) * Qi
                 for r in range(OH):
-                    G[2 * (r & 1), blk + (r >> 1) * tq + hw] = g[n, co, r, OW - 1]
+                    base = ((co * (th + 1) + (r >> 1)) * m + n) * tq
+                    G[2 * (r & 1), base + hw] = g[n, co, r, OW - 1]
 
 
 @njit(nogil=True)
@@ -360,7 +359,7 @@ def output_transform_into(M, out, bias, work, th, tq):
         n = min(_STRIP, L - k0)
         _out_rows(S, M, k0, n)
         _out_cols(Y, S, k0, n)
-    _crop(Y, out, bias, tq, Qi)
+    _crop(Y, out, bias, th, tq)
 
 
 @njit(nogil=True)
@@ -374,7 +373,7 @@ def output_adjoint_into(g, dM, work, th, tq):
     G = work[:4]
     for i in range(4):
         G[i, :L] = 0
-    _uncrop(g, G, tq, Qi)
+    _uncrop(g, G, th, tq)
     H = np.empty((8, _STRIP), dtype=g.dtype)  # stays in L1
     for k0 in range(0, L, _STRIP):
         n = min(_STRIP, L - k0)

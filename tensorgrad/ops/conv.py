@@ -379,7 +379,7 @@ def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
 #
 # 3x3 kernels, stride 1, dilation 1, 2-D, symmetric padding, at least 16 input and 16 output
 # channels and outputs of at least 10 x 10: there the 16 transform-domain GEMMs (Co x C times
-# C x tiles, 2.25x fewer multiplies than im2col's, 27 % padding tiles included for 16 x 16)
+# C x tiles, 2.25x fewer multiplies than im2col's, 12.5 % padding tiles included for 16 x 16)
 # beat im2col + one GEMM. Measured fwd+bwd, float32, 2 threads (bench/RESULTS.md): conv b
 # (16 -> 32, 16 x 16) 4.13 -> 3.63 ms; 16 -> 32 at 24 x 24 0.77x, 64 -> 64 at 16 x 16 0.90x of
 # im2col's time; with 8 channels it is even, with 3-4 input channels (conv a) or 8 x 8 images
@@ -428,11 +428,13 @@ def _wino_forward(x, w, b, geo):
     def task(chunks, m_max):
         Vb = _planes("wV", C * m_max * Qi, dt)
         Mb = _planes("wM", Co * m_max * Qi, dt)
-        work = _planes("wW", max(C, Co) * m_max * Qi + tq + 1, dt, rows=8)
+        work = _planes("wW", max(C, Co) * m_max * Qi + m_max * tq + 1, dt, rows=8)
         for n0, n1 in chunks:
-            T = (n1 - n0) * Qi
+            m = n1 - n0
+            T, Tr = m * Qi, m * th * tq  # tiles per channel; without the padding tile row
             W_.input_transform_into(x4[n0:n1], Vb, work, ph, pw, th, tq)
-            np.matmul(U, Vb[:, :C * T].reshape(16, C, T), out=Mb[:, :Co * T].reshape(16, Co, T))
+            np.matmul(U, Vb[:, :C * T].reshape(16, C, T)[:, :, :Tr],
+                      out=Mb[:, :Co * T].reshape(16, Co, T)[:, :, :Tr])
             W_.output_transform_into(Mb, out[n0:n1], b1, work, th, tq)
 
     _run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES, split_tail=True)
@@ -454,15 +456,16 @@ def _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
     need_m = need_x or need_w
 
     def task(chunks, m_max):
-        # dU transposed, V dM^T: 70 vs 80 us per 4-image chunk of conv b than dM V^T
+        # dU transposed (V dM^T): 70 us per 4-image chunk of conv b, dM V^T 80 us
         dU = np.zeros((16, C, Co), dtype=dt) if need_w else None
         tmp = np.empty((16, C, Co), dtype=dt) if need_w else None
         db = np.zeros(Co, dtype=dt) if need_b else None
         dMb = _planes("wM", Co * m_max * Qi, dt)
         Vb = _planes("wV", C * m_max * Qi, dt)  # V, then dV
-        work = _planes("wW", max(C, Co) * m_max * Qi + tq + 1, dt, rows=8)
+        work = _planes("wW", max(C, Co) * m_max * Qi + m_max * tq + 1, dt, rows=8)
         for n0, n1 in chunks:
-            T = (n1 - n0) * Qi
+            m = n1 - n0
+            T, Tr = m * Qi, m * th * tq  # tiles per channel; without the padding tile row
             if not need_m:
                 db += g4[n0:n1].reshape(n1 - n0, Co, -1).sum(axis=2).sum(axis=0)
                 continue
@@ -470,13 +473,15 @@ def _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
             dM = dMb[:, :Co * T].reshape(16, Co, T)
             if need_b:  # dM[5] = g00 + g01 + g10 + g11 per tile (0 on padding tiles)
                 db += dM[5].sum(axis=1)
+            dM = dM[:, :, :Tr]
             V = Vb[:, :C * T].reshape(16, C, T)
             if need_w:
                 W_.input_transform_into(x4[n0:n1], Vb, work, ph, pw, th, tq)
-                np.matmul(V, dM.transpose(0, 2, 1), out=tmp)
+                np.matmul(V[:, :, :Tr], dM.transpose(0, 2, 1), out=tmp)
                 dU += tmp
             if need_x:
-                np.matmul(Ut, dM, out=V)
+                np.matmul(Ut, dM, out=V[:, :, :Tr])
+                V[:, :, Tr:] = 0  # the padding tile row of dV
                 W_.input_adjoint_into(Vb, dx[n0:n1], work, ph, pw, th, tq)
         return dU, db
 
