@@ -381,8 +381,8 @@ def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
 # channels and outputs of at least 10 x 10: there the 16 transform-domain GEMMs (Co x C times
 # C x tiles, 2.25x fewer multiplies than im2col's, 12.5 % padding tiles included for 16 x 16)
 # beat im2col + one GEMM. Measured fwd+bwd, float32, 2 threads (bench/RESULTS.md): conv b
-# (16 -> 32, 16 x 16) 4.13 -> 3.63 ms; 16 -> 32 at 24 x 24 0.77x, 64 -> 64 at 16 x 16 0.90x of
-# im2col's time; with 8 channels it is even, with 3-4 input channels (conv a) or 8 x 8 images
+# (16 -> 32, 16 x 16) 0.88-0.92x of im2col's time; 16 -> 32 at 24 x 24 0.77x, 64 -> 64 at
+# 16 x 16 0.90x; with 8 channels it is even, with 3-4 input channels (conv a) or 8 x 8 images
 # slower, so those keep im2col. The same three recorded ops use it (only the array computations
 # differ), and its gradients are the exact adjoints of the forward steps.
 _WINO_MIN_CHANNELS = 16
