@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from ..kernels.optim import axpy_
+
 from ..tensor import Tensor, _wrap
 
 __all__ = ["Optimizer", "required"]
@@ -157,9 +159,15 @@ class Optimizer:
         p._version += 1
 
     @staticmethod
-    def _write_sub(p, step):
-        """``p -= step`` in place (one pass, no temporary), bumping the version counter."""
-        np.subtract(p.data, step, out=p.data, casting="unsafe")
+    def _axpy(p, g, a):
+        """``p += a * g`` in place, bumping the version counter: one pass through a numba
+        kernel when both arrays are contiguous and of one float dtype, else numpy."""
+        d = p.data
+        if (d.dtype == g.dtype and d.dtype.kind == "f" and d.shape == g.shape
+                and d.flags.c_contiguous and g.flags.c_contiguous):
+            axpy_(d, g, a)
+        else:
+            np.add(d, a * g, out=d, casting="unsafe")
         p._version += 1
 
     # ---- saving --------------------------------------------------------------------------------

@@ -49,4 +49,4 @@ class SGD(Optimizer):
                     buf.data *= mom
                     buf.data += (1 - damp) * g
                 g = g + mom * buf.data if nesterov else buf.data
-            self._write_sub(p, lr * g)
+            self._axpy(p, g, -lr)
