@@ -17,7 +17,7 @@ def test_axpy_matches_numpy(dtype):
 
 
 def test_sgd_step_on_non_contiguous_and_mixed_dtype_grads():
-    w = tg.nn.Parameter(tg.tensor(np.arange(12.0).reshape(3, 4)))
+    w = tg.nn.Parameter(tg.tensor(np.arange(12.0, dtype=np.float32).reshape(3, 4)))
     w.grad = tg.tensor(np.ones((4, 3)), dtype=tg.float64).T  # transposed view, float64
     v0 = w._version
     tg.optim.SGD([w], lr=0.5).step()
