@@ -339,8 +339,9 @@ def _mask_bw(node, g):
 
 def relu(a):
     d = a.data
-    mask = d > 0
-    return record("relu", d * mask, (a,), _mask_bw, info=_wrap(mask.astype(d.dtype)))
+    mask = d > 0  # bool: the VJP multiplies by it directly (one pass, no float mask)
+    return record("relu", np.maximum(d, 0, dtype=d.dtype) if d.dtype.kind == "f" else d * mask,
+                  (a,), _mask_bw, info=_wrap(mask))
 
 
 def leaky_relu(a, negative_slope=0.01):
