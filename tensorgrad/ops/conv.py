@@ -120,6 +120,7 @@ def _geometry(op, nd, x_shape, w_shape, stride, padding, dilation):
 # thread and one worker thread; inside, BLAS runs single-threaded (OpenBLAS's own pool
 # spin-waits after each call and fights every other thread for the 2 cores, see PERF.md).
 _CHUNK_BYTES = 512 * 1024
+_DB_IN_GEMM = [True]  # bias gradient folded into the weight-gradient GEMM (im2col)
 _MIN_PARALLEL_BYTES = 1 << 20  # less work than ~1 MB of columns: the thread hand-off costs more
 _THREADS = [min(2, os.cpu_count() or 1)]
 _POOL = []
@@ -311,7 +312,7 @@ def _forward(x, w, b, geo):
             y = np.matmul(w2, cols, out=ybuf[:Co * m * Qs].reshape(Co, m * Qs))
             lay.to_nchw(K_, y, out[n0:n1], b1)
 
-    _run_chunks(task, N, Kc * Qs * x5.dtype.itemsize)
+    _run_chunks(task, N, (Kc + Co) * Qs * x5.dtype.itemsize)  # columns + GEMM output
     return out.reshape((N, Co) + geo.osp[3 - geo.nd:])
 
 
@@ -336,12 +337,18 @@ def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
         gbuf = _buffer("gemm", Co * m_max * Qs, dt)
         if lay.flat:
             gbuf.fill(0)  # garbage columns must hold zeros
-        cbuf = _buffer("cols", Kc * m_max * Qs, dt)
+        # with the weight gradient, the bias gradient comes out of its GEMM: a row of ones
+        # under the columns makes the last row of cols @ g^T the row sums of g (the flat
+        # layout's garbage columns of g are zeros); a separate sum cost 20-70 us per chunk
+        # of conv a, the extra row ~4 us
+        fold_b = need_b and need_w and _DB_IN_GEMM[0]
+        Kb = Kc + 1 if fold_b else Kc
+        cbuf = _buffer("cols", Kb * m_max * Qs, dt)
         scratch = lay.new_scratch(dt)  # im2col's zero-bordered copy of a sample
         scratch2 = lay.new_scratch(dt, "scratch2") if need_x else None  # col2im's accumulator
-        dw = np.zeros((Kc, Co), dtype=dt) if need_w else None  # transposed: measured faster
-        db = np.zeros(Co, dtype=dt) if need_b else None
-        tmp = np.empty((Kc, Co), dtype=dt) if need_w else None
+        dw = np.zeros((Kb, Co), dtype=dt) if need_w else None  # transposed: measured faster
+        db = np.zeros(Co, dtype=dt) if need_b and not fold_b else None
+        tmp = np.empty((Kb, Co), dtype=dt) if need_w else None
         m_prev = m_max
         for n0, n1 in chunks:
             m = n1 - n0
@@ -350,12 +357,15 @@ def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
                 gt.fill(0)  # the garbage columns must hold zeros
             m_prev = m
             lay.to_gemm(K_, g5[n0:n1], gt)
-            cols = cbuf[:Kc * m * Qs].reshape(Kc, m * Qs)
+            colsb = cbuf[:Kb * m * Qs].reshape(Kb, m * Qs)
+            cols = colsb[:Kc]
             if need_w:
                 lay.pack(K_, x5[n0:n1], cols, scratch)
-                np.matmul(cols, gt.T, out=tmp)
+                if fold_b:
+                    colsb[Kc].fill(1)
+                np.matmul(colsb, gt.T, out=tmp)
                 dw += tmp
-            if need_b:
+            if db is not None:
                 db += gt.sum(axis=1)
             if need_x:
                 np.matmul(w2t, gt, out=cols)
@@ -363,14 +373,17 @@ def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
         return dw, db
 
     if need_x or need_w or need_b:
-        parts = _run_chunks(task, N, max(Kc, Co) * Qs * dt.itemsize)
+        parts = _run_chunks(task, N, (Kc + Co) * Qs * dt.itemsize)
     else:
         parts = []
     gw = gb = None
     if need_w:
         gw = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
+        if gw.shape[0] > Kc:  # the bias gradient was folded into the GEMM
+            gb = gw[Kc].copy()
+            gw = gw[:Kc]
         gw = np.ascontiguousarray(gw.T).reshape(w_shape)
-    if need_b:
+    if need_b and gb is None:
         gb = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
     return (dx.reshape(x_shape) if need_x else None), gw, gb
 
