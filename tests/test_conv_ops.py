@@ -283,6 +283,35 @@ def test_conv_batch_chunks_and_threads_give_the_same_result(monkeypatch, threads
         C.set_num_threads(old)
 
 
+@pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, True),
+                                   (False, False, True), (True, True, False)])
+@pytest.mark.parametrize("shape,stride,padding", [((1, 3, 7, 9), 1, 1), ((3, 3, 8, 5), 1, 0),
+                                                   ((2, 2, 7, 6), 2, 1)])
+def test_conv_bias_gradient_with_and_without_weight_gradient(monkeypatch, needs, shape, stride,
+                                                             padding):
+    """With the weight gradient the im2col backward takes the bias gradient out of the
+    weight-gradient GEMM (a row of ones under the columns; the flat layout's garbage columns
+    must stay out of it); without it, from a plain sum. Several uneven chunks."""
+    monkeypatch.setattr(C, "_CHUNK_BYTES", 3000)
+    nx, nw, nb = needs
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((4, shape[1], 3, 3))
+    b = rng.standard_normal(4)
+    X, W, B = (tg.tensor(v, requires_grad=r) for v, r in ((x, nx), (w, nw), (b, nb)))
+    tx, tw, tb = (torch.tensor(v, requires_grad=r) for v, r in ((x, nx), (w, nw), (b, nb)))
+    y = tg.nn.functional.conv2d(X, W, B, stride=stride, padding=padding)
+    ty = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=padding)
+    g = rng.standard_normal(ty.shape)
+    y.backward(tg.tensor(g))
+    ty.backward(torch.tensor(g))
+    for a, t, r in ((X, tx, nx), (W, tw, nw), (B, tb, nb)):
+        if r:
+            ref = t.grad.numpy()
+            np.testing.assert_allclose(a.grad.data, ref, rtol=1e-7, atol=1e-12 * np.abs(ref).max())
+        else:
+            assert a.grad is None
+
+
 # ---- the course notes' worked numbers (§8) ------------------------------------------------------
 def test_notes_6x6_vertical_edge_example():
     image = np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3],
