@@ -113,7 +113,8 @@ def _geometry(op, nd, x_shape, w_shape, stride, padding, dilation):
 
 # ---- array-level computations (shared by the recorded ops and the fast VJP) ------------------
 #
-# The batch is cut into chunks whose columns (K x m*P) fit in L2 cache (~0.5 MB); each chunk is
+# The batch is cut into chunks whose columns and GEMM output ((K + C_out) x m*P) take ~0.5 MB
+# (for conv a, 3 -> 16 at 32 x 32: 2 samples, measured 10-15 % faster than 4); each chunk is
 # packed (im2col), multiplied and unpacked while it is still in cache, instead of writing the
 # whole column matrix to memory and reading it back (measured: that memory traffic, not the
 # GEMM, is what makes a plain im2col convolution slow). Chunks alternate between the calling
