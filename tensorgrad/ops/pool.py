@@ -17,31 +17,12 @@ from ..tensor import Tensor, _wrap
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d"]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+from .conv import _AXES, _FLOATS, _pad3, _tuple  # one argument parser for conv and pool
 
 
 def _kernels():
     from ..kernels import pool as K
     return K
-
-
-def _tuple(v, nd, what, op):
-    if isinstance(v, (int, np.integer)):
-        return (int(v),) * nd
-    try:
-        t = tuple(int(a) for a in v)
-    except TypeError:
-        raise TypeError(f"{op}: {what} must be an int or a tuple of {nd} ints, got {v!r}") from None
-    if len(t) == 1 and nd > 1:
-        t = t * nd
-    if len(t) != nd:
-        raise ValueError(f"{op}: {what} must be an int or a tuple of {nd} ints, got {v!r}")
-    return t
-
-
-def _pad3(t, fill):
-    return (fill,) * (3 - len(t)) + tuple(t)
 
 
 def _check_input(op, nd, x):
