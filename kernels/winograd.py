@@ -16,32 +16,33 @@ one tile of the correlation is ``Y = A^T [ sum_c (G w G^T) * (B^T d B) ] A`` (La
     M[xi]         = U[xi] @ V[xi]                  (16, Co, T)
     y_{co,t}      = A^T M[:, co, t] A              output transform
 
-Layout (``tiles``): ``tq = tw + 1`` tiles per tile row and ``th + 1`` tile rows per image, the
-last column and row being padding; tile ``(ty, tx)`` of image ``n`` and channel ``c`` is entry
-``k = ((c * (th + 1) + ty) * m + n) * tq + tx`` of a flat transform plane of length
-``L = C * (th + 1) * m * tq``. Viewed as ``(C, (th + 1) * m * tq)`` that plane is the GEMM
-operand, and since the padding tile row comes last in each channel's row, the GEMMs use only its
-first ``th * m * tq`` columns (a strided view that BLAS takes as it is). The zero-padded input is
-kept as four parity planes (even/odd rows x even/odd columns) in the same layout: the 16 input
-pixels of a tile are then "this" and "next" entries (``+1``: next tile, ``+m*tq``: next tile
-row) of those planes, and each transform step is ONE long unit-stride loop over the whole chunk.
-Measured on 2 images of conv b (16 -> 32 channels, 16 x 16), float32, one core: per-tile-row
-loops (8-18 iterations, 16 streams) ran at scalar speed, 3-4x slower. Padding tiles hold garbage
-in V and M: no real output reads them, output_transform_into ignores them and
-output_adjoint_into gives them dM = 0 (the caller zeroes the padding row of dV before
-input_adjoint_into, which reads all of dV).
+Layout (``tiles``): no padding tiles. Tile ``(ty, tx)`` of image ``n`` and channel ``c`` is
+entry ``k = ((c * th + ty) * m + n) * tw + tx`` of a flat transform plane of length
+``L = C * th * m * tw``; viewed as ``(C, th * m * tw)`` that plane is the GEMM operand as it is.
+The input transform runs in two steps. ``_row_transform`` applies B^T along the columns once per
+input row (zero-padded in a small row buffer, so odd sizes and the right edge read zeros instead
+of padding tiles): eight planes ``Z[4 * (row parity) + j]`` in the same layout but with
+``th + 1`` tile rows per channel, the last one for the bottom edge. ``_v_from_rows`` then
+applies B^T down the rows: each of the 16 outputs is two terms of Z (this tile row and the next,
+``m * tw`` entries further), one long unit-stride loop per channel. Until 2026-11-26 the layout
+carried a padding tile column and row (81 tile slots per 16 x 16 image for 64 tiles, the GEMMs
+and the transforms doing ~12-27 % more work); this one measured 8 % faster on conv b fwd+bwd
+(bench/RESULTS.md). Output side: the output transform and its adjoint are pointwise per tile
+(long loops over the whole chunk); the crop writes the real output pixels (of the last tile
+only its first column when OW is odd, its first row when OH is odd).
 
 Gradients are the exact adjoints of the same steps: ``dM = A g A^T`` (``output_adjoint_into``),
 ``dU[xi] = dM[xi] @ V[xi]^T``, ``dV[xi] = U[xi]^T @ dM[xi]`` and ``dx = B dV B^T`` scatter-added
-over the overlapping 4x4 patches (``input_adjoint_into``). The GEMMs are the caller's (BLAS);
-the weight transform and its adjoint (tiny) are numpy functions here. The transforms only add
+over the overlapping 4x4 patches (``input_adjoint_into``: ``_rows_from_v`` then ``_row_adjoint``,
+the adjoints of the two steps). The GEMMs are the caller's (BLAS); the weight transform and its
+adjoint (tiny) are numpy functions here. The transforms only add
 and subtract (and halve, exactly, in G), so in float64 the result agrees with a direct
 convolution to rounding; in float32 the error is a few ulps of the largest partial sums.
 
 The four kernels release the GIL (``nogil``), take C-contiguous arrays of one float dtype and
-write into arrays the caller allocates (the transform planes as ``(16, >= L)`` arrays, plus a
-``work`` scratch so that nothing large is allocated per call); checking shapes, dtype and
-contiguity is the caller's job.
+write into arrays the caller allocates (the transform planes as ``(16, >= L)`` arrays, plus an
+``(8, >= work_length(...))`` ``work`` scratch so that nothing large is allocated per call);
+checking shapes, dtype and contiguity is the caller's job.
 """
 
 from __future__ import annotations
@@ -51,17 +52,24 @@ import numpy as np
 from ._numba import njit
 
 __all__ = ["tiles", "G_MATRIX", "input_transform_into", "output_transform_into",
-           "output_adjoint_into", "input_adjoint_into", "weight_transform", "weight_adjoint"]
+           "output_adjoint_into", "input_adjoint_into", "weight_transform", "weight_adjoint",
+           "work_length"]
 
 G_MATRIX = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
 
 def tiles(oh: int, ow: int):
-    """(th, tw, tq, Qi) for an oh x ow output: th x tw real 2x2 tiles per image, tq = tw + 1
-    tiles per tile row and Qi = (th + 1) * tq tiles per (channel, image) in the layout,
-    padding tiles included (a chunk of m images: planes of C * m * Qi entries)."""
+    """(th, tw, tq, Qi) for an oh x ow output: th x tw 2x2 tiles per image, tq = tw tiles per
+    tile row and Qi = th * tw tiles per (channel, image); no padding tiles (a chunk of m
+    images: transform planes of C * m * Qi entries)."""
     th, tw = (oh + 1) // 2, (ow + 1) // 2
-    return th, tw, tw + 1, (th + 1) * (tw + 1)
+    return th, tw, tw, th * tw
+
+
+def work_length(C: int, m: int, th: int, tw: int) -> int:
+    """Columns the (8-row) ``work`` scratch of the transforms needs for C channels and m
+    images: the row-transformed input has th + 1 tile rows."""
+    return C * m * (th + 1) * tw
 
 
 _GG = np.kron(G_MATRIX, G_MATRIX)  # (16, 9): GG[4i + j, 3a + b] = G[i, a] G[j, b]
@@ -88,82 +96,70 @@ _STRIP = 512  # elements per strip of the two-stage output transforms (8 x 512 x
 # slower (measured on output_transform_into: 44 vs 21 us for 2 images of conv b).
 
 @njit(nogil=True)
-def _scatter_parity(x, P, ph, pw, th, tq):
-    """Zero-padded input x (m, C, H, W) -> parity planes P[2 * (row & 1) + (col & 1)]
-    (the caller zeroes P; only the data cells are written)."""
+def _row_transform(x, Z, ph, pw, th, tw):
+    """B^T along the columns, once per input row: Z[4 * (yy & 1) + j] at entry
+    ((c * (th + 1) + yy // 2) * m + n) * tw + tx holds sum_b B^T[j, b] * xp[yy, 2 * tx + b]
+    for every padded-input row yy < 2 * (th + 1) (xp: x zero-padded; rows of padding give 0).
+    Every entry of the 8 planes up to C * m * (th + 1) * tw is written."""
     m, C, H, W = x.shape
+    zero = Z.dtype.type(0)
+    buf = np.zeros(2 * tw + 2, dtype=Z.dtype)  # one zero-padded input row
     for c in range(C):
         for n in range(m):
-            for y in range(H):
-                yy = y + ph
+            for yy in range(2 * (th + 1)):
+                base = ((c * (th + 1) + (yy >> 1)) * m + n) * tw
+                z0 = Z[4 * (yy & 1), base:base + tw]
+                z1 = Z[4 * (yy & 1) + 1, base:base + tw]
+                z2 = Z[4 * (yy & 1) + 2, base:base + tw]
+                z3 = Z[4 * (yy & 1) + 3, base:base + tw]
+                y = yy - ph
+                if y < 0 or y >= H:
+                    for t in range(tw):
+                        z0[t] = zero
+                        z1[t] = zero
+                        z2[t] = zero
+                        z3[t] = zero
+                    continue
                 src = x[n, c, y]
-                pe = P[2 * (yy & 1) + (pw & 1)]      # plane of the even source columns
-                po = P[2 * (yy & 1) + 1 - (pw & 1)]  # and of the odd ones
-                row = ((c * (th + 1) + (yy >> 1)) * m + n) * tq
-                b0 = row + (pw >> 1)
-                b1 = row + ((pw + 1) >> 1)
-                for e in range((W + 1) // 2):
-                    pe[b0 + e] = src[2 * e]
-                for e in range(W // 2):
-                    po[b1 + e] = src[2 * e + 1]
+                for e in range(W):
+                    buf[pw + e] = src[e]
+                for t in range(tw):
+                    b0 = buf[2 * t]
+                    b1 = buf[2 * t + 1]
+                    b2 = buf[2 * t + 2]
+                    b3 = buf[2 * t + 3]
+                    z0[t] = b0 - b2
+                    z1[t] = b1 + b2
+                    z2[t] = b2 - b1
+                    z3[t] = b1 - b3
 
 
 @njit(nogil=True)
-def _gather_parity(P, gx, ph, pw, th, tq):
-    """Adjoint of _scatter_parity: gx (m, C, H, W) = the data cells of the parity planes."""
+def _row_adjoint(Z, gx, ph, pw, th, tw):
+    """Adjoint of _row_transform on the data rows: gx (m, C, H, W), overwritten."""
     m, C, H, W = gx.shape
+    buf = np.zeros(2 * tw + 2, dtype=Z.dtype)
     for c in range(C):
         for n in range(m):
             for y in range(H):
                 yy = y + ph
+                base = ((c * (th + 1) + (yy >> 1)) * m + n) * tw
+                z0 = Z[4 * (yy & 1), base:base + tw]
+                z1 = Z[4 * (yy & 1) + 1, base:base + tw]
+                z2 = Z[4 * (yy & 1) + 2, base:base + tw]
+                z3 = Z[4 * (yy & 1) + 3, base:base + tw]
+                pe = buf.dtype.type(0)  # carry from the tile to the left
+                po = buf.dtype.type(0)
+                for t in range(tw):
+                    buf[2 * t] = z0[t] + pe
+                    buf[2 * t + 1] = z1[t] - z2[t] + z3[t] + po
+                    pe = z1[t] + z2[t] - z0[t]
+                    po = -z3[t]
+                buf[2 * tw] = pe
+                buf[2 * tw + 1] = po
                 dst = gx[n, c, y]
-                pe = P[2 * (yy & 1) + (pw & 1)]
-                po = P[2 * (yy & 1) + 1 - (pw & 1)]
-                row = ((c * (th + 1) + (yy >> 1)) * m + n) * tq
-                b0 = row + (pw >> 1)
-                b1 = row + ((pw + 1) >> 1)
-                for e in range((W + 1) // 2):
-                    dst[2 * e] = pe[b0 + e]
-                for e in range(W // 2):
-                    dst[2 * e + 1] = po[b1 + e]
-
-
-@njit(nogil=True)
-def _cols_adj(R, dV, L):
-    """Adjoint of _cols_fwd."""
-    for i in range(4):
-        d0 = dV[4 * i]
-        d1 = dV[4 * i + 1]
-        d2 = dV[4 * i + 2]
-        d3 = dV[4 * i + 3]
-        re = R[2 * i]
-        ro = R[2 * i + 1]
-        re[0] = d0[0]
-        ro[0] = d1[0] - d2[0] + d3[0]
-        for k in range(1, L):
-            re[k] = d0[k] - d0[k - 1] + d1[k - 1] + d2[k - 1]
-        for k in range(1, L):
-            ro[k] = d1[k] - d2[k] + d3[k] - d3[k - 1]
-
-
-@njit(nogil=True)
-def _rows_adj(P, R, tq, L):
-    """Adjoint of B^T d down the rows (tq: the index step to the next tile row)."""
-    for s in range(2):
-        r0 = R[s]
-        r1 = R[2 + s]
-        r2 = R[4 + s]
-        r3 = R[6 + s]
-        E = P[s]
-        O = P[2 + s]
-        for k in range(tq):
-            E[k] = r0[k]
-        for k in range(tq, L):
-            E[k] = r0[k] - r0[k - tq] + r1[k - tq] + r2[k - tq]
-        for k in range(tq):
-            O[k] = r1[k] - r2[k] + r3[k]
-        for k in range(tq, L):
-            O[k] = r1[k] - r2[k] + r3[k] - r3[k - tq]
+                for e in range(W):
+                    dst[e] = buf[pw + e]
 
 
 # B^T's rows as (tap, sign) pairs: row i of B^T d is the sum of sign * d[tap]
@@ -171,61 +167,94 @@ _BT = np.array([[0, 1, 2, -1], [1, 1, 2, 1], [1, -1, 2, 1], [1, 1, 3, -1]], dtyp
 
 
 @njit(nogil=True)
-def _v_from_planes(V, P, tq, L, BT):
-    """V[4i + j][k] = sum over the taps (r, c) of rows i and j of B^T of the input pixel
-    (2ty + r, 2tx + c): plane 2 * (r & 1) + (c & 1), shifted by (r >> 1) tile rows (tq: the
-    index step of one tile row) and (c >> 1) tiles. Four terms each, straight from the parity
-    planes."""
+def _v_from_rows(V, Z, C, R, S, BT):
+    """B^T down the rows: V[4i + j] = s0 * (row tap r0 of Z_j) + s1 * (row tap r1 of Z_j),
+    tap r: plane 4 * (r & 1) + j shifted by (r >> 1) tile rows (S entries). Per channel one
+    run of R = th * m * tw entries (the planes' channel blocks are S longer: a tile row more)."""
     for i in range(4):
-        r0, sr0, r1, sr1 = BT[i, 0], BT[i, 1], BT[i, 2], BT[i, 3]
+        r0, s0_, r1, s1_ = BT[i, 0], BT[i, 1], BT[i, 2], BT[i, 3]
+        s0 = Z.dtype.type(s0_)
+        s1 = Z.dtype.type(s1_)
+        o0 = (r0 >> 1) * S
+        o1 = (r1 >> 1) * S
         for j in range(4):
-            c0, sc0, c1, sc1 = BT[j, 0], BT[j, 1], BT[j, 2], BT[j, 3]
-            p00 = P[2 * (r0 & 1) + (c0 & 1)]
-            p01 = P[2 * (r0 & 1) + (c1 & 1)]
-            p10 = P[2 * (r1 & 1) + (c0 & 1)]
-            p11 = P[2 * (r1 & 1) + (c1 & 1)]
-            o00 = (r0 >> 1) * tq + (c0 >> 1)
-            o01 = (r0 >> 1) * tq + (c1 >> 1)
-            o10 = (r1 >> 1) * tq + (c0 >> 1)
-            o11 = (r1 >> 1) * tq + (c1 >> 1)
-            s00 = P.dtype.type(sr0 * sc0)
-            s01 = P.dtype.type(sr0 * sc1)
-            s10 = P.dtype.type(sr1 * sc0)
-            s11 = P.dtype.type(sr1 * sc1)
-            q00 = p00[o00:o00 + L]
-            q01 = p01[o01:o01 + L]
-            q10 = p10[o10:o10 + L]
-            q11 = p11[o11:o11 + L]
-            d = V[4 * i + j]
-            for k in range(L):
-                d[k] = s00 * q00[k] + s01 * q01[k] + s10 * q10[k] + s11 * q11[k]
+            za = Z[4 * (r0 & 1) + j]
+            zb = Z[4 * (r1 & 1) + j]
+            dv = V[4 * i + j]
+            for c in range(C):
+                kz = c * (R + S)
+                d = dv[c * R:c * R + R]
+                qa = za[kz + o0:kz + o0 + R]
+                qb = zb[kz + o1:kz + o1 + R]
+                for k in range(R):
+                    d[k] = s0 * qa[k] + s1 * qb[k]
 
 
 @njit(nogil=True)
-def input_transform_into(x, V, work, ph, pw, th, tq):
+def _rows_from_v(Z, dV, C, R, S):
+    """Adjoint of _v_from_rows (B^T's taps written out): every entry of the 8 planes up to
+    C * (R + S) is written. Row taps: 0 (row 0, +), 1 (rows 1, 2, 3: +, -, +), 2 (rows 0, 1, 2:
+    -, +, +; one tile row down), 3 (row 3, -; one tile row down)."""
+    for j in range(4):
+        e0 = Z[j]
+        e1 = Z[4 + j]
+        v0 = dV[j]
+        v1 = dV[4 + j]
+        v2 = dV[8 + j]
+        v3 = dV[12 + j]
+        for c in range(C):
+            kz = c * (R + S)
+            kv = c * R
+            a = e0[kz:kz + R + S]
+            b = e1[kz:kz + R + S]
+            w0 = v0[kv:kv + R]
+            w1 = v1[kv:kv + R]
+            w2 = v2[kv:kv + R]
+            w3 = v3[kv:kv + R]
+            for k in range(S):  # first tile row: no tile above
+                a[k] = w0[k]
+                b[k] = w1[k] - w2[k] + w3[k]
+            # the other rows, with the tile above (shifted slices: no negative indices, which
+            # numba would wrap and LLVM then not vectorize)
+            am = a[S:R]
+            bm = b[S:R]
+            c0 = w0[S:R]
+            c1 = w1[S:R]
+            c2 = w2[S:R]
+            c3 = w3[S:R]
+            for k in range(R - S):
+                am[k] = c0[k] - w0[k] + w1[k] + w2[k]
+                bm[k] = c1[k] - c2[k] + c3[k] - w3[k]
+            ae = a[R:R + S]
+            be = b[R:R + S]
+            u0 = w0[R - S:R]
+            u1 = w1[R - S:R]
+            u2 = w2[R - S:R]
+            u3 = w3[R - S:R]
+            for k in range(S):  # the extra tile row: only the tile above
+                ae[k] = u1[k] + u2[k] - u0[k]
+                be[k] = -u3[k]
+
+
+@njit(nogil=True)
+def input_transform_into(x, V, work, ph, pw, th, tw):
     """x (m, C, H, W) -> V (16, >= L) C-contiguous, V[xi, :L] = the chunk's transforms,
-    L = C * m * (th + 1) * tq; (ph, pw) is the zero padding. work: a (>= 4, >= L + m*tq + 1)
-    C-contiguous scratch (contents undefined)."""
+    L = C * m * th * tw; (ph, pw) is the zero padding. work: an (>= 8, >= work_length(C, m,
+    th, tw)) C-contiguous scratch (contents undefined)."""
     m, C = x.shape[0], x.shape[1]
-    L = C * m * (th + 1) * tq
-    P = work[:4]  # parity planes [2 * row parity + col parity]
-    for i in range(4):
-        P[i, :L + m * tq + 1] = 0
-    _scatter_parity(x, P, ph, pw, th, tq)
-    _v_from_planes(V, P, m * tq, L, _BT)
+    Z = work[:8]
+    _row_transform(x, Z, ph, pw, th, tw)
+    _v_from_rows(V, Z, C, th * m * tw, m * tw, _BT)
 
 
 @njit(nogil=True)
-def input_adjoint_into(dV, gx, work, ph, pw, th, tq):
+def input_adjoint_into(dV, gx, work, ph, pw, th, tw):
     """Adjoint of input_transform_into: dV (16, >= L) -> gx (m, C, H, W), overwritten.
-    work: an (>= 8, >= L) C-contiguous scratch; dV is overwritten too (used as scratch)."""
+    work: an (>= 8, >= work_length(C, m, th, tw)) C-contiguous scratch; dV is left as it is."""
     m, C = gx.shape[0], gx.shape[1]
-    L = C * m * (th + 1) * tq
-    R = work[:8]
-    _cols_adj(R, dV, L)
-    P = dV[:4]  # dV is spent: its first rows take the parity planes
-    _rows_adj(P, R, m * tq, L)
-    _gather_parity(P, gx, ph, pw, th, tq)
+    Z = work[:8]
+    _rows_from_v(Z, dV, C, th * m * tw, m * tw)
+    _row_adjoint(Z, gx, ph, pw, th, tw)
 
 
 @njit(nogil=True)
@@ -262,7 +291,7 @@ def _out_cols(Y, S, k0, L):
 
 
 @njit(nogil=True)
-def _crop(Y, out, bias, th, tq):
+def _crop(Y, out, bias, th, tw):
     m, Co, OH, OW = out.shape
     hw = OW // 2
     for co in range(Co):
@@ -271,7 +300,7 @@ def _crop(Y, out, bias, th, tq):
             for r in range(OH):
                 ye = Y[2 * (r & 1)]
                 yo = Y[2 * (r & 1) + 1]
-                base = ((co * (th + 1) + (r >> 1)) * m + n) * tq
+                base = ((co * th + (r >> 1)) * m + n) * tw
                 dst = out[n, co, r]
                 for e in range(hw):
                     dst[2 * e] = ye[base + e] + bv
@@ -281,12 +310,12 @@ def _crop(Y, out, bias, th, tq):
             bv = bias[co]
             for n in range(m):
                 for r in range(OH):
-                    base = ((co * (th + 1) + (r >> 1)) * m + n) * tq
+                    base = ((co * th + (r >> 1)) * m + n) * tw
                     out[n, co, r, OW - 1] = Y[2 * (r & 1), base + hw] + bv
 
 
 @njit(nogil=True)
-def _uncrop(g, G, th, tq):
+def _uncrop(g, G, th, tw):
     """Adjoint of _crop (without the bias); G's other cells are left as they are (zero)."""
     m, Co, OH, OW = g.shape
     hw = OW // 2
@@ -295,7 +324,7 @@ def _uncrop(g, G, th, tq):
             for r in range(OH):
                 ge = G[2 * (r & 1)]
                 go = G[2 * (r & 1) + 1]
-                base = ((co * (th + 1) + (r >> 1)) * m + n) * tq
+                base = ((co * th + (r >> 1)) * m + n) * tw
                 src = g[n, co, r]
                 for e in range(hw):
                     ge[base + e] = src[2 * e]
@@ -304,7 +333,7 @@ def _uncrop(g, G, th, tq):
         for co in range(Co):
             for n in range(m):
                 for r in range(OH):
-                    base = ((co * (th + 1) + (r >> 1)) * m + n) * tq
+                    base = ((co * th + (r >> 1)) * m + n) * tw
                     G[2 * (r & 1), base + hw] = g[n, co, r, OW - 1]
 
 
@@ -345,34 +374,31 @@ def _out_adj(dM, G, H, k0, L):
 
 
 @njit(nogil=True)
-def output_transform_into(M, out, bias, work, th, tq):
+def output_transform_into(M, out, bias, work, th, tw):
     """M (16, >= L) -> out (m, Co, OH, OW) = A^T M A per tile, cropped, plus bias[co] (pass
-    zeros for no bias); L = Co * m * (th + 1) * tq. work: a (>= 4, >= L) C-contiguous
-    scratch."""
+    zeros for no bias); L = Co * m * th * tw. work: a (>= 4, >= L) C-contiguous scratch."""
     m, Co = out.shape[0], out.shape[1]
-    Qi = (th + 1) * tq
-    L = Co * m * Qi
+    L = Co * m * th * tw
     Y = work[:4]
     S = np.empty((8, _STRIP), dtype=M.dtype)  # stays in L1
     for k0 in range(0, L, _STRIP):
         n = min(_STRIP, L - k0)
         _out_rows(S, M, k0, n)
         _out_cols(Y, S, k0, n)
-    _crop(Y, out, bias, th, tq)
+    _crop(Y, out, bias, th, tw)
 
 
 @njit(nogil=True)
-def output_adjoint_into(g, dM, work, th, tq):
+def output_adjoint_into(g, dM, work, th, tw):
     """Adjoint of output_transform_into (without the bias): g (m, Co, OH, OW) ->
-    dM (16, >= L), dM[:, t] = A g_tile A^T (the tile zero-extended past OH/OW; zero for the
-    padding tiles). work: a (>= 4, >= L) C-contiguous scratch."""
+    dM (16, >= L), dM[:, t] = A g_tile A^T (the tile zero-extended past OH/OW). work: a
+    (>= 4, >= L) C-contiguous scratch."""
     m, Co = g.shape[0], g.shape[1]
-    Qi = (th + 1) * tq
-    L = Co * m * Qi
+    L = Co * m * th * tw
     G = work[:4]
     for i in range(4):
         G[i, :L] = 0
-    _uncrop(g, G, th, tq)
+    _uncrop(g, G, th, tw)
     H = np.empty((8, _STRIP), dtype=g.dtype)  # stays in L1
     for k0 in range(0, L, _STRIP):
         n = min(_STRIP, L - k0)

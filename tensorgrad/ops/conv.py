@@ -393,7 +393,7 @@ def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
 #
 # 3x3 kernels, stride 1, dilation 1, 2-D, symmetric padding, at least 16 input and 16 output
 # channels and outputs of at least 10 x 10: there the 16 transform-domain GEMMs (Co x C times
-# C x tiles, 2.25x fewer multiplies than im2col's, 12.5 % padding tiles included for 16 x 16)
+# C x tiles, 2.25x fewer multiplies than im2col's; no padding tiles since 2026-11-26)
 # beat im2col + one GEMM. Measured fwd+bwd, float32, 2 threads (bench/RESULTS.md): conv b
 # (16 -> 32, 16 x 16) 0.88-0.92x of im2col's time; 16 -> 32 at 24 x 24 0.77x, 64 -> 64 at
 # 16 x 16 0.90x; with 8 channels it is even, with 3-4 input channels (conv a) or 8 x 8 images
@@ -442,14 +442,12 @@ def _wino_forward(x, w, b, geo):
     def task(chunks, m_max):
         Vb = _planes("wV", C * m_max * Qi, dt)
         Mb = _planes("wM", Co * m_max * Qi, dt)
-        work = _planes("wW", max(C, Co) * m_max * Qi + m_max * tq + 1, dt, rows=8)
+        work = _planes("wW", W_.work_length(max(C, Co), m_max, th, tw), dt, rows=8)
         for n0, n1 in chunks:
-            m = n1 - n0
-            T, Tr = m * Qi, m * th * tq  # tiles per channel; without the padding tile row
-            W_.input_transform_into(x4[n0:n1], Vb, work, ph, pw, th, tq)
-            np.matmul(U, Vb[:, :C * T].reshape(16, C, T)[:, :, :Tr],
-                      out=Mb[:, :Co * T].reshape(16, Co, T)[:, :, :Tr])
-            W_.output_transform_into(Mb, out[n0:n1], b1, work, th, tq)
+            T = (n1 - n0) * Qi  # tiles per channel
+            W_.input_transform_into(x4[n0:n1], Vb, work, ph, pw, th, tw)
+            np.matmul(U, Vb[:, :C * T].reshape(16, C, T), out=Mb[:, :Co * T].reshape(16, Co, T))
+            W_.output_transform_into(Mb, out[n0:n1], b1, work, th, tw)
 
     _run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES, split_tail=True)
     return out
@@ -476,27 +474,24 @@ def _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
         db = np.zeros(Co, dtype=dt) if need_b else None
         dMb = _planes("wM", Co * m_max * Qi, dt)
         Vb = _planes("wV", C * m_max * Qi, dt)  # V, then dV
-        work = _planes("wW", max(C, Co) * m_max * Qi + m_max * tq + 1, dt, rows=8)
+        work = _planes("wW", W_.work_length(max(C, Co), m_max, th, tw), dt, rows=8)
         for n0, n1 in chunks:
-            m = n1 - n0
-            T, Tr = m * Qi, m * th * tq  # tiles per channel; without the padding tile row
+            T = (n1 - n0) * Qi  # tiles per channel
             if not need_m:
                 db += g4[n0:n1].reshape(n1 - n0, Co, -1).sum(axis=2).sum(axis=0)
                 continue
-            W_.output_adjoint_into(g4[n0:n1], dMb, work, th, tq)
+            W_.output_adjoint_into(g4[n0:n1], dMb, work, th, tw)
             dM = dMb[:, :Co * T].reshape(16, Co, T)
-            if need_b:  # dM[5] = g00 + g01 + g10 + g11 per tile (0 on padding tiles)
+            if need_b:  # dM[5] = g00 + g01 + g10 + g11 per tile
                 db += dM[5].sum(axis=1)
-            dM = dM[:, :, :Tr]
             V = Vb[:, :C * T].reshape(16, C, T)
             if need_w:
-                W_.input_transform_into(x4[n0:n1], Vb, work, ph, pw, th, tq)
-                np.matmul(V[:, :, :Tr], dM.transpose(0, 2, 1), out=tmp)
+                W_.input_transform_into(x4[n0:n1], Vb, work, ph, pw, th, tw)
+                np.matmul(V, dM.transpose(0, 2, 1), out=tmp)
                 dU += tmp
             if need_x:
-                np.matmul(Ut, dM, out=V[:, :, :Tr])
-                V[:, :, Tr:] = 0  # the padding tile row of dV
-                W_.input_adjoint_into(Vb, dx[n0:n1], work, ph, pw, th, tq)
+                np.matmul(Ut, dM, out=V)
+                W_.input_adjoint_into(Vb, dx[n0:n1], work, ph, pw, th, tw)
         return dU, db
 
     parts = (_run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES,
