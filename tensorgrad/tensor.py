@@ -278,8 +278,12 @@ class Tensor:
             self._oi = res._oi
             self.requires_grad = res.requires_grad
         else:
-            with _no_grad():
+            prev = STATE.enabled  # no_grad, spelled out (autograd.grad_mode imports this module)
+            STATE.enabled = False
+            try:
                 res = fn(self, other)
+            finally:
+                STATE.enabled = prev
             if res.data.shape != self.data.shape:
                 raise RuntimeError(f"{name}: output with shape {self.data.shape} doesn't match "
                                    f"the broadcast shape {res.data.shape}")
@@ -377,15 +381,6 @@ class Tensor:
 
     def expand_as(self, other):
         return _ops.expand(self, other.shape)
-
-
-class _no_grad:
-    def __enter__(self):
-        self.prev = STATE.enabled
-        STATE.enabled = False
-
-    def __exit__(self, *a):
-        STATE.enabled = self.prev
 
 
 from . import ops as _ops  # noqa: E402  (binds the op library to the methods below)
