@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._state import STATE
+from .utils.hooks import RemovableHandle
 
 float32 = np.float32
 float64 = np.float64
@@ -195,17 +196,33 @@ class Tensor:
                  inputs=inputs)
 
     def register_hook(self, fn):
-        """``fn(grad)`` is called with this tensor's gradient; a returned tensor replaces it."""
+        """``fn(grad)`` is called with this tensor's gradient; a returned tensor replaces it.
+        Returns a handle whose ``.remove()`` unregisters the hook."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that "
                                "doesn't require gradient")
         if self.grad_fn is not None:
-            self.grad_fn.register_hook(fn, self._oi)
-        else:
-            if self._hooks is None:
-                self._hooks = []
-            self._hooks.append(fn)
-        return fn
+            return self.grad_fn.register_hook(fn, self._oi)
+        return self._leaf_hook(0, fn)
+
+    def register_post_accumulate_grad_hook(self, fn):
+        """``fn(tensor)`` runs after backward has accumulated this leaf's gradient into
+        ``.grad`` (as PyTorch's; data-parallel training starts its all-reduce from it)."""
+        if self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                               "cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on "
+                               "a tensor that doesn't require gradient")
+        return self._leaf_hook(1, fn)
+
+    def _leaf_hook(self, kind, fn):
+        if self._hooks is None:
+            self._hooks = ({}, {})  # (gradient hooks, post-accumulate hooks), id -> fn
+        d = self._hooks[kind]
+        h = RemovableHandle(d)
+        d[h.id] = fn
+        return h
 
     def retain_grad(self):
         """Keep ``.grad`` for a non-leaf tensor after backward."""

@@ -104,7 +104,8 @@ def _make_root_grad(t, g):
 
 
 def _apply_hooks(hooks, g, fast):
-    for h in hooks:
+    """Run gradient hooks (a dict id -> fn, in registration order) on ``g``."""
+    for h in list(hooks.values()):
         r = h(_wrap(g) if fast else g)
         if r is not None:
             new = r.data if fast else r
@@ -147,18 +148,15 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
             else:
                 cap_node[(t.grad_fn, t._oi)] = slot
     handed = set()  # ids of arrays already stored as a leaf's .grad (avoid aliasing)
-    pending = {}  # leaves with hooks: id -> [leaf, summed gradient]; their hooks run once, last
+    # Leaves with hooks: their gradient is summed over every edge into them first; when the
+    # last edge has delivered, the gradient hooks run, then accumulation, then the
+    # post-accumulate hooks (so data-parallel all-reduce can start while backward goes on).
+    pending = {}  # id(leaf) -> [leaf, summed gradient or None, edges still to come]
 
-    def to_leaf(leaf, g, final=False):
-        if leaf._hooks:
-            if not final:
-                p = pending.get(id(leaf))
-                if p is None:
-                    pending[id(leaf)] = [leaf, g]
-                else:
-                    p[1] = p[1] + g
-                return
-            g = _apply_hooks(leaf._hooks, g, fast)
+    def to_leaf(leaf, g):
+        h = leaf._hooks
+        if h is not None:
+            g = _apply_hooks(h[0], g, fast)
         if cap_leaf:
             slot = cap_leaf.get(id(leaf))
             if slot is not None:
@@ -175,6 +173,17 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
             leaf.grad = _wrap(g)
         else:
             leaf.grad = _wrap(leaf.grad.data + g)
+        if h is not None:
+            for fn in list(h[1].values()):
+                fn(leaf)
+
+    def hooked_edge(leaf, g):
+        p = pending[id(leaf)]
+        if g is not None:
+            p[1] = g if p[1] is None else p[1] + g
+        p[2] -= 1
+        if p[2] == 0 and p[1] is not None:
+            to_leaf(leaf, p[1])
 
     # 1) dependency counts over the reachable graph (iterative DFS)
     deps = {}
@@ -183,6 +192,9 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
         if t.grad_fn is not None and t.grad_fn not in deps:
             deps[t.grad_fn] = 0
             roots.append(t.grad_fn)
+        elif t.grad_fn is None and t._hooks is not None:
+            p = pending.setdefault(id(t), [t, None, 0])
+            p[2] += 1
     stack = list(roots)
     while stack:
         n = stack.pop()
@@ -195,6 +207,9 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                     stack.append(m)
                 else:
                     deps[m] = c + 1
+            elif item is not None and item._hooks is not None:
+                p = pending.setdefault(id(item), [item, None, 0])
+                p[2] += 1
 
     # 2) seed the output gradients
     buf = {}
@@ -206,7 +221,10 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                 raise RuntimeError("backward: the tensor does not require grad and does not "
                                    "have a grad_fn (was it computed under no_grad, or from "
                                    "tensors without requires_grad=True?)")
-            to_leaf(t, g)
+            if t._hooks is not None:
+                hooked_edge(t, g)
+            else:
+                to_leaf(t, g)
             continue
         n = t.grad_fn
         if n.nout == 1:
@@ -291,6 +309,9 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                     deps[m] = c
                     if c == 0:
                         ready.append(m)
+                elif item._hooks is not None:
+                    hooked_edge(item, None if g is None else
+                                fit(g, item.data.shape, item.data.dtype))
                 elif g is not None:
                     to_leaf(item, fit(g, item.data.shape, item.data.dtype))
         else:
@@ -301,8 +322,8 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                     deps[m] = c
                     if c == 0:
                         ready.append(m)
-    for leaf, g in pending.values():
-        to_leaf(leaf, g, final=True)
+                elif item is not None and item._hooks is not None:
+                    hooked_edge(item, None)
     if fast:
         return {k: _wrap(v) for k, v in captured.items()}
     return captured

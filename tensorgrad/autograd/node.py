@@ -14,6 +14,7 @@ import numpy as np
 
 from .grad_mode import STATE
 from ..tensor import Tensor, _wrap
+from ..utils.hooks import RemovableHandle
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -21,6 +22,24 @@ _ref = weakref.ref
 
 
 _NEEDS1 = (True,)
+
+
+class _NodeHookHandle(RemovableHandle):
+    """Removes a node's gradient hook and drops emptied hook tables (``node.hooks`` is None
+    again once the last hook is gone)."""
+
+    def __init__(self, hooks_dict, node, index):
+        super().__init__(hooks_dict)
+        self._node = weakref.ref(node)
+        self._index = index
+
+    def remove(self):
+        super().remove()
+        node = self._node()
+        if node is not None and node.hooks is not None and not node.hooks.get(self._index, 1):
+            del node.hooks[self._index]
+            if not node.hooks:
+                node.hooks = None
 
 
 class Node:
@@ -83,10 +102,14 @@ class Node:
         return tuple(out)
 
     def register_hook(self, fn, index=0):
-        """Hook on the gradient flowing into this node's output ``index`` (used by Tensor.register_hook)."""
+        """Hook on the gradient flowing into this node's output ``index`` (used by
+        Tensor.register_hook); returns a handle whose ``.remove()`` unregisters it."""
         if self.hooks is None:
             self.hooks = {}
-        self.hooks.setdefault(index, []).append(fn)
+        d = self.hooks.setdefault(index, {})
+        h = _NodeHookHandle(d, self, index)
+        d[h.id] = fn
+        return h
 
     def creation_site(self) -> str:
         if not self.trace:

@@ -19,6 +19,7 @@ import itertools
 import numpy as np
 
 from ..tensor import Tensor, _wrap
+from ..utils.hooks import RemovableHandle
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
            "ParameterDict", "Identity", "RemovableHandle"]
@@ -58,26 +59,6 @@ class Parameter(Tensor):
 
 
 # ---- hooks -------------------------------------------------------------------------------------
-class RemovableHandle:
-    """Returned by ``register_forward_hook`` & co.; ``handle.remove()`` unregisters the hook.
-    Also a context manager (the hook is removed on exit)."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks_dict):
-        self._dict = hooks_dict
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self):
-        self._dict.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 

@@ -74,8 +74,7 @@ class GradFlow:
                             d = norms[node] = {}
                         d[_i] = _norm(g)  # the engine calls it once per backward pass
                     return None
-                n.register_hook(hook, i)
-                self._hooked.append((weakref.ref(n), i, hook))
+                self._hooked.append(n.register_hook(hook, i))
             for item in n.next:
                 if type(item) is tuple and id(item[0]) not in seen:
                     seen.add(id(item[0]))
@@ -83,20 +82,8 @@ class GradFlow:
 
     def remove(self):
         """Take the hooks off the graph (the recorded norms stay)."""
-        for ref, i, hook in self._hooked:
-            n = ref()
-            if n is None or not n.hooks:
-                continue
-            lst = n.hooks.get(i)
-            if lst:
-                for j, h in enumerate(lst):
-                    if h is hook:
-                        del lst[j]
-                        break
-                if not lst:
-                    del n.hooks[i]
-            if not n.hooks:
-                n.hooks = None
+        for handle in self._hooked:
+            handle.remove()
         self._hooked = []
         if self._patched is not None:
             mod, orig = self._patched

@@ -1,0 +1,1 @@
+"""Utilities under PyTorch's module names (``tg.utils.hooks``)."""
