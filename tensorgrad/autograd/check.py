@@ -20,8 +20,8 @@ How the check runs (and what it puts back afterwards):
   ε = 1e-7 would be pure round-off.
 * **Dropout off** (notes: set keep_prob = 1). Two switches, both undone afterwards: every module
   reachable from ``params``/``model`` whose class name contains ``Dropout`` and that has a ``p``
-  attribute gets ``p = 0``; and ``tg.nn.functional.dropout`` is replaced by the identity, so
-  functional dropout calls inside ``loss_fn`` are off too. Batch norm stays in whatever mode it
+  attribute gets ``p = 0``; and the dropout switch that ``tg.nn.functional.dropout`` reads is
+  flipped off, so functional dropout calls inside ``loss_fn`` are off too. Batch norm stays in whatever mode it
   is in (train mode: the batch statistics are part of J); its running statistics, which every
   evaluation would update, are restored.
 * **Same randomness in every evaluation.** tensorgrad's random generator is reset to one state
@@ -47,6 +47,7 @@ import numpy as np
 
 from .engine import grad as _grad
 from .grad_mode import no_grad
+from .._state import STATE
 from ..tensor import Tensor
 
 __all__ = ["check_gradients", "GradientCheckReport", "GradientCheckRow", "verdict_for"]
@@ -243,7 +244,7 @@ class _Restore:
                 for _, b in named_buffers(recurse=False):
                     if isinstance(b, Tensor):
                         self.buffers.append((b, b.data, b.data.copy(), b._version))
-        self.functional = []
+        self.functional = []  # the dropout switch as it was
         from .. import random as _random
         self._random = _random
         self.rng_state = _random.get_rng_state()
@@ -251,15 +252,8 @@ class _Restore:
     def switch_dropout_off(self):
         for m, _ in self.dropouts:
             m.p = 0.0
-        import importlib
-        for modname in ("tensorgrad.nn._functional", "tensorgrad.nn.functional"):
-            try:
-                mod = importlib.import_module(modname)
-            except Exception:  # nn not importable: nothing to switch
-                continue
-            if hasattr(mod, "dropout"):
-                self.functional.append((mod, mod.dropout))
-                mod.dropout = _no_dropout
+        self.functional.append(STATE.dropout)
+        STATE.dropout = False  # functional dropout reads this switch
 
     def reset_rng(self):
         self._random.set_rng_state(self.rng_state)
@@ -278,14 +272,9 @@ class _Restore:
         for m, t in self.training:
             if t is not None and getattr(m, "training", None) != t:
                 m.training = t
-        for mod, fn in self.functional:
-            mod.dropout = fn
+        for flag in self.functional:
+            STATE.dropout = flag
         self.reset_rng()
-
-
-def _no_dropout(input, p=0.5, training=True, inplace=False):
-    """Dropout switched off by check_gradients (notes §5.4: keep_prob = 1)."""
-    return input
 
 
 def _scalar(loss, where):

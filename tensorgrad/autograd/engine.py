@@ -15,6 +15,7 @@ import numpy as np
 from .._state import STATE
 from .node import FAST
 from ..tensor import Tensor, _wrap
+from ..utils.hooks import RemovableHandle
 
 _ndarray = np.ndarray
 
@@ -126,15 +127,34 @@ def _slow_call(n, gs):
     return [None if r is None else r.data for r in res]
 
 
+_BACKWARD_HOOKS = {}  # handle id -> (on_start, on_finish)
+
+
+def register_backward_hooks(on_start=None, on_finish=None):
+    """Observe every backward pass: ``on_start(outputs)`` runs before the graph is walked
+    (e.g. to put gradient hooks on it, as ``tg.viz.grad_flow`` does), ``on_finish(outputs)``
+    after. Returns a handle whose ``.remove()`` unregisters both."""
+    h = RemovableHandle(_BACKWARD_HOOKS)
+    _BACKWARD_HOOKS[h.id] = (on_start, on_finish)
+    return h
+
+
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None,
                  accumulate=True):
     """Core loop. ``capture``: list of (tensor, slot) whose gradients are returned (tg.grad)."""
+    observers = list(_BACKWARD_HOOKS.values()) if _BACKWARD_HOOKS else ()
+    for start, _ in observers:
+        if start is not None:
+            start(outputs)
     prev = STATE.enabled
     STATE.enabled = bool(create_graph)
     try:
         return _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
     finally:
         STATE.enabled = prev
+        for _, finish in observers:
+            if finish is not None:
+                finish(outputs)
 
 
 def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate):

@@ -7,6 +7,7 @@ leaf Tensor itself for a leaf that requires grad, or ``None`` for a constant.
 """
 from __future__ import annotations
 
+import itertools
 import traceback
 import weakref
 
@@ -44,7 +45,7 @@ class _NodeHookHandle(RemovableHandle):
 
 class Node:
     __slots__ = ("name", "fn", "next", "needs", "saved", "versions", "info", "meta",
-                 "outs", "orefs", "hooks", "trace", "released", "nout", "__weakref__")
+                 "outs", "orefs", "hooks", "trace", "released", "nout", "scope", "__weakref__")
 
     def __init__(self, name, fn, inputs, saved, info, nout=1):
         self.name = name
@@ -145,6 +146,14 @@ def _anomaly_forward(node, name, datas):
                 f"(shape {d.shape}). It was created at:\n{node.creation_site()}")
 
 
+_SEQ = itertools.count()
+
+
+def _tag(node, scope):
+    """Tag a new node with the open scope and its creation number (read by tg.viz)."""
+    node.scope = (scope, next(_SEQ))
+
+
 def record(name, data, inputs, backward, saved=(), info=None, save_output=False, view_of=None):
     """Wrap ``data`` (the op's numpy result) in a Tensor and, if any input requires grad and
     grad mode is on, attach a Node that will call ``backward(node, grad)``. ``view_of``: the
@@ -172,6 +181,8 @@ def record(name, data, inputs, backward, saved=(), info=None, save_output=False,
             node.orefs = (_ref(out),)  # weak: lets backward see in-place changes to the output
         out.grad_fn = node
         out.requires_grad = True
+        if STATE.scope is not None:
+            _tag(node, STATE.scope)
         if STATE.anomaly:
             _anomaly_forward(node, name, (data,))
     return out
@@ -201,6 +212,8 @@ def record_multi(name, datas, inputs, backward, saved=(), info=None, save_output
                 t.grad_fn = node
                 t.requires_grad = True
                 t._oi = i
+        if STATE.scope is not None:
+            _tag(node, STATE.scope)
         if STATE.anomaly:
             _anomaly_forward(node, name, datas)
     return outs

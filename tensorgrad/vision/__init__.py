@@ -1,0 +1,16 @@
+"""Computer vision on the graph (notes §8.7–§8.14), torchvision-style.
+
+Submodules load on first use: ``tg.vision.ops`` (boxes, IoU, NMS), ``tg.vision.transforms``
+(augmentation), ``tg.vision.detection`` (localization, sliding windows, YOLO),
+``tg.vision.faces`` (siamese nets, triplet loss, verification), ``tg.vision.style`` (neural
+style transfer).
+"""
+import importlib
+
+_SUBMODULES = ("ops", "transforms", "detection", "faces", "style", "datasets", "utils")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'tensorgrad.vision' has no attribute {name!r}")
