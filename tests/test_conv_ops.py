@@ -6,6 +6,7 @@ import torch
 
 import tensorgrad as tg
 from tensorgrad.ops import conv as C
+from tensorgrad.ops import _conv_impl as CI  # array-level knobs (chunk sizes, threads, Winograd)
 from tensorgrad.ops import pool as P
 
 TF = torch.nn.functional
@@ -264,8 +265,8 @@ def test_pool_float32_unbatched_and_errors():
 @pytest.mark.parametrize("stride", [1, 2])
 def test_conv_batch_chunks_and_threads_give_the_same_result(monkeypatch, threads, stride):
     """Small chunk budget: the batch is cut into several uneven chunks spread over threads."""
-    monkeypatch.setattr(C, "_CHUNK_BYTES", 2000)
-    monkeypatch.setattr(C, "_MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(CI, "_CHUNK_BYTES", 2000)
+    monkeypatch.setattr(CI, "_MIN_PARALLEL_BYTES", 0)
     old = C.get_num_threads()
     C.set_num_threads(threads)
     try:
@@ -292,7 +293,7 @@ def test_conv_bias_gradient_with_and_without_weight_gradient(monkeypatch, needs,
     """With the weight gradient the im2col backward takes the bias gradient out of the
     weight-gradient GEMM (a row of ones under the columns; the flat layout's garbage columns
     must stay out of it); without it, from a plain sum. Several uneven chunks."""
-    monkeypatch.setattr(C, "_CHUNK_BYTES", 3000)
+    monkeypatch.setattr(CI, "_CHUNK_BYTES", 3000)
     nx, nw, nb = needs
     x = rng.standard_normal(shape)
     w = rng.standard_normal((4, shape[1], 3, 3))

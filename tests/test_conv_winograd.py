@@ -8,6 +8,7 @@ import torch
 import tensorgrad as tg
 from tensorgrad.kernels import winograd as WK
 from tensorgrad.ops import conv as C
+from tensorgrad.ops import _conv_impl as CI  # array-level knobs (chunk sizes, threads, Winograd)
 
 TF = torch.nn.functional
 rng = np.random.default_rng(11)
@@ -143,7 +144,7 @@ def _tensors(case, dtype=np.float64):
 
 def _dispatches(x, w, p):
     geo = C._geometry("conv2d", 2, x.shape, w.shape, 1, p, 1)
-    return C._use_winograd(geo, x.shape[1], w.shape[0])
+    return CI._use_winograd(geo, x.shape[1], w.shape[0])
 
 
 @pytest.mark.parametrize("case", OP_CASES, ids=_op_ids)
@@ -202,8 +203,8 @@ def test_winograd_second_derivatives_match_pytorch(case):
 def test_winograd_gradcheck_and_gradgradcheck_small(monkeypatch):
     # lower the dispatch thresholds so that a shape small enough for finite differences runs
     # the Winograd path
-    monkeypatch.setattr(C, "_WINO_MIN_CHANNELS", 1)
-    monkeypatch.setattr(C, "_WINO_MIN_SIZE", 1)
+    monkeypatch.setattr(CI, "_WINO_MIN_CHANNELS", 1)
+    monkeypatch.setattr(CI, "_WINO_MIN_SIZE", 1)
     x = tg.tensor(rng.standard_normal((2, 2, 5, 6)), requires_grad=True)
     w = tg.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
     b = tg.tensor(rng.standard_normal(3), requires_grad=True)
@@ -225,13 +226,13 @@ def test_winograd_chunks_threads_and_im2col_agree(monkeypatch, threads):
         y = C.conv2d(X, W, B, padding=1)
         return y.data, X.grad.data, W.grad.data, B.grad.data
 
-    monkeypatch.setattr(C, "_THREADS", [threads])
+    monkeypatch.setattr(CI, "_THREADS", [threads])
     ref = run()
     # small chunks: several chunks of 2 images and a last one of 1, shared across threads
-    monkeypatch.setattr(C, "_WINO_CHUNK_BYTES", 2 * 16 * 32 * 7 * 7 * 8)
-    monkeypatch.setattr(C, "_MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(CI, "_WINO_CHUNK_BYTES", 2 * 16 * 32 * 7 * 7 * 8)
+    monkeypatch.setattr(CI, "_MIN_PARALLEL_BYTES", 0)
     small = run()
-    monkeypatch.setattr(C, "_WINO_MIN_CHANNELS", 10 ** 9)  # the im2col path
+    monkeypatch.setattr(CI, "_WINO_MIN_CHANNELS", 10 ** 9)  # the im2col path
     im2col = run()
     for a, r, s in zip(ref, small, im2col):
         np.testing.assert_allclose(s, r, rtol=0, atol=1e-11)
@@ -263,11 +264,11 @@ def test_winograd_float32_and_dispatch_rules():
     assert not _dispatches(np.zeros((1, 32, 8, 8)), np.zeros((64, 32, 3, 3)), 1)
     assert not _dispatches(np.zeros((1, 16, 16, 16)), np.zeros((32, 16, 5, 5)), 2)
     geo = C._geometry("conv2d", 2, (1, 16, 16, 16), (32, 16, 3, 3), 2, 1, 1)
-    assert not C._use_winograd(geo, 16, 32)
+    assert not CI._use_winograd(geo, 16, 32)
     geo = C._geometry("conv2d", 2, (1, 16, 16, 16), (32, 16, 3, 3), 1, 2, 2)
-    assert not C._use_winograd(geo, 16, 32)
+    assert not CI._use_winograd(geo, 16, 32)
     geo = C._geometry("conv1d", 1, (1, 16, 16), (32, 16, 3), 1, 1, 1)
-    assert not C._use_winograd(geo, 16, 32)
+    assert not CI._use_winograd(geo, 16, 32)
 
 
 def test_winograd_empty_batch_and_unbatched_input():

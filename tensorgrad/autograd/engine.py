@@ -2,18 +2,20 @@
 
 No recursion anywhere: a 100,000-op chain backpropagates.
 
-Two modes share one loop:
-* ``create_graph=True``: gradients are Tensors and each node's VJP (written with tensorgrad
-  ops) is recorded, so gradients are differentiable;
-* otherwise gradients are plain numpy arrays: a node whose VJP has a registered numpy twin
-  (``node.fast_vjp``) runs it directly; any other VJP runs on wrapped Tensors under no_grad.
+Two modes share one loop and every VJP (see autograd/node.py):
+* plain ``backward()``: gradients are numpy arrays and each VJP gets the arrays of what its op
+  saved, so no Tensor is built per gradient;
+* ``create_graph=True``: gradients are Tensors, each VJP gets the saved Tensors and its
+  operations are recorded, so gradients are differentiable.
+
+The engine imports nothing above the Tensor: un-broadcasting a Tensor gradient uses the
+Tensor's own ``sum_to_size``/``to`` methods.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._state import STATE
-from .node import FAST
 from ..tensor import Tensor, _wrap
 from ..utils.hooks import RemovableHandle
 
@@ -23,26 +25,30 @@ _ndarray = np.ndarray
 # ---- fitting a gradient to its input (the one place un-broadcasting happens) -----------------
 def _fit(g, shape, dtype):
     if g.data.shape != shape:
-        from ..ops.reduce import sum_to
-        g = sum_to(g, shape)
+        g = g.sum_to_size(shape)
     if g.data.dtype != dtype:
-        from ..ops.elementwise import astype
-        g = astype(g, dtype)
+        g = g.to(dtype)
+    return g
+
+
+def sum_to_np(g, shape):
+    """Sum array ``g`` down to ``shape`` (the adjoint of broadcasting ``shape`` to g.shape)."""
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        g = g.reshape((1,) * -lead + g.shape)
+        lead = 0
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
+                                      if s == 1 and g.shape[i + lead] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if g.shape != shape:
+        g = g.reshape(shape)
     return g
 
 
 def _fit_np(g, shape, dtype):
     if g.shape != shape:
-        lead = g.ndim - len(shape)
-        if lead < 0:
-            g = g.reshape((1,) * -lead + g.shape)
-            lead = 0
-        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
-                                          if s == 1 and g.shape[i + lead] != 1)
-        if axes:
-            g = g.sum(axis=axes, keepdims=True)
-        if g.shape != shape:
-            g = g.reshape(shape)
+        g = sum_to_np(g, shape)
     if g.dtype != dtype:
         g = g.astype(dtype)
     return g
@@ -116,15 +122,6 @@ def _apply_hooks(hooks, g, fast):
                                    f"must return a gradient of the same shape (or None)")
             g = new
     return g
-
-
-def _slow_call(n, gs):
-    """Run a tensor-op VJP on array gradients (no create_graph): wrap, call, unwrap."""
-    if n.nout == 1:
-        res = n.fn(n, _wrap(gs))
-    else:
-        res = n.fn(n, tuple(None if g is None else _wrap(g) for g in gs))
-    return [None if r is None else r.data for r in res]
 
 
 _BACKWARD_HOOKS = {}  # handle id -> (on_start, on_finish)
@@ -297,14 +294,13 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                 if len(ors) > 1 or (t is not None and t._vc[0]):
                     _check_outputs(n)
             if fast:
-                f = FAST.get(n.fn)
-                in_grads = f(n, gs) if f is not None else _slow_call(n, gs)
+                in_grads = n.fn(n, gs, *n.arrays)
             else:
-                in_grads = n.fn(n, gs)
+                in_grads = n.fn(n, gs, *n.tensor_args())
             if anomaly:
                 _anomaly_backward(n, in_grads)
-            if not retain_graph and (n.saved or n.outs is not None):
-                n.saved = None
+            if not retain_graph and n.saved:
+                n.saved = n.arrays = None
                 n.outs = None
                 n.released = True
             for item, g in zip(nxt, in_grads):

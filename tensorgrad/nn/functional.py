@@ -1,11 +1,218 @@
 """``tensorgrad.nn.functional`` (alias ``F``): the functional forms of layers and losses.
 
-This module only gathers names; each op lives in one place (tensorgrad.ops.* or
-tensorgrad.nn._functional)."""
-from ..ops.elementwise import leaky_relu, relu, sigmoid, softplus, tanh  # noqa: F401
-from ..ops.linalg import linear  # noqa: F401
-from ..ops.movement import pad  # noqa: F401
-from ..ops.reduce import log_softmax, softmax  # noqa: F401
-from ..ops.conv import *  # noqa: F401,F403
-from ..ops.pool import *  # noqa: F401,F403
-from ._functional import *  # noqa: F401,F403
+The ops declared with ``@op(functional=True)`` in ``tensorgrad.ops`` (activations, linear,
+convolution, pooling, batch norm, cross entropy, ...) are gathered here from their
+declarations; what follows is built from public tensor ops.
+"""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import ops as _ops
+from .. import random as _random
+from .._state import STATE
+from ..ops import FUNCTIONAL as _DECLARED
+from ..ops._util import (TargetOutOfRangeError, as_tensor_arg as _as_tensor,  # noqa: F401
+                         check_float as _check_float, int_indices as _int_indices,
+                         legacy_reduction as _legacy_reduction, reduce_loss as _reduce,
+                         same_shape as _same_shape)
+from ..tensor import Tensor, _wrap
+
+globals().update(_DECLARED)
+
+__all__ = sorted(_DECLARED) + [
+    "dropout", "embedding", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
+    "l2_penalty", "l1_penalty"]
+
+
+# ---- dropout ----------------------------------------------------------------------------------
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Inverted dropout : keep each entry with probability 1-p and scale kept ones
+    by 1/(1-p) at training time; identity otherwise. The mask comes from
+    ``tensorgrad.random.generator()``."""
+    if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    x = _as_tensor(input, "dropout", "input")
+    if not training or p == 0.0 or not STATE.dropout:  # check_gradients switches it off
+        return x
+    _check_float(x, "dropout")
+    keep = 1.0 - p
+    if keep == 0.0:
+        mask = np.zeros(x.data.shape, dtype=x.data.dtype)
+    else:
+        mask = (_random.generator().random(x.data.shape) < keep).astype(x.data.dtype)
+        mask *= x.data.dtype.type(1.0 / keep)
+    return x * _wrap(mask)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``input``; the gradient of a
+    row accumulates over repeated indices; rows at ``padding_idx`` get no gradient."""
+    op = "embedding"
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError(f"{op}: max_norm, scale_grad_by_freq and sparse are not "
+                                  f"supported")
+    idx = _int_indices(input, op)
+    if not isinstance(weight, Tensor) or weight.data.ndim != 2:
+        raise ValueError(f"{op}: weight must be a 2-D tensor (num_embeddings, embedding_dim), "
+                         f"got {getattr(weight, 'shape', type(weight).__name__)}")
+    n = weight.data.shape[0]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx.max() if idx.max() >= n else idx.min()
+        raise TargetOutOfRangeError(f"{op}: index {int(bad)} is out of range for "
+                                    f"{n} embeddings")
+    idx = np.where(idx < 0, idx + n, idx)
+    out = weight[idx]
+    if padding_idx is not None:
+        pad = padding_idx + n if padding_idx < 0 else padding_idx
+        mask = (idx == pad)[..., None]
+        if mask.any():
+            out = _ops.where(mask, out.detach(), out)
+    return out
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot encoding with a new last dim of size ``num_classes`` (-1: max + 1)."""
+    op = "one_hot"
+    idx = _int_indices(tensor, op, "class values")
+    if idx.size and idx.min() < 0:
+        raise ValueError(f"{op}: class values must be non-negative, got {int(idx.min())}")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and idx.max() >= num_classes:
+        raise ValueError(f"{op}: class value {int(idx.max())} is out of range for "
+                         f"num_classes={num_classes}")
+    out = np.zeros(idx.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, idx[..., None].astype(np.int64), 1, axis=-1)
+    return _wrap(out)
+
+
+def _regression_pair(input, target, op):
+    x = _as_tensor(input, op, "input")
+    t = _as_tensor(target, op, "target")
+    _check_float(x, op)
+    if t.data.shape != x.data.shape:
+        try:
+            np.broadcast_shapes(x.data.shape, t.data.shape)
+        except ValueError:
+            raise ValueError(f"{op}: input shape {x.data.shape} and target shape "
+                             f"{t.data.shape} do not match (and do not broadcast)") from None
+        warnings.warn(f"{op}: using a target size {t.data.shape} that is different to the "
+                      f"input size {x.data.shape}; this will broadcast and is likely wrong. "
+                      f"Please ensure they have the same size.", UserWarning, stacklevel=3)
+    return x, t
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """(input - target)^2, reduced."""
+    op = "mse_loss"
+    x, t = _regression_pair(input, target, op)
+    d = x - t
+    return _reduce(d * d, _legacy_reduction(size_average, reduce, reduction), op)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """|input - target|, reduced (gradient sign(input - target), 0 at ties)."""
+    op = "l1_loss"
+    x, t = _regression_pair(input, target, op)
+    return _reduce(_ops.abs(x - t), _legacy_reduction(size_average, reduce, reduction), op)
+
+
+# ---- tg: the notes' multi-task loss and penalties -------------------------------------------
+def multitask_bce_with_logits(input, target, mask=None, reduction="mean", pos_weight=None):
+    """**tg** The notes' multi-task loss (§7.5.1): logistic losses summed over the labelled
+    entries only. ``target`` (N, T) holds 0/1 labels; unlabelled entries are marked by
+    ``mask`` (bool, True = labelled) or, without a mask, by NaN targets.
+
+    reduction: ``'mean'`` = (1/m) Σ_i Σ_j 1{labelled} L(ŷ_ij, y_ij) with m = N (the notes'
+    cost J); ``'sum'`` = the double sum; ``'mean_labelled'`` divides by the number of labelled
+    entries; ``'none'`` returns the elementwise losses (0 where unlabelled)."""
+    op = "multitask_bce_with_logits"
+    x = _as_tensor(input, op, "input")
+    t = _as_tensor(target, op, "target")
+    _check_float(x, op)
+    _check_float(t, op, "target")
+    _same_shape(x, t, op)
+    td = t.data
+    if mask is None:
+        m = ~np.isnan(td)
+    else:
+        m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.shape != td.shape:
+            raise ValueError(f"{op}: mask shape {m.shape} differs from target shape {td.shape}")
+        m = m.astype(bool)
+    filled = np.where(m, np.nan_to_num(td), 0.0).astype(x.data.dtype)
+    if np.any((filled != 0) & (filled != 1) & m):
+        raise ValueError(f"{op}: labelled targets must be 0 or 1")
+    per = binary_cross_entropy_with_logits(x, _wrap(filled), reduction="none",
+                                           pos_weight=pos_weight)
+    per = per * _wrap(m.astype(x.data.dtype))
+    if reduction == "none":
+        return per
+    total = _ops.sum(per)
+    if reduction == "sum":
+        return total
+    if reduction == "mean":
+        n = x.data.shape[0] if x.data.ndim else 1
+        return total / float(n)
+    if reduction == "mean_labelled":
+        return total / float(max(int(m.sum()), 1))
+    raise ValueError(f"{op}: reduction must be 'none', 'mean', 'sum' or 'mean_labelled', got "
+                     f"{reduction!r}")
+
+
+def _penalty_params(model_or_params, weights_only, op):
+    from .module import Module
+    if isinstance(model_or_params, Module):
+        items = list(model_or_params.named_parameters())
+    elif isinstance(model_or_params, Tensor):
+        items = [("", model_or_params)]
+    elif isinstance(model_or_params, dict):
+        items = list(model_or_params.items())
+    else:
+        items = []
+        for i, p in enumerate(model_or_params):
+            if isinstance(p, tuple) and len(p) == 2:
+                items.append(p)
+            else:
+                items.append((str(i), p))
+    out = []
+    for name, p in items:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{op}: expected tensors, got {type(p).__name__} for {name!r}")
+        if weights_only and p.data.ndim < 2:
+            continue  # biases and batch-norm scales/shifts are not regularized 
+        out.append(p)
+    if not out:
+        raise ValueError(f"{op}: no weight tensors to penalize (weights_only={weights_only} "
+                         f"keeps tensors with 2 or more dims)")
+    return out
+
+
+def l2_penalty(model_or_params, lambd, m, weights_only=True):
+    """**tg** The notes' L2 term λ/(2m) Σ_l ‖W[l]‖_F² (§4.2), to add to any loss. By default
+    only weights (tensors with ≥ 2 dims) count, not biases. Its gradient adds (λ/m) W."""
+    op = "l2_penalty"
+    if m <= 0:
+        raise ValueError(f"{op}: m (the number of examples) must be positive, got {m}")
+    total = None
+    for p in _penalty_params(model_or_params, weights_only, op):
+        s = _ops.sum(p * p)
+        total = s if total is None else total + s
+    return total * (lambd / (2.0 * m))
+
+
+def l1_penalty(model_or_params, lambd, m, weights_only=True):
+    """**tg** The notes' L1 term λ/m Σ |w| (§4.2): it drives weights to exact zeros."""
+    op = "l1_penalty"
+    if m <= 0:
+        raise ValueError(f"{op}: m (the number of examples) must be positive, got {m}")
+    total = None
+    for p in _penalty_params(model_or_params, weights_only, op):
+        s = _ops.sum(_ops.abs(p))
+        total = s if total is None else total + s
+    return total * (lambd / float(m))

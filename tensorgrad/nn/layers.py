@@ -9,7 +9,7 @@ import numpy as np
 from ..tensor import Tensor, _wrap, _as_dtype
 from .. import ops as _ops
 from . import init
-from . import _functional as F
+from . import functional as F
 from .module import Module, Parameter
 
 __all__ = ["Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Flatten",

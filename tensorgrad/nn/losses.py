@@ -1,9 +1,9 @@
-"""Loss modules (PyTorch's classes around the functional forms in ``nn/_functional.py``),
+"""Loss modules (PyTorch's classes around the functional forms in ``nn/functional.py``),
 plus **tg** the notes' multi-task loss and the L2/L1 penalties."""
 from __future__ import annotations
 
-from . import _functional as F
-from ._functional import l1_penalty, l2_penalty  # noqa: F401  (tg.nn.l2_penalty)
+from . import functional as F
+from .functional import l1_penalty, l2_penalty  # noqa: F401  (tg.nn.l2_penalty)
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss",

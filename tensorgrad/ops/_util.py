@@ -55,3 +55,54 @@ def shape_args(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray, Tensor)):
         shape = tuple(shape[0].tolist() if hasattr(shape[0], "tolist") else shape[0])
     return tuple(int(s) for s in shape)
+
+
+# ---- argument checks shared by the functional ops (nn.functional names them) ---------------
+class TargetOutOfRangeError(IndexError, ValueError):
+    """A class index outside [0, C): an IndexError as in PyTorch, and a ValueError."""
+
+
+def as_tensor_arg(x, op, what):
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple, numbers.Number)):
+        return _wrap(np.asarray(x))
+    raise TypeError(f"{op}: {what} must be a tg.Tensor, got {type(x).__name__}")
+
+
+def check_float(x, op, what="input"):
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point {what}, got dtype {x.data.dtype}")
+
+
+def reduce_loss(loss, reduction, op):
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+
+
+def legacy_reduction(size_average, reduce, reduction):
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def int_indices(idx, op, what="indices"):
+    arr = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{op}: expected integer {what} (e.g. int64), got dtype {arr.dtype}")
+    return arr
+
+
+def same_shape(x, t, op):
+    if t.data.shape != x.data.shape:
+        raise ValueError(f"{op}: target size {t.data.shape} is different from the input size "
+                         f"{x.data.shape}; please ensure they have the same size")

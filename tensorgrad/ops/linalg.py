@@ -5,21 +5,18 @@ import numpy as np
 
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
-
-__all__ = ["matmul", "linear", "mm", "bmm", "dot", "outer"]
-
-
-def _swap(x):
-    from .movement import transpose
-    return transpose(x, -1, -2)
+from ._registry import op
+from ._xp import array_module
 
 
-def _matmul_bw(node, g):
-    a, b = node.saved
-    n = node.needs
-    return (matmul(g, _swap(b)) if n[0] else None, matmul(_swap(a), g) if n[1] else None)
+def _matmul_vjp(ctx, g, a, b):
+    xp = array_module(g)
+    n = ctx.needs
+    return (xp.matmul(g, xp.transpose(b, -1, -2)) if n[0] else None,
+            xp.matmul(xp.transpose(a, -1, -2), g) if n[1] else None)
 
 
+@op(methods=("matmul", "__matmul__"), rmethods=("__rmatmul__",))
 def matmul(a, b):
     if not isinstance(a, Tensor):
         a = _wrap(np.asarray(a))
@@ -51,41 +48,41 @@ def matmul(a, b):
     except ValueError:
         raise RuntimeError(f"matmul: batch dimensions do not broadcast: {ad.shape} @ "
                            f"{bd.shape}") from None
-    return record("matmul", out, (a, b), _matmul_bw, saved=(a, b))
+    return record("matmul", out, (a, b), _matmul_vjp, saved=(a, b))
 
 
-mm = matmul
-bmm = matmul
+mm = op(matmul, name="mm", methods="mm")
+bmm = op(matmul, name="bmm", methods="bmm")
 
 
+@op
 def dot(a, b):
     if a.data.ndim != 1 or b.data.ndim != 1:
         raise RuntimeError(f"dot: expected two 1-D tensors, got shapes {a.data.shape} and {b.data.shape}")
     return matmul(a, b)
 
 
+@op
 def outer(a, b):
     from .movement import unsqueeze
     return matmul(unsqueeze(a, 1), unsqueeze(b, 0))
 
 
-def _linear_bw(node, g):
-    x, w = node.saved[:2]
-    n = node.needs
-    gx = matmul(g, w) if n[0] else None
-    gw = None
+def _linear_vjp(ctx, g, x, w):
+    xp = array_module(g)
+    n = ctx.needs
+    gx = xp.matmul(g, w) if n[0] else None
+    gw = gb = None
     if n[1]:
-        from .movement import reshape
-        g2 = reshape(g, (-1, g.data.shape[-1])) if g.data.ndim != 2 else g
-        x2 = reshape(x, (-1, x.data.shape[-1])) if x.data.ndim != 2 else x
-        gw = matmul(_swap(g2), x2)
-    gb = None
+        g2 = xp.reshape(g, (-1, g.shape[-1])) if g.ndim != 2 else g
+        x2 = xp.reshape(x, (-1, x.shape[-1])) if x.ndim != 2 else x
+        gw = xp.matmul(xp.transpose(g2, -1, -2), x2)
     if len(n) > 2 and n[2]:
-        from .reduce import sum
-        gb = sum(g, dim=tuple(range(g.data.ndim - 1))) if g.data.ndim > 1 else g
+        gb = xp.sum(g, tuple(range(g.ndim - 1))) if g.ndim > 1 else g
     return (gx, gw, gb)
 
 
+@op(functional=True, methods=())
 def linear(x, weight, bias=None):
     """y = x Wᵀ + b in one op (W is (out, in), as PyTorch)."""
     xd, wd = x.data, weight.data
@@ -94,7 +91,7 @@ def linear(x, weight, bias=None):
                            f"features, weight of shape {wd.shape} expects {wd.shape[-1] if wd.ndim == 2 else '?'}")
     out = np.matmul(xd, wd.T)
     if bias is None:
-        return record("linear", out, (x, weight), _linear_bw, saved=(x, weight))
+        return record("linear", out, (x, weight), _linear_vjp, saved=(x, weight))
     bd = bias.data
     if bd.shape != (wd.shape[0],):
         raise RuntimeError(f"linear: bias must have shape ({wd.shape[0]},), got {bd.shape}")
@@ -102,33 +99,4 @@ def linear(x, weight, bias=None):
         out += bd
     else:
         out = out + bd
-    return record("linear", out, (x, weight, bias), _linear_bw, saved=(x, weight))
-
-
-# ---- numpy twins of the VJPs (plain backward) --------------------------------------------------
-def _reg():
-    from ..autograd.node import fast_vjp as fv
-
-    @fv(_matmul_bw)
-    def _(n, g):
-        a, b = n.saved
-        return (np.matmul(g, np.swapaxes(b.data, -1, -2)) if n.needs[0] else None,
-                np.matmul(np.swapaxes(a.data, -1, -2), g) if n.needs[1] else None)
-
-    @fv(_linear_bw)
-    def _(n, g):
-        x, w = n.saved[:2]
-        need = n.needs
-        gx = np.matmul(g, w.data) if need[0] else None
-        gw = None
-        if need[1]:
-            g2 = g.reshape(-1, g.shape[-1])
-            gw = g2.T @ x.data.reshape(-1, x.data.shape[-1])
-        gb = None
-        if len(need) > 2 and need[2]:
-            gb = g.reshape(-1, g.shape[-1]).sum(axis=0)
-        return (gx, gw, gb)
-
-
-_reg()
-del _reg
+    return record("linear", out, (x, weight, bias), _linear_vjp, saved=(x, weight))

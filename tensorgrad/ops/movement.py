@@ -6,17 +6,16 @@ import numpy as np
 
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
+from ._registry import op, tensor_method, tensor_property
 from ._util import norm_dims, shape_args
-
-__all__ = ["reshape", "view", "permute", "transpose", "flatten", "unsqueeze", "squeeze",
-           "expand", "broadcast_to", "repeat", "cat", "concatenate", "stack", "split", "chunk",
-           "unbind", "flip", "pad"]
+from ._xp import array_module
 
 
-def _reshape_bw(node, g):
-    return (reshape(g, node.info),)
+def _reshape_vjp(ctx, g, in_shape):
+    return (array_module(g).reshape(g, in_shape),)
 
 
+@op(methods=("reshape", "view"))
 def reshape(a, *shape):
     shape = shape_args(shape)
     d = a.data
@@ -27,17 +26,23 @@ def reshape(a, *shape):
     except ValueError:
         raise RuntimeError(f"reshape: shape {shape} is invalid for input of shape {d.shape} "
                            f"(size {d.size})") from None
-    return record("reshape", out, (a,), _reshape_bw, info=d.shape,
+    return record("reshape", out, (a,), _reshape_vjp, saved=(d.shape,),
                   view_of=a if np.shares_memory(out, d) else None)
 
 
-view = reshape
+view = op(reshape, name="view", methods=())
 
 
-def _permute_bw(node, g):
-    return (permute(g, node.info),)
+@tensor_method("view_as", "reshape_as")
+def view_as(a, other):
+    return reshape(a, other.shape)
 
 
+def _permute_vjp(ctx, g, inverse):
+    return (array_module(g).permute(g, inverse),)
+
+
+@op
 def permute(a, *dims):
     dims = shape_args(dims)
     nd = a.data.ndim
@@ -46,22 +51,37 @@ def permute(a, *dims):
                            f"of a tensor of shape {a.data.shape}")
     dims = tuple(d % nd for d in dims)
     inv = tuple(np.argsort(dims))
-    return record("permute", a.data.transpose(dims), (a,), _permute_bw, info=inv, view_of=a)
+    return record("permute", a.data.transpose(dims), (a,), _permute_vjp, saved=(inv,),
+                  view_of=a)
 
 
-def _transpose_bw(node, g):
-    return (transpose(g, *node.info),)
+@tensor_property("T")
+def _T(a):
+    """The tensor with its dimensions reversed."""
+    return permute(a, tuple(range(a.data.ndim - 1, -1, -1)))
 
 
+@tensor_property("mT")
+def _mT(a):
+    """The last two dimensions swapped (a batch of matrices transposed)."""
+    return transpose(a, -2, -1)
+
+
+def _transpose_vjp(ctx, g, d0, d1):
+    return (array_module(g).transpose(g, d0, d1),)
+
+
+@op
 def transpose(a, dim0=-2, dim1=-1):
     nd = a.data.ndim
     d0, d1 = norm_dims(dim0, nd, "transpose")[0], norm_dims(dim1, nd, "transpose")[0]
     if d0 == d1:
         return a
-    return record("transpose", np.swapaxes(a.data, d0, d1), (a,), _transpose_bw, info=(d0, d1),
-                  view_of=a)
+    return record("transpose", np.swapaxes(a.data, d0, d1), (a,), _transpose_vjp,
+                  saved=(d0, d1), view_of=a)
 
 
+@op
 def flatten(a, start_dim=0, end_dim=-1):
     s = a.data.shape
     if not s:
@@ -73,6 +93,7 @@ def flatten(a, start_dim=0, end_dim=-1):
     return reshape(a, s[:st] + (int(np.prod(s[st:en + 1])),) + s[en + 1:])
 
 
+@op
 def unsqueeze(a, dim):
     s = a.data.shape
     nd = len(s) + 1
@@ -82,6 +103,7 @@ def unsqueeze(a, dim):
     return reshape(a, s[:dim] + (1,) + s[dim:])
 
 
+@op
 def squeeze(a, dim=None):
     s = a.data.shape
     if dim is None:
@@ -90,11 +112,11 @@ def squeeze(a, dim=None):
     return reshape(a, tuple(x for i, x in enumerate(s) if not (i in dims and x == 1)))
 
 
-def _expand_bw(node, g):
-    from .reduce import sum_to
-    return (sum_to(g, node.info),)
+def _expand_vjp(ctx, g, in_shape):
+    return (array_module(g).sum_to_size(g, in_shape),)
 
 
+@op
 def expand(a, *shape):
     shape = shape_args(shape)
     d = a.data
@@ -109,22 +131,26 @@ def expand(a, *shape):
         out = np.broadcast_to(d, shape)
     except ValueError:
         raise RuntimeError(f"expand: cannot expand shape {d.shape} to {shape}") from None
-    return record("expand", out, (a,), _expand_bw, info=d.shape, view_of=a)
+    return record("expand", out, (a,), _expand_vjp, saved=(d.shape,), view_of=a)
 
 
-broadcast_to = expand
+broadcast_to = op(expand, name="broadcast_to", methods=())
 
 
-def _repeat_bw(node, g):
-    from .reduce import sum
-    in_shape, reps = node.info
+@tensor_method("expand_as")
+def expand_as(a, other):
+    return expand(a, other.shape)
+
+
+def _repeat_vjp(ctx, g, in_shape, reps):
+    xp = array_module(g)
     inter = []
     for r, s in zip(reps, in_shape):
         inter += [r, s]
-    g = reshape(g, tuple(inter))
-    return (sum(g, dim=tuple(range(0, len(inter), 2))),)
+    return (xp.sum(xp.reshape(g, tuple(inter)), tuple(range(0, len(inter), 2))),)
 
 
+@op
 def repeat(a, *sizes):
     sizes = shape_args(sizes)
     d = a.data
@@ -133,24 +159,21 @@ def repeat(a, *sizes):
                            f"than the number of dimensions of the tensor ({d.ndim})")
     in_shape = (1,) * (len(sizes) - d.ndim) + d.shape
     out = np.tile(d.reshape(in_shape), sizes)
-    return record("repeat", out, (a,), _repeat_bw, info=(in_shape, sizes))
+    return record("repeat", out, (a,), _repeat_vjp, saved=(in_shape, sizes))
 
 
-def _cat_bw(node, g):
-    from .index import getitem
-    dm, sizes = node.info
+def _cat_vjp(ctx, g, dm, sizes):
+    xp = array_module(g)
     outs = []
     start = 0
-    for need, n in zip(node.needs, sizes):
-        if need:
-            idx = (slice(None),) * dm + (slice(start, start + n),)
-            outs.append(getitem(g, idx))
-        else:
-            outs.append(None)
+    for need, n in zip(ctx.needs, sizes):
+        outs.append(xp.getitem(g, (slice(None),) * dm + (slice(start, start + n),))
+                    if need else None)
         start += n
     return tuple(outs)
 
 
+@op(methods=())
 def cat(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in tensors]
     if not tensors:
@@ -163,13 +186,14 @@ def cat(tensors, dim=0):
             raise RuntimeError(f"cat: sizes of tensors must match except in dimension {dm}; "
                                f"tensor 0 has shape {s0}, tensor {i} has shape {s}")
     out = np.concatenate([t.data for t in tensors], axis=dm)
-    return record("cat", out, tuple(tensors), _cat_bw,
-                  info=(dm, [t.data.shape[dm] for t in tensors]))
+    return record("cat", out, tuple(tensors), _cat_vjp,
+                  saved=(dm, [t.data.shape[dm] for t in tensors]))
 
 
-concatenate = cat
+concatenate = op(cat, name="concatenate", methods=())
 
 
+@op(methods=())
 def stack(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in tensors]
     if not tensors:
@@ -185,6 +209,7 @@ def stack(tensors, dim=0):
     return cat([unsqueeze(t, dim % nd) for t in tensors], dim % nd)
 
 
+@op
 def split(a, split_size_or_sections, dim=0):
     from .index import getitem
     dm = norm_dims(dim, a.data.ndim, "split")[0]
@@ -205,32 +230,35 @@ def split(a, split_size_or_sections, dim=0):
     return tuple(outs)
 
 
+@op
 def chunk(a, chunks, dim=0):
     n = a.data.shape[norm_dims(dim, a.data.ndim, "chunk")[0]]
     size = -(-n // chunks)
     return split(a, size, dim)
 
 
+@op
 def unbind(a, dim=0):
     from .index import getitem
     dm = norm_dims(dim, a.data.ndim, "unbind")[0]
     return tuple(getitem(a, (slice(None),) * dm + (i,)) for i in range(a.data.shape[dm]))
 
 
-def _flip_bw(node, g):
-    return (flip(g, node.info),)
+def _flip_vjp(ctx, g, dims):
+    return (array_module(g).flip(g, dims),)
 
 
+@op
 def flip(a, dims):
     dims = norm_dims(dims, a.data.ndim, "flip")
-    return record("flip", np.flip(a.data, dims).copy(), (a,), _flip_bw, info=dims)
+    return record("flip", np.flip(a.data, dims).copy(), (a,), _flip_vjp, saved=(dims,))
 
 
-def _pad_bw(node, g):
-    from .index import getitem
-    return (getitem(g, node.info),)
+def _pad_vjp(ctx, g, index):
+    return (array_module(g).getitem(g, index),)
 
 
+@op(functional=True, methods=())
 def pad(a, pad, mode="constant", value=0.0):
     """F.pad: ``pad`` lists (left, right) pairs starting from the last dimension."""
     if mode != "constant":
@@ -247,29 +275,4 @@ def pad(a, pad, mode="constant", value=0.0):
         widths[d.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     out = np.pad(d, widths, constant_values=value)
     idx = tuple(slice(lo, lo + s) for (lo, _), s in zip(widths, d.shape))
-    return record("pad", out, (a,), _pad_bw, info=idx)
-
-
-# ---- numpy twins of the VJPs (plain backward) --------------------------------------------------
-def _reg():
-    from ..autograd.node import fast_vjp as fv
-
-    fv(_reshape_bw)(lambda n, g: (g.reshape(n.info),))
-    fv(_permute_bw)(lambda n, g: (g.transpose(n.info),))
-    fv(_transpose_bw)(lambda n, g: (np.swapaxes(g, *n.info),))
-
-    @fv(_cat_bw)
-    def _(n, g):
-        dm, sizes = n.info
-        outs, start = [], 0
-        for need, s in zip(n.needs, sizes):
-            outs.append(g[(slice(None),) * dm + (slice(start, start + s),)] if need else None)
-            start += s
-        return tuple(outs)
-
-    fv(_flip_bw)(lambda n, g: (np.flip(g, n.info),))
-    fv(_pad_bw)(lambda n, g: (g[n.info],))
-
-
-_reg()
-del _reg
+    return record("pad", out, (a,), _pad_vjp, saved=(idx,))

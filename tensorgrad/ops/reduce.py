@@ -7,13 +7,12 @@ import builtins
 
 import numpy as np
 
-from ..autograd.node import record
+from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
+from ._registry import op
 from ._util import norm_dims, pick_dim, pick_keep
-from .elementwise import exp, log, sqrt, where
-
-__all__ = ["sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin",
-           "logsumexp", "softmax", "log_softmax", "sum_to", "norm", "all", "any", "prod"]
+from ._xp import TG, array_module, softmax_np
+from .elementwise import exp, log, sqrt
 
 _np_sum = np.sum
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -27,19 +26,19 @@ def _keep_shape(shape, dims):
 
 
 def _expand_back(g, in_shape, dims, keepdim):
-    """Broadcast a reduced gradient back to the input's shape (with tensorgrad ops)."""
-    from .movement import expand, reshape
+    """Broadcast a reduced gradient back to the input's shape."""
+    xp = array_module(g)
     if not keepdim:
-        g = reshape(g, _keep_shape(in_shape, dims))
-    return expand(g, in_shape)
+        g = xp.reshape(g, _keep_shape(in_shape, dims))
+    return xp.expand(g, in_shape)
 
 
 # ---- sum / mean ---------------------------------------------------------------------------
-def _sum_bw(node, g):
-    shape, dims, keep = node.info
+def _sum_vjp(ctx, g, shape, dims, keep):
     return (_expand_back(g, shape, dims, keep),)
 
 
+@op
 def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
     dims = norm_dims(pick_dim(dim, axis, "sum"), a.data.ndim, "sum")
     keep = pick_keep(keepdim, keepdims)
@@ -47,14 +46,14 @@ def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
     if d.dtype == np.bool_:
         d = d.astype(np.int64)
     out = _np_sum(d, axis=dims, keepdims=keep, dtype=dtype)
-    return record("sum", out, (a,), _sum_bw, info=(d.shape, dims, keep))
+    return record("sum", out, (a,), _sum_vjp, saved=(d.shape, dims, keep))
 
 
-def _mean_bw(node, g):
-    shape, dims, keep, n = node.info
+def _mean_vjp(ctx, g, shape, dims, keep, n):
     return (_expand_back(g / n, shape, dims, keep),)
 
 
+@op
 def mean(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     dims = norm_dims(pick_dim(dim, axis, "mean"), a.data.ndim, "mean")
     keep = pick_keep(keepdim, keepdims)
@@ -64,17 +63,19 @@ def mean(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
                         f"(convert with .float() first)")
     n = d.size if dims is None else int(np.prod([d.shape[i] for i in dims]))
     out = np.mean(d, axis=dims, keepdims=keep)
-    return record("mean", out, (a,), _mean_bw, info=(d.shape, dims, keep, n))
+    return record("mean", out, (a,), _mean_vjp, saved=(d.shape, dims, keep, n))
 
 
-def _sum_to_bw(node, g):
-    from .movement import expand
-    return (expand(g, node.info),)
+def _sum_to_vjp(ctx, g, in_shape):
+    return (array_module(g).expand(g, in_shape),)
 
 
-def sum_to(a, shape):
-    """Sum ``a`` down to ``shape`` (the inverse of broadcasting); used by the engine."""
-    shape = tuple(shape)
+@op(methods="sum_to_size")
+def sum_to(a, *shape):
+    """Sum ``a`` down to ``shape``, the adjoint of broadcasting (``x.sum_to_size(shape)``, as
+    PyTorch); the engine un-broadcasts gradients with it."""
+    from ._util import shape_args
+    shape = shape_args(shape)
     d = a.data
     if d.shape == shape:
         return a
@@ -84,9 +85,10 @@ def sum_to(a, shape):
     out = d.sum(axis=axes, keepdims=True)
     if lead:
         out = out.reshape(shape)
-    return record("sum_to", out, (a,), _sum_to_bw, info=d.shape)
+    return record("sum_to", out, (a,), _sum_to_vjp, saved=(d.shape,))
 
 
+@op
 def var(a, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
     """Variance; ``unbiased=True`` divides by n-1 (PyTorch's default), or give ``correction``."""
@@ -98,31 +100,29 @@ def var(a, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None
     return sum(centered * centered, dim=dims, keepdim=keep) / float(builtins.max(n - ddof, 0) or np.nan)
 
 
+@op
 def std(a, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
     return sqrt(var(a, dim, unbiased, keepdim, correction=correction, axis=axis,
                     keepdims=keepdims))
 
 
-def _norm_bw(node, g):
-    (a,) = node.saved
-    shape, dims, keep = node.info
-    out = node.output()
-    from .movement import reshape
+def _norm_vjp(ctx, g, a, out, shape, dims, keep):
+    xp = array_module(g)
     if not keep:
-        out = reshape(out, _keep_shape(shape, dims))
-        g = reshape(g, _keep_shape(shape, dims))
-    safe = where(_wrap(out.data == 0), 1.0, out)
-    return (where(_wrap(out.data == 0), 0.0, g * a / safe),)
+        out = xp.reshape(out, _keep_shape(shape, dims))
+        g = xp.reshape(g, _keep_shape(shape, dims))
+    zero = out == 0
+    return (xp.where(zero, 0.0, g * a / xp.where(zero, 1.0, out)),)
 
 
+@op
 def norm(a, p=2, dim=None, keepdim=False):
     """The 2-norm (p=2; gradient 0 at 0 as PyTorch) or any p via composition."""
     dims = norm_dims(dim, a.data.ndim, "norm")
     if p == 2 or p == "fro":
         out = np.sqrt(np.sum(a.data * a.data, axis=dims, keepdims=keepdim))
-        return record("norm", out, (a,), _norm_bw, saved=(a,), info=(a.data.shape, dims, keepdim),
-                      save_output=True)
+        return record("norm", out, (a,), _norm_vjp, saved=(a, OUT, a.data.shape, dims, keepdim))
     if p == 1:
         from .elementwise import abs as _abs
         return sum(_abs(a), dim=dims, keepdim=keepdim)
@@ -134,8 +134,7 @@ def norm(a, p=2, dim=None, keepdim=False):
 
 
 # ---- max / min ------------------------------------------------------------------------------
-def _even_bw(node, g):
-    shape, dims, keep, mask = node.info
+def _masked_expand_vjp(ctx, g, shape, dims, keep, mask):
     return (_expand_back(g, shape, dims, keep) * mask,)
 
 
@@ -146,27 +145,24 @@ def _extreme(name, a, dims, keep, fn):
     out = fn(d, axis=dims, keepdims=True)
     hit = (d == out)
     cnt = hit.sum(axis=dims, keepdims=True)
-    mask = _wrap((hit / cnt).astype(d.dtype))
+    mask = (hit / cnt).astype(d.dtype)
     if not keep:
         out = out.reshape(tuple(s for i, s in enumerate(d.shape)
                                 if dims is not None and i not in dims))
-    return record(name, out, (a,), _even_bw, info=(d.shape, dims, keep, mask))
+    return record(name, out, (a,), _masked_expand_vjp, saved=(d.shape, dims, keep, mask))
 
 
+@op
 def amax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Max over ``dim``; ties share the gradient evenly (as PyTorch)."""
     dims = norm_dims(pick_dim(dim, axis, "amax"), a.data.ndim, "amax")
     return _extreme("amax", a, dims, pick_keep(keepdim, keepdims), np.max)
 
 
+@op
 def amin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     dims = norm_dims(pick_dim(dim, axis, "amin"), a.data.ndim, "amin")
     return _extreme("amin", a, dims, pick_keep(keepdim, keepdims), np.min)
-
-
-def _index_select_bw(node, g):
-    shape, d, keep, onehot = node.info
-    return (_expand_back(g, shape, (d,), keep) * onehot,)
 
 
 def _reduce_with_index(name, a, dim, keep, argfn):
@@ -183,7 +179,7 @@ def _reduce_with_index(name, a, dim, keep, argfn):
         vals = vals.squeeze(dm)
     else:
         idx = idx_k
-    v = record(name, vals, (a,), _index_select_bw, info=(d.shape, dm, keep, _wrap(onehot)))
+    v = record(name, vals, (a,), _masked_expand_vjp, saved=(d.shape, (dm,), keep, onehot))
     return values_indices(v, _wrap(idx.astype(np.int64)))
 
 
@@ -199,11 +195,13 @@ def _max_or_min(name, a, dim, keepdim, axis, keepdims):
                               np.argmax if greater else np.argmin)
 
 
+@op
 def max(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """``max(a)`` → the maximum; ``max(a, dim)`` → (values, indices); ``max(a, b)`` → maximum."""
     return _max_or_min("max", a, dim, keepdim, axis, keepdims)
 
 
+@op
 def min(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """``min(a)`` → the minimum; ``min(a, dim)`` → (values, indices); ``min(a, b)`` → minimum."""
     return _max_or_min("min", a, dim, keepdim, axis, keepdims)
@@ -217,29 +215,34 @@ def _arg(name, fn, a, dim, keepdim, axis, keepdims):
     return _wrap(fn(a.data, axis=dm, keepdims=pick_keep(keepdim, keepdims)).astype(np.int64))
 
 
+@op
 def argmax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the maximum (over all elements, or along ``dim``); never differentiable."""
     return _arg("argmax", np.argmax, a, dim, keepdim, axis, keepdims)
 
 
+@op
 def argmin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return _arg("argmin", np.argmin, a, dim, keepdim, axis, keepdims)
 
 
+@op
 def all(a, dim=None, keepdim=False):
     return _wrap(np.asarray(np.all(a.data, axis=norm_dims(dim, a.data.ndim, "all"), keepdims=keepdim)))
 
 
+@op
 def any(a, dim=None, keepdim=False):
     return _wrap(np.asarray(np.any(a.data, axis=norm_dims(dim, a.data.ndim, "any"), keepdims=keepdim)))
 
 
+@op
 def prod(a, dim=None, keepdim=False):
     """Product over ``dim``. The gradient is the product of the other elements (exact with
     zeros); its second derivative is exact where the input has no zeros."""
     dims = norm_dims(dim, a.data.ndim, "prod")
     out = np.prod(a.data, axis=dims, keepdims=keepdim)
-    return record("prod", out, (a,), _prod_bw, saved=(a,), info=(a.data.shape, dims, keepdim))
+    return record("prod", out, (a,), _prod_vjp, saved=(a, a.data.shape, dims, keepdim))
 
 
 def _prod_others(d, dims):
@@ -254,17 +257,17 @@ def _prod_others(d, dims):
     return np.moveaxis((left * right).reshape(moved.shape), tuple(range(k, d.ndim)), ax)
 
 
-def _prod_bw(node, g):
-    (a,) = node.saved
-    shape, dims, keep = node.info
-    if np.all(a.data != 0):
-        # differentiable form: d prod / d a_i = prod / a_i
+def _prod_vjp(ctx, g, a, shape, dims, keep):
+    ad = a.data if isinstance(a, Tensor) else a
+    if array_module(g) is TG and np.all(ad != 0):
+        # differentiable form, for create_graph: d prod / d a_i = prod / a_i
         out = prod(a, dim=dims, keepdim=keep)
         return (_expand_back(g * out, shape, dims, keep) / a,)
-    return (_expand_back(g, shape, dims, keep) * _wrap(_prod_others(a.data, dims)),)
+    return (_expand_back(g, shape, dims, keep) * _prod_others(ad, dims),)
 
 
 # ---- log-sum-exp and softmax ------------------------------------------------------------------
+@op
 def logsumexp(a, dim=None, keepdim=False):
     dims = norm_dims(dim, a.data.ndim, "logsumexp")
     m = np.max(a.data, axis=dims, keepdims=True)
@@ -277,17 +280,8 @@ def logsumexp(a, dim=None, keepdim=False):
     return s
 
 
-def _softmax_np(x, axis):
-    m = np.max(x, axis=axis, keepdims=True)
-    e = np.exp(x - m)
-    e /= e.sum(axis=axis, keepdims=True)
-    return e
-
-
-def _softmax_bw(node, g):
-    y = node.output()
-    dm = node.info
-    return (y * (g - sum(g * y, dm, keepdim=True)),)
+def _softmax_vjp(ctx, g, y, dim):
+    return (y * (g - array_module(g).sum(g * y, dim, keepdim=True)),)
 
 
 def _one_dim(dim, ndim, op):
@@ -298,54 +292,22 @@ def _one_dim(dim, ndim, op):
     return norm_dims(dim, ndim, op)[0]
 
 
+@op(functional=True)
 def softmax(a, dim=None):
     dm = _one_dim(dim, a.data.ndim, "softmax")
-    return record("softmax", _softmax_np(a.data, dm), (a,), _softmax_bw, info=dm,
-                  save_output=True)
+    return record("softmax", softmax_np(a.data, dm), (a,), _softmax_vjp, saved=(OUT, dm))
 
 
-def _log_softmax_bw(node, g):
-    y = node.output()
-    dm = node.info
-    return (g - exp(y) * sum(g, dm, keepdim=True),)
+def _log_softmax_vjp(ctx, g, y, dim):
+    xp = array_module(g)
+    return (g - xp.exp(y) * xp.sum(g, dim, keepdim=True),)
 
 
+@op(functional=True)
 def log_softmax(a, dim=None):
     dm = _one_dim(dim, a.data.ndim, "log_softmax")
     x = a.data
     m = np.max(x, axis=dm, keepdims=True)
     sh = x - m
     out = sh - np.log(np.exp(sh).sum(axis=dm, keepdims=True))
-    return record("log_softmax", out, (a,), _log_softmax_bw, info=dm, save_output=True)
-
-
-# ---- numpy twins of the VJPs (plain backward) --------------------------------------------------
-def _reg():
-    from ..autograd.node import fast_vjp as fv
-
-    def expand_np(g, shape, dims, keep):
-        if not keep:
-            g = g.reshape(_keep_shape(shape, dims))
-        return np.broadcast_to(g, shape)
-
-    fv(_prod_bw)(lambda n, g: (expand_np(g, *n.info) * _prod_others(n.saved[0].data, n.info[1]),))
-    fv(_sum_bw)(lambda n, g: (expand_np(g, *n.info),))
-    fv(_mean_bw)(lambda n, g: (expand_np(g / n.info[3], *n.info[:3]),))
-    fv(_sum_to_bw)(lambda n, g: (np.broadcast_to(g, n.info),))
-    fv(_even_bw)(lambda n, g: (expand_np(g, *n.info[:3]) * n.info[3].data,))
-    fv(_index_select_bw)(lambda n, g: (expand_np(g, n.info[0], (n.info[1],), n.info[2])
-                                       * n.info[3].data,))
-
-    @fv(_softmax_bw)
-    def _(n, g):
-        y = n.outs[0]
-        gy = g * y
-        return (gy - y * gy.sum(axis=n.info, keepdims=True),)
-
-    @fv(_log_softmax_bw)
-    def _(n, g):
-        return (g - np.exp(n.outs[0]) * g.sum(axis=n.info, keepdims=True),)
-
-
-_reg()
-del _reg
+    return record("log_softmax", out, (a,), _log_softmax_vjp, saved=(OUT, dm))
