@@ -20,6 +20,7 @@ from ..tensor import Tensor, _wrap
 from ..utils.hooks import RemovableHandle
 
 _ndarray = np.ndarray
+_Tensor = Tensor
 
 
 # ---- fitting a gradient to its input (the one place un-broadcasting happens) -----------------
@@ -294,13 +295,21 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                 if len(ors) > 1 or (t is not None and t._vc[0]):
                     _check_outputs(n)
             if fast:
-                in_grads = n.fn(n, gs, *n.arrays)
+                sv = n.saved
+                if not sv:
+                    in_grads = n.fn(n, gs)
+                elif n.outs is None:  # saved Tensors become their arrays (inlined n.arrays())
+                    in_grads = n.fn(n, gs, *[s.data if isinstance(s, _Tensor) else s for s in sv])
+                elif len(sv) == 1 and n.nout == 1:  # saved=(OUT,): exp, tanh, sigmoid, ...
+                    in_grads = n.fn(n, gs, n.outs[0])
+                else:
+                    in_grads = n.fn(n, gs, *n.arrays())
             else:
                 in_grads = n.fn(n, gs, *n.tensor_args())
             if anomaly:
                 _anomaly_backward(n, in_grads)
             if not retain_graph and n.saved:
-                n.saved = n.arrays = None
+                n.saved = None
                 n.outs = None
                 n.released = True
             for item, g in zip(nxt, in_grads):

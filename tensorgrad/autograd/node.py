@@ -17,8 +17,9 @@ A VJP is written once, for both backward modes (see docs/architecture.md):
 VJP gives them. On plain ``backward()`` the gradient is a numpy array and every saved Tensor
 arrives as its array; under ``create_graph=True`` they are Tensors and the VJP's own operations
 are recorded, so gradients are differentiable. ``OUT`` in ``saved`` stands for the op's output
-(``outputs(k)`` for output k of a multi-output op). Other saved values (shapes, masks, scalars)
-arrive as they are. A VJP that needs functions rather than operators picks them with
+and comes first (``record(..., saved=(OUT, dim))``); ``outputs(k)`` stands for output k of a
+multi-output op (anywhere in ``saved``). Other saved values (shapes, masks, scalars) arrive as
+they are. A VJP that needs functions rather than operators picks them with
 ``tensorgrad.ops.array_module(g)`` (numpy or tensorgrad, with the same signatures).
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..utils.hooks import RemovableHandle
 
 _ndarray = np.ndarray
 _ref = weakref.ref
+_new = object.__new__
 _NEEDS1 = (True,)
 
 
@@ -79,10 +81,10 @@ class _NodeHookHandle(RemovableHandle):
 
 
 class Node:
-    __slots__ = ("name", "fn", "next", "needs", "saved", "arrays", "versions", "meta",
-                 "outs", "orefs", "hooks", "trace", "released", "nout", "scope", "__weakref__")
+    __slots__ = ("name", "fn", "next", "needs", "saved", "versions", "meta", "outs", "orefs",
+                 "hooks", "trace", "released", "nout", "scope", "__weakref__")
 
-    def __init__(self, name, fn, inputs, saved, datas):
+    def __init__(self, name, fn, inputs, saved, datas, outs_saved):
         self.name = name
         self.fn = fn
         if len(inputs) == 1:  # the common case: record() only builds a node if it requires grad
@@ -103,31 +105,28 @@ class Node:
                     nxt.append(None)
             self.next = tuple(nxt)
             self.needs = tuple(needs)
-        self.outs = None
-        self.orefs = None
+        self.saved = saved
         if saved:
-            arrays = []
-            versions = []
-            for s in saved:
-                if isinstance(s, Tensor):
-                    arrays.append(s.data)
-                    versions.append(s._vc[0])
-                elif type(s) is _Out:
-                    arrays.append(datas[s.i])
-                    versions.append(None)
-                    self.outs = datas
-                else:
-                    arrays.append(s)
-                    versions.append(None)
-            self.saved = saved
-            self.arrays = tuple(arrays)
-            self.versions = tuple(versions)
+            # the version of every saved Tensor now, to detect in-place changes by backward
+            vs = [s._vc[0] if isinstance(s, Tensor) else None for s in saved]
+            self.versions = () if vs.count(None) == len(vs) else vs  # () when nothing to check
+            self.outs = datas if outs_saved else None
         else:
-            self.saved = self.arrays = self.versions = ()
+            self.versions = ()
+            self.outs = None
+        self.orefs = None
         self.hooks = None
         self.trace = None
         self.released = False
         self.nout = len(datas)
+
+    def arrays(self):
+        """``saved`` as the VJP gets it on the plain backward path (arrays for Tensors)."""
+        outs = self.outs
+        if outs is None:
+            return [s.data if isinstance(s, Tensor) else s for s in self.saved]
+        return [s.data if isinstance(s, Tensor) else outs[s.i] if type(s) is _Out else s
+                for s in self.saved]
 
     # -- what the VJP gets under create_graph ----------------------------------------------------
     def output(self, i: int = 0) -> Tensor:
@@ -206,9 +205,13 @@ def _anomaly_forward(node, name, datas):
 _SEQ = itertools.count()
 
 
-def _tag(node, scope):
-    """Tag a new node with the open scope and its creation number (read by tg.viz)."""
-    node.scope = (scope, next(_SEQ))
+def _watch(node, name, datas):
+    """Tag a new node with the open viz scope and its creation number; in anomaly mode, record
+    where it was created and check its outputs."""
+    if STATE.scope is not None:
+        node.scope = (STATE.scope, next(_SEQ))
+    if STATE.anomaly:
+        _anomaly_forward(node, name, datas)
 
 
 def record(name, data, inputs, vjp, saved=(), view_of=None):
@@ -217,23 +220,31 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
     input whose memory ``data`` shares (a view op), so the two share a version counter."""
     if type(data) is not _ndarray:
         data = np.asarray(data)
-    out = _wrap(data, None if view_of is None else view_of._vc)
+    # the output Tensor, built inline (this is the hottest path; _wrap is the other place)
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out.requires_grad = False
+    out.grad_fn = None
+    out._vc = [0] if view_of is None else view_of._vc
+    out._oi = 0
+    out._hooks = None
     if STATE.enabled:
         for t in inputs:
             if t.requires_grad:
                 break
         else:
             return out
-        node = Node(name, vjp, inputs, saved, (data,))
+        # output placeholders come first in ``saved`` (OUT, ...), so one check finds them
+        node = Node(name, vjp, inputs, saved, (data,),
+                    saved and type(saved[0]) is _Out)
         node.meta = (data.shape, data.dtype)
         if node.outs is not None:
             node.orefs = (_ref(out),)  # weak: lets backward see in-place changes to the output
         out.grad_fn = node
         out.requires_grad = True
-        if STATE.scope is not None:
-            _tag(node, STATE.scope)
-        if STATE.anomaly:
-            _anomaly_forward(node, name, (data,))
+        if STATE.watch:  # a viz scope is open or anomaly mode is on
+            _watch(node, name, (data,))
     return out
 
 
@@ -252,10 +263,12 @@ def record_multi(name, datas, inputs, vjp, saved=(), differentiable=None):
     outs = tuple(_wrap(d) for d in datas)
     if STATE.enabled and any(t.requires_grad for t in inputs):
         if len(datas) == 1:  # the engine hands single-output nodes a bare gradient
-            node = Node(name, _one(vjp), inputs, saved, datas)
+            node = Node(name, _one(vjp), inputs, saved, datas,
+                        any(type(s) is _Out for s in saved))
             node.meta = (datas[0].shape, datas[0].dtype)
         else:
-            node = Node(name, vjp, inputs, saved, datas)
+            node = Node(name, vjp, inputs, saved, datas,
+                        any(type(s) is _Out for s in saved))
             node.meta = tuple((d.shape, d.dtype) for d in datas)
         if node.outs is not None:
             node.orefs = tuple(_ref(t) for t in outs)
@@ -264,8 +277,6 @@ def record_multi(name, datas, inputs, vjp, saved=(), differentiable=None):
                 t.grad_fn = node
                 t.requires_grad = True
                 t._oi = i
-        if STATE.scope is not None:
-            _tag(node, STATE.scope)
-        if STATE.anomaly:
-            _anomaly_forward(node, name, datas)
+        if STATE.watch:
+            _watch(node, name, datas)
     return outs

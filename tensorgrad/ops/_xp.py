@@ -69,12 +69,15 @@ def _clamp_np(x, min=None, max=None):  # noqa: A002 (torch's names)
     return np.clip(x, min, max)
 
 
+# array methods rather than numpy's module functions where both exist: the methods skip the
+# Python-level dispatch of np.sum/np.reshape/np.swapaxes (~1 us each on this hot path)
 NP = SimpleNamespace(
     exp=np.exp, log=np.log, log1p=np.log1p, expm1=np.expm1, sqrt=np.sqrt, sin=np.sin,
     cos=np.cos, tanh=np.tanh, sigmoid=sigmoid_np, abs=np.abs, sign=np.sign, where=np.where,
-    sum=lambda x, dim=None, keepdim=False: np.sum(x, axis=dim, keepdims=keepdim),
-    mean=lambda x, dim=None, keepdim=False: np.mean(x, axis=dim, keepdims=keepdim),
-    reshape=np.reshape, expand=np.broadcast_to, permute=np.transpose, transpose=np.swapaxes,
+    sum=lambda x, dim=None, keepdim=False: x.sum(axis=dim, keepdims=keepdim),
+    mean=lambda x, dim=None, keepdim=False: x.mean(axis=dim, keepdims=keepdim),
+    reshape=lambda x, shape: x.reshape(shape), expand=np.broadcast_to,
+    permute=lambda x, dims: x.transpose(dims), transpose=lambda x, d0, d1: x.swapaxes(d0, d1),
     flip=np.flip, matmul=np.matmul, getitem=lambda x, index: x[index],
     getitem_adjoint=getitem_adjoint_np, sum_to_size=sum_to_np, softmax=softmax_np,
     astype=lambda x, dtype: x.astype(dtype, copy=False), zeros_like=np.zeros_like,

@@ -137,7 +137,7 @@ def _pow_scalar_vjp(ctx, g, a, p):
     return (g * p * a ** (p - 1),)
 
 
-def _pow_vjp(ctx, g, a, b, out):
+def _pow_vjp(ctx, g, out, a, b):
     xp = array_module(g)
     n = ctx.needs
     ga = gb = None
@@ -168,7 +168,7 @@ def pow(a, b):
             if not isinstance(b, _T):
                 return record("pow", a.data ** b, (a,), _pow_scalar_vjp, saved=(a, b))
         return record("pow", _binop("pow", np.power, a, b), (a, b), _pow_vjp,
-                      saved=(a, b, OUT))
+                      saved=(OUT, a, b))
     a = const(a, b)
     if isinstance(a, _T):
         return pow(a, b)

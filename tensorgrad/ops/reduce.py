@@ -107,7 +107,7 @@ def std(a, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None
                     keepdims=keepdims))
 
 
-def _norm_vjp(ctx, g, a, out, shape, dims, keep):
+def _norm_vjp(ctx, g, out, a, shape, dims, keep):
     xp = array_module(g)
     if not keep:
         out = xp.reshape(out, _keep_shape(shape, dims))
@@ -122,7 +122,7 @@ def norm(a, p=2, dim=None, keepdim=False):
     dims = norm_dims(dim, a.data.ndim, "norm")
     if p == 2 or p == "fro":
         out = np.sqrt(np.sum(a.data * a.data, axis=dims, keepdims=keepdim))
-        return record("norm", out, (a,), _norm_vjp, saved=(a, OUT, a.data.shape, dims, keepdim))
+        return record("norm", out, (a,), _norm_vjp, saved=(OUT, a, a.data.shape, dims, keepdim))
     if p == 1:
         from .elementwise import abs as _abs
         return sum(_abs(a), dim=dims, keepdim=keepdim)
