@@ -18,17 +18,17 @@ How the check runs (and what it puts back afterwards):
   (the Parameter object stays the same, so the model uses it); float32 tensors the loss captures
   (inputs, buffers) promote to float64 by numpy's rules. In float32, central differences with
   ε = 1e-7 would be pure round-off.
-* **Dropout off** (notes: set keep_prob = 1). Two switches, both undone afterwards: every module
-  reachable from ``params``/``model`` whose class name contains ``Dropout`` and that has a ``p``
-  attribute gets ``p = 0``; and the dropout switch that ``tg.nn.functional.dropout`` reads is
-  flipped off, so functional dropout calls inside ``loss_fn`` are off too. Batch norm stays in whatever mode it
-  is in (train mode: the batch statistics are part of J); its running statistics, which every
-  evaluation would update, are restored.
+* **Dropout off** (keep_prob = 1: a random mask would make J a different function at every
+  evaluation). The dropout switch that ``tg.nn.functional.dropout`` reads
+  (``tensorgrad._state.STATE.dropout``) is flipped off and back on afterwards; ``nn.Dropout``
+  and the recurrent layers' dropout go through that function, so they are off too. Batch norm
+  stays in whatever mode it is in (train mode: the batch statistics are part of J); its running
+  statistics, which every evaluation would update, are restored.
 * **Same randomness in every evaluation.** tensorgrad's random generator is reset to one state
   before each evaluation of J (and restored at the end), so any remaining randomness is a fixed
   part of J rather than noise in the differences.
 * Parameter values, dtypes, ``.grad`` and ``requires_grad``, module buffers, training flags and
-  dropout probabilities are exactly as before when the function returns (also on error).
+  the dropout switch are exactly as before when the function returns (also on error).
 * **Zero gradients.** Where the true gradient is 0 (e.g. a bias right before batch norm) the
   ratio compares two round-off errors and is meaningless (often ≈ 1). A row whose every
   |numeric − analytic| is below the round-off level of central differences,
@@ -233,27 +233,21 @@ class _Restore:
     def __init__(self, named, modules):
         self.params = [(p, p.data, p.grad, p.requires_grad) for _, p in named]
         self.buffers = []
-        self.dropouts = []
         self.training = []
         for m in modules:
             self.training.append((m, getattr(m, "training", None)))
-            if "Dropout" in type(m).__name__ and hasattr(m, "p"):
-                self.dropouts.append((m, m.p))
             named_buffers = getattr(m, "named_buffers", None)
             if callable(named_buffers):
                 for _, b in named_buffers(recurse=False):
                     if isinstance(b, Tensor):
                         self.buffers.append((b, b.data, b.data.copy(), b._version))
-        self.functional = []  # the dropout switch as it was
+        self.dropout = STATE.dropout  # the dropout switch as it was
         from .. import random as _random
         self._random = _random
         self.rng_state = _random.get_rng_state()
 
     def switch_dropout_off(self):
-        for m, _ in self.dropouts:
-            m.p = 0.0
-        self.functional.append(STATE.dropout)
-        STATE.dropout = False  # functional dropout reads this switch
+        STATE.dropout = False  # tg.nn.functional.dropout reads this switch
 
     def reset_rng(self):
         self._random.set_rng_state(self.rng_state)
@@ -267,13 +261,10 @@ class _Restore:
             arr[...] = values  # the original array object, with its original values
             b.data = arr
             b._version = v
-        for m, p in self.dropouts:
-            m.p = p
         for m, t in self.training:
             if t is not None and getattr(m, "training", None) != t:
                 m.training = t
-        for flag in self.functional:
-            STATE.dropout = flag
+        STATE.dropout = self.dropout
         self.reset_rng()
 
 
@@ -294,8 +285,8 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
 
     ``loss_fn()`` takes no arguments and returns the scalar cost J (include any regularization
     term: dθ is the derivative of the whole cost). ``params``: a dict name → tensor,
-    ``module.named_parameters()``, or a Module. ``model``: a Module whose dropout to switch off
-    and buffers to restore, if ``params`` is not the module itself. Returns a
+    ``module.named_parameters()``, or a Module. ``model``: a Module whose buffers and training
+    flags to restore, if ``params`` is not the module itself. Returns a
     :class:`GradientCheckReport`; ``report.ok`` is True when every parameter's relative error is
     at most ``tol``. ``progress``: show a tqdm bar over the checked elements (default: only when
     there are more than 500 of them and tqdm is installed).

@@ -15,6 +15,7 @@ import weakref
 
 import numpy as np
 
+from ..autograd.engine import register_backward_hooks
 from ..tensor import Tensor
 
 __all__ = ["GradFlow", "grad_flow", "record_grad_norms", "plot_grad_flow", "grad_norms"]
@@ -45,7 +46,7 @@ class GradFlow:
     def __init__(self, *outputs):
         self._norms = weakref.WeakKeyDictionary()   # Node -> {index: norm}
         self._hooked = []
-        self._patched = None
+        self._observer = None
         self.outputs = outputs
         if outputs:
             self._attach(outputs)
@@ -85,23 +86,15 @@ class GradFlow:
         for handle in self._hooked:
             handle.remove()
         self._hooked = []
-        if self._patched is not None:
-            mod, orig = self._patched
-            mod.run_backward = orig
-            self._patched = None
+        if self._observer is not None:
+            self._observer.remove()
+            self._observer = None
 
     def __enter__(self):
         if not self.outputs:
-            # no outputs given: hook whatever graph the next backward() call runs on
-            from ..autograd import engine
-            orig = engine.run_backward
-            flow = self
-
-            def run_backward(outputs, *args, **kwargs):
-                flow._attach(list(outputs))
-                return orig(outputs, *args, **kwargs)
-            engine.run_backward = run_backward
-            self._patched = (engine, orig)
+            # no outputs given: hook the graph of every backward() that starts in the block
+            self._observer = register_backward_hooks(
+                on_start=lambda outputs: self._attach(list(outputs)))
         return self
 
     def __exit__(self, *exc):
