@@ -1,16 +1,16 @@
-"""Gradient checking of a whole model, as in the course notes (§5.4).
+"""Gradient checking of a whole model (§5.4; the maths is in docs/maths.md).
 
 ``check_gradients(loss_fn, params)`` compares the gradient backpropagation gives for every named
 parameter with central differences
 
     dθ_approx[i] = (J(θ + ε·e_i) − J(θ − ε·e_i)) / (2ε)
 
-and reports, per parameter, the notes' relative error
+and reports, per parameter, the relative error
 
     ‖dθ_approx − dθ‖₂ / (‖dθ_approx‖₂ + ‖dθ‖₂)
 
-with the worst element, so a wrong backward shows up on the layer that owns it. The notes'
-reading of the number: ≤ 1e-7 great; around 1e-5 look closer; ≥ 1e-3 almost surely a bug.
+with the worst element, so a wrong backward shows up on the layer that owns it. How to
+read the number (with ε = 1e-7): ≤ 1e-7 great; around 1e-5 look closer; ≥ 1e-3 almost surely a bug.
 
 How the check runs (and what it puts back afterwards):
 
@@ -33,7 +33,7 @@ How the check runs (and what it puts back afterwards):
   ratio compares two round-off errors and is meaningless (often ≈ 1). A row whose every
   |numeric − analytic| is below the round-off level of central differences,
   16·u·max(|J|, 1)/ε (u = float64 machine epsilon), gets the verdict "great (zero grad)" and
-  counts as ok; ``rel_error`` still shows the notes' number.
+  counts as ok; ``rel_error`` still shows the ratio.
 * **Sampling.** A tensor with more than ``max_elements`` elements gets ``max_elements`` of them
   checked, chosen with ``numpy.random.default_rng(seed)`` (so a run is reproducible); the row
   says how many were checked.
@@ -52,12 +52,12 @@ from ..tensor import Tensor
 
 __all__ = ["check_gradients", "GradientCheckReport", "GradientCheckRow", "verdict_for"]
 
-GREAT = 1e-7   # notes: O(1e-7) or smaller — great
-BUG = 1e-3     # notes: O(1e-3) — indicative of a bug
+GREAT = 1e-7   # O(1e-7) or smaller: great
+BUG = 1e-3     # O(1e-3) or more: almost surely a bug
 
 
 def verdict_for(rel_error: float) -> str:
-    """The notes' reading of a relative error: 'great', 'look closer' or 'bug'."""
+    """How to read a relative error (§5.4): 'great', 'look closer' or 'bug'."""
     if not math.isfinite(rel_error):
         return "bug"
     if rel_error <= GREAT:
@@ -123,7 +123,7 @@ class GradientCheckRow:
 
 class GradientCheckReport:
     """Result of :func:`check_gradients`: ``rows`` (one per parameter), ``ok``,
-    ``rel_error`` (the notes' number over all checked elements together), ``verdict``,
+    ``rel_error`` (the relative error over all checked elements together), ``verdict``,
     ``failed`` (rows over ``tol``); ``str(report)`` is a readable table; ``report[name]`` a row."""
 
     def __init__(self, rows, tol, eps, loss):
@@ -168,7 +168,7 @@ class GradientCheckReport:
         status = ("OK" if self.ok else
                   f"FAILED: {', '.join(r.name for r in self.failed)} over tol {self.tol:g}")
         out.append(f"overall relative error {self.rel_error:.2e} ({self.verdict}) -> {status}")
-        out.append("reading (notes 5.4): <= 1e-7 great; ~1e-5 look closer; >= 1e-3 a bug")
+        out.append("reading (§5.4): <= 1e-7 great; ~1e-5 look closer; >= 1e-3 a bug")
         return "\n".join(out)
 
     def __repr__(self):
@@ -281,7 +281,7 @@ def _scalar(loss, where):
 # ---- the check ----------------------------------------------------------------------------------
 def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=0, model=None,
                     progress=None):
-    """Check backprop against central differences for every named parameter (notes §5.4).
+    """Check backprop against central differences for every named parameter (§5.4).
 
     ``loss_fn()`` takes no arguments and returns the scalar cost J (include any regularization
     term: dθ is the derivative of the whole cost). ``params``: a dict name → tensor,
