@@ -5,7 +5,7 @@
     tg.viz.draw(loss, model=model, grads=flow)   # nodes coloured by ‖dL/d(output)‖
     tg.viz.plot_grad_flow(model)                 # bar chart of ‖.grad‖ per parameter
 
-Vanishing gradients (notes §5.2) show up as a colour fade towards the inputs and bars that
+Vanishing gradients (§5.2, docs/maths.md) show up as a colour fade towards the inputs and bars that
 drop by orders of magnitude layer by layer; exploding ones as the opposite; NaN/inf in magenta.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from ..autograd.engine import register_backward_hooks
 from ..tensor import Tensor
+from .read import const_meta
 
 __all__ = ["GradFlow", "grad_flow", "record_grad_norms", "plot_grad_flow", "grad_norms"]
 
@@ -45,6 +46,7 @@ class GradFlow:
 
     def __init__(self, *outputs):
         self._norms = weakref.WeakKeyDictionary()   # Node -> {index: norm}
+        self._consts = weakref.WeakKeyDictionary()  # Node -> {input index: (shape, dtype)}
         self._hooked = []
         self._observer = None
         self.outputs = outputs
@@ -76,6 +78,10 @@ class GradFlow:
                         d[_i] = _norm(g)  # the engine calls it once per backward pass
                     return None
                 self._hooked.append(n.register_hook(hook, i))
+            consts = {k: const_meta(n, k) for k, item in enumerate(n.next) if item is None}
+            consts = {k: m for k, m in consts.items() if m is not None}
+            if consts:  # backward() frees the saved values that tell these; keep them for draw
+                self._consts[n] = consts
             for item in n.next:
                 if type(item) is tuple and id(item[0]) not in seen:
                     seen.add(id(item[0]))
@@ -105,6 +111,11 @@ class GradFlow:
     def norm(self, node, index=0):
         d = self._norms.get(node)
         return None if d is None else d.get(index)
+
+    def const_meta(self, node, k):
+        """``(shape, dtype)`` of input ``k`` of ``node`` where it needs no gradient, as seen
+        when the hooks went on (None if unknown)."""
+        return self._consts.get(node, {}).get(k)
 
     @property
     def norms(self):
