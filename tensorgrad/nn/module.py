@@ -210,16 +210,22 @@ class Module:
         extra = list(self._parameters) + list(self._buffers) + list(self._modules)
         return sorted(set(object.__dir__(self)) | set(extra))
 
+    def _check_entry(self, store, what, name, value, cls, expected):
+        """What ``register_parameter`` and ``register_buffer`` check: ``Module.__init__`` has
+        run, ``name`` is a non-empty string without '.', ``value`` is a ``cls`` or None."""
+        fn = f"register_{what}"
+        if store not in self.__dict__:
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{fn}: {what} name must be a non-empty string without '.', got "
+                           f"{name!r}")
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(f"{fn}: cannot assign '{type(value).__name__}' as {what} '{name}' "
+                            f"({expected} or None expected)")
+
     def register_parameter(self, name, param):
         """Add a parameter (or ``None``: a declared but absent parameter, like ``bias=False``)."""
-        if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot assign parameter before Module.__init__() call")
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"register_parameter: parameter name must be a non-empty string "
-                           f"without '.', got {name!r}")
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: cannot assign '{type(param).__name__}' as "
-                            f"parameter '{name}' (tg.nn.Parameter or None expected)")
+        self._check_entry("_parameters", "parameter", name, param, Parameter, "tg.nn.Parameter")
         if hasattr(type(self), name):
             raise KeyError(f"register_parameter: attribute '{name}' already exists")
         self._remove_from(name, keep="_parameters")
@@ -227,14 +233,7 @@ class Module:
 
     def register_buffer(self, name, tensor, persistent: bool = True):
         """Add non-trainable state saved in ``state_dict`` (unless ``persistent=False``)."""
-        if "_buffers" not in self.__dict__:
-            raise AttributeError("cannot assign buffer before Module.__init__() call")
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"register_buffer: buffer name must be a non-empty string without "
-                           f"'.', got {name!r}")
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: cannot assign '{type(tensor).__name__}' as "
-                            f"buffer '{name}' (tg.Tensor or None expected)")
+        self._check_entry("_buffers", "buffer", name, tensor, Tensor, "tg.Tensor")
         if name in self._parameters or name in self._modules:
             raise KeyError(f"register_buffer: attribute '{name}' already exists")
         self.__dict__.pop(name, None)
