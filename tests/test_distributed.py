@@ -24,7 +24,19 @@ W = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(W)
 
 MPIRUN = shutil.which("mpirun")
-HAVE_MPI4PY = importlib.util.find_spec("mpi4py") is not None
+
+
+def _mpi4py_works():
+    # mpi4py's wheel loads the MPI library at import: check in a child process, so this
+    # process never initializes MPI itself
+    if importlib.util.find_spec("mpi4py") is None:
+        return False
+    p = subprocess.run([sys.executable, "-c", "from mpi4py import MPI"], capture_output=True,
+                       timeout=60)
+    return p.returncode == 0
+
+
+HAVE_MPI4PY = MPIRUN is not None and _mpi4py_works()
 needs_mpi = pytest.mark.skipif(
     MPIRUN is None or not HAVE_MPI4PY,
     reason="multi-process tests need Open MPI's mpirun and mpi4py "
