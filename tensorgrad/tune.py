@@ -10,7 +10,7 @@ parallel worker processes ("caviar" rather than "panda").
 
 The objective ``f(params: dict) -> float | dict`` must be a module-level function (it is
 pickled to the worker processes); ``n_workers=1`` runs trials in this process instead.
-``engine="ray"`` (or ``"dask"``) runs each trial as a task on a cluster engine, local or at
+``engine="ray"`` runs each trial as a task on a cluster engine, local or at
 ``address=``; ``successive_halving`` stops the worse half of the trials at each budget.
 """
 from __future__ import annotations
@@ -344,7 +344,7 @@ def _engine(engine, n_workers, address, mp_context):
 def _check_objective(objective, n_workers, engine=None):
     if not callable(objective):
         raise TypeError(f"tune: the objective must be callable, got {type(objective).__name__}")
-    if engine in ("process", "ray", "dask") or (engine is None and n_workers > 1):
+    if engine in ("process", "ray") or (engine is None and n_workers > 1):
         try:
             pickle.dumps(objective)
         except Exception as e:  # noqa: BLE001
@@ -375,8 +375,7 @@ def random_search(objective, space, n_trials=20, *, seed=None, mode="min", metri
 
     ``engine`` runs the trials elsewhere: ``"ray"`` (the running Ray, the cluster at
     ``address``, or else a local Ray with ``n_workers`` CPUs started on demand and kept for
-    later searches) or ``"dask"`` (a ``LocalCluster`` of ``n_workers`` processes, or the scheduler
-    at ``address``); ``"process"``/``"inline"`` name the default ones (see
+    later searches); ``"process"``/``"inline"`` name the default ones (see
     ``tensorgrad.tune_engines``). The same seed gives the same configurations on every engine."""
     if mode not in ("min", "max"):
         raise ValueError(f"random_search: mode must be 'min' or 'max', got {mode!r}")

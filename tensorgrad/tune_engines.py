@@ -1,13 +1,9 @@
-"""Where ``tg.tune`` runs its trials: in this process, in a pool of worker processes, or on a
-cluster engine — Ray (a local Ray started on demand, or a running cluster at ``address=``) or
-Dask's distributed scheduler (a ``LocalCluster`` started on demand, or a scheduler at
-``address=``).
-
-A local Ray is started on demand and kept for the next searches (as Ray's own auto-start
-does); a local Dask cluster is closed at the end of each search.
+"""Where ``tg.tune`` runs its trials: in this process, in a pool of worker processes, or on
+Ray, a cluster engine (the running Ray, a cluster at ``address=``, or a local Ray started on
+demand and kept for the next searches, as Ray's own auto-start does).
 
 Every engine runs one trial per task and hands results back **as they finish**
-(``ray.wait`` / ``dask.distributed.as_completed`` / ``concurrent.futures.as_completed``). The
+(``ray.wait`` / ``concurrent.futures.as_completed``). The
 configurations are drawn in the calling process from the search's seed, so which engine ran a
 trial never changes what was tried; an objective that seeds its own randomness gives the same
 values on every engine.
@@ -19,7 +15,7 @@ import sys
 
 __all__ = ["ENGINES", "make_engine"]
 
-ENGINES = ("inline", "process", "ray", "dask")
+ENGINES = ("inline", "process", "ray")
 
 
 class _Inline:
@@ -108,36 +104,6 @@ class _Ray:
         pass
 
 
-class _Dask:
-    """Dask distributed: a ``LocalCluster`` of ``n_workers`` single-threaded worker processes
-    when ``address`` is None, else the scheduler at ``address``; closes what it started."""
-
-    def __init__(self, n_workers, address):
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise ImportError("tune: engine='dask' needs Dask distributed: "
-                              "pip install 'dask[distributed]'") from None
-        self.cluster = None
-        if address is None:
-            self.cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1,
-                                        processes=True, dashboard_address=None)
-            self.client = Client(self.cluster)
-        else:
-            self.client = Client(address)
-
-    def map_unordered(self, fn, arg_tuples):
-        from dask.distributed import as_completed
-        futs = {self.client.submit(fn, *args, pure=False): i for i, args in enumerate(arg_tuples)}
-        for f in as_completed(list(futs)):
-            yield futs[f], f.result()
-
-    def close(self):
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
 def make_engine(engine, n_workers, address=None, mp_context=None):
     """An engine object with ``map_unordered(fn, arg_tuples)`` (yields ``(index, result)`` as
     each task finishes) and ``close()``. ``engine=None`` picks "inline" for one worker and
@@ -146,13 +112,11 @@ def make_engine(engine, n_workers, address=None, mp_context=None):
         engine = "inline" if int(n_workers) <= 1 else "process"
     if engine not in ENGINES:
         raise ValueError(f"tune: engine must be one of {ENGINES}, got {engine!r}")
-    if address is not None and engine not in ("ray", "dask"):
-        raise ValueError(f"tune: address= names a Ray or Dask cluster; it needs engine='ray' or "
-                         f"'dask', got engine={engine!r}")
+    if address is not None and engine != "ray":
+        raise ValueError(f"tune: address= names a Ray cluster; it needs engine='ray', got "
+                         f"engine={engine!r}")
     if engine == "inline":
         return _Inline()
     if engine == "process":
         return _Process(int(n_workers), mp_context)
-    if engine == "ray":
-        return _Ray(n_workers, address)
-    return _Dask(n_workers, address)
+    return _Ray(n_workers, address)
