@@ -1,5 +1,6 @@
 """Neural-network building blocks, PyTorch-style: ``tg.nn.Module``, layers, losses, init."""
 from .module import *  # noqa: F401,F403
+from .containers import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403

@@ -1,4 +1,5 @@
-"""``Module`` and ``Parameter``: the containers every layer is built from (PyTorch-style).
+"""``Module`` and ``Parameter``: what every layer is built from (PyTorch-style). The
+containers (``Sequential``, ``ModuleList``, ...) are in ``containers.py``.
 
 A Module owns Parameters, buffers (non-trainable state such as batch norm's running mean) and
 child Modules. Assigning any of them as an attribute registers it, as in PyTorch, so
@@ -14,15 +15,13 @@ entry is a Parameter, a Module or another container. PyTorch would ignore them; 
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
-import itertools
 
 import numpy as np
 
 from ..tensor import Tensor, _wrap
 from ..utils.hooks import RemovableHandle
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
-           "ParameterDict", "Identity", "RemovableHandle"]
+__all__ = ["Module", "Parameter", "Identity", "RemovableHandle"]
 
 
 # ---- Parameter ---------------------------------------------------------------------------------
@@ -58,7 +57,7 @@ class Parameter(Tensor):
         return (Parameter, (self.data, self.requires_grad))
 
 
-# ---- hooks -------------------------------------------------------------------------------------
+# ---- helpers -----------------------------------------------------------------------------------
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -284,19 +283,16 @@ class Module:
                         stack.append((nm, item))
         return out
 
+    def _local(self, store, kind):
+        """This module's own (name, obj) of one kind: registered ones, then implicit ones."""
+        return list(self.__dict__[store].items()) + [
+            (nm, obj) for nm, obj in self._implicit() if isinstance(obj, kind)]
+
     def _local_params(self):
-        items = list(self._parameters.items())
-        for nm, obj in self._implicit():
-            if isinstance(obj, Parameter):
-                items.append((nm, obj))
-        return items
+        return self._local("_parameters", Parameter)
 
     def _local_modules(self):
-        items = list(self._modules.items())
-        for nm, obj in self._implicit():
-            if isinstance(obj, Module):
-                items.append((nm, obj))
-        return items
+        return self._local("_modules", Module)
 
     # -- traversal -------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
@@ -550,295 +546,6 @@ class Module:
         return main + ")"
 
 
-# ---- containers ----------------------------------------------------------------------------
-class Sequential(Module):
-    """Modules applied one after another. ``Sequential(a, b)`` names them ``0``, ``1``;
-    ``Sequential(OrderedDict(name=module, ...))`` keeps the given names."""
-
-    def __init__(self, *args):
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], (dict, OrderedDict)):
-            for k, m in args[0].items():
-                self.add_module(k, m)
-        else:
-            for i, m in enumerate(args):
-                if not isinstance(m, Module):
-                    raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, "
-                                    f"not a Module")
-                self.add_module(str(i), m)
-
-    def _idx(self, idx):
-        n = len(self._modules)
-        if not -n <= idx < n:
-            raise IndexError(f"{type(self).__name__}: index {idx} is out of range "
-                             f"(length {n})")
-        return idx % n
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return type(self)(OrderedDict(list(self._modules.items())[idx]))
-        return list(self._modules.values())[self._idx(int(idx))]
-
-    def __setitem__(self, idx, module):
-        key = list(self._modules.keys())[self._idx(int(idx))]
-        self.add_module(key, module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules.keys())
-        if isinstance(idx, slice):
-            for k in keys[idx]:
-                del self._modules[k]
-        else:
-            del self._modules[keys[self._idx(int(idx))]]
-        # renumber like PyTorch
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __add__(self, other):
-        if not isinstance(other, Sequential):
-            raise TypeError("Sequential + : expected another Sequential")
-        out = Sequential()
-        for m in itertools.chain(self, other):
-            out.append(m)
-        return out
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        n = len(items)
-        if not -n <= index <= n:
-            raise IndexError(f"Sequential.insert: index {index} out of range (length {n})")
-        items.insert(index % (n + 1) if index < 0 else index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
-        return self
-
-    def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-
-class ModuleList(Module):
-    """A list of Modules, registered (named ``0``, ``1``, ...)."""
-
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.extend(modules)
-
-    def _idx(self, idx):
-        n = len(self._modules)
-        if not -n <= idx < n:
-            raise IndexError(f"ModuleList: index {idx} is out of range (length {n})")
-        return idx % n
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
-        return self._modules[str(self._idx(int(idx)))]
-
-    def __setitem__(self, idx, module):
-        self.add_module(str(self._idx(int(idx))), module)
-
-    def __delitem__(self, idx):
-        items = list(self._modules.values())
-        del items[idx]
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __iadd__(self, modules):
-        return self.extend(modules)
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
-
-    def __repr__(self):
-        # runs of identical entries print once, as "(i-j): n x Layer(...)" (PyTorch's layout)
-        reprs = [repr(m) for m in self]
-        if not reprs:
-            return "ModuleList()"
-        groups = []  # [first index, last index, text]
-        for i, r in enumerate(reprs):
-            if groups and groups[-1][2] == r:
-                groups[-1][1] = i
-            else:
-                groups.append([i, i, r])
-        lines = []
-        for a, b, r in groups:
-            head = f"({a})" if a == b else f"({a}-{b}): {b - a + 1} x"
-            lines.append(_addindent(f"{head}{':' if a == b else ''} {r}", 2))
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
-
-    def forward(self, *a, **k):
-        raise NotImplementedError("ModuleList has no forward: iterate over it in your "
-                                  "module's forward")
-
-
-class ModuleDict(Module):
-    """A dict of Modules, registered under their keys (insertion order kept)."""
-
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
-
-    def __getitem__(self, key):
-        return self._modules[key]
-
-    def __setitem__(self, key, module):
-        self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def pop(self, key):
-        return self._modules.pop(key)
-
-    def clear(self):
-        self._modules.clear()
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self[k] = m
-
-    def forward(self, *a, **k):
-        raise NotImplementedError("ModuleDict has no forward: index it in your module's forward")
-
-
-class ParameterList(Module):
-    """A list of Parameters, registered (named ``0``, ``1``, ...)."""
-
-    def __init__(self, values=None):
-        super().__init__()
-        if values is not None:
-            self.extend(values)
-
-    def __getitem__(self, idx):
-        n = len(self._parameters)
-        idx = int(idx)
-        if not -n <= idx < n:
-            raise IndexError(f"ParameterList: index {idx} is out of range (length {n})")
-        return self._parameters[str(idx % n)]
-
-    def __setitem__(self, idx, p):
-        n = len(self._parameters)
-        self.register_parameter(str(int(idx) % n), p if isinstance(p, Parameter) else Parameter(p))
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters.values())
-
-    def append(self, p):
-        self.register_parameter(str(len(self)), p if isinstance(p, Parameter) else Parameter(p))
-        return self
-
-    def extend(self, ps):
-        for p in ps:
-            self.append(p)
-        return self
-
-    def extra_repr(self):
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
-                         for k, p in self._parameters.items())
-
-
-class ParameterDict(Module):
-    """A dict of Parameters, registered under their keys."""
-
-    def __init__(self, parameters=None):
-        super().__init__()
-        if parameters is not None:
-            self.update(parameters)
-
-    def __getitem__(self, key):
-        return self._parameters[key]
-
-    def __setitem__(self, key, p):
-        self.register_parameter(key, p if isinstance(p, Parameter) else Parameter(p))
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for k, p in items:
-            self[k] = p
-
-
 class Identity(Module):
     """Returns its input unchanged (arguments are accepted and ignored, as PyTorch)."""
 
@@ -847,3 +554,15 @@ class Identity(Module):
 
     def forward(self, x):
         return x
+
+
+_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict")
+
+
+def __getattr__(name):
+    """The containers live in ``containers.py``; ``from tensorgrad.nn.module import
+    Sequential`` (their old home) still works."""
+    if name in _CONTAINERS:
+        from . import containers
+        return getattr(containers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
