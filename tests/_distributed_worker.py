@@ -89,6 +89,28 @@ def train(kind, model, steps, rank=0, world=1, on_step=None):
     return model
 
 
+def fit_run(world, rank, epochs, ckpt, resume=False, log=None):
+    """tg.train.Trainer on the MLP: 4 steps of the global batch per epoch, a dev set split over
+    the ranks too, a checkpoint after every epoch (main process only)."""
+    from tensorgrad import train
+    from tensorgrad.nn.parallel import DistributedDataParallel as DDP
+    ds = make_data("mlp")
+    g = np.random.default_rng(11)
+    dev = TensorDataset(g.standard_normal((32, 10)), g.integers(0, 3, 32))
+    loader = DataLoader(ds, batch_size=GLOBAL_BATCH // world,
+                        sampler=DistributedSampler(ds, world, rank, seed=3))
+    dev_loader = DataLoader(dev, batch_size=8,
+                            sampler=DistributedSampler(dev, world, rank, shuffle=False))
+    model = make_model("mlp", seed=100 + rank)
+    net = DDP(model) if world > 1 else model
+    cbs = [train.EarlyStopping(patience=None, restore_best=False), train.Checkpoint(ckpt),
+           train.Logger(write=log.append if log is not None else print)]
+    trainer = train.Trainer(net, tg.nn.functional.cross_entropy, make_opt("mlp", net.parameters()),
+                            loader, dev_loader, metrics=["accuracy"], callbacks=cbs)
+    hist = trainer.fit(epochs, resume_from=ckpt if resume else None)
+    return trainer, model, hist
+
+
 def params_of(model):
     return {k: v.numpy().copy() for k, v in model.state_dict().items()}
 
@@ -174,6 +196,15 @@ def run_main(out, r, n):
         train(kind, ddp, STEPS, r, n)
         for k, v in params_of(model).items():
             out[f"{kind}.{k}"] = v
+    # tg.train under DDP: 2 epochs, rank-0-only log lines and checkpoint
+    lines = []
+    trainer, model, hist = fit_run(n, r, 2, os.path.join(out["_outdir"], "fit_ckpt.tg"), log=lines)
+    out["fit_main"] = np.array(trainer.is_main_process)
+    out["fit_lines"] = np.array(len(lines))
+    for key in ("train_loss", "dev_loss"):
+        out[f"fit_{key}"] = np.array(hist.to_dict()[key], dtype=np.float64)
+    for k, v in params_of(model).items():
+        out[f"fit.{k}"] = v
     # no_sync: two local micro-batches, then a synchronized one
     model = make_model("mlp", seed=5)
     ddp = DDP(model)
@@ -231,7 +262,7 @@ def main():
     mode, outdir = sys.argv[1], sys.argv[2]
     dist.init_process_group(backend="mpi")
     r, n = dist.get_rank(), dist.get_world_size()
-    out = {"world_size": np.array(n)}
+    out = {"world_size": np.array(n), "_outdir": outdir}
     if mode == "collectives":
         run_collectives(out, r, n)
     elif mode == "main":
@@ -240,6 +271,7 @@ def main():
         run_crash(outdir, r, n)
     else:
         raise SystemExit(f"unknown mode {mode}")
+    out.pop("_outdir")
     np.savez(os.path.join(outdir, f"{mode}_rank{r}.npz"), **out)
     dist.barrier()
     dist.destroy_process_group()

@@ -128,7 +128,9 @@ def main_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("dist2")
     p, _ = mpirun(2, "main", d)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    return load(d, "main", 2)
+    outs = load(d, "main", 2)
+    outs[0]["_dir"] = d
+    return outs
 
 
 @needs_mpi
@@ -183,6 +185,31 @@ def test_no_sync_and_batchnorm_per_process(main_run):
         np.testing.assert_allclose(o["bn_running_mean_1"], m1[r], rtol=1e-12)
         np.testing.assert_allclose(o["bn_running_mean_2"], 0.9 * m1[0] + 0.1 * o["bn_x"].mean(0),
                                    rtol=1e-12)
+
+
+@needs_mpi
+def test_train_under_ddp_logs_once_and_resumes_on_one_process(main_run):
+    """tg.train.Trainer with a DDP model on 2 ranks for 2 epochs (checkpoint after each, on rank
+    0 only), then resumed here in one process for epochs 3-4: the same parameters and history
+    as 4 epochs in one process with the same global batch."""
+    assert [bool(o["fit_main"]) for o in main_run] == [True, False]
+    assert [int(o["fit_lines"]) for o in main_run] == [2, 0]
+    full_trainer, full_model, full = W.fit_run(1, 0, 4, os.path.join(main_run[0]["_dir"], "x.tg"))
+    fd = full.to_dict()
+    for o in main_run:  # the logged losses are the global ones, on every rank
+        for key in ("train_loss", "dev_loss"):
+            np.testing.assert_allclose(o[f"fit_{key}"], fd[key][:2], rtol=1e-10)
+    ck = os.path.join(main_run[0]["_dir"], "fit_ckpt.tg")
+    assert set(tg.load(ck)["model"]) == set(full_model.state_dict())  # no "module." prefix
+    _, resumed_model, resumed = W.fit_run(1, 0, 4, ck, resume=True)
+    rd = resumed.to_dict()
+    for key in ("train_loss", "dev_loss"):
+        np.testing.assert_allclose(rd[key], fd[key], rtol=1e-10)
+    want = W.params_of(full_model)
+    for k, v in W.params_of(resumed_model).items():
+        assert_rel_close(v, want[k], what=f"resumed {k}")
+    for k, v in want.items():
+        np.testing.assert_array_equal(main_run[0][f"fit.{k}"], main_run[1][f"fit.{k}"])
 
 
 @needs_mpi
