@@ -194,6 +194,7 @@ def run_main(out, r, n):
         ddp = DDP(model, bucket_cap_mb=0.0005)  # several buckets even for these small models
         out[f"{kind}_buckets"] = np.array(len(ddp._buckets))
         train(kind, ddp, STEPS, r, n)
+        out[f"{kind}_started_in_backward"] = np.array(ddp.started_in_backward)
         for k, v in params_of(model).items():
             out[f"{kind}.{k}"] = v
     # tg.train under DDP: 2 epochs, rank-0-only log lines and checkpoint
@@ -229,6 +230,12 @@ def run_main(out, r, n):
         out["double_backward"] = np.array("no error")
     except RuntimeError as e:
         out["double_backward"] = np.array(str(e)[:40])
+    # different models on the ranks are refused, on every rank
+    try:
+        DDP(tg.nn.Linear(3, 2 + r))
+        out["mismatch"] = np.array("no error")
+    except ValueError as e:
+        out["mismatch"] = np.array(str(e)[:60])
     # plain BatchNorm under DDP: each rank normalizes with its own batch statistics; rank 0's
     # running statistics are broadcast at the next forward (broadcast_buffers=True)
     tg.manual_seed(0)

@@ -153,7 +153,10 @@ def test_ddp_training_matches_one_process(main_run, kind):
     ref = reference_params(kind)
     start = W.params_of(W.make_model(kind, seed=100))
     for r in (0, 1):
-        assert int(main_run[r][f"{kind}_buckets"]) > 2
+        nb = int(main_run[r][f"{kind}_buckets"])
+        assert nb > 2
+        # every bucket was started from a parameter hook, while backward was still running
+        assert int(main_run[r][f"{kind}_started_in_backward"]) == nb
         for k, want in ref.items():
             got = main_run[r][f"{kind}.{k}"]
             assert_rel_close(got, want, what=f"rank {r} {kind}.{k}")
@@ -177,6 +180,7 @@ def test_no_sync_and_batchnorm_per_process(main_run):
     # inside no_sync the gradients stayed local: the ranks differ after the first micro-batch
     assert np.max(np.abs(main_run[0]["nosync_local_grad"] - main_run[1]["nosync_local_grad"])) > 1e-3
     assert all("DistributedDataParallel" in str(o["double_backward"]) for o in main_run)
+    assert all("the model on rank" in str(o["mismatch"]) for o in main_run)
     # BatchNorm: each rank normalized with its own batch (outputs have zero mean per rank) and
     # updated its own running mean; the next forward started from rank 0's statistics
     m1 = [o["bn_x"].mean(0) * 0.1 for o in main_run]

@@ -124,6 +124,7 @@ class DistributedDataParallel(Module):
         self._next = 0            # the next bucket to start
         self._seen = set()
         self.comm_seconds = 0.0   # time spent starting and waiting for all-reduces
+        self.started_in_backward = 0  # buckets the last backward started from its hooks
         self._handles = [p.register_post_accumulate_grad_hook(self._on_grad_ready)
                          for p in self._params]
         self._handles.append(register_backward_hooks(on_start=self._on_backward_start,
@@ -238,6 +239,7 @@ class DistributedDataParallel(Module):
     def _on_backward_end(self, outputs):
         if not (self._mode == "sync" and self._touched):
             return
+        self.started_in_backward = self._next
         try:
             for b in self._buckets[self._next:]:  # parameters this forward did not use
                 b.remaining = 0
