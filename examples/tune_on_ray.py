@@ -4,7 +4,7 @@
     python examples/tune_on_ray.py --address HOST:6379  # a running Ray cluster (`ray start`)
 
 Random search over the learning rate (log scale), momentum (1 − β on a log scale) and width
-(§6.7–6.8 of the course: random, not a grid; on the right scale), each trial one Ray task; then
+(Bergstra & Bengio 2012, docs/maths.md: random, not a grid; on the right scale), one Ray task each; then
 the same space with successive halving, which trains every configuration briefly and gives
 the longer budgets to the better half only. The local runner with the same seed picks the
 same configuration.

@@ -8,7 +8,7 @@ In about a minute on a laptop CPU it shows the three things tensorgrad is for:
    after one backward pass — a graph coloured by gradient norm (SVG) and a per-parameter bar
    chart (PNG);
 3. **check** it: compare backpropagation with finite differences for every parameter
-   (``tg.check_gradients``, course notes §5.4).
+   (``tg.check_gradients``, §5.4 of docs/maths.md).
 
 Everything is written to ``--out`` (default ``./tensorgrad-demo-output``); the paths are printed.
 ``--quick`` trains on a small subset for a few steps (what the test suite runs).

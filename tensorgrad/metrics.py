@@ -1,5 +1,5 @@
-"""Classification metrics (notes §7.2): accuracy, precision, recall, F1, confusion matrix and
-the weighted error that lets some mistakes cost more than others.
+"""Classification metrics (§7.2, docs/maths.md): accuracy, precision, recall, F1, confusion
+matrix and the weighted error that lets some mistakes cost more than others.
 
 Inputs are labels (Tensors, numpy arrays or lists). ``from_logits`` helpers turn model outputs
 into labels first."""
@@ -60,7 +60,7 @@ def error_rate(y_true, y_pred) -> float:
 
 
 def weighted_error(y_true, y_pred, weights) -> float:
-    """The notes' weighted error (§7.2): ``Σ w⁽ⁱ⁾ 1{ŷ⁽ⁱ⁾ ≠ y⁽ⁱ⁾} / Σ w⁽ⁱ⁾`` — e.g. weight 100 for
+    """The weighted error of §7.2: ``Σ w⁽ⁱ⁾ 1{ŷ⁽ⁱ⁾ ≠ y⁽ⁱ⁾} / Σ w⁽ⁱ⁾`` — e.g. weight 100 for
     examples whose mistakes are unacceptable, 1 for the others. Lies in [0, 1]."""
     t, p = _pair(y_true, y_pred, "weighted_error")
     w = weights.data if isinstance(weights, Tensor) else np.asarray(weights, dtype=np.float64)

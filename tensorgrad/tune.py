@@ -1,7 +1,7 @@
-"""Hyperparameter search as the notes recommend (§6.7–6.8): random search rather than a grid,
-on the right scale (learning rates on a log scale, β through ``1 − β`` on a log scale), then
-coarse to fine — zoom into the region of the best trials and sample again. Trials run in
-parallel worker processes ("caviar" rather than "panda").
+"""Hyperparameter search (§6.7–§6.8, docs/maths.md; Bergstra & Bengio 2012): random search
+rather than a grid, on the right scale (learning rates on a log scale, β through ``1 − β`` on a
+log scale), then coarse to fine — zoom into the region of the best trials and sample again.
+Trials run in parallel worker processes ("caviar" rather than "panda").
 
     space = {"lr": LogUniform(1e-4, 1), "beta": OneMinusLogUniform(0.9, 0.999),
              "hidden": Choice([32, 64, 128])}
@@ -396,7 +396,7 @@ def coarse_to_fine(objective, space, rounds=2, trials_per_round=10, top_k=3, mar
                    mp_context=None, engine=None, address=None) -> Results:
     """Random search in ``rounds``: after each round, zoom every dimension into the region of
     the ``top_k`` best trials so far (on its own scale, widened by ``margin`` of the span) and
-    sample ``trials_per_round`` more there (§6.7's coarse-to-fine scheme). ``Results.spaces``
+    sample ``trials_per_round`` more there (the coarse-to-fine scheme of §6.7). ``Results.spaces``
     keeps the space of every round. ``engine``/``address`` as in ``random_search`` (one engine
     serves every round)."""
     if mode not in ("min", "max"):

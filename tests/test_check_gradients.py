@@ -128,14 +128,20 @@ def test_whole_mlp_with_l2_penalty_and_dropout_passes():
     model = _mlp(dropout=0.5)
     X, y = _data()
     inner = _l2_loss(model, X, y)
-    seen_p = set()
+    probe = tg.ones(64)
+    seen = set()
+
+    def dropout_is_identity():  # the Dropout module, in train mode, leaves its input alone
+        return bool(np.array_equal(model[2](probe).data, probe.data))
 
     def loss():
-        seen_p.add(model[2].p)
+        seen.add(dropout_is_identity())
         return inner()
 
     rep = tg.check_gradients(loss, model.named_parameters(), model=model)
-    assert seen_p == {0.0} and model[2].p == 0.5  # off during the check, back on after
+    # off during the check, back on after (p untouched)
+    assert seen == {True} and model[2].training and model[2].p == 0.5
+    assert not dropout_is_identity()
     assert rep.ok, str(rep)
     assert rep.rel_error < 1e-7 and len(rep.rows) == 6
 

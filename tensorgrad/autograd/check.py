@@ -1,16 +1,16 @@
-"""Gradient checking of a whole model, as in the course notes (§5.4).
+"""Gradient checking of a whole model (§5.4; the maths is in docs/maths.md).
 
 ``check_gradients(loss_fn, params)`` compares the gradient backpropagation gives for every named
 parameter with central differences
 
     dθ_approx[i] = (J(θ + ε·e_i) − J(θ − ε·e_i)) / (2ε)
 
-and reports, per parameter, the notes' relative error
+and reports, per parameter, the relative error
 
     ‖dθ_approx − dθ‖₂ / (‖dθ_approx‖₂ + ‖dθ‖₂)
 
-with the worst element, so a wrong backward shows up on the layer that owns it. The notes'
-reading of the number: ≤ 1e-7 great; around 1e-5 look closer; ≥ 1e-3 almost surely a bug.
+with the worst element, so a wrong backward shows up on the layer that owns it. How to
+read the number (with ε = 1e-7): ≤ 1e-7 great; around 1e-5 look closer; ≥ 1e-3 almost surely a bug.
 
 How the check runs (and what it puts back afterwards):
 
@@ -18,22 +18,22 @@ How the check runs (and what it puts back afterwards):
   (the Parameter object stays the same, so the model uses it); float32 tensors the loss captures
   (inputs, buffers) promote to float64 by numpy's rules. In float32, central differences with
   ε = 1e-7 would be pure round-off.
-* **Dropout off** (notes: set keep_prob = 1). Two switches, both undone afterwards: every module
-  reachable from ``params``/``model`` whose class name contains ``Dropout`` and that has a ``p``
-  attribute gets ``p = 0``; and the dropout switch that ``tg.nn.functional.dropout`` reads is
-  flipped off, so functional dropout calls inside ``loss_fn`` are off too. Batch norm stays in whatever mode it
-  is in (train mode: the batch statistics are part of J); its running statistics, which every
-  evaluation would update, are restored.
+* **Dropout off** (keep_prob = 1: a random mask would make J a different function at every
+  evaluation). The dropout switch that ``tg.nn.functional.dropout`` reads
+  (``tensorgrad._state.STATE.dropout``) is flipped off and back on afterwards; ``nn.Dropout``
+  and the recurrent layers' dropout go through that function, so they are off too. Batch norm
+  stays in whatever mode it is in (train mode: the batch statistics are part of J); its running
+  statistics, which every evaluation would update, are restored.
 * **Same randomness in every evaluation.** tensorgrad's random generator is reset to one state
   before each evaluation of J (and restored at the end), so any remaining randomness is a fixed
   part of J rather than noise in the differences.
 * Parameter values, dtypes, ``.grad`` and ``requires_grad``, module buffers, training flags and
-  dropout probabilities are exactly as before when the function returns (also on error).
+  the dropout switch are exactly as before when the function returns (also on error).
 * **Zero gradients.** Where the true gradient is 0 (e.g. a bias right before batch norm) the
   ratio compares two round-off errors and is meaningless (often ≈ 1). A row whose every
   |numeric − analytic| is below the round-off level of central differences,
   16·u·max(|J|, 1)/ε (u = float64 machine epsilon), gets the verdict "great (zero grad)" and
-  counts as ok; ``rel_error`` still shows the notes' number.
+  counts as ok; ``rel_error`` still shows the ratio.
 * **Sampling.** A tensor with more than ``max_elements`` elements gets ``max_elements`` of them
   checked, chosen with ``numpy.random.default_rng(seed)`` (so a run is reproducible); the row
   says how many were checked.
@@ -52,12 +52,12 @@ from ..tensor import Tensor
 
 __all__ = ["check_gradients", "GradientCheckReport", "GradientCheckRow", "verdict_for"]
 
-GREAT = 1e-7   # notes: O(1e-7) or smaller — great
-BUG = 1e-3     # notes: O(1e-3) — indicative of a bug
+GREAT = 1e-7   # O(1e-7) or smaller: great
+BUG = 1e-3     # O(1e-3) or more: almost surely a bug
 
 
 def verdict_for(rel_error: float) -> str:
-    """The notes' reading of a relative error: 'great', 'look closer' or 'bug'."""
+    """How to read a relative error (§5.4): 'great', 'look closer' or 'bug'."""
     if not math.isfinite(rel_error):
         return "bug"
     if rel_error <= GREAT:
@@ -123,7 +123,7 @@ class GradientCheckRow:
 
 class GradientCheckReport:
     """Result of :func:`check_gradients`: ``rows`` (one per parameter), ``ok``,
-    ``rel_error`` (the notes' number over all checked elements together), ``verdict``,
+    ``rel_error`` (the relative error over all checked elements together), ``verdict``,
     ``failed`` (rows over ``tol``); ``str(report)`` is a readable table; ``report[name]`` a row."""
 
     def __init__(self, rows, tol, eps, loss):
@@ -168,7 +168,7 @@ class GradientCheckReport:
         status = ("OK" if self.ok else
                   f"FAILED: {', '.join(r.name for r in self.failed)} over tol {self.tol:g}")
         out.append(f"overall relative error {self.rel_error:.2e} ({self.verdict}) -> {status}")
-        out.append("reading (notes 5.4): <= 1e-7 great; ~1e-5 look closer; >= 1e-3 a bug")
+        out.append("reading (§5.4): <= 1e-7 great; ~1e-5 look closer; >= 1e-3 a bug")
         return "\n".join(out)
 
     def __repr__(self):
@@ -233,27 +233,21 @@ class _Restore:
     def __init__(self, named, modules):
         self.params = [(p, p.data, p.grad, p.requires_grad) for _, p in named]
         self.buffers = []
-        self.dropouts = []
         self.training = []
         for m in modules:
             self.training.append((m, getattr(m, "training", None)))
-            if "Dropout" in type(m).__name__ and hasattr(m, "p"):
-                self.dropouts.append((m, m.p))
             named_buffers = getattr(m, "named_buffers", None)
             if callable(named_buffers):
                 for _, b in named_buffers(recurse=False):
                     if isinstance(b, Tensor):
                         self.buffers.append((b, b.data, b.data.copy(), b._version))
-        self.functional = []  # the dropout switch as it was
+        self.dropout = STATE.dropout  # the dropout switch as it was
         from .. import random as _random
         self._random = _random
         self.rng_state = _random.get_rng_state()
 
     def switch_dropout_off(self):
-        for m, _ in self.dropouts:
-            m.p = 0.0
-        self.functional.append(STATE.dropout)
-        STATE.dropout = False  # functional dropout reads this switch
+        STATE.dropout = False  # tg.nn.functional.dropout reads this switch
 
     def reset_rng(self):
         self._random.set_rng_state(self.rng_state)
@@ -267,13 +261,10 @@ class _Restore:
             arr[...] = values  # the original array object, with its original values
             b.data = arr
             b._version = v
-        for m, p in self.dropouts:
-            m.p = p
         for m, t in self.training:
             if t is not None and getattr(m, "training", None) != t:
                 m.training = t
-        for flag in self.functional:
-            STATE.dropout = flag
+        STATE.dropout = self.dropout
         self.reset_rng()
 
 
@@ -290,12 +281,12 @@ def _scalar(loss, where):
 # ---- the check ----------------------------------------------------------------------------------
 def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=0, model=None,
                     progress=None):
-    """Check backprop against central differences for every named parameter (notes §5.4).
+    """Check backprop against central differences for every named parameter (§5.4).
 
     ``loss_fn()`` takes no arguments and returns the scalar cost J (include any regularization
     term: dθ is the derivative of the whole cost). ``params``: a dict name → tensor,
-    ``module.named_parameters()``, or a Module. ``model``: a Module whose dropout to switch off
-    and buffers to restore, if ``params`` is not the module itself. Returns a
+    ``module.named_parameters()``, or a Module. ``model``: a Module whose buffers and training
+    flags to restore, if ``params`` is not the module itself. Returns a
     :class:`GradientCheckReport`; ``report.ok`` is True when every parameter's relative error is
     at most ``tol``. ``progress``: show a tqdm bar over the checked elements (default: only when
     there are more than 500 of them and tqdm is installed).

@@ -1,4 +1,4 @@
-"""Datasets and the mini-batch loader (notes §6.1)."""
+"""Datasets and the mini-batch loader (§6.1, docs/maths.md)."""
 from __future__ import annotations
 
 import numbers

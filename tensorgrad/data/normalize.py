@@ -1,4 +1,4 @@
-"""Input normalization fitted on the training set (notes §5.1)."""
+"""Input normalization fitted on the training set (§5.1, docs/maths.md)."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +13,8 @@ class Normalizer:
     ``μ`` and scale to dev and test data (§5.1).
 
     ``scale="std"`` (default) divides by ``σ = sqrt(mean((x − μ)²))``, which gives every feature
-    unit variance — the standardization the notes describe. ``scale="variance"`` divides by
-    ``σ²`` as the notes' formula literally writes it; ``scale=None`` only centres. Features whose
+    unit variance (standardization). ``scale="variance"`` divides by ``σ²``, as some texts write
+    the formula; ``scale=None`` only centres. Features whose
     scale is (almost) zero — constant pixels, say — are divided by 1 instead.
 
     ``axis`` are the dimensions averaged over: 0 (per feature, default) or e.g. ``(0, 2, 3)``

@@ -1,4 +1,4 @@
-"""Train/dev/test splits (notes §4.1, §7.2) and the training-dev set of §7.4.1."""
+"""Train/dev/test splits (§4.1, §7.2) and the training-dev set of §7.4.1 (docs/maths.md)."""
 from __future__ import annotations
 
 import math
@@ -113,7 +113,7 @@ def _split(arrays, fractions, shuffle, seed, stratify, op):
 def train_dev_test_split(*arrays, fractions=(0.98, 0.01, 0.01), shuffle=True, seed=None,
                          stratify=None):
     """Split arrays (Tensors, numpy arrays, lists; all with the same number of examples) or one
-    Dataset into train, dev and test parts by ``fractions`` (the notes' 98/1/1 by default;
+    Dataset into train, dev and test parts by ``fractions`` (98/1/1 by default, for large data sets;
     60/20/20 suits small data). Returns ``(train, dev, test)``; each part is a tuple with one
     entry per input (or the array itself for one input; a Subset for a Dataset). ``seed``
     (else tg's global generator) fixes the shuffle; ``stratify=y`` keeps class proportions.

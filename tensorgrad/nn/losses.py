@@ -1,5 +1,5 @@
 """Loss modules (PyTorch's classes around the functional forms in ``nn/_functional.py``),
-plus **tg** the notes' multi-task loss and the L2/L1 penalties."""
+plus **tg** the multi-task loss of §7.5.1 and the L2/L1 penalties of §4.2 (docs/maths.md)."""
 from __future__ import annotations
 
 from . import _functional as F
@@ -56,7 +56,8 @@ class NLLLoss(_WeightedLoss):
 
 
 class BCELoss(_WeightedLoss):
-    """Binary cross entropy on probabilities (the notes' logistic loss, eq. 3)."""
+    """Binary cross entropy on probabilities: the logistic loss −[y log a + (1 − y) log(1 − a)]
+    of §1 (docs/maths.md)."""
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, weight=self.weight,
@@ -89,7 +90,7 @@ class L1Loss(_Loss):
 
 
 class MultiTaskBCEWithLogitsLoss(_Loss):
-    """**tg** The notes' multi-task loss (§7.5.1); see
+    """**tg** The multi-task loss of §7.5.1 (docs/maths.md); see
     ``tg.nn.functional.multitask_bce_with_logits``. ``loss(logits, targets, mask=None)``."""
 
     def __init__(self, reduction="mean", pos_weight=None):

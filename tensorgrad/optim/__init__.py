@@ -1,5 +1,6 @@
-"""Optimizers (SGD, RMSprop, Adam, AdamW), learning-rate schedules and the notes' moving
-averages, PyTorch-style: ``tg.optim.Adam(model.parameters(), lr=1e-3)``."""
+"""Optimizers (SGD, RMSprop, Adam, AdamW), learning-rate schedules and exponentially
+weighted averages (docs/maths.md §6.2–§6.5), PyTorch-style:
+``tg.optim.Adam(model.parameters(), lr=1e-3)``."""
 from .optimizer import Optimizer  # noqa: F401
 from .sgd import SGD  # noqa: F401
 from .rmsprop import RMSprop  # noqa: F401

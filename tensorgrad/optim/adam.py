@@ -1,4 +1,5 @@
-"""Adam and AdamW (notes §6.4): momentum plus RMSprop, with bias correction."""
+"""Adam and AdamW (§6.4, docs/maths.md; Kingma & Ba 2015, Loshchilov & Hutter 2019): momentum
+plus RMSprop, with bias correction."""
 from __future__ import annotations
 
 import math

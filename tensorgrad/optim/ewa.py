@@ -1,4 +1,4 @@
-"""**tg** Exponentially weighted (moving) averages with bias correction (notes §6.2)."""
+"""**tg** Exponentially weighted (moving) averages with bias correction (§6.2, docs/maths.md)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Learning-rate schedules (notes §6.5), stepped once per epoch like PyTorch's.
+"""Learning-rate schedules (§6.5, docs/maths.md), stepped once per epoch like PyTorch's.
 
 ``scheduler.step()`` after each epoch's optimizer steps moves ``last_epoch`` on by one and
 writes the new rate into every parameter group. Construction already applies epoch 0.
@@ -89,7 +89,7 @@ class StepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """``lr = gamma^epoch · lr₀`` (the notes' ``0.95^epoch · α₀`` with ``gamma=0.95``)."""
+    """``lr = gamma^epoch · lr₀`` (the textbook ``0.95^epoch · α₀`` with ``gamma=0.95``)."""
 
     def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
@@ -128,11 +128,11 @@ class LambdaLR(LRScheduler):
 
 
 class InverseTimeDecay(LRScheduler):
-    """**tg** The notes' decay ``α = α₀ / (1 + decay_rate · epoch)`` (§6.5).
+    """**tg** The decay ``α = α₀ / (1 + decay_rate · epoch)`` (§6.5, docs/maths.md).
 
-    Epochs are counted from 1 as in the notes: the first epoch (``last_epoch = 0``, right after
-    construction) trains with ``α₀ / (1 + decay_rate)``, the second with
-    ``α₀ / (1 + 2 decay_rate)``, and so on."""
+    Epochs are counted from 1, as the formula is usually written: the first epoch
+    (``last_epoch = 0``, right after construction) trains with ``α₀ / (1 + decay_rate)``, the
+    second with ``α₀ / (1 + 2 decay_rate)``, and so on."""
 
     def __init__(self, optimizer, decay_rate: float, last_epoch: int = -1):
         if not decay_rate >= 0:
@@ -146,9 +146,9 @@ class InverseTimeDecay(LRScheduler):
 
 
 class InverseSqrtDecay(LRScheduler):
-    """**tg** The notes' decay ``α = k / √epoch · α₀`` (§6.5), epochs counted from 1: the first
-    epoch trains with ``k · α₀``. Stepped once per mini-batch instead, it is the notes'
-    ``k / √t · α₀``."""
+    """**tg** The decay ``α = k / √epoch · α₀`` (§6.5, docs/maths.md), epochs counted from 1:
+    the first epoch trains with ``k · α₀``. Stepped once per mini-batch instead, it is
+    ``k / √t · α₀`` (t the mini-batch count)."""
 
     def __init__(self, optimizer, k: float = 1.0, last_epoch: int = -1):
         if not k > 0:

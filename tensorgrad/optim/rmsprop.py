@@ -1,4 +1,5 @@
-"""RMSprop (notes §6.3): divide the step by a running root mean square of the gradient."""
+"""RMSprop (§6.3, docs/maths.md; Tieleman & Hinton 2012): divide the step by a running root
+mean square of the gradient."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,7 @@ def _lerp_(a, b, w):
 class RMSprop(Optimizer):
     """PyTorch's RMSprop: ``S ← α S + (1 − α) g²``; ``θ ← θ − lr · g / (√S + ε)``.
     ``centered=True`` subtracts the squared running mean of ``g`` from ``S`` first;
-    ``momentum`` keeps a buffer ``b ← μ b + g / (√S + ε)`` and steps by ``lr · b``. The notes'
+    ``momentum`` keeps a buffer ``b ← μ b + g / (√S + ε)`` and steps by ``lr · b``. The textbook
     ``β`` is PyTorch's ``alpha``."""
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,

@@ -1,4 +1,5 @@
-"""Stochastic gradient descent with (Nesterov) momentum and weight decay (notes §6.1–6.2)."""
+"""Stochastic gradient descent with (Nesterov) momentum and weight decay (§6.1–§6.2,
+docs/maths.md)."""
 from __future__ import annotations
 
 from .optimizer import Optimizer, _check_nonneg, required
@@ -9,7 +10,7 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     """PyTorch's SGD. With momentum ``μ`` the buffer is ``b ← μ b + (1 − dampening) g``
     (the first step sets ``b = g``) and the step is ``θ ← θ − lr · b`` (or ``g + μ b`` with
-    ``nesterov=True``). The notes' momentum ``v ← β v + (1 − β) dW`` is this with
+    ``nesterov=True``). The textbook momentum ``v ← β v + (1 − β) dW`` is this with
     ``dampening = momentum = β`` — apart from the first step, where PyTorch starts the buffer at
     ``g`` rather than ``(1 − β) g``. ``weight_decay`` adds ``λ θ`` to the gradient (L2)."""
 

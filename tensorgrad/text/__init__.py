@@ -1,4 +1,4 @@
-"""Text and sequence models (course notes §9): tokenization, vocabularies with ``<UNK>`` /
+"""Text and sequence models (§9, docs/maths.md): tokenization, vocabularies with ``<UNK>`` /
 ``<EOS>``, an offline English word list, RNN language models (word- and character-level),
 sentence probability, perplexity, sampling, and the §9.3 architectures (many-to-many,
 many-to-one, one-to-many, encoder-decoder)."""

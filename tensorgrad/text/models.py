@@ -1,4 +1,4 @@
-"""Sequence-model architectures of the course notes §9.3-9.4, built on ``tg.nn`` recurrent
+"""Sequence-model architectures of §9.3–§9.4 (docs/maths.md), built on ``tg.nn`` recurrent
 layers (every model takes ``cell="lstm" | "gru" | "rnn"``; inputs are batch-first):
 
 * ``RNNLanguageModel``: token ids → next-token logits at every step (word- or character-level
@@ -59,8 +59,8 @@ class RNNLanguageModel(nn.Module):
     """Embedding → recurrent layers → linear head over the vocabulary.
 
     ``forward(ids (B, T), state=None)`` returns ``(logits (B, T, V), state)``: the logits at step
-    t score y<t+1> given y<1..t> — the softmax outputs ŷ<t> of the notes.  For a character
-    model the embedding is the one-hot product W_ax x<t> of the notes, stored as a table.
+    t score y<t+1> given y<1..t> — the softmax outputs ŷ<t> of §9.4.  For a character
+    model the embedding is the one-hot product W_ax x<t> of §9.2, stored as a table.
     """
 
     def __init__(self, vocab_size, embed_dim=32, hidden_size=128, num_layers=1, cell="lstm",

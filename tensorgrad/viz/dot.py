@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections import Counter, deque
 
-from .read import CONST, LEAF, OP
+from .read import CONST, LEAF, OP, const_meta
 from .style import (C_LEAF, C_NAN, C_OP, C_OP_BORDER, C_OUT, C_PARAM, C_PARAM_BORDER,
                     CLUSTER_BORDERS, CLUSTER_FILLS, GradColours, dtype_str, esc,
                     shape_str, text_on)
@@ -44,7 +44,7 @@ class DotWriter:
         self.f, self.raw, self.names = folded, folded.raw, names
         self.show_grads, self.output_names, self.show_dtype = show_grads, output_names, show_dtype
         self.rankdir, self.title, self.fontsize = rankdir, title, fontsize
-        self.split_shared = split_shared
+        self.split_shared, self.flow = split_shared, flow
         self.grad = GradColours(folded, flow) if show_grads else None
         raw, f = self.raw, folded
         leaves = [v for v in range(raw.nv) if raw.kind[v] == LEAF]
@@ -190,7 +190,7 @@ class DotWriter:
             name = self.names.get(id(t))
             if name is not None and self.f.mult[v] > 1:
                 name = self._folded_name(v, name)
-            desc = self._desc(t.data)
+            desc = self._desc(t.data.shape, t.data.dtype)
             if name is not None:
                 lines.append(f"<B>{esc(name)}</B>")
                 attrs.update(shape="box", style="filled", fillcolor=C_PARAM,
@@ -199,15 +199,20 @@ class DotWriter:
                 lines.append("<I>leaf</I>")
                 attrs.update(shape="ellipse", style="filled", fillcolor=C_LEAF, color="#5b86b5")
             lines.append(f"<FONT POINT-SIZE=\"{small}\">{esc(desc)}</FONT>")
-        elif k == CONST:
-            lines.append(f"<FONT POINT-SIZE=\"{small}\" COLOR=\"#808080\">const</FONT>")
+        elif k == CONST:  # an input that needs no gradient (the data batch, say)
+            node, slot = raw.ref[raw.ref[v][0]], raw.ref[v][1]
+            meta = const_meta(node, slot)
+            if meta is None and self.flow is not None:  # saved values freed by backward()
+                meta = self.flow.const_meta(node, slot)
+            desc = "" if meta is None else "<BR/>" + esc(self._desc(*meta))
+            lines.append(f"<FONT POINT-SIZE=\"{small}\" COLOR=\"#808080\">const{desc}</FONT>")
             attrs.update(shape="plaintext", height="0.15", margin="0.02")
         else:
             t = raw.ref[v]
             i = raw.outputs.index(v)
             nm = self.output_names[i] if self.output_names else (
                 "output" if len(raw.outputs) == 1 else f"output {i}")
-            desc = self._desc(t.data)
+            desc = self._desc(t.data.shape, t.data.dtype)
             if t.data.size == 1:
                 try:
                     desc += f" = {float(t.data.reshape(())):.4g}"
@@ -240,9 +245,9 @@ class DotWriter:
         attrs["label"] = "<" + "<BR/>".join(lines) + ">"
         return attrs
 
-    def _desc(self, arr):
-        """An array's shape (and dtype, with ``show_dtype``), e.g. ``(N, C) · float32``."""
-        return shape_str(arr.shape) + (f" · {dtype_str(arr.dtype)}" if self.show_dtype else "")
+    def _desc(self, shape, dtype):
+        """A shape (and dtype, with ``show_dtype``), e.g. ``(N, C) · float32``."""
+        return shape_str(shape) + (f" · {dtype_str(dtype)}" if self.show_dtype else "")
 
     def _folded_name(self, v, name):
         """'blocks.0.lin1.bias' standing for 6 parameters -> 'blocks.0…5.lin1.bias'."""

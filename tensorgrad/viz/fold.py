@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter, deque
 
 from .read import CONST, LEAF, OP
-from .scopes import Scope, _tag
+from .scopes import Scope, tag
 
 __all__ = ["Folded"]
 
@@ -54,7 +54,7 @@ class Folded:
         self.scope = {}
         self.seq = {}
         for v in raw.ops:
-            t = _tag(raw.ref[v])
+            t = tag(raw.ref[v])
             if t is not None:
                 self.scope[v] = t[0]
                 self.seq[v] = t[1]

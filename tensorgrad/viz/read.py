@@ -9,7 +9,7 @@ from collections import deque
 
 from ..tensor import Tensor
 
-__all__ = ["OP", "LEAF", "CONST", "OUT", "RawGraph", "named_params"]
+__all__ = ["OP", "LEAF", "CONST", "OUT", "RawGraph", "named_params", "const_meta"]
 
 OP, LEAF, CONST, OUT = 0, 1, 2, 3
 
@@ -34,6 +34,41 @@ def named_params(params):
             raise TypeError(f"draw: params[{name!r}] is {type(t).__name__}, expected a Tensor")
         out.setdefault(id(t), str(name))
     return out
+
+
+def const_meta(node, k):
+    """``(shape, dtype)`` of what was fed to input ``k`` of ``node`` when that input needs no
+    gradient (a CONST vertex: the graph keeps no edge to it), or None when it cannot be told
+    for sure.
+
+    The node only holds it among its saved values. ``saved[k]`` is taken for input ``k`` only
+    when the saved values line up with the inputs: every other input that has an edge is the
+    very tensor saved at its position (as ``matmul``/``linear`` save ``(x, weight)``), and at
+    least one such input exists. A graph whose saved values were freed by ``backward()``
+    (without ``retain_graph``) gives None."""
+    saved = getattr(node, "saved", None)
+    if not saved or k >= len(saved) or not hasattr(saved[k], "shape"):
+        return None
+    verified = False
+    for j, item in enumerate(node.next):
+        if j == k or item is None or j >= len(saved):
+            continue
+        s = saved[j]
+        if type(item) is tuple:
+            same = isinstance(s, Tensor) and s.grad_fn is item[0] and s._oi == item[1]
+        else:
+            same = s is item
+        if not same:
+            return None
+        verified = True
+    if not verified:
+        return None
+    cand = saved[k]
+    if isinstance(cand, Tensor):
+        if cand.requires_grad:
+            return None
+        cand = cand.data
+    return tuple(cand.shape), cand.dtype
 
 
 class RawGraph:
