@@ -4,9 +4,9 @@
     python examples/tune_on_ray.py --address HOST:6379  # a running Ray cluster (`ray start`)
 
 Random search over the learning rate (log scale), momentum (1 − β on a log scale) and width
-(Bergstra & Bengio 2012, docs/maths.md: random, not a grid; on the right scale), one Ray task each; then
-the same space with successive halving, which trains every configuration briefly and gives
-the longer budgets to the better half only. The local runner with the same seed picks the
+(Bergstra & Bengio 2012, docs/maths.md: random, not a grid; on the right scale), one Ray task
+per trial; then the same space with successive halving, which trains every configuration
+briefly and gives the longer budgets to the better half only. The local runner with the same seed picks the
 same configuration.
 """
 import argparse
