@@ -129,10 +129,12 @@ class DataLoader:
     given, else from a private generator seeded with ``seed`` if given, else from tensorgrad's
     global generator (so ``tg.manual_seed`` fixes it). The last, smaller batch is kept unless
     ``drop_last``. ``collate_fn`` turns a list of examples into a batch (``default_collate``).
+    ``sampler`` (e.g. ``tg.data.DistributedSampler``), if given, says which indices to read
+    and in what order, in place of ``shuffle``.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, *, seed=None,
-                 generator=None, collate_fn=None, collate=None):
+                 generator=None, collate_fn=None, collate=None, sampler=None):
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: dataset must define __len__ and __getitem__, got "
                             f"{type(dataset).__name__}")
@@ -146,6 +148,11 @@ class DataLoader:
             raise TypeError(f"DataLoader: generator must be a numpy Generator "
                             f"(np.random.default_rng(...)), got {type(generator).__name__}; "
                             f"pass an int as seed= instead")
+        if sampler is not None and (shuffle or not hasattr(sampler, "__iter__")):
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle"
+                             if shuffle else f"DataLoader: sampler must be iterable, got "
+                             f"{type(sampler).__name__}")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -156,10 +163,12 @@ class DataLoader:
             np.random.default_rng(seed) if seed is not None else None)
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self):
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)

@@ -7,3 +7,5 @@ from .conv import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .summary import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402
+from . import parallel  # noqa: F401,E402
+from .parallel import SyncBatchNorm  # noqa: F401,E402

@@ -116,7 +116,7 @@ class EarlyStopping(Callback):
             trainer.history.best_epoch = trainer.logs["epoch"]
             if self.restore_best:
                 self.best_state = {k: _wrap(np.array(v.data, copy=True))
-                                   for k, v in trainer.model.state_dict().items()}
+                                   for k, v in trainer.module.state_dict().items()}
         else:
             self.bad_epochs += 1
             if self.patience is not None and self.bad_epochs >= self.patience:
@@ -125,7 +125,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, trainer):
         if self.restore_best and self.best_state is not None:
-            trainer.model.load_state_dict(self.best_state)
+            trainer.module.load_state_dict(self.best_state)
 
     def state_dict(self):
         return {"best": self.best, "bad_epochs": self.bad_epochs, "best_state": self.best_state}

@@ -24,10 +24,24 @@ class Trainer:
     ``f(outputs, targets) -> float`` on numpy arrays.
 
     ``is_main_process``: False on all but one process of a data-parallel job; callbacks with
-    side effects (printing, checkpoints) then stay quiet there."""
+    side effects (printing, checkpoints) then stay quiet there. By default it is True on rank 0
+    of an initialized ``tg.distributed`` process group (and in a plain single process).
+
+    Data parallel (``model`` wrapped in ``DistributedDataParallel``): each epoch starts with
+    ``train_loader.sampler.set_epoch(epoch)`` (a ``DistributedSampler`` then draws that epoch's
+    order), the epoch's losses and metrics are averaged over the ranks before any callback sees
+    them (so every rank takes the same early-stopping and schedule decisions), and a rank that
+    stops stops them all. Checkpoints hold the wrapped module's state (``trainer.module``),
+    without DDP's ``module.`` prefix, so a run can resume on any number of processes."""
 
     def __init__(self, model, loss_fn, optimizer, train_loader, dev_loader=None, metrics=None,
-                 callbacks=(), is_main_process=True):
+                 callbacks=(), is_main_process=None):
+        from ..nn.parallel import DistributedDataParallel
+        from .. import distributed as dist
+        self.data_parallel = isinstance(model, DistributedDataParallel)
+        self.module = model.module if self.data_parallel else model
+        if is_main_process is None:
+            is_main_process = not dist.is_initialized() or dist.get_rank() == 0
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.train_loader, self.dev_loader = train_loader, dev_loader
         self.metrics = metric_fns(metrics)
@@ -64,7 +78,11 @@ class Trainer:
         while self.epoch < self.epochs and not self.stop_training:
             self._call("on_epoch_begin")
             self.logs = self.run_epoch()
+            if self.data_parallel:
+                _average_logs(self.logs)
             self._call("on_epoch_end")
+            if self.data_parallel:
+                self.stop_training = _any_rank(self.stop_training)
             self.epoch += 1
         self._call("on_train_end")
         return self.history
@@ -73,6 +91,9 @@ class Trainer:
         """One pass over the training loader, then the dev evaluation; returns the logs."""
         if hasattr(self.model, "train"):
             self.model.train()
+        sampler = getattr(self.train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self.epoch)
         stats = EpochStats(self.metrics)
         for batch in self.train_loader:
             out, y = self.train_step(batch)
@@ -126,13 +147,13 @@ class Trainer:
         loader = self.train_loader
         loader_state = loader.state_dict() if hasattr(loader, "state_dict") else None
         states = {k: cb.state_dict() for k, cb in zip(self._callback_keys(), self.callbacks)}
-        return save_checkpoint(path, self.model, self.optimizer, epoch=self.epoch,
+        return save_checkpoint(path, self.module, self.optimizer, epoch=self.epoch,
                                loader=loader_state, callbacks=states)
 
     def load_checkpoint(self, path):
         """Restore what ``save_checkpoint`` wrote and carry on with the epoch after it; a run
         that had been stopped early stays stopped."""
-        ck = load_checkpoint(os.fspath(path), self.model, self.optimizer)
+        ck = load_checkpoint(os.fspath(path), self.module, self.optimizer)
         extra = ck["extra"]
         if extra.get("loader") is not None and hasattr(self.train_loader, "load_state_dict"):
             self.train_loader.load_state_dict(extra["loader"])
@@ -142,3 +163,31 @@ class Trainer:
                 cb.load_state_dict(states[key])
         self.epoch = int(ck["epoch"]) + 1
         self.stop_training = bool(self.history.stopped_early)
+
+
+# ---- data parallel ------------------------------------------------------------------------------
+def _average_logs(logs):
+    """Average the epoch's losses and metrics over the ranks, in place (one all-reduce). The
+    ranks see equally many examples (DistributedSampler pads), so the mean of their means is
+    the mean over the global data."""
+    import numpy as np
+    from .. import distributed as dist
+    keys = [("train_loss", None), ("dev_loss", None)] if logs["dev_loss"] is not None \
+        else [("train_loss", None)]
+    keys += [("train_metrics", k) for k in sorted(logs["train_metrics"])]
+    keys += [("dev_metrics", k) for k in sorted(logs["dev_metrics"])]
+    vals = np.array([logs[a] if b is None else logs[a][b] for a, b in keys], dtype=np.float64)
+    dist.all_reduce(vals, op=dist.ReduceOp.AVG)
+    for (a, b), v in zip(keys, vals.tolist()):
+        if b is None:
+            logs[a] = v
+        else:
+            logs[a][b] = v
+
+
+def _any_rank(flag):
+    import numpy as np
+    from .. import distributed as dist
+    f = np.array([1 if flag else 0], dtype=np.int64)
+    dist.all_reduce(f, op=dist.ReduceOp.MAX)
+    return bool(f[0])
