@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import ensure_bench_env, median_time, settings_line  # noqa: E402
+from harness import ensure_bench_env, settings_line  # noqa: E402
 
 WORKLOADS = [  # name, image span, max box size, threshold, classes
     ("sparse, IoU>0.5 (worst case)", 4000.0, 60.0, 0.5, 0),
@@ -91,5 +91,4 @@ def main():
 
 
 if __name__ == "__main__":
-    del median_time  # the child processes time themselves (one framework per process)
     main()

@@ -17,7 +17,8 @@ suppressed). Boxes that do not overlap in x have intersection 0, hence IoU 0 (or
 can not exceed a threshold >= 0; so each kept box only visits the boxes of its class whose x1
 lies in ``[x1_i - widest box - margin, x2_i)``, found by binary search in an x1-sorted copy.
 The margin (8 ``eps``, the dtype's machine epsilon, times the largest coordinate) only lets
-extra pairs in, which are then computed exactly, so pruning never changes the result. A negative threshold visits every pair.
+extra pairs in, which are then computed exactly, so pruning never changes the result. A
+negative threshold visits every pair.
 
 Boxes are ``(N, 4)`` C-contiguous float32 or float64 ``(x1, y1, x2, y2)``; checks (finite,
 ``x1 <= x2``, ``y1 <= y2``) live in the caller.

@@ -290,7 +290,7 @@ def test_other_errors():
     b = np.array([[0, 0, 1, 1.0]])
     with pytest.raises(ValueError, match=r"^nms: boxes must have shape \(N, 4\), got \(3, 5\)"):
         V.nms(np.zeros((3, 5)), np.zeros(3), 0.5)
-    with pytest.raises(ValueError, match="nms: boxes must have shape \\(N, 4\\), got \\(1, 1, 4\\)"):
+    with pytest.raises(ValueError, match=r"nms: boxes must have shape \(N, 4\), got \(1, 1, 4\)"):
         V.nms(b[None], np.ones(1), 0.5)
     with pytest.raises(ValueError, match="nms: scores must have shape \\(N,\\) = \\(1,\\)"):
         V.nms(b, np.ones(2), 0.5)

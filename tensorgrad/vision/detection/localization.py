@@ -29,29 +29,12 @@ import numpy as np
 from ... import nn
 from ... import ops as _ops
 from ...nn import functional as F
+from ...nn._functional import _as_tensor as _t, _reduce
 from ...tensor import Tensor, _wrap
 from ..ops import check_boxes
 
 __all__ = ["localization_target", "localization_loss", "localization_loss_practical",
            "LocalizationHead", "LandmarkHead", "landmark_target", "landmark_loss"]
-
-
-def _t(x, fn, name):
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, np.ndarray):
-        return _wrap(x)
-    raise TypeError(f"{fn}: {name} must be a Tensor or a numpy array, got {type(x).__name__}")
-
-
-def _reduce(loss, reduction, fn):
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def localization_target(boxes, labels, num_classes, image_size):
@@ -69,7 +52,8 @@ def localization_target(boxes, labels, num_classes, image_size):
         b = check_boxes(np.asarray(b, np.float64).reshape(1, 4), "localization_target",
                         f"boxes[{i}]").data[0]
         if not 0 <= int(c) < num_classes:
-            raise ValueError(f"localization_target: labels[{i}] = {c} is not in 0..{num_classes - 1}")
+            raise ValueError(f"localization_target: labels[{i}] = {c} is not in "
+                             f"0..{num_classes - 1}")
         y[i, :5] = [1, (b[0] + b[2]) / 2 / W, (b[1] + b[3]) / 2 / H, (b[3] - b[1]) / H,
                     (b[2] - b[0]) / W]
         y[i, 5 + int(c)] = 1

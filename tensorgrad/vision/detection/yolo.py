@@ -16,7 +16,8 @@ Loss (sum over the batch, divided by N), in the spirit of YOLOv1-v3: the notes' 
 loss in its practical form, with logistic loss for p_c, cross-entropy for the class and
 squared error for the box,
 
-    L = λ_coord Σ_obj [(σ(t_x) - b_x)² + (σ(t_y) - b_y)² + (t_w - log(b_w/a_w))² + (t_h - log(b_h/a_h))²]
+    L = λ_coord Σ_obj [(σ(t_x) - b_x)² + (σ(t_y) - b_y)²
+                       + (t_w - log(b_w/a_w))² + (t_h - log(b_h/a_h))²]
       + Σ_obj BCE(t_o, 1) + λ_noobj Σ_noobj BCE(t_o, 0) + Σ_obj CE(s, class)
 
 where "obj" are the (cell, anchor) slots an object was assigned to. With ``ignore_threshold``
