@@ -34,7 +34,7 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="folder for curve.json and yolo.tgw")
     a = ap.parse_args(argv)
     if a.quick:
-        a.train, a.test, a.epochs = 200, 50, 2
+        a.train, a.test, a.epochs = 96, 24, 1
     tg.manual_seed(a.seed)
     t0 = time.perf_counter()
     train = D.SyntheticShapes(a.train, seed=1000 + a.seed)

@@ -103,7 +103,11 @@ def test_edge_cases_and_errors():
     with pytest.raises(ValueError, match="evaluate_detections: got predictions for 2 images but "
                                          "targets for 1"):
         D.evaluate_detections(preds, targets[:1], 1)
-    with pytest.raises(ValueError, match="image 0: 3 predicted boxes, 2 scores"):
+    with pytest.raises(ValueError, match="^voc_map: image 0: 3 predicted boxes, 2 scores"):
         D.voc_map([(preds[0][0], preds[0][1][:2], preds[0][2])] + preds[1:], targets, 1)
+    bad = [(np.array([[0, 0, 5, 5], [0, 9, 5, 3.0]]), np.ones(2), np.zeros(2, int))] + preds[1:]
+    with pytest.raises(ValueError, match=r"^voc_map \(image 0\): predicted boxes\[1\] = "
+                                         r"\[0, 9, 5, 3\] has y2 < y1"):
+        D.voc_map(bad, targets, 1)
     with pytest.raises(ValueError, match="average_precision: method must be"):
         D.average_precision([1.0], [1.0], "11-point")

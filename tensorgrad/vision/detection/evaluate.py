@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...tensor import Tensor
-from ..ops import box_iou
+from ..ops import box_iou, check_boxes
 
 __all__ = ["precision_recall_curve", "average_precision", "voc_map", "coco_map",
            "evaluate_detections"]
@@ -64,6 +64,8 @@ def _normalize(predictions, targets, fn):
                              f"{len(pl)} labels")
         if len(tb) != len(tl):
             raise ValueError(f"{fn}: image {i}: {len(tb)} target boxes but {len(tl)} labels")
+        check_boxes(pb, f"{fn} (image {i})", "predicted boxes")
+        check_boxes(tb, f"{fn} (image {i})", "target boxes")
         P.append((pb, ps, pl))
         T.append((tb, tl))
     return P, T
@@ -163,11 +165,11 @@ def average_precision(precision, recall, method="all_points"):
 
 
 def evaluate_detections(predictions, targets, num_classes, iou_thresholds=(0.5,), rule="voc",
-                        method="all_points", max_detections=None):
+                        method="all_points", max_detections=None, _fn="evaluate_detections"):
     """AP per class and IoU threshold: returns ``{"map", "ap" (T, k) with NaN for classes
     without ground truth, "iou_thresholds"}``; ``map`` averages over thresholds and the classes
     that have ground truth."""
-    P, T = _normalize(predictions, targets, "evaluate_detections")
+    P, T = _normalize(predictions, targets, _fn)
     thr = np.asarray(iou_thresholds, np.float64).reshape(-1)
     ap = np.full((len(thr), int(num_classes)), np.nan)
     for c in range(int(num_classes)):
@@ -184,11 +186,13 @@ def evaluate_detections(predictions, targets, num_classes, iou_thresholds=(0.5,)
 
 def voc_map(predictions, targets, num_classes, iou_threshold=0.5):
     """PASCAL VOC mAP at one IoU threshold (0.5), all-point interpolation."""
-    return evaluate_detections(predictions, targets, num_classes, (iou_threshold,))["map"]
+    return evaluate_detections(predictions, targets, num_classes, (iou_threshold,),
+                               _fn="voc_map")["map"]
 
 
 def coco_map(predictions, targets, num_classes, iou_thresholds=COCO_IOUS, max_detections=100):
     """COCO mAP@[.5:.95] (pycocotools' bbox AP, area 'all', maxDets 100); pass
     ``iou_thresholds=(0.5,)`` for COCO's AP50."""
     return evaluate_detections(predictions, targets, num_classes, iou_thresholds, rule="coco",
-                               method="coco", max_detections=max_detections)["map"]
+                               method="coco", max_detections=max_detections,
+                               _fn="coco_map")["map"]
