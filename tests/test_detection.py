@@ -281,6 +281,13 @@ def test_yolo_model_trains_and_predicts():
         assert (np.diff(s.numpy()) <= 0).all() and (b.numpy() >= 0).all() \
             and (b.numpy() <= 64).all()
     assert len(model.predict(ds.images[0])) == 1
+    state = model.state_dict()
+    np.testing.assert_array_equal(state["anchors"].numpy(), model.anchors.numpy())
+    fresh = D.YOLO(3, np.ones((2, 2)), width=8)
+    fresh.load_state_dict(state)
+    again = fresh.predict(ds.images[:3], score_threshold=0.0, max_detections=7)
+    for (b1, s1, _), (b2, s2, _) in zip(preds, again):
+        np.testing.assert_allclose(b2.numpy(), b1.numpy(), rtol=1e-5, atol=1e-4)
     assert model.training
     with pytest.raises(ValueError, match=r"YOLO: expected images \(N, C, 64, 64\)"):
         model(tg.tensor(ds.images[:1, :, :32]))

@@ -156,7 +156,8 @@ class YOLO(nn.Module):
 
     ``forward(images (N, 3, H, W))`` -> raw outputs ``(N, S, S, A, 5 + k)``;
     ``loss(outputs, targets)``; ``predict(images)`` -> per image ``(boxes, scores, labels)``.
-    ``anchors`` are ``(A, 2)`` shapes in cell units (``kmeans_anchors``)."""
+    ``anchors`` are ``(A, 2)`` shapes in cell units (``kmeans_anchors``); they are a buffer,
+    so ``state_dict`` carries them."""
 
     def __init__(self, num_classes, anchors, image_size=64, grid_size=8, width=16,
                  in_channels=3, score_threshold=0.3, iou_threshold=0.5, max_detections=100,
@@ -169,7 +170,8 @@ class YOLO(nn.Module):
                              f"{image_size} / {grid_size}")
         self.num_classes, self.image_size, self.grid_size = int(num_classes), image_size, \
             grid_size
-        self.anchors = anchors
+        # a buffer: saved in state_dict, so loading weights also restores the anchors
+        self.register_buffer("anchors", _wrap(anchors.copy()))
         self.score_threshold, self.iou_threshold = score_threshold, iou_threshold
         self.max_detections = max_detections
         self.loss_options = dict(lambda_coord=lambda_coord, lambda_noobj=lambda_noobj,
