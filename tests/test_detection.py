@@ -325,8 +325,11 @@ def test_drawing_before_and_after_nms():
     ax0, ax1 = D.draw_nms(ds.images[0], b, s, lab, class_names=ds.class_names)
     assert len(ax0.patches) == len(b) and len(ax1.patches) == len(ds.boxes[0])
     assert ds.class_names[lab[0]] in [t.get_text().split()[0] for t in ax1.texts]
-    ax = D.draw_detections(ds.images[0], ds.boxes[0], ds.labels[0])
+    ax = D.draw_detections(ds.images[0], ds.boxes[0], labels=ds.labels[0])
     assert len(ax.patches) == len(ds.boxes[0])
+    assert [t.get_text() for t in ax.texts] == [str(v) for v in ds.labels[0]]
+    ax = D.draw_detections(ds.images[0], b[:2], s[:2], lab[:2], ds.class_names)  # predict order
+    assert ax.texts[0].get_text() == f"{ds.class_names[lab[0]]} {s[0]:.2f}"
     with pytest.raises(ValueError, match=r"draw_detections: boxes\[0\] = .* has x2 < x1"):
         D.draw_detections(ds.images[0], [[5, 0, 1, 1]])
     plt.close("all")

@@ -1,8 +1,10 @@
 """Drawing detections with matplotlib (optional extra ``plot``: ``pip install matplotlib``).
 
-``draw_detections(image, boxes, labels, scores)`` shows an image with its boxes, each labelled
+``draw_detections(image, boxes, scores, labels)`` shows an image with its boxes, each labelled
 with its class name and score; ``draw_nms(image, boxes, scores, labels)`` puts the raw boxes and
-the boxes that survive per-class non-maximum suppression side by side.
+the boxes that survive per-class non-maximum suppression side by side. The arguments come in
+the order of a detector's output, so ``draw_detections(image, *model.predict(image)[0])``
+works; for ground truth pass ``labels=`` by name.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def _hwc(image):
     return np.clip(a, 0, 1)
 
 
-def draw_detections(image, boxes, labels=None, scores=None, class_names=None, ax=None,
+def draw_detections(image, boxes, scores=None, labels=None, class_names=None, ax=None,
                     title=None, linewidth=1.5, fontsize=7, colours=CLASS_COLOURS):
     """Draw ``boxes`` (xyxy pixels) on ``image``; returns the matplotlib Axes."""
     plt = _plt()
@@ -86,8 +88,8 @@ def draw_nms(image, boxes, scores, labels=None, iou_threshold=0.5, class_names=N
     keep = batched_nms(b, s, lab, iou_threshold).numpy()
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(6, 3))
-    draw_detections(image, b, None if labels is None else lab, s, class_names, ax=axes[0],
+    draw_detections(image, b, s, None if labels is None else lab, class_names, ax=axes[0],
                     title=f"before NMS: {len(b)} boxes", linewidth=0.8)
-    draw_detections(image, b[keep], None if labels is None else lab[keep], s[keep], class_names,
+    draw_detections(image, b[keep], s[keep], None if labels is None else lab[keep], class_names,
                     ax=axes[1], title=f"after NMS (IoU > {iou_threshold}): {len(keep)}")
     return axes
