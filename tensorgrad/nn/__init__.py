@@ -6,3 +6,4 @@ from .conv import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .summary import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402
+from .triplet import TripletMarginLoss, PairwiseDistance  # noqa: F401,E402  (moves to losses.py on merge)

@@ -9,3 +9,4 @@ from ..ops.reduce import log_softmax, softmax  # noqa: F401
 from ..ops.conv import *  # noqa: F401,F403
 from ..ops.pool import *  # noqa: F401,F403
 from ._functional import *  # noqa: F401,F403
+from .triplet import normalize, pairwise_distance, triplet_margin_loss  # noqa: F401,E402  (moves to _functional.py on merge)
