@@ -35,6 +35,8 @@ def main():
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--margin", type=float, default=0.2)
+    ap.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                    help="sgd: momentum 0.9 (plain SGD shows how easy triplets stall learning)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
@@ -50,7 +52,8 @@ def main():
     for mining in args.mining:
         tg.manual_seed(args.seed)
         enc = faces.SiameseEncoder(faces.small_convnet(1), args.dim, input_shape=(1, 28, 28))
-        opt = tg.optim.Adam(enc.parameters(), lr=args.lr)
+        opt = (tg.optim.Adam(enc.parameters(), lr=args.lr) if args.optimizer == "adam"
+               else tg.optim.SGD(enc.parameters(), lr=args.lr, momentum=0.9))
         t0, done = time.time(), 0
         while done < args.steps:
             n = min(args.every, args.steps - done)
