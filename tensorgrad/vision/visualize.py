@@ -21,6 +21,7 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor, _wrap
+from .style.features import _sequential, vgg_layer_names
 
 __all__ = ["ReceptiveField", "receptive_fields", "top_patches", "plot_top_patches"]
 
@@ -46,12 +47,8 @@ def _pair(v, what, layer):
     return int(t[0])
 
 
-def _layers(model):
-    feats = getattr(model, "features", model)
-    if not isinstance(feats, nn.Sequential):
-        raise TypeError(f"receptive_fields: expected a Sequential (or a model with a `features` "
-                        f"Sequential), got {type(model).__name__}")
-    return feats
+def _layers(model, op="receptive_fields"):
+    return _sequential(model, op)
 
 
 def receptive_fields(model):
@@ -79,7 +76,6 @@ def receptive_fields(model):
 def _layer_index(feats, layer):
     if isinstance(layer, (int, np.integer)) and 0 <= layer < len(feats):
         return int(layer)
-    from .style.features import vgg_layer_names
     names = vgg_layer_names(feats)
     if layer in names:
         return names.index(layer)
@@ -95,7 +91,7 @@ def top_patches(model, images, units, k=9, batch_size=256):
     Returns ``{layer: {unit: [dict(image=index, position=(i, j), activation=float,
     patch=(C, S, S) array), ...]}}``, best first. Crops that reach outside the image are padded
     with zeros."""
-    feats = _layers(model)
+    feats = _layers(model, "top_patches")
     X = images.detach().numpy() if isinstance(images, Tensor) else np.asarray(images)
     if X.ndim != 4 or X.shape[0] == 0:
         raise ValueError(f"top_patches: expected a non-empty batch of images (N, C, H, W), got "

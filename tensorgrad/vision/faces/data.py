@@ -32,8 +32,8 @@ class IdentitySplit(NamedTuple):
 
 def identity_split(images, labels, held_out, names=None):
     """Split by identity: every image whose label is in ``held_out`` goes to the test side."""
-    X = images.data if isinstance(images, Tensor) else np.asarray(images)
-    y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    X = images.detach().numpy() if isinstance(images, Tensor) else np.asarray(images)
+    y = labels.detach().numpy() if isinstance(labels, Tensor) else np.asarray(labels)
     if X.shape[0] != y.shape[0] or y.ndim != 1:
         raise ValueError(f"identity_split: {X.shape[0]} images but labels of shape {y.shape}")
     held = np.asarray(list(held_out))

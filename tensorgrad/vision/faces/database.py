@@ -55,7 +55,7 @@ class FaceDatabase:
                 f"threshold={self.threshold})")
 
     def _batch(self, images, op):
-        arr = images.data if isinstance(images, Tensor) else np.asarray(images)
+        arr = images.detach().numpy() if isinstance(images, Tensor) else np.asarray(images)
         if self.image_shape is not None and arr.ndim == len(self.image_shape):
             arr = arr[None]
         elif self.image_shape is None and arr.ndim == 3:
@@ -192,8 +192,8 @@ class FaceDatabase:
             raise ValueError(f"FaceDatabase.load: {path} is not a saved FaceDatabase (missing "
                              f"{sorted(missing)})")
         db = cls(encoder, threshold=st["threshold"], batch_size=batch_size)
-        db._emb = np.asarray(st["embeddings"].data, dtype=np.float64)
-        db._owner = np.asarray(st["owner"].data, dtype=np.int64)
+        db._emb = np.asarray(st["embeddings"].detach().numpy(), dtype=np.float64)
+        db._owner = np.asarray(st["owner"].detach().numpy(), dtype=np.int64)
         db._names = list(st["names"])
         db.image_shape = tuple(st["image_shape"]) if st["image_shape"] else None
         return db

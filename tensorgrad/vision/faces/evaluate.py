@@ -20,7 +20,7 @@ __all__ = ["make_pairs", "pair_distances", "roc_curve", "auc", "roc_auc_score",
 
 
 def _np(x, what, op, ndim=1):
-    arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+    arr = x.detach().numpy() if isinstance(x, Tensor) else np.asarray(x)
     if arr.ndim != ndim:
         raise ValueError(f"{op}: {what} must be {ndim}-D, got shape {arr.shape}")
     return arr

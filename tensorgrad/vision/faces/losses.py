@@ -75,6 +75,7 @@ def batch_triplet_loss(embeddings, labels, margin=0.2, mining="semi-hard", reduc
     loss = _ops.mean(per) if reduction == "mean" else _ops.sum(per) if reduction == "sum" \
         else per
     if return_info:
-        active = float(np.mean(per.data > 0)) if per.data.size else 0.0
+        v = per.detach().numpy()
+        active = float(np.mean(v > 0)) if v.size else 0.0
         return loss, {"triplets": int(a.size), "active": active}
     return loss

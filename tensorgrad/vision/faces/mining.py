@@ -33,7 +33,7 @@ MINING = ("random", "semi-hard", "batch-hard", "all")
 
 
 def _labels(labels, op, n=None):
-    arr = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    arr = labels.detach().numpy() if isinstance(labels, Tensor) else np.asarray(labels)
     if arr.ndim != 1:
         raise ValueError(f"{op}: labels must be 1-D (one identity per image), got shape "
                          f"{arr.shape}")
@@ -44,7 +44,7 @@ def _labels(labels, op, n=None):
 
 
 def _embeddings(emb, op):
-    arr = emb.data if isinstance(emb, Tensor) else np.asarray(emb)
+    arr = emb.detach().numpy() if isinstance(emb, Tensor) else np.asarray(emb)
     if arr.ndim != 2:
         raise ValueError(f"{op}: embeddings must be (N, D), got shape {arr.shape}")
     return np.asarray(arr, dtype=np.float64)
@@ -162,7 +162,7 @@ class PKSampler:
 
     def __init__(self, labels, p, k, num_batches=None, seed=None, generator=None):
         op = "PKSampler"
-        arr = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+        arr = labels.detach().numpy() if isinstance(labels, Tensor) else np.asarray(labels)
         codes = _labels(arr, op)
         for what, v in (("p", p), ("k", k)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:

@@ -111,7 +111,7 @@ class VerificationHead(nn.Module):
         diff = f1 - f2
         if self.form == "abs":
             return _ops.abs(diff)
-        if (f1.data < 0).any() or (f2.data < 0).any():
+        if (f1.detach().numpy() < 0).any() or (f2.detach().numpy() < 0).any():
             raise ValueError("VerificationHead(form='chi2'): the χ² form needs non-negative "
                              "encodings (f₁ + f₂ in the denominator); build the encoder with "
                              "SiameseEncoder(..., nonnegative=True) or use form='abs'")
@@ -127,7 +127,7 @@ class VerificationHead(nn.Module):
 def embed(encoder, images, batch_size=256):
     """Encodings of ``images`` (numpy or Tensor, (N, C, H, W)) as an (N, D) float64 numpy array,
     computed in eval mode without a graph (the encoder's mode is restored)."""
-    arr = images.data if isinstance(images, Tensor) else np.asarray(images)
+    arr = images.detach().numpy() if isinstance(images, Tensor) else np.asarray(images)
     if arr.ndim < 2 or arr.shape[0] == 0:
         raise ValueError(f"embed: expected a non-empty batch of images (N, C, H, W), got shape "
                          f"{arr.shape}")
@@ -139,7 +139,7 @@ def embed(encoder, images, batch_size=256):
         with no_grad():
             for s in range(0, arr.shape[0], batch_size):
                 out.append(encoder(_wrap(np.ascontiguousarray(arr[s:s + batch_size],
-                                                              dtype=dtype))).data)
+                                                              dtype=dtype))).numpy())
     finally:
         encoder.train(was_training)
     return np.concatenate(out).astype(np.float64)
@@ -147,5 +147,5 @@ def embed(encoder, images, batch_size=256):
 
 def _param_dtype(module):
     for p in module.parameters():
-        return p.data.dtype
+        return p.dtype
     return np.float32

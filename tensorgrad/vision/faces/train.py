@@ -17,7 +17,7 @@ __all__ = ["train_triplet", "train_verification"]
 
 
 def _images(X, op):
-    arr = X.data if isinstance(X, Tensor) else np.asarray(X)
+    arr = X.detach().numpy() if isinstance(X, Tensor) else np.asarray(X)
     if arr.ndim < 2 or arr.shape[0] == 0:
         raise ValueError(f"{op}: expected a non-empty batch of images (N, C, H, W), got shape "
                          f"{arr.shape}")
@@ -42,7 +42,7 @@ def train_triplet(encoder, images, labels, *, mining="semi-hard", margin=0.2, p=
     ``optimizer`` defaults to Adam(lr). Returns a history dict: per step the mean loss
     (``"loss"``) and the fraction of triplets with a positive loss (``"active"``)."""
     X = _images(images, "train_triplet")
-    y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    y = labels.detach().numpy() if isinstance(labels, Tensor) else np.asarray(labels)
     _labels(y, "train_triplet", X.shape[0])
     gen = np.random.default_rng(seed)
     sampler = PKSampler(y, p, k, num_batches=steps, generator=gen)
@@ -76,7 +76,7 @@ def train_verification(encoder, head, images, labels, *, steps=300, batch_size=6
     head's logits. Returns {"loss": [...], "accuracy": [...]} per step (accuracy of the
     batch's decisions at logit 0)."""
     X = _images(images, "train_verification")
-    y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    y = labels.detach().numpy() if isinstance(labels, Tensor) else np.asarray(labels)
     _labels(y, "train_verification", X.shape[0])
     gen = np.random.default_rng(seed)
     params = list(head.parameters()) + (list(encoder.parameters()) if train_encoder else [])
@@ -97,13 +97,13 @@ def train_verification(encoder, head, images, labels, *, steps=300, batch_size=6
             with no_grad():
                 f1, f2 = encoder.pair(x1, x2)
         logits = head(f1, f2)
-        target = _wrap(same.astype(logits.data.dtype))
+        target = _wrap(same.astype(logits.dtype))
         loss = F.binary_cross_entropy_with_logits(logits, target)
         opt.zero_grad()
         loss.backward()
         opt.step()
         hist["loss"].append(float(loss.item()))
-        hist["accuracy"].append(float(np.mean((logits.data > 0) == same)))
+        hist["accuracy"].append(float(np.mean((logits.detach().numpy() > 0) == same)))
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{hist['loss'][-1]:.4f}")

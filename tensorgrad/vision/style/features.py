@@ -176,7 +176,7 @@ def random_features(seed=0, widths=(32, 64, 128, 128), convs=(2, 2, 2, 1), in_ch
 # ---- pretrained VGG: conversion from torchvision and loading --------------------------------
 def _to_numpy(v, key):
     if isinstance(v, Tensor):
-        return np.asarray(v.data)
+        return np.asarray(v.detach().numpy())
     if isinstance(v, np.ndarray):
         return v
     if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor
