@@ -53,4 +53,4 @@ def test_style_transfer_notebook(monkeypatch):
     m = re.search(r"content cost \S+ -> (\S+) \(the style image itself is at (\S+)\)", text)
     assert float(m.group(1)) < float(m.group(2))
     assert "receptive fields (size, jump): [(3, 1), (3, 1), (4, 2), (8, 2)" in text
-    assert images >= 5          # content/style/result, Adam, three patch grids
+    assert images >= 6          # content/style/result, Adam, gallery, three patch grids

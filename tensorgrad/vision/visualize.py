@@ -121,16 +121,18 @@ def top_patches(model, images, units, k=9, batch_size=256):
                     acts[i] = h
                 for layer, (idx, us) in want.items():
                     a = acts[idx].numpy()
-                    for u in us:
-                        if not 0 <= u < a.shape[1]:
-                            raise ValueError(f"top_patches: layer {layer!r} has {a.shape[1]} "
-                                             f"units, asked for unit {u}")
-                        flat = a[:, u].reshape(a.shape[0], -1)
-                        pos = flat.argmax(1)
-                        for n in range(a.shape[0]):
-                            best[layer][u].append((float(flat[n, pos[n]]), s + n,
-                                                   divmod(int(pos[n]), a.shape[3])))
-                        best[layer][u] = sorted(best[layer][u], key=lambda t: -t[0])[:k]
+                    bad = [u for u in us if not 0 <= u < a.shape[1]]
+                    if bad:
+                        raise ValueError(f"top_patches: layer {layer!r} has {a.shape[1]} units, "
+                                         f"asked for unit {bad[0]}")
+                    flat = a[:, us].reshape(a.shape[0], len(us), -1)     # (n, units, H·W)
+                    pos = flat.argmax(2)
+                    val = np.take_along_axis(flat, pos[:, :, None], 2)[:, :, 0]
+                    for t, u in enumerate(us):
+                        cand = best[layer][u] + [(float(val[n, t]), s + n,
+                                                  divmod(int(pos[n, t]), a.shape[3]))
+                                                 for n in np.argsort(-val[:, t])[:k]]
+                        best[layer][u] = sorted(cand, key=lambda c: (-c[0], c[1]))[:k]
     finally:
         feats.train(was_training)
     out = {}

@@ -23,7 +23,7 @@ def build_parser():
     ap.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
     ap.add_argument("--lr", type=float, default=None, help="step size (L-BFGS 1, Adam 0.02)")
     ap.add_argument("--alpha", type=float, default=1.0, help="content weight α (1)")
-    ap.add_argument("--beta", type=float, default=10.0, help="style weight β (10)")
+    ap.add_argument("--beta", type=float, default=100.0, help="style weight β (100)")
     ap.add_argument("--tv", type=float, default=0.0, help="total-variation weight (0)")
     ap.add_argument("--noise", type=float, default=0.02, help="initial noise std (0.02)")
     ap.add_argument("--weights", default=None,
