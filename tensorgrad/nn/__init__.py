@@ -9,3 +9,4 @@ from .summary import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402
 from . import parallel  # noqa: F401,E402
 from .parallel import SyncBatchNorm  # noqa: F401,E402
+from .triplet import TripletMarginLoss, PairwiseDistance  # noqa: F401,E402

@@ -25,7 +25,7 @@ globals().update(_DECLARED)
 
 __all__ = sorted(_DECLARED) + [
     "dropout", "embedding", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
-    "l2_penalty", "l1_penalty"]
+    "l2_penalty", "l1_penalty", "normalize", "pairwise_distance", "triplet_margin_loss"]
 
 
 # ---- dropout ----------------------------------------------------------------------------------
@@ -216,3 +216,6 @@ def l1_penalty(model_or_params, lambd, m, weights_only=True):
         s = _ops.sum(_ops.abs(p))
         total = s if total is None else total + s
     return total * (lambd / float(m))
+
+
+from .triplet import normalize, pairwise_distance, triplet_margin_loss  # noqa: E402,F401
