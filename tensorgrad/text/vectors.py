@@ -352,7 +352,9 @@ class KeyedVectors:
         if not isinstance(d, dict) or d.get("kind") != "KeyedVectors":
             raise ValueError(f"KeyedVectors.load: {path!r} does not hold KeyedVectors "
                              f"(written by KeyedVectors.save)")
-        return cls.from_arrays(d["index_to_key"], d["vectors"].numpy(), d["counts"].numpy())
+        arr = [np.asarray(d[k].numpy() if hasattr(d[k], "numpy") else d[k])
+               for k in ("vectors", "counts")]
+        return cls.from_arrays(d["index_to_key"], *arr)
 
     def save_word2vec_format(self, fname, binary=False, write_header=True):
         """The original word2vec tool's format: a ``count dim`` header, then one line per key
@@ -408,9 +410,11 @@ class KeyedVectors:
                 f"dtype={self.vectors.dtype})")
 
 
-def plot_tsne(kv, words, ax=None, perplexity=None, seed=0, annotate=True, **scatter_kw):
-    """Embed the vectors of ``words`` in 2-D with scikit-learn's t-SNE and scatter them,
-    labelled. Returns ``(ax, coords)`` (coords: (n, 2)). Needs matplotlib and scikit-learn."""
+def plot_tsne(kv, words, ax=None, perplexity=None, seed=0, annotate=True, tsne_kw=None,
+              **scatter_kw):
+    """Embed the vectors of ``words`` in 2-D with scikit-learn's t-SNE (cosine distances,
+    PCA start; ``tsne_kw`` goes to ``TSNE``) and scatter them, labelled. Returns
+    ``(ax, coords)`` (coords: (n, 2)). Needs matplotlib and scikit-learn."""
     try:
         from sklearn.manifold import TSNE
     except ImportError as e:  # pragma: no cover - depends on the environment
@@ -427,8 +431,10 @@ def plot_tsne(kv, words, ax=None, perplexity=None, seed=0, annotate=True, **scat
         perplexity = min(30.0, (len(words) - 1) / 3)
     if not 0 < perplexity < len(words):
         raise ValueError(f"plot_tsne: perplexity must be in (0, {len(words)}), got {perplexity}")
-    coords = TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca",
-                  metric="cosine").fit_transform(X)
+    kw = dict(n_components=2, perplexity=perplexity, random_state=seed, init="pca",
+              metric="cosine")
+    kw.update(tsne_kw or {})
+    coords = TSNE(**kw).fit_transform(X)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 6))
     ax.scatter(coords[:, 0], coords[:, 1], **scatter_kw)
