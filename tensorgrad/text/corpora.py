@@ -78,7 +78,8 @@ def load_kjv(path=None, limit=None) -> list[list[str]]:
 
 
 def planted_analogy_corpus(n_rows: int = 6, n_cols: int = 6, n_sentences: int = 6000,
-                           markers: int = 3, noise_words: int = 20, seed: int = 0):
+                           markers: int = 3, noise_words: int = 20, leak: float = 0.0,
+                           seed: int = 0):
     """A corpus with planted analogies and the questions that test them.
 
     There are ``n_rows × n_cols`` entity words ``r{i}c{j}``. Every sentence names one entity
@@ -90,12 +91,19 @@ def planted_analogy_corpus(n_rows: int = 6, n_cols: int = 6, n_sentences: int = 
     offset r_i c_j − r_i' c_j is the same for every column j. That is the structure
     "man : woman :: king : queen" rests on, planted exactly.
 
+    ``leak``: each marker slot is drawn from all rows' (columns') markers with this
+    probability instead of the entity's own. The factorization still holds, and the entities'
+    co-occurrence counts then differ in size, not only in which are zero — which count-based
+    methods that fit only the non-zero entries (GloVe) need to see the structure.
+
     Returns ``(sentences, questions)``: lists of tokens, and 4-tuples (a, b, c, d) meaning
     a : b :: c : d with a = r_i c_j, b = r_i' c_j, c = r_i c_j', d = r_i' c_j'.
     """
     for name, v in (("n_rows", n_rows), ("n_cols", n_cols), ("markers", markers)):
         if int(v) < 2:
             raise ValueError(f"planted_analogy_corpus: {name} must be at least 2, got {v}")
+    if not 0 <= leak < 1:
+        raise ValueError(f"planted_analogy_corpus: leak must be in [0, 1), got {leak}")
     if int(n_sentences) < 1:
         raise ValueError(f"planted_analogy_corpus: n_sentences must be positive, got "
                          f"{n_sentences}")
@@ -108,8 +116,12 @@ def planted_analogy_corpus(n_rows: int = 6, n_cols: int = 6, n_sentences: int = 
     for _ in range(int(n_sentences)):
         i, j = rng.integers(n_rows), rng.integers(n_cols)
         words = [ent[i][j]]
-        words += [rowm[i][k] for k in rng.integers(markers, size=2)]
-        words += [colm[j][k] for k in rng.integers(markers, size=2)]
+        for _slot in range(2):
+            ii = rng.integers(n_rows) if leak and rng.random() < leak else i
+            words.append(rowm[ii][rng.integers(markers)])
+        for _slot in range(2):
+            jj = rng.integers(n_cols) if leak and rng.random() < leak else j
+            words.append(colm[jj][rng.integers(markers)])
         if noise:
             words.append(noise[rng.integers(len(noise))])
         sentences.append([words[k] for k in rng.permutation(len(words))])
