@@ -12,6 +12,7 @@ from .lm import (perplexity, sample, sentence_log_prob, sentence_probability, se
 from .vectors import KeyedVectors, plot_tsne
 from .corpora import kjv_tokenize, load_kjv, planted_analogy_corpus
 from .word2vec import Word2Vec, huffman_tree
+from .nplm import NPLM, nplm_perplexity, train_nplm
 from .glove import GloVe, cooccurrence_matrix, glove_loss
 from .debias import bias_direction, equalize, hard_debias, neutralize
 from .w2v_losses import (Word2VecGraph, context_vectors, hierarchical_softmax_loss,
@@ -26,4 +27,5 @@ __all__ = ["EOS", "UNK", "Vocab", "char_tokenize", "split_sentences", "word_toke
            "planted_analogy_corpus", "Word2Vec", "huffman_tree", "Word2VecGraph",
            "context_vectors", "hierarchical_softmax_loss", "negative_sampling_loss",
            "softmax_loss", "bias_direction", "equalize", "hard_debias", "neutralize",
-           "GloVe", "cooccurrence_matrix", "glove_loss"]
+           "GloVe", "cooccurrence_matrix", "glove_loss",
+           "NPLM", "nplm_perplexity", "train_nplm"]

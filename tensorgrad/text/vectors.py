@@ -71,7 +71,7 @@ class KeyedVectors:
         if isinstance(keys, _KEY_TYPES):
             keys = [keys]
             weights = np.asarray(weights).reshape(1, -1)
-        keys = list(keys)
+        keys = [str(k) if isinstance(k, str) else k for k in keys]  # np.str_ → str
         weights = np.asarray(weights)
         if weights.ndim != 2 or weights.shape != (len(keys), self.vector_size):
             raise ValueError(f"KeyedVectors.add_vectors: weights must have shape "
