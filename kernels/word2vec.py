@@ -166,6 +166,20 @@ def _sample(cum_table, r):
     return lo
 
 
+@njit(nogil=True, inline="always")
+def _negatives(state, cum_table, ntab, negative, center, rows):
+    """Draw ``negative`` words into rows[1:], skipping draws equal to the target;
+    returns (new random state, number kept)."""
+    nneg = 0
+    for _k in range(negative):
+        state, r = _lcg(state)
+        t = _sample(cum_table, r % ntab)
+        if t != center:
+            nneg += 1
+            rows[nneg] = t
+    return state, nneg
+
+
 @njit(nogil=True)
 def train_sentences(ids, offsets, s0, s1, syn0, syn1neg, syn1, syn1sm, sg, cbow_mean, window,
                     shrink, negative, use_hs, use_sm, cum_table, points, codes, codelens,
@@ -231,13 +245,7 @@ def train_sentences(ids, offsets, s0, s1, syn0, syn1neg, syn1, syn1sm, sg, cbow_
                     if j == i:
                         continue
                     ctx[0] = sent[j]
-                    nneg = 0
-                    for _k in range(negative):
-                        state, r = _lcg(state)
-                        t = _sample(cum_table, r % ntab)
-                        if t != center:
-                            nneg += 1
-                            rows[nneg] = t
+                    state, nneg = _negatives(state, cum_table, ntab, negative, center, rows)
                     loss += _example(syn0, syn1neg, syn1, syn1sm, ctx, 1, center, rows,
                                      labels, nneg, points, codes, codelens, use_neg, use_hs,
                                      use_sm, cbow_mean, alpha, h, neu1e, g, logits, want_loss)
@@ -249,13 +257,7 @@ def train_sentences(ids, offsets, s0, s1, syn0, syn1neg, syn1, syn1sm, sg, cbow_
                         nctx += 1
                 if nctx == 0:
                     continue
-                nneg = 0
-                for _k in range(negative):
-                    state, r = _lcg(state)
-                    t = _sample(cum_table, r % ntab)
-                    if t != center:
-                        nneg += 1
-                        rows[nneg] = t
+                state, nneg = _negatives(state, cum_table, ntab, negative, center, rows)
                 loss += _example(syn0, syn1neg, syn1, syn1sm, ctx, nctx, center, rows, labels,
                                  nneg, points, codes, codelens, use_neg, use_hs, use_sm,
                                  cbow_mean, alpha, h, neu1e, g, logits, want_loss)

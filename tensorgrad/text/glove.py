@@ -130,10 +130,7 @@ class GloVe:
         fx = glove_weights(self.x, self.x_max, self.alpha).astype(np.float32)
         n = len(self.x)
         show = self.progress if progress is None else progress
-        bar = _bar(show, epochs * n)
-        if bar is not None:
-            bar.set_description("GloVe")
-            bar.unit = "pair"
+        bar = _bar(show, epochs * n, desc="GloVe", unit="pair")
         args = (self.W, self.C, self.bw, self.bc, self.GW, self.GC, self.Gbw, self.Gbc,
                 self.rows, self.cols, logx, fx)
         _w2v.glove_epoch(*args, np.zeros(0, np.int64), self.learning_rate)  # compile first

@@ -112,9 +112,7 @@ def train_nplm(sentences, context_size=4, embedding_dim=30, hidden_size=50, dire
         raise ValueError(f"train_nplm: optimizer must be 'adam' or 'sgd', got {optimizer!r}")
     rng = np.random.default_rng(seed)
     n = len(tgt)
-    bar = _bar(progress, epochs * n)
-    if bar is not None:
-        bar.set_description("NPLM")
+    bar = _bar(progress, epochs * n, desc="NPLM")
     model.history = []
     t0 = time.perf_counter()
     try:

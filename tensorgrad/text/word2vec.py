@@ -311,11 +311,12 @@ class Word2Vec:
                 f"{self.vector_size}, window={self.window})")
 
 
-def _bar(show, total):
+def _bar(show, total, desc="word2vec", unit="word"):
+    """A tqdm bar (words/s shown as the rate), or None when ``show`` is false."""
     if not show:
         return None
     try:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
-    return tqdm(total=total, unit="word", unit_scale=True, desc="word2vec", leave=True)
+    return tqdm(total=total, unit=unit, unit_scale=True, desc=desc, leave=True)
