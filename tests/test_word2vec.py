@@ -211,6 +211,25 @@ def test_subsampling_keeps_the_expected_share_of_words():
     assert keep_probabilities(counts, 0).min() == 1.0
 
 
+def test_vocabulary_subsampling_negative_table_and_tree_agree_with_gensim():
+    gensim = pytest.importorskip("gensim.models")
+    sents, _ = planted_analogy_corpus(n_sentences=2000, seed=4)
+    sents = sents + [["rare"], ["rare", "once"]]
+    kw = dict(vector_size=8, min_count=2, sample=1e-2, negative=5, hs=1)
+    g = gensim.Word2Vec(**kw)
+    g.build_vocab(sents)
+    m = Word2Vec(progress=False, **kw)
+    m.build_vocab(sents)
+    assert m.wv.index_to_key == g.wv.index_to_key          # same order, ties included
+    np.testing.assert_array_equal(m.wv.counts, [g.wv.get_vecattr(w, "count")
+                                                for w in g.wv.index_to_key])
+    sample_int = np.array([g.wv.get_vecattr(w, "sample_int") for w in g.wv.index_to_key])
+    assert np.abs(np.minimum(m._keep, 2 ** 32 - 1) - sample_int).max() <= 1
+    assert np.abs(m.cum_table - g.cum_table).max() <= 1
+    code_len = np.array([len(g.wv.get_vecattr(w, "code")) for w in g.wv.index_to_key])
+    assert (m.wv.counts * m.codelens).sum() == (m.wv.counts * code_len).sum()  # both optimal
+
+
 # ---- training on planted analogies ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def planted():

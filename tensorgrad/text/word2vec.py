@@ -62,13 +62,14 @@ def build_counts(corpus, op="Word2Vec"):
 
 
 def _vocabulary(counts, min_count, max_final_vocab=None, op="Word2Vec"):
-    """Words with count ≥ min_count, most frequent first (ties: first seen first)."""
+    """Words with count ≥ min_count, most frequent first; ties are ordered as gensim orders
+    them (the word seen first last)."""
     keep = [(w, c) for w, c in counts.items() if c >= min_count]
     if not keep:
         raise ValueError(f"{op}: min_count={min_count} leaves no vocabulary (the most frequent "
                          f"word, {counts.most_common(1)[0][0]!r}, occurs "
                          f"{counts.most_common(1)[0][1]} times)")
-    keep.sort(key=lambda wc: -wc[1])
+    keep = [keep[i] for i in sorted(range(len(keep)), key=lambda i: (-keep[i][1], -i))]
     if max_final_vocab is not None:
         keep = keep[:int(max_final_vocab)]
     return [w for w, _ in keep], np.array([c for _, c in keep], np.int64)
