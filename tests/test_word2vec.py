@@ -305,6 +305,8 @@ def test_bad_corpora_raise_clear_errors():
         Word2Vec([["a"]], window=0)
     with pytest.raises(RuntimeError, match="build_vocab"):
         Word2Vec(progress=False).train([["a"]])
+    with pytest.raises(TypeError, match="not a generator"):
+        Word2Vec((s for s in [["a", "b"]]), min_count=1, progress=False)
 
 
 def test_unknown_word_names_the_word_and_near_spellings(planted):

@@ -164,6 +164,9 @@ class Word2Vec:
         if sentences is not None and corpus_iterable is not None:
             raise ValueError(f"{op}: give sentences or corpus_iterable, not both")
         sentences = sentences if sentences is not None else corpus_iterable
+        if sentences is not None and iter(sentences) is sentences:
+            raise TypeError(f"{op}: the corpus is read several times (vocabulary, then each "
+                            f"epoch); pass a list or a restartable iterable, not a generator")
         for name, v, lo in (("vector_size", vector_size, 1), ("window", window, 1),
                             ("epochs", epochs, 1), ("workers", workers, 1),
                             ("min_count", min_count, 0), ("negative", negative, 0),
