@@ -40,6 +40,9 @@ class NPLM(nn.Module):
                 raise ValueError(f"NPLM: {name} must be positive, got {v}")
         self.vocab_size, self.context_size = int(vocab_size), int(context_size)
         self.embed = nn.Embedding(vocab_size, embedding_dim)
+        # small initial vectors (as word2vec's ±0.5/m), so that what training writes into the
+        # table is not drowned by N(0, 1) noise for the many rarely seen words
+        nn.init.uniform_(self.embed.weight, -0.5 / embedding_dim, 0.5 / embedding_dim)
         self.hidden = nn.Linear(context_size * embedding_dim, hidden_size)
         self.out = nn.Linear(hidden_size, vocab_size)
         self.direct = (nn.Linear(context_size * embedding_dim, vocab_size, bias=False)
