@@ -29,7 +29,7 @@ import numpy as np
 from ... import nn
 from ... import ops as _ops
 from ...nn import functional as F
-from ...nn._functional import _as_tensor as _t, _reduce
+from ...ops._util import as_tensor_arg as _t, reduce_loss as _reduce
 from ...tensor import Tensor, _wrap
 from ..ops import check_boxes
 
