@@ -1,7 +1,7 @@
 """Convolution (1-D, 2-D, 3-D cross-correlation, as PyTorch) as differentiable ops.
 
 Forward: ``im2col`` (numba, ``tensorgrad.kernels.conv``) + a BLAS GEMM per cache-sized batch
-chunk (see ``_run_chunks``).
+chunk, or a Winograd F(2x2, 3x3) path; the array-level code is in ``_conv_impl.py``.
 Three recorded ops close under differentiation (``T(x, w, g) = <conv(x, w), g>`` is trilinear):
 
 * ``conv``          y  = conv(x, w) (+ b)
@@ -9,8 +9,8 @@ Three recorded ops close under differentiation (``T(x, w, g) = <conv(x, w), g>``
 * ``conv_weight_grad`` dw = conv_dw(x, g)  = d<conv(x, w), g>/dw   (g times the columns)
 
 and the VJP of each is written with the three of them, so gradients of gradients flow
-(``create_graph=True``, gradgradcheck). Plain ``backward()`` runs a numpy twin of the conv VJP
-(``fast_vjp``) that computes all three gradients in one pass over the batch chunks.
+(``create_graph=True``, gradgradcheck). On plain ``backward()`` the conv VJP gets arrays and
+computes all three gradients in one pass over the batch chunks instead.
 
 All three spatial ranks share the 5-D kernels: a 1-D input ``(N, C, L)`` is viewed as
 ``(N, C, 1, 1, L)``, a 2-D one as ``(N, C, 1, H, W)``.
