@@ -96,7 +96,7 @@ class _Writer:
     def node(self, obj, path):
         where = "object" if not path else "entry " + ".".join(path)
         if isinstance(obj, Tensor):
-            return {"t": "tensor", "k": self.add(obj.data, path, where)}
+            return {"t": "tensor", "k": self.add(obj._data, path, where)}
         if isinstance(obj, np.ndarray):
             return {"t": "ndarray", "k": self.add(obj, path, where)}
         if isinstance(obj, np.generic) and not isinstance(obj, (np.bool_,)) and \

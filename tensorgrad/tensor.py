@@ -26,7 +26,7 @@ def _wrap(data, vc=None, cls=None):
     counter to share (views share their base's); ``cls``: a subclass (Parameter). The one
     place a Tensor's slots are set."""
     t = _new(cls or Tensor)
-    t.data = data
+    t._data = data
     t.grad = None
     t.requires_grad = False
     t.grad_fn = None
@@ -52,7 +52,7 @@ class Tensor:
     constructor with PyTorch's dtype defaults.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_vc", "_oi", "_hooks",
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_vc", "_oi", "_hooks",
                  "__weakref__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
@@ -60,7 +60,7 @@ class Tensor:
         if data is None:
             data = np.zeros(0, dtype=np.float32)
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         arr = np.asarray(data, dtype=_as_dtype(dtype))
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
             arr = arr.astype(np.float32)  # Python floats -> float32, as tg.tensor and torch.Tensor
@@ -79,51 +79,63 @@ class Tensor:
     def _version(self, value):
         self._vc[0] = value
 
+    # ---- the array ------------------------------------------------------------------------------
+    @property
+    def data(self):
+        """As PyTorch's ``.data``: a Tensor sharing this one's memory, outside autograd (writes
+        through it are not tracked). The numpy array itself is ``.numpy()``."""
+        return _wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._data = arr
+
     # ---- basic attributes -------------------------------------------------------------------
     @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self):
         return self.grad_fn is None
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def numpy(self):
         if self.requires_grad:
             raise RuntimeError("numpy(): can't call numpy() on a Tensor that requires grad; "
                                "use tensor.detach().numpy()")
-        return self.data
+        return self._data
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to Python "
-                             f"scalars, got shape {self.data.shape}")
-        return self.data.reshape(()).item()
+                             f"scalars, got shape {self._data.shape}")
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -132,26 +144,26 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
-        return bool(self.data.reshape(()).item())
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is ambiguous")
+        return bool(self._data.reshape(()).item())
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=200,
+        body = np.array2string(self._data, separator=", ", precision=4, threshold=200,
                                prefix="tensor(")
         extra = []
-        if self.data.dtype not in (np.float32, np.int64, np.bool_):
-            extra.append(f"dtype={self.data.dtype}")
+        if self._data.dtype not in (np.float32, np.int64, np.bool_):
+            extra.append(f"dtype={self._data.dtype}")
         if self.grad_fn is not None:
             extra.append(f"grad_fn=<{self.grad_fn.name}Backward>")
         elif self.requires_grad:
@@ -160,9 +172,9 @@ class Tensor:
 
     # ---- autograd -----------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True):
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(f"requires_grad_: only floating point tensors can require "
-                               f"gradients, got dtype {self.data.dtype}")
+                               f"gradients, got dtype {self._data.dtype}")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False): you can only change requires_grad of "
                                "leaf tensors; use detach() for a non-leaf")
@@ -170,7 +182,7 @@ class Tensor:
         return self
 
     def detach(self):
-        return _wrap(self.data, self._vc)  # shares data, so shares the version counter
+        return _wrap(self._data, self._vc)  # shares data, so shares the version counter
 
     def detach_(self):
         self.grad_fn = None
@@ -221,5 +233,5 @@ class Tensor:
         def _keep(g):
             t = ref()
             if t is not None:
-                t.grad = g if t.grad is None else _wrap(t.grad.data + g.data)
+                t.grad = g if t.grad is None else _wrap(t.grad._data + g._data)
         self.grad_fn.register_hook(_keep, self._oi)

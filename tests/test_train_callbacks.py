@@ -127,13 +127,13 @@ def test_early_stopping_on_a_metric_and_tracking_only():
 
     class Snap(Callback):
         def on_epoch_end(self, trainer):
-            snapshots.append(trainer.model.weight.data.copy())
+            snapshots.append(trainer.model.weight.detach().numpy().copy())
 
     hist = Trainer(model, nn.CrossEntropyLoss(), tg.optim.SGD(model.parameters(), lr=0.5),
                    train, dev, callbacks=[EarlyStopping(None), Snap()]).fit(6)
     best = int(np.argmin(hist.dev_loss))
     assert len(hist) == 6 and not hist.stopped_early and hist.best_epoch == best + 1
-    np.testing.assert_array_equal(model.weight.data, snapshots[best])
+    np.testing.assert_array_equal(model.weight.detach().numpy(), snapshots[best])
 
 
 def test_clip_grad_norm_runs_before_the_step():
@@ -144,7 +144,7 @@ def test_clip_grad_norm_runs_before_the_step():
         order = 60  # after ClipGradNorm (50)
 
         def on_after_backward(self, trainer):
-            norms.append(math.sqrt(sum(float((p.grad.data ** 2).sum())
+            norms.append(math.sqrt(sum(float((p.grad.detach().numpy() ** 2).sum())
                                        for p in trainer.model.parameters())))
 
     opt = tg.optim.SGD(model.parameters(), lr=0.1)
@@ -192,7 +192,7 @@ def test_trainer_resumes_from_its_checkpoint(tmp_path):
 
     model, opt, train, dev, cbs = setup(0)
     full = Trainer(model, nn.CrossEntropyLoss(), opt, train, dev, callbacks=cbs).fit(4)
-    want = model.weight.data.copy()
+    want = model.weight.detach().numpy().copy()
     path = tmp_path / "run.ckpt"
     model, opt, train, dev, cbs = setup(0)
     Trainer(model, nn.CrossEntropyLoss(), opt, train, dev,
@@ -200,6 +200,6 @@ def test_trainer_resumes_from_its_checkpoint(tmp_path):
     model, opt, train, dev, cbs = setup(1)  # other initial weights and RNG
     trainer = Trainer(model, nn.CrossEntropyLoss(), opt, train, dev, callbacks=cbs)
     resumed = trainer.fit(4, resume_from=path)
-    np.testing.assert_array_equal(model.weight.data, want)
+    np.testing.assert_array_equal(model.weight.detach().numpy(), want)
     assert resumed.to_dict() == full.to_dict()
     assert cbs[0].scheduler.last_epoch == 4

@@ -205,8 +205,8 @@ def _named_params(params):
         if not isinstance(p, Tensor):
             raise TypeError(f"check_gradients: parameter {name!r} is a {type(p).__name__}, "
                             f"expected a Tensor")
-        if p.data.dtype.kind != "f":
-            raise TypeError(f"check_gradients: parameter {name!r} has dtype {p.data.dtype}; "
+        if p._data.dtype.kind != "f":
+            raise TypeError(f"check_gradients: parameter {name!r} has dtype {p._data.dtype}; "
                             f"only floating point tensors have gradients")
         if p.grad_fn is not None:
             raise ValueError(f"check_gradients: parameter {name!r} is not a leaf tensor (it has "
@@ -231,7 +231,7 @@ class _Restore:
     """Everything check_gradients changes, and how to put it back."""
 
     def __init__(self, named, modules):
-        self.params = [(p, p.data, p.grad, p.requires_grad) for _, p in named]
+        self.params = [(p, p._data, p.grad, p.requires_grad) for _, p in named]
         self.buffers = []
         self.training = []
         for m in modules:
@@ -240,7 +240,7 @@ class _Restore:
             if callable(named_buffers):
                 for _, b in named_buffers(recurse=False):
                     if isinstance(b, Tensor):
-                        self.buffers.append((b, b.data, b.data.copy(), b._version))
+                        self.buffers.append((b, b._data, b._data.copy(), b._version))
         self.dropout = STATE.dropout  # the dropout switch as it was
         from .. import random as _random
         self._random = _random
@@ -254,12 +254,12 @@ class _Restore:
 
     def restore(self):
         for p, data, g, rg in self.params:
-            p.data = data
+            p._data = data
             p.grad = g
             p.requires_grad = rg
         for b, arr, values, v in self.buffers:
             arr[...] = values  # the original array object, with its original values
-            b.data = arr
+            b._data = arr
             b._version = v
         for m, t in self.training:
             if t is not None and getattr(m, "training", None) != t:
@@ -272,10 +272,10 @@ def _scalar(loss, where):
     if not isinstance(loss, Tensor):
         raise TypeError(f"check_gradients: loss_fn must return a Tensor, got "
                         f"{type(loss).__name__} ({where})")
-    if loss.data.size != 1:
+    if loss._data.size != 1:
         raise ValueError(f"check_gradients: loss_fn must return a scalar, got shape "
-                         f"{loss.data.shape} ({where})")
-    return float(loss.data.reshape(()))
+                         f"{loss._data.shape} ({where})")
+    return float(loss._data.reshape(()))
 
 
 # ---- the check ----------------------------------------------------------------------------------
@@ -304,7 +304,7 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
     try:
         state.switch_dropout_off()
         for _, p in named:
-            p.data = p.data.astype(np.float64)  # a copy; the original array is put back after
+            p._data = p._data.astype(np.float64)  # a copy; the original array is put back after
             p.grad = None
             p.requires_grad = True
         tensors = [p for _, p in named]
@@ -316,14 +316,14 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
         if not loss.requires_grad:
             raise RuntimeError("check_gradients: the loss does not depend on any of the given "
                                "parameters (it has no grad_fn); did loss_fn run under no_grad?")
-        if loss.data.dtype != np.float64:
-            warnings.warn(f"check_gradients: the loss came out as {loss.data.dtype}, not float64 "
+        if loss._data.dtype != np.float64:
+            warnings.warn(f"check_gradients: the loss came out as {loss._data.dtype}, not float64 "
                           f"(does the model cast to float32 somewhere, e.g. .float()?); central "
-                          f"differences with eps={eps:g} in {loss.data.dtype} are mostly "
+                          f"differences with eps={eps:g} in {loss._data.dtype} are mostly "
                           f"round-off, so expect large errors", RuntimeWarning, stacklevel=2)
         grads = _grad([loss], tensors, allow_unused=True)
         del loss
-        analytic = [np.zeros(p.data.shape) if g is None else g.data.astype(np.float64)
+        analytic = [np.zeros(p._data.shape) if g is None else g._data.astype(np.float64)
                     for p, g in zip(tensors, grads)]
 
         # numeric gradient: two evaluations of J per checked element. Its round-off is about
@@ -340,14 +340,14 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
 
         chosen = []
         for _, p in named:
-            n = p.data.size
+            n = p._data.size
             if max_elements is None or n <= max_elements:
                 chosen.append(np.arange(n))
             else:
                 chosen.append(np.sort(rng.choice(n, size=max_elements, replace=False)))
         bar = _progress_bar(progress, sum(len(i) for i in chosen))
         for (name, p), ana_full, idx in zip(named, analytic, chosen):
-            flat = p.data.reshape(-1)  # a view of the float64 copy
+            flat = p._data.reshape(-1)  # a view of the float64 copy
             num = np.empty(len(idx))
             for j, k in enumerate(idx):
                 orig = flat[k]
@@ -359,7 +359,7 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
                 num[j] = (plus - minus) / (2.0 * eps)
             if bar is not None:
                 bar.update(len(idx))
-            rows.append(GradientCheckRow(name, p.data.shape, idx, num,
+            rows.append(GradientCheckRow(name, p._data.shape, idx, num,
                                          ana_full.reshape(-1)[idx].copy(), tol, noise))
     finally:
         state.restore()

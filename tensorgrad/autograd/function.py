@@ -94,6 +94,6 @@ class Function:
             return tuple(out)
 
         diff = tuple(id(o) not in ctx._non_diff for o in outs)
-        results = record_multi(cls.__name__, [o.data for o in outs], inputs, _vjp, saved=saved,
+        results = record_multi(cls.__name__, [o._data for o in outs], inputs, _vjp, saved=saved,
                                differentiable=diff)
         return results[0] if single else results

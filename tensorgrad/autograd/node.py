@@ -11,7 +11,7 @@ A VJP is written once, for both backward modes (see docs/architecture.md):
         n = ctx.needs
         return (g * b if n[0] else None, g * a if n[1] else None)
 
-    record("mul", a.data * b.data, (a, b), _mul_vjp, saved=(a, b))
+    record("mul", a._data * b._data, (a, b), _mul_vjp, saved=(a, b))
 
 ``saved`` values reach the VJP as positional arguments after the gradient, under the names the
 VJP gives them. On plain ``backward()`` the gradient is a numpy array and every saved Tensor
@@ -124,8 +124,8 @@ class Node:
         """``saved`` as the VJP gets it on the plain backward path (arrays for Tensors)."""
         outs = self.outs
         if outs is None:
-            return [s.data if isinstance(s, Tensor) else s for s in self.saved]
-        return [s.data if isinstance(s, Tensor) else outs[s.i] if type(s) is _Out else s
+            return [s._data if isinstance(s, Tensor) else s for s in self.saved]
+        return [s._data if isinstance(s, Tensor) else outs[s.i] if type(s) is _Out else s
                 for s in self.saved]
 
     # -- what the VJP gets under create_graph ----------------------------------------------------
@@ -187,7 +187,7 @@ def tensor_vjp(fn):
         else:
             g = _wrap(np.asarray(g))
         res = fn(ctx, g, *ctx.tensor_args())
-        return tuple(None if r is None else r.data for r in res)
+        return tuple(None if r is None else r._data for r in res)
     vjp.__name__ = getattr(fn, "__name__", "vjp")
     vjp.__wrapped__ = fn
     return vjp
@@ -222,7 +222,7 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
         data = np.asarray(data)
     # the output Tensor, built inline (this is the hottest path; _wrap is the other place)
     out = _new(Tensor)
-    out.data = data
+    out._data = data
     out.grad = None
     out.requires_grad = False
     out.grad_fn = None

@@ -23,7 +23,7 @@ class Dataset:
 
 def _as_array(x, what):
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if isinstance(x, np.ndarray):
         return x
     try:
@@ -110,7 +110,7 @@ def default_collate(batch):
     if isinstance(first, dict):
         return {k: default_collate([ex[k] for ex in batch]) for k in first}
     if isinstance(first, Tensor):
-        return _wrap(np.stack([ex.data for ex in batch]))
+        return _wrap(np.stack([ex._data for ex in batch]))
     if isinstance(first, (np.ndarray, np.generic, numbers.Number)):
         arr = np.stack([np.asarray(ex) for ex in batch])
         if arr.dtype == np.float64 and isinstance(first, float):

@@ -32,7 +32,7 @@ class Normalizer:
     @staticmethod
     def _arr(x, op):
         if isinstance(x, Tensor):
-            return x.data
+            return x._data
         a = np.asarray(x)
         if a.dtype.kind not in "fiub":
             raise TypeError(f"Normalizer.{op}: expected numeric data, got dtype {a.dtype}")
@@ -93,8 +93,8 @@ class Normalizer:
         missing = {"mean", "scale"} - set(state)
         if missing:
             raise ValueError(f"Normalizer.load_state_dict: missing keys {sorted(missing)}")
-        m = state["mean"].data if isinstance(state["mean"], Tensor) else np.asarray(state["mean"])
-        s = state["scale"].data if isinstance(state["scale"], Tensor) else np.asarray(state["scale"])
+        m = state["mean"]._data if isinstance(state["mean"], Tensor) else np.asarray(state["mean"])
+        s = state["scale"]._data if isinstance(state["scale"], Tensor) else np.asarray(state["scale"])
         if m.shape != s.shape:
             raise ValueError(f"Normalizer.load_state_dict: mean {m.shape} and scale {s.shape} "
                              f"differ in shape")

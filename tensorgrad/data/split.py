@@ -51,7 +51,7 @@ def split_indices(n, fractions, *, shuffle=True, seed=None, stratify=None, op="s
     sizes = _counts(n, fr, op)
     gen = _gen(seed)
     if stratify is not None:
-        labels = np.asarray(stratify.data if isinstance(stratify, Tensor) else stratify)
+        labels = np.asarray(stratify._data if isinstance(stratify, Tensor) else stratify)
         if labels.shape[:1] != (n,):
             raise ValueError(f"{op}: stratify has {labels.shape[0] if labels.ndim else 0} "
                              f"labels for {n} examples")
@@ -74,7 +74,7 @@ def _take(arrays, idx):
     out = []
     for a in arrays:
         if isinstance(a, Tensor):
-            out.append(_wrap(a.data[idx]))
+            out.append(_wrap(a._data[idx]))
         elif isinstance(a, np.ndarray):
             out.append(a[idx])
         else:
@@ -159,8 +159,8 @@ def mismatched_split(source, target, *, target_in_train=0.5, train_dev_fraction=
     merged = []
     for s, t in zip(source, t_train):
         if isinstance(s, Tensor) or isinstance(t, Tensor):
-            sa = s.data if isinstance(s, Tensor) else np.asarray(s)
-            ta = t.data if isinstance(t, Tensor) else np.asarray(t)
+            sa = s._data if isinstance(s, Tensor) else np.asarray(s)
+            ta = t._data if isinstance(t, Tensor) else np.asarray(t)
             merged.append(_wrap(np.concatenate([sa, ta])))
         else:
             merged.append(np.concatenate([np.asarray(s), np.asarray(t)]))

@@ -81,7 +81,7 @@ class _Buf:
 
     def __init__(self, t, fn, what="tensor"):
         if isinstance(t, Tensor):
-            arr = t.data
+            arr = t._data
         elif isinstance(t, np.ndarray):
             arr = t
         else:
@@ -183,7 +183,7 @@ def broadcast(tensor, src=0, group=None, async_op=False):
 
 def _same_layout(ts, ref, fn, what):
     for i, t in enumerate(ts):
-        a = t.data if isinstance(t, Tensor) else t
+        a = t._data if isinstance(t, Tensor) else t
         if not isinstance(a, np.ndarray) or a.shape != ref.shape or a.dtype != ref.dtype:
             got = (getattr(a, "shape", None), getattr(a, "dtype", type(t).__name__))
             raise ValueError(f"{fn}: {what}[{i}] must have shape {ref.shape} and dtype "
@@ -312,7 +312,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
         _same_layout(ins, b.arr, fn, "scatter_list")
         send = _stacked(b.arr.shape, b.arr.dtype)
         for i, t in enumerate(ins):
-            send[i] = t.data if isinstance(t, Tensor) else t
+            send[i] = t._data if isinstance(t, Tensor) else t
     elif scatter_list is not None:
         raise ValueError(f"{fn}: scatter_list is given on the source rank {src} only, got one "
                          f"on rank {_G.rank}")

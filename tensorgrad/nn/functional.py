@@ -41,10 +41,10 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_float(x, "dropout")
     keep = 1.0 - p
     if keep == 0.0:
-        mask = np.zeros(x.data.shape, dtype=x.data.dtype)
+        mask = np.zeros(x._data.shape, dtype=x._data.dtype)
     else:
-        mask = (_random.generator().random(x.data.shape) < keep).astype(x.data.dtype)
-        mask *= x.data.dtype.type(1.0 / keep)
+        mask = (_random.generator().random(x._data.shape) < keep).astype(x._data.dtype)
+        mask *= x._data.dtype.type(1.0 / keep)
     return x * _wrap(mask)
 
 
@@ -57,10 +57,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise NotImplementedError(f"{op}: max_norm, scale_grad_by_freq and sparse are not "
                                   f"supported")
     idx = _int_indices(input, op)
-    if not isinstance(weight, Tensor) or weight.data.ndim != 2:
+    if not isinstance(weight, Tensor) or weight._data.ndim != 2:
         raise ValueError(f"{op}: weight must be a 2-D tensor (num_embeddings, embedding_dim), "
                          f"got {getattr(weight, 'shape', type(weight).__name__)}")
-    n = weight.data.shape[0]
+    n = weight._data.shape[0]
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = idx.max() if idx.max() >= n else idx.min()
         raise TargetOutOfRangeError(f"{op}: index {int(bad)} is out of range for "
@@ -95,14 +95,14 @@ def _regression_pair(input, target, op):
     x = _as_tensor(input, op, "input")
     t = _as_tensor(target, op, "target")
     _check_float(x, op)
-    if t.data.shape != x.data.shape:
+    if t._data.shape != x._data.shape:
         try:
-            np.broadcast_shapes(x.data.shape, t.data.shape)
+            np.broadcast_shapes(x._data.shape, t._data.shape)
         except ValueError:
-            raise ValueError(f"{op}: input shape {x.data.shape} and target shape "
-                             f"{t.data.shape} do not match (and do not broadcast)") from None
-        warnings.warn(f"{op}: using a target size {t.data.shape} that is different to the "
-                      f"input size {x.data.shape}; this will broadcast and is likely wrong. "
+            raise ValueError(f"{op}: input shape {x._data.shape} and target shape "
+                             f"{t._data.shape} do not match (and do not broadcast)") from None
+        warnings.warn(f"{op}: using a target size {t._data.shape} that is different to the "
+                      f"input size {x._data.shape}; this will broadcast and is likely wrong. "
                       f"Please ensure they have the same size.", UserWarning, stacklevel=3)
     return x, t
 
@@ -137,27 +137,27 @@ def multitask_bce_with_logits(input, target, mask=None, reduction="mean", pos_we
     _check_float(x, op)
     _check_float(t, op, "target")
     _same_shape(x, t, op)
-    td = t.data
+    td = t._data
     if mask is None:
         m = ~np.isnan(td)
     else:
-        m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         if m.shape != td.shape:
             raise ValueError(f"{op}: mask shape {m.shape} differs from target shape {td.shape}")
         m = m.astype(bool)
-    filled = np.where(m, np.nan_to_num(td), 0.0).astype(x.data.dtype)
+    filled = np.where(m, np.nan_to_num(td), 0.0).astype(x._data.dtype)
     if np.any((filled != 0) & (filled != 1) & m):
         raise ValueError(f"{op}: labelled targets must be 0 or 1")
     per = binary_cross_entropy_with_logits(x, _wrap(filled), reduction="none",
                                            pos_weight=pos_weight)
-    per = per * _wrap(m.astype(x.data.dtype))
+    per = per * _wrap(m.astype(x._data.dtype))
     if reduction == "none":
         return per
     total = _ops.sum(per)
     if reduction == "sum":
         return total
     if reduction == "mean":
-        n = x.data.shape[0] if x.data.ndim else 1
+        n = x._data.shape[0] if x._data.ndim else 1
         return total / float(n)
     if reduction == "mean_labelled":
         return total / float(max(int(m.sum()), 1))
@@ -184,7 +184,7 @@ def _penalty_params(model_or_params, weights_only, op):
     for name, p in items:
         if not isinstance(p, Tensor):
             raise TypeError(f"{op}: expected tensors, got {type(p).__name__} for {name!r}")
-        if weights_only and p.data.ndim < 2:
+        if weights_only and p._data.ndim < 2:
             continue  # biases and batch-norm scales/shifts are not regularized 
         out.append(p)
     if not out:

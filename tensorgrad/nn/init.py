@@ -38,14 +38,14 @@ def _check(tensor, fn):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init.{fn}: expected a tg.Tensor (e.g. a Parameter), got "
                         f"{type(tensor).__name__}")
-    if tensor.data.dtype.kind != "f":
-        raise TypeError(f"init.{fn}: expected a floating tensor, got dtype {tensor.data.dtype}")
+    if tensor._data.dtype.kind != "f":
+        raise TypeError(f"init.{fn}: expected a floating tensor, got dtype {tensor._data.dtype}")
 
 
 def _fill(tensor, values):
     """Copy ``values`` (a numpy array) into ``tensor`` in place, without recording a graph."""
     with no_grad():
-        tensor.copy_(Tensor(np.asarray(values, dtype=tensor.data.dtype)))
+        tensor.copy_(Tensor(np.asarray(values, dtype=tensor._data.dtype)))
     return tensor
 
 

@@ -35,12 +35,12 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
         if isinstance(data, Tensor):
-            arr = data.data
+            arr = data._data
         else:
             arr = np.asarray(data)
             if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
                 arr = arr.astype(np.float32)  # Python floats -> float32, as tg.tensor
-        self.data = arr
+        self._data = arr
         self.grad = None
         self.requires_grad = False
         self.grad_fn = None
@@ -54,7 +54,7 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, proto):  # pragma: no cover - pickling is not how tg saves
-        return (Parameter, (self.data, self.requires_grad))
+        return (Parameter, (self._data, self.requires_grad))
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def _as_array(v):
     """A state-dict value as a numpy array: Tensors, numpy arrays, numbers, and anything with
     ``__array__`` or ``.numpy()`` (e.g. a CPU torch tensor) are accepted."""
     if isinstance(v, Tensor):
-        return v.data
+        return v._data
     if isinstance(v, np.ndarray):
         return v
     if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor, without importing torch
@@ -401,7 +401,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = _wrap(np.zeros_like(p.grad.data))
+                p.grad = _wrap(np.zeros_like(p.grad._data))
 
     def apply(self, fn):
         """Call ``fn`` on every submodule (children first) and then on self."""
@@ -415,13 +415,13 @@ class Module:
         for m in self.modules():
             for p in m._local_params():
                 p = p[1]
-                if p is not None and p.data.dtype.kind == "f" and p.data.dtype != dtype:
-                    p.data = p.data.astype(dtype)
+                if p is not None and p._data.dtype.kind == "f" and p._data.dtype != dtype:
+                    p._data = p._data.astype(dtype)
                     if p.grad is not None:
-                        p.grad = _wrap(p.grad.data.astype(dtype))
+                        p.grad = _wrap(p.grad._data.astype(dtype))
             for name, b in list(m._buffers.items()):
-                if b is not None and b.data.dtype.kind == "f" and b.data.dtype != dtype:
-                    b.data = b.data.astype(dtype)
+                if b is not None and b._data.dtype.kind == "f" and b._data.dtype != dtype:
+                    b._data = b._data.astype(dtype)
         return self
 
     def double(self):
@@ -499,9 +499,9 @@ class Module:
             if k not in state_dict:
                 continue
             arr = _as_array(state_dict[k])
-            if arr.shape != t.data.shape:
+            if arr.shape != t._data.shape:
                 errors.append(f"size mismatch for {k}: copying a param with shape {arr.shape} "
-                              f"from checkpoint, the shape in current model is {t.data.shape}.")
+                              f"from checkpoint, the shape in current model is {t._data.shape}.")
             else:
                 arrays[k] = arr
         if strict:
@@ -516,7 +516,7 @@ class Module:
                                + "\n\t".join(errors))
         for k, arr in arrays.items():
             t = slots[k]
-            np.copyto(t.data, arr, casting="unsafe")
+            np.copyto(t._data, arr, casting="unsafe")
             t._version += 1
         return _IncompatibleKeys(missing, unexpected)
 

@@ -104,7 +104,7 @@ class RNNBase(Module):
         """Re-draw every parameter from U(-1/√H, 1/√H) (PyTorch's default)."""
         k = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
-            p.data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
+            p._data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
 
     def flatten_parameters(self):
         """PyTorch compatibility (cuDNN weight packing there); nothing to do here."""
@@ -306,7 +306,7 @@ class RNNCellBase(Module):
     def reset_parameters(self):
         k = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
-            p.data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
+            p._data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
 
     def _prep(self, input, hx, what="hx"):
         name = type(self).__name__

@@ -3,7 +3,7 @@
 
     @op(functional=True)                  # tg.hardswish, Tensor.hardswish, F.hardswish
     def hardswish(a):
-        return record("hardswish", forward(a.data), (a,), _hardswish_vjp, saved=(a,))
+        return record("hardswish", forward(a._data), (a,), _hardswish_vjp, saved=(a,))
 
 ``methods`` names the Tensor methods (default: the op's own name; ``()`` for none; dunders
 such as ``"__add__"`` allowed); ``rmethods`` names reflected methods, bound with the operands

@@ -18,7 +18,7 @@ def const(x, like=None):
         return x.item() if isinstance(x, np.generic) else x
     arr = np.asarray(x)
     if arr.dtype == np.float64 and like is not None and not isinstance(x, np.ndarray):
-        arr = arr.astype(like.data.dtype)  # lists of Python floats follow the tensor's dtype
+        arr = arr.astype(like._data.dtype)  # lists of Python floats follow the tensor's dtype
     return _wrap(arr)
 
 
@@ -71,8 +71,8 @@ def as_tensor_arg(x, op, what):
 
 
 def check_float(x, op, what="input"):
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point {what}, got dtype {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point {what}, got dtype {x._data.dtype}")
 
 
 def reduce_loss(loss, reduction, op):
@@ -96,13 +96,13 @@ def legacy_reduction(size_average, reduce, reduction):
 
 
 def int_indices(idx, op, what="indices"):
-    arr = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
+    arr = idx._data if isinstance(idx, Tensor) else np.asarray(idx)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{op}: expected integer {what} (e.g. int64), got dtype {arr.dtype}")
     return arr
 
 
 def same_shape(x, t, op):
-    if t.data.shape != x.data.shape:
-        raise ValueError(f"{op}: target size {t.data.shape} is different from the input size "
-                         f"{x.data.shape}; please ensure they have the same size")
+    if t._data.shape != x._data.shape:
+        raise ValueError(f"{op}: target size {t._data.shape} is different from the input size "
+                         f"{x._data.shape}; please ensure they have the same size")

@@ -111,14 +111,14 @@ def _conv_vjp(ctx, g, x, w, geo, has_b):
     if on_arrays(g):  # plain backward: the three gradients in one pass over the batch
         gx, gw, gb = _impl.backward(x, w, g, geo, x.shape, w.shape, n[0], n[1], need_b)
     else:  # create_graph: recorded ops whose own VJPs are convolutions again
-        gx = _conv_dx(g, w, x.data.shape, geo) if n[0] else None
-        gw = _conv_dw(x, g, w.data.shape, geo) if n[1] else None
-        gb = g.sum(dim=(0,) + tuple(range(2, g.data.ndim))) if need_b else None
+        gx = _conv_dx(g, w, x._data.shape, geo) if n[0] else None
+        gw = _conv_dw(x, g, w._data.shape, geo) if n[1] else None
+        gb = g.sum(dim=(0,) + tuple(range(2, g._data.ndim))) if need_b else None
     return (gx, gw, gb) if has_b else (gx, gw)
 
 
 def _conv_core(x, w, b, geo):
-    out = _impl.forward(x.data, w.data, None if b is None else b.data, geo)
+    out = _impl.forward(x._data, w._data, None if b is None else b._data, geo)
     inputs = (x, w) if b is None else (x, w, b)
     return record(geo.name, out, inputs, _conv_vjp, saved=(x, w, geo, b is not None))
 
@@ -127,27 +127,27 @@ def _conv_core(x, w, b, geo):
 def _conv_dx_vjp(ctx, gg, g, w, geo):
     n = ctx.needs
     dg = _conv_core(gg, w, None, geo) if n[0] else None
-    dw = _conv_dw(gg, g, w.data.shape, geo) if n[1] else None
+    dw = _conv_dw(gg, g, w._data.shape, geo) if n[1] else None
     return dg, dw
 
 
 def _conv_dx(g, w, x_shape, geo):
     """d<conv(x, w), g>/dx as a recorded op of (g, w)."""
-    gx = _impl.backward(None, w.data, g.data, geo, x_shape, w.data.shape, True, False, False)[0]
+    gx = _impl.backward(None, w._data, g._data, geo, x_shape, w._data.shape, True, False, False)[0]
     return record(geo.name + "_input_grad", gx, (g, w), _conv_dx_vjp, saved=(g, w, geo))
 
 
 @tensor_vjp
 def _conv_dw_vjp(ctx, gg, x, g, geo):
     n = ctx.needs
-    dx = _conv_dx(g, gg, x.data.shape, geo) if n[0] else None
+    dx = _conv_dx(g, gg, x._data.shape, geo) if n[0] else None
     dg = _conv_core(x, gg, None, geo) if n[1] else None
     return dx, dg
 
 
 def _conv_dw(x, g, w_shape, geo):
     """d<conv(x, w), g>/dw as a recorded op of (x, g)."""
-    gw = _impl.backward(x.data, None, g.data, geo, x.data.shape, w_shape, False, True, False)[1]
+    gw = _impl.backward(x._data, None, g._data, geo, x._data.shape, w_shape, False, True, False)[1]
     return record(geo.name + "_weight_grad", gw, (x, g), _conv_dw_vjp, saved=(x, g, geo))
 
 
@@ -168,7 +168,7 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
         bias = _as_tensor(bias, op, "bias")
     if groups != 1:
         raise NotImplementedError(f"{op}: groups={groups} is not supported (only groups=1)")
-    xs, ws = x.data.shape, weight.data.shape
+    xs, ws = x._data.shape, weight._data.shape
     if len(ws) != nd + 2:
         raise ValueError(f"{op}: weight must be {nd + 2}-D {_WAXES[nd]}, got shape {ws}")
     unbatched = len(xs) == nd + 1
@@ -180,21 +180,21 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
         raise ValueError(f"{op}: input has {c_in} channels, weight expects {ws[1]} "
                          f"(input shape {xs}, weight shape {ws})")
     for t, what in ((x, "input"), (weight, "weight"), (bias, "bias")):
-        if t is not None and t.data.dtype not in _FLOATS:
-            raise TypeError(f"{op}: {what} must be float32 or float64, got {t.data.dtype}")
+        if t is not None and t._data.dtype not in _FLOATS:
+            raise TypeError(f"{op}: {what} must be float32 or float64, got {t._data.dtype}")
     # mixed float32/float64 operands promote to float64, as in every op (differentiable cast)
-    dt = np.result_type(*[t.data.dtype for t in (x, weight, bias) if t is not None])
+    dt = np.result_type(*[t._data.dtype for t in (x, weight, bias) if t is not None])
     from .convert import astype
     x, weight = astype(x, dt), astype(weight, dt)
     if bias is not None:
         bias = astype(bias, dt)
-    if bias is not None and bias.data.shape != (ws[0],):
+    if bias is not None and bias._data.shape != (ws[0],):
         raise ValueError(f"{op}: bias must have shape ({ws[0]},) (one per output channel), "
-                         f"got {bias.data.shape}")
+                         f"got {bias._data.shape}")
     if unbatched:
         from .movement import unsqueeze, squeeze
         x = unsqueeze(x, 0)
-    geo = _geometry(op, nd, x.data.shape, ws, stride, padding, dilation)
+    geo = _geometry(op, nd, x._data.shape, ws, stride, padding, dilation)
     out = _conv_core(x, weight, bias, geo)
     if unbatched:
         out = squeeze(out, 0)

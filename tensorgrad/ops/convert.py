@@ -17,11 +17,11 @@ def _cast_back_vjp(ctx, g, dtype):
 def astype(a, dtype):
     """Cast to ``dtype``; float-to-float casts are differentiable, others cut the graph."""
     dt = _as_dtype(dtype)
-    if dt == a.data.dtype:
+    if dt == a._data.dtype:
         return a
-    out = a.data.astype(dt)
-    if dt.kind in "fc" and a.data.dtype.kind in "fc":
-        return record("astype", out, (a,), _cast_back_vjp, saved=(a.data.dtype,))
+    out = a._data.astype(dt)
+    if dt.kind in "fc" and a._data.dtype.kind in "fc":
+        return record("astype", out, (a,), _cast_back_vjp, saved=(a._data.dtype,))
     return _wrap(out)
 
 
@@ -31,7 +31,7 @@ def to(a, *args, **kwargs):
     dtype = kwargs.pop("dtype", None)
     for v in args:
         if isinstance(v, Tensor):
-            dtype = v.data.dtype
+            dtype = v._data.dtype
         elif isinstance(v, str) and v == "cpu":
             continue
         elif v is not None:
@@ -65,4 +65,4 @@ def _clone_vjp(ctx, g):
 
 @op
 def clone(a):
-    return record("clone", a.data.copy(), (a,), _clone_vjp)
+    return record("clone", a._data.copy(), (a,), _clone_vjp)

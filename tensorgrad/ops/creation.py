@@ -31,7 +31,7 @@ def tensor(data, dtype=None, requires_grad=False):
     """A new tensor holding a copy of ``data``. Python floats become float32 (PyTorch's default);
     numpy arrays keep their dtype; integers stay integers."""
     if isinstance(data, Tensor):
-        arr = data.data.copy()
+        arr = data._data.copy()
         from_python = False
     else:
         from_python = not isinstance(data, (np.ndarray, np.generic))
@@ -154,4 +154,4 @@ def eye(n, m=None, dtype=None, requires_grad=False):
 
 @op(methods=())
 def full_like(a, fill_value, dtype=None, requires_grad=False):
-    return _finish(np.full_like(a.data, fill_value, dtype=_as_dtype(dtype)), requires_grad)
+    return _finish(np.full_like(a._data, fill_value, dtype=_as_dtype(dtype)), requires_grad)

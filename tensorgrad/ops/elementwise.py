@@ -45,9 +45,9 @@ def _bcast_fail(name, *shapes):
 def _binop(name, fn, a, b):
     """numpy forward of a tensor-tensor binary op; a broadcast failure names the op."""
     try:
-        return fn(a.data, b.data)
+        return fn(a._data, b._data)
     except ValueError:
-        raise _bcast_fail(name, a.data.shape, b.data.shape) from None
+        raise _bcast_fail(name, a._data.shape, b._data.shape) from None
 
 
 def _add_vjp(ctx, g):
@@ -60,7 +60,7 @@ def add(a, b):
         if not isinstance(b, _T):
             b = const(b, a)
             if not isinstance(b, _T):
-                return record("add", a.data + b, (a,), _identity_vjp)
+                return record("add", a._data + b, (a,), _identity_vjp)
         return record("add", _binop("add", np.add, a, b), (a, b), _add_vjp)
     return add(b, a)
 
@@ -75,12 +75,12 @@ def sub(a, b):
         if not isinstance(b, _T):
             b = const(b, a)
             if not isinstance(b, _T):
-                return record("sub", a.data - b, (a,), _identity_vjp)
+                return record("sub", a._data - b, (a,), _identity_vjp)
         return record("sub", _binop("sub", np.subtract, a, b), (a, b), _sub_vjp)
     a = const(a, b)
     if isinstance(a, _T):
         return sub(a, b)
-    return record("rsub", a - b.data, (b,), _neg_vjp)
+    return record("rsub", a - b._data, (b,), _neg_vjp)
 
 
 def _mul_vjp(ctx, g, a, b):
@@ -94,7 +94,7 @@ def mul(a, b):
         if not isinstance(b, _T):
             b = const(b, a)
             if not isinstance(b, _T):
-                return record("mul", a.data * b, (a,), _scale_vjp, saved=(b,))
+                return record("mul", a._data * b, (a,), _scale_vjp, saved=(b,))
         return record("mul", _binop("mul", np.multiply, a, b), (a, b), _mul_vjp, saved=(a, b))
     return mul(b, a)
 
@@ -118,13 +118,13 @@ def div(a, b):
         if not isinstance(b, _T):
             b = const(b, a)
             if not isinstance(b, _T):
-                return record("div", a.data / b, (a,), _div_scalar_vjp, saved=(b,))
+                return record("div", a._data / b, (a,), _div_scalar_vjp, saved=(b,))
         return record("div", _binop("div", np.true_divide, a, b), (a, b), _div_vjp,
                       saved=(a, b))
     a = const(a, b)
     if isinstance(a, _T):
         return div(a, b)
-    return record("rdiv", a / b.data, (b,), _rdiv_vjp, saved=(b, a))
+    return record("rdiv", a / b._data, (b,), _rdiv_vjp, saved=(b, a))
 
 
 def _pow_scalar_vjp(ctx, g, a, p):
@@ -166,18 +166,18 @@ def pow(a, b):
         if not isinstance(b, _T):
             b = const(b, a)
             if not isinstance(b, _T):
-                return record("pow", a.data ** b, (a,), _pow_scalar_vjp, saved=(a, b))
+                return record("pow", a._data ** b, (a,), _pow_scalar_vjp, saved=(a, b))
         return record("pow", _binop("pow", np.power, a, b), (a, b), _pow_vjp,
                       saved=(OUT, a, b))
     a = const(a, b)
     if isinstance(a, _T):
         return pow(a, b)
-    return record("rpow", a ** b.data, (b,), _rpow_vjp, saved=(OUT, a))
+    return record("rpow", a ** b._data, (b,), _rpow_vjp, saved=(OUT, a))
 
 
 @op(methods=("neg", "negative", "__neg__"))
 def neg(a):
-    return record("neg", np.negative(a.data), (a,), _neg_vjp)
+    return record("neg", np.negative(a._data), (a,), _neg_vjp)
 
 
 @op(methods="__pos__", export=False)
@@ -195,8 +195,8 @@ def _floor_divide_vjp(ctx, g):
 def floor_divide(a, b):
     a, b = const(a), const(b)
     ins = tuple(x for x in (a, b) if isinstance(x, _T))
-    ad = a.data if isinstance(a, _T) else a
-    bd = b.data if isinstance(b, _T) else b
+    ad = a._data if isinstance(a, _T) else a
+    bd = b._data if isinstance(b, _T) else b
     return record("floor_divide", np.floor_divide(ad, bd), ins, _floor_divide_vjp)
 
 
@@ -214,7 +214,7 @@ def _exp_vjp(ctx, g, y):
 
 @op
 def exp(a):
-    return record("exp", np.exp(a.data), (a,), _exp_vjp, saved=(OUT,))
+    return record("exp", np.exp(a._data), (a,), _exp_vjp, saved=(OUT,))
 
 
 def _log_vjp(ctx, g, a):
@@ -223,7 +223,7 @@ def _log_vjp(ctx, g, a):
 
 @op
 def log(a):
-    return record("log", np.log(a.data), (a,), _log_vjp, saved=(a,))
+    return record("log", np.log(a._data), (a,), _log_vjp, saved=(a,))
 
 
 def _log1p_vjp(ctx, g, a):
@@ -232,7 +232,7 @@ def _log1p_vjp(ctx, g, a):
 
 @op
 def log1p(a):
-    return record("log1p", np.log1p(a.data), (a,), _log1p_vjp, saved=(a,))
+    return record("log1p", np.log1p(a._data), (a,), _log1p_vjp, saved=(a,))
 
 
 def _expm1_vjp(ctx, g, y):
@@ -241,7 +241,7 @@ def _expm1_vjp(ctx, g, y):
 
 @op
 def expm1(a):
-    return record("expm1", np.expm1(a.data), (a,), _expm1_vjp, saved=(OUT,))
+    return record("expm1", np.expm1(a._data), (a,), _expm1_vjp, saved=(OUT,))
 
 
 def _sqrt_vjp(ctx, g, y):
@@ -250,7 +250,7 @@ def _sqrt_vjp(ctx, g, y):
 
 @op
 def sqrt(a):
-    return record("sqrt", np.sqrt(a.data), (a,), _sqrt_vjp, saved=(OUT,))
+    return record("sqrt", np.sqrt(a._data), (a,), _sqrt_vjp, saved=(OUT,))
 
 
 def _rsqrt_vjp(ctx, g, y):
@@ -259,7 +259,7 @@ def _rsqrt_vjp(ctx, g, y):
 
 @op
 def rsqrt(a):
-    return record("rsqrt", 1.0 / np.sqrt(a.data), (a,), _rsqrt_vjp, saved=(OUT,))
+    return record("rsqrt", 1.0 / np.sqrt(a._data), (a,), _rsqrt_vjp, saved=(OUT,))
 
 
 def _reciprocal_vjp(ctx, g, y):
@@ -268,7 +268,7 @@ def _reciprocal_vjp(ctx, g, y):
 
 @op
 def reciprocal(a):
-    return record("reciprocal", 1.0 / a.data, (a,), _reciprocal_vjp, saved=(OUT,))
+    return record("reciprocal", 1.0 / a._data, (a,), _reciprocal_vjp, saved=(OUT,))
 
 
 def _square_vjp(ctx, g, a):
@@ -277,7 +277,7 @@ def _square_vjp(ctx, g, a):
 
 @op
 def square(a):
-    return record("square", np.square(a.data), (a,), _square_vjp, saved=(a,))
+    return record("square", np.square(a._data), (a,), _square_vjp, saved=(a,))
 
 
 def _abs_vjp(ctx, g, a):
@@ -286,7 +286,7 @@ def _abs_vjp(ctx, g, a):
 
 @op(methods=("abs", "__abs__"))
 def abs(a):
-    return record("abs", np.abs(a.data), (a,), _abs_vjp, saved=(a,))
+    return record("abs", np.abs(a._data), (a,), _abs_vjp, saved=(a,))
 
 
 def _sin_vjp(ctx, g, a):
@@ -295,7 +295,7 @@ def _sin_vjp(ctx, g, a):
 
 @op
 def sin(a):
-    return record("sin", np.sin(a.data), (a,), _sin_vjp, saved=(a,))
+    return record("sin", np.sin(a._data), (a,), _sin_vjp, saved=(a,))
 
 
 def _cos_vjp(ctx, g, a):
@@ -304,7 +304,7 @@ def _cos_vjp(ctx, g, a):
 
 @op
 def cos(a):
-    return record("cos", np.cos(a.data), (a,), _cos_vjp, saved=(a,))
+    return record("cos", np.cos(a._data), (a,), _cos_vjp, saved=(a,))
 
 
 def _tanh_vjp(ctx, g, y):
@@ -313,7 +313,7 @@ def _tanh_vjp(ctx, g, y):
 
 @op(functional=True)
 def tanh(a):
-    return record("tanh", np.tanh(a.data), (a,), _tanh_vjp, saved=(OUT,))
+    return record("tanh", np.tanh(a._data), (a,), _tanh_vjp, saved=(OUT,))
 
 
 def _sigmoid_vjp(ctx, g, y):
@@ -322,7 +322,7 @@ def _sigmoid_vjp(ctx, g, y):
 
 @op(functional=True)
 def sigmoid(a):
-    return record("sigmoid", sigmoid_np(a.data), (a,), _sigmoid_vjp, saved=(OUT,))
+    return record("sigmoid", sigmoid_np(a._data), (a,), _sigmoid_vjp, saved=(OUT,))
 
 
 def _softplus_vjp(ctx, g, a, beta):
@@ -331,16 +331,16 @@ def _softplus_vjp(ctx, g, a, beta):
 
 @op(functional=True)
 def softplus(a, beta=1.0, threshold=20.0):
-    x = a.data * beta
-    out = np.where(x > threshold, a.data,
+    x = a._data * beta
+    out = np.where(x > threshold, a._data,
                    np.log1p(np.exp(-np.abs(x))) / beta + np.maximum(x, 0) / beta)
-    return record("softplus", out.astype(a.data.dtype, copy=False), (a,), _softplus_vjp,
+    return record("softplus", out.astype(a._data.dtype, copy=False), (a,), _softplus_vjp,
                   saved=(a, beta))
 
 
 @op(functional=True)
 def relu(a):
-    d = a.data
+    d = a._data
     mask = d > 0  # bool: the VJP multiplies by it directly (one pass, no float mask)
     return record("relu", np.maximum(d, 0, dtype=d.dtype) if d.dtype.kind == "f" else d * mask,
                   (a,), _mask_vjp, saved=(mask,))
@@ -348,7 +348,7 @@ def relu(a):
 
 @op(functional=True)
 def leaky_relu(a, negative_slope=0.01):
-    d = a.data
+    d = a._data
     scale = np.where(d > 0, 1.0, negative_slope).astype(d.dtype)
     return record("leaky_relu", d * scale, (a,), _mask_vjp, saved=(scale,))
 
@@ -358,13 +358,13 @@ def clamp(a, min=None, max=None):  # noqa: A002 (torch's names)
     if isinstance(min, _T) or isinstance(max, _T):
         out = a  # ties keep x's gradient (x passes where lo <= x <= hi, as PyTorch)
         if min is not None:
-            out = where(out.data < (min.data if isinstance(min, _T) else min), min, out)
+            out = where(out._data < (min._data if isinstance(min, _T) else min), min, out)
         if max is not None:
-            out = where(out.data > (max.data if isinstance(max, _T) else max), max, out)
+            out = where(out._data > (max._data if isinstance(max, _T) else max), max, out)
         return out
     if min is None and max is None:
         raise ValueError("clamp: at least one of min or max must be given, got neither")
-    d = a.data
+    d = a._data
     out = np.clip(d, min, max)
     mask = np.ones(d.shape, dtype=bool)
     if min is not None:
@@ -376,22 +376,22 @@ def clamp(a, min=None, max=None):  # noqa: A002 (torch's names)
 
 @op
 def sign(a):
-    return record("sign", np.sign(a.data), (a,), _zero_vjp)
+    return record("sign", np.sign(a._data), (a,), _zero_vjp)
 
 
 @op
 def floor(a):
-    return record("floor", np.floor(a.data), (a,), _zero_vjp)
+    return record("floor", np.floor(a._data), (a,), _zero_vjp)
 
 
 @op
 def ceil(a):
-    return record("ceil", np.ceil(a.data), (a,), _zero_vjp)
+    return record("ceil", np.ceil(a._data), (a,), _zero_vjp)
 
 
 @op
 def round(a, decimals=0):
-    return record("round", np.round(a.data, decimals), (a,), _zero_vjp)
+    return record("round", np.round(a._data, decimals), (a,), _zero_vjp)
 
 
 # ---- binary selections -----------------------------------------------------------------------
@@ -404,8 +404,8 @@ def _minmax(name, a, b, greater):
     a, b = const(a), const(b)
     if not isinstance(a, _T):
         a, b = b, a
-    ad = a.data
-    bd = b.data if isinstance(b, _T) else b
+    ad = a._data
+    bd = b._data if isinstance(b, _T) else b
     try:
         out = np.maximum(ad, bd) if greater else np.minimum(ad, bd)
     except ValueError:
@@ -440,7 +440,7 @@ def _where_vjp(ctx, g, c):
 @op(methods=())
 def where(cond, x, y):
     """``x`` where ``cond`` else ``y``; ``x``/``y`` may be tensors or scalars."""
-    c = cond.data if isinstance(cond, _T) else np.asarray(cond)
+    c = cond._data if isinstance(cond, _T) else np.asarray(cond)
     if c.dtype != np.bool_:
         c = c.astype(bool)
     xt, yt = isinstance(x, _T), isinstance(y, _T)
@@ -451,8 +451,8 @@ def where(cond, x, y):
         return _wrap(out)
     like = x if xt else y
     x, y = const(x, like), const(y, like)
-    xd = x.data if isinstance(x, _T) else x
-    yd = y.data if isinstance(y, _T) else y
+    xd = x._data if isinstance(x, _T) else x
+    yd = y._data if isinstance(y, _T) else y
     try:
         out = np.where(c, xd, yd)
     except ValueError:
@@ -466,15 +466,15 @@ def where(cond, x, y):
 
 @op
 def masked_fill(a, mask, value):
-    m = mask.data if isinstance(mask, _T) else np.asarray(mask)
+    m = mask._data if isinstance(mask, _T) else np.asarray(mask)
     return where(m, value, a)
 
 
 # ---- comparisons and predicates (never differentiable) ---------------------------------------
 def _compare(fn, name, dunder, rdunder=None):
     def cmp(a, b):
-        ad = a.data if isinstance(a, _T) else a
-        bd = b.data if isinstance(b, _T) else b
+        ad = a._data if isinstance(a, _T) else a
+        bd = b._data if isinstance(b, _T) else b
         return _wrap(np.asarray(fn(ad, bd)))
     cmp.__name__ = name
     cmp.__doc__ = f"Elementwise {name}; the result is a bool tensor without gradient."
@@ -493,14 +493,14 @@ logical_or = _compare(np.logical_or, "logical_or", "__or__", "__ror__")
 
 @op(methods=("logical_not", "__invert__"))
 def logical_not(a):
-    return _wrap(np.logical_not(a.data))
+    return _wrap(np.logical_not(a._data))
 
 
 @op
 def isnan(a):
-    return _wrap(np.isnan(a.data))
+    return _wrap(np.isnan(a._data))
 
 
 @op
 def isfinite(a):
-    return _wrap(np.isfinite(a.data))
+    return _wrap(np.isfinite(a._data))

@@ -19,7 +19,7 @@ def normalize_index(index):
 
 def _norm_one(i):
     if isinstance(i, Tensor):
-        return i.data
+        return i._data
     if isinstance(i, list):
         return np.asarray(i)
     return i
@@ -40,7 +40,7 @@ def _getitem_vjp(ctx, g, shape, index):
 @op(methods="__getitem__")
 def getitem(a, index):
     index = normalize_index(index)
-    d = a.data
+    d = a._data
     try:
         out = d[index]
     except IndexError as e:
@@ -61,7 +61,7 @@ def _getitem_adjoint_vjp(ctx, g, index):
 def getitem_adjoint(g, shape, index):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate).
     The adjoint of getitem; its own VJP is getitem, so double backward works."""
-    return record("getitem_backward", getitem_adjoint_np(g.data, shape, index), (g,),
+    return record("getitem_backward", getitem_adjoint_np(g._data, shape, index), (g,),
                   _getitem_adjoint_vjp, saved=(index,))
 
 
@@ -76,13 +76,13 @@ def _index_put_vjp(ctx, g, index):
 def index_put(a, index, value):
     """A copy of ``a`` with ``a[index] = value`` (differentiable in both)."""
     index = normalize_index(index)
-    out = a.data.copy()
-    v = value.data if isinstance(value, Tensor) else value
+    out = a._data.copy()
+    v = value._data if isinstance(value, Tensor) else value
     try:
         out[index] = v
     except (ValueError, IndexError) as e:
         raise type(e)(f"__setitem__: cannot assign a value of shape {np.shape(v)} to index "
-                      f"{index!r} of a tensor of shape {a.data.shape}: {e}") from None
+                      f"{index!r} of a tensor of shape {a._data.shape}: {e}") from None
     ins = (a, value) if isinstance(value, Tensor) else (a,)
     return record("index_put", out, ins, _index_put_vjp, saved=(index,))
 
@@ -97,8 +97,8 @@ def _gather_index(idx, dim):
 @op
 def gather(a, dim, index):
     """out[i][j] = a[i][index[i][j]] along ``dim`` (as torch.gather)."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
-    d = a.data
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    d = a._data
     if idx.ndim != d.ndim:
         raise RuntimeError(f"gather: index has {idx.ndim} dimensions, input has {d.ndim} "
                            f"(shapes {idx.shape} and {d.shape})")
@@ -112,6 +112,6 @@ def gather(a, dim, index):
 
 @op
 def index_select(a, dim, index):
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
-    dim %= a.data.ndim
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    dim %= a._data.ndim
     return getitem(a, (slice(None),) * dim + (idx,))

@@ -27,15 +27,15 @@ def _inplace(self, name, fn, other=None):
         if self.grad_fn is None and self.requires_grad:
             raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used "
                                f"in an in-place operation (wrap it in tg.no_grad())")
-        old = _wrap(self.data)
+        old = _wrap(self._data)
         old.requires_grad = self.requires_grad
         old.grad_fn = self.grad_fn
         old._oi = self._oi
         res = fn(old, other)
-        if res.data.shape != self.data.shape:
-            raise RuntimeError(f"{name}: output with shape {self.data.shape} doesn't match "
-                               f"the broadcast shape {res.data.shape}")
-        self.data = res.data.astype(self.data.dtype, copy=False)
+        if res._data.shape != self._data.shape:
+            raise RuntimeError(f"{name}: output with shape {self._data.shape} doesn't match "
+                               f"the broadcast shape {res._data.shape}")
+        self._data = res._data.astype(self._data.dtype, copy=False)
         self._vc = [self._vc[0]]  # new storage: views of the old one keep their counter
         self.grad_fn = res.grad_fn
         self._oi = res._oi
@@ -47,10 +47,10 @@ def _inplace(self, name, fn, other=None):
             res = fn(self, other)
         finally:
             STATE.enabled = prev
-        if res.data.shape != self.data.shape:
-            raise RuntimeError(f"{name}: output with shape {self.data.shape} doesn't match "
-                               f"the broadcast shape {res.data.shape}")
-        np.copyto(self.data, res.data, casting="unsafe")
+        if res._data.shape != self._data.shape:
+            raise RuntimeError(f"{name}: output with shape {self._data.shape} doesn't match "
+                               f"the broadcast shape {res._data.shape}")
+        np.copyto(self._data, res._data, casting="unsafe")
     self._vc[0] += 1
     return self
 
@@ -100,12 +100,12 @@ def zero_(self):
 def copy_(self, src):
     src_t = src if isinstance(src, Tensor) else Tensor(np.asarray(src))
     return _inplace(self, "copy_",
-                    lambda a, b: expand(astype(b, a.data.dtype), a.data.shape), src_t)
+                    lambda a, b: expand(astype(b, a._data.dtype), a._data.shape), src_t)
 
 
 @tensor_method("__setitem__")
 def setitem(self, index, value):
     index = normalize_index(index)
     if not isinstance(value, Tensor):
-        value = Tensor(np.asarray(value, dtype=self.data.dtype))
+        value = Tensor(np.asarray(value, dtype=self._data.dtype))
     _inplace(self, "__setitem__", lambda a, v: index_put(a, index, v), value)

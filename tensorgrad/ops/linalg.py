@@ -22,7 +22,7 @@ def matmul(a, b):
         a = _wrap(np.asarray(a))
     if not isinstance(b, Tensor):
         b = _wrap(np.asarray(b))
-    ad, bd = a.data, b.data
+    ad, bd = a._data, b._data
     if ad.ndim == 0 or bd.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                            f"{ad.shape} @ {bd.shape}")
@@ -34,7 +34,7 @@ def matmul(a, b):
         a2 = unsqueeze(a, 0) if ad.ndim == 1 else a
         b2 = unsqueeze(b, -1) if bd.ndim == 1 else b
         out = matmul(a2, b2)
-        s = out.data.shape
+        s = out._data.shape
         if ad.ndim == 1:
             s = s[:-2] + s[-1:]
         if bd.ndim == 1:
@@ -57,8 +57,8 @@ bmm = op(matmul, name="bmm", methods="bmm")
 
 @op
 def dot(a, b):
-    if a.data.ndim != 1 or b.data.ndim != 1:
-        raise RuntimeError(f"dot: expected two 1-D tensors, got shapes {a.data.shape} and {b.data.shape}")
+    if a._data.ndim != 1 or b._data.ndim != 1:
+        raise RuntimeError(f"dot: expected two 1-D tensors, got shapes {a._data.shape} and {b._data.shape}")
     return matmul(a, b)
 
 
@@ -85,14 +85,14 @@ def _linear_vjp(ctx, g, x, w):
 @op(functional=True, methods=())
 def linear(x, weight, bias=None):
     """y = x Wᵀ + b in one op (W is (out, in), as PyTorch)."""
-    xd, wd = x.data, weight.data
+    xd, wd = x._data, weight._data
     if wd.ndim != 2 or xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
         raise RuntimeError(f"linear: input of shape {xd.shape} has {xd.shape[-1] if xd.ndim else 0} "
                            f"features, weight of shape {wd.shape} expects {wd.shape[-1] if wd.ndim == 2 else '?'}")
     out = np.matmul(xd, wd.T)
     if bias is None:
         return record("linear", out, (x, weight), _linear_vjp, saved=(x, weight))
-    bd = bias.data
+    bd = bias._data
     if bd.shape != (wd.shape[0],):
         raise RuntimeError(f"linear: bias must have shape ({wd.shape[0]},), got {bd.shape}")
     if out.dtype == np.result_type(out.dtype, bd.dtype):

@@ -20,13 +20,13 @@ def _class_targets(x, target, op):
     """Check class-index targets against input (N, C, d1, ...) / (C,); return
     (logp-layout info, flat targets)."""
     t = int_indices(target, op, "class-index targets")
-    xs = x.data.shape
-    if x.data.ndim == 1:
+    xs = x._data.shape
+    if x._data.ndim == 1:
         if t.ndim != 0:
             raise ValueError(f"{op}: for an unbatched input of shape {xs} the target must be a "
                              f"0-d class index, got shape {t.shape}")
         return t
-    if x.data.ndim < 1 or t.ndim != x.data.ndim - 1:
+    if x._data.ndim < 1 or t.ndim != x._data.ndim - 1:
         raise ValueError(f"{op}: expected a target of shape {(xs[0],) + xs[2:]} (class indices "
                          f"for an input of shape {xs}), got shape {t.shape}")
     if t.shape[0] != xs[0]:
@@ -40,19 +40,19 @@ def _class_targets(x, target, op):
 
 def _flat_classes(x):
     """(N, C, d...) -> (N*d..., C); (C,) -> (1, C)."""
-    if x.data.ndim == 1:
+    if x._data.ndim == 1:
         return reshape(x, (1, -1))
-    if x.data.ndim == 2:
+    if x._data.ndim == 2:
         return x
-    C = x.data.shape[1]
-    perm = (0,) + tuple(range(2, x.data.ndim)) + (1,)
+    C = x._data.shape[1]
+    perm = (0,) + tuple(range(2, x._data.ndim)) + (1,)
     return reshape(permute(x, perm), (-1, C))
 
 
 def _weight_vec(weight, C, op, dtype):
     if weight is None:
         return None
-    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
     if w.shape != (C,):
         raise ValueError(f"{op}: weight must have shape ({C},) (one entry per class), got "
                          f"{w.shape}")
@@ -62,7 +62,7 @@ def _weight_vec(weight, C, op, dtype):
 def _nll_core(logp, target, weight, ignore_index, reduction, op, label_smoothing=0.0):
     t = _class_targets(logp, target, op)
     tshape = t.shape
-    C = logp.data.shape[1] if logp.data.ndim > 1 else logp.data.shape[0]
+    C = logp._data.shape[1] if logp._data.ndim > 1 else logp._data.shape[0]
     lp = _flat_classes(logp)
     tf = t.reshape(-1).astype(np.int64)
     valid = tf != ignore_index
@@ -72,7 +72,7 @@ def _nll_core(logp, target, weight, ignore_index, reduction, op, label_smoothing
                                     f"{C} classes (valid class indices are 0..{C - 1}, or "
                                     f"ignore_index={ignore_index})")
     safe = np.where(valid, tf, 0)
-    dt = logp.data.dtype
+    dt = logp._data.dtype
     w = _weight_vec(weight, C, op, dt)
     wi = (w[safe] if w is not None else np.ones(safe.shape, dtype=dt)) * valid
     wi = wi.astype(dt, copy=False)
@@ -125,7 +125,7 @@ def _ce_vjp(ctx, g, x, onehot, coef, reduction, probs):
 
 def _cross_entropy_2d(x, t, weight, ignore_index, reduction, op):
     """One recorded op for the common case: (N, C) logits, (N,) class indices."""
-    xd = x.data
+    xd = x._data
     N, C = xd.shape
     tf = t.astype(np.int64, copy=False)
     valid = tf != ignore_index
@@ -175,29 +175,29 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got "
                          f"{label_smoothing}")
-    if x.data.ndim == 0:
+    if x._data.ndim == 0:
         raise ValueError(f"{op}: input must have at least 1 dim (C,) or (N, C, ...), got a "
                          f"0-d tensor")
-    cdim = 1 if x.data.ndim > 1 else 0
-    tarr = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if x.data.ndim == 2 and tarr.dtype.kind in "iu" and label_smoothing == 0.0:
+    cdim = 1 if x._data.ndim > 1 else 0
+    tarr = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if x._data.ndim == 2 and tarr.dtype.kind in "iu" and label_smoothing == 0.0:
         t = _class_targets(x, tarr, op)
         return _cross_entropy_2d(x, t, weight, ignore_index, reduction, op)
     logp = log_softmax(x, cdim)
     if tarr.dtype.kind == "f":
         # class probabilities
-        if tarr.shape != x.data.shape:
+        if tarr.shape != x._data.shape:
             raise ValueError(f"{op}: probability targets must have the input's shape "
-                             f"{x.data.shape}, got {tarr.shape} (for class indices use an "
-                             f"integer target of shape {(x.data.shape[0],) + x.data.shape[2:] if cdim else ()})")
+                             f"{x._data.shape}, got {tarr.shape} (for class indices use an "
+                             f"integer target of shape {(x._data.shape[0],) + x._data.shape[2:] if cdim else ()})")
         t = target if isinstance(target, Tensor) else _wrap(tarr)
-        C = x.data.shape[cdim]
+        C = x._data.shape[cdim]
         if label_smoothing > 0:
             t = t * (1.0 - label_smoothing) + label_smoothing / C
-        w = _weight_vec(weight, C, op, x.data.dtype)
+        w = _weight_vec(weight, C, op, x._data.dtype)
         prod = logp * t
         if w is not None:
-            prod = prod * _wrap(w.reshape((C,) + (1,) * (x.data.ndim - 1 - cdim)))
+            prod = prod * _wrap(w.reshape((C,) + (1,) * (x._data.ndim - 1 - cdim)))
         loss = -sum(prod, dim=cdim)
         return reduce_loss(loss, reduction, op)
     if tarr.dtype.kind not in "iu":
@@ -234,12 +234,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     check_float(t, op, "target")
     same_shape(x, t, op)
     reduction = legacy_reduction(size_average, reduce, reduction)
-    xd = x.data
+    xd = x._data
     if xd.size and (np.nanmin(xd) < 0 or np.nanmax(xd) > 1):
         raise ValueError(f"{op}: all elements of input should be between 0 and 1 (got values "
                          f"in [{xd.min():.4g}, {xd.max():.4g}]; use "
                          f"binary_cross_entropy_with_logits for logits)")
-    td = t.data.astype(xd.dtype, copy=False)
+    td = t._data.astype(xd.dtype, copy=False)
     with np.errstate(divide="ignore"):
         lx = np.maximum(np.log(xd), -100.0)
         l1x = np.maximum(np.log1p(-xd), -100.0)
@@ -248,14 +248,14 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if weight is not None:
         wt = as_tensor_arg(weight, op, "weight")
         try:
-            loss = loss * wt.data
+            loss = loss * wt._data
         except ValueError:
-            raise ValueError(f"{op}: weight of shape {wt.data.shape} does not broadcast to the "
+            raise ValueError(f"{op}: weight of shape {wt._data.shape} does not broadcast to the "
                              f"input shape {xd.shape}") from None
         if loss.shape != xd.shape:
-            raise ValueError(f"{op}: weight of shape {wt.data.shape} does not broadcast to the "
+            raise ValueError(f"{op}: weight of shape {wt._data.shape} does not broadcast to the "
                              f"input shape {xd.shape}")
-        wt = wt.data
+        wt = wt._data
     loss = record("binary_cross_entropy", loss.astype(xd.dtype, copy=False), (x, t), _bce_vjp,
                   saved=(x, t, wt))
     return reduce_loss(loss, reduction, op)
@@ -295,26 +295,26 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     check_float(t, op, "target")
     same_shape(x, t, op)
     reduction = legacy_reduction(size_average, reduce, reduction)
-    xd = x.data
-    td = t.data.astype(xd.dtype, copy=False)
+    xd = x._data
+    td = t._data.astype(xd.dtype, copy=False)
     sp = np.log1p(np.exp(-np.abs(xd))) + np.maximum(-xd, 0.0)
     pwt = wt = None
     if pos_weight is not None:
         pwt = as_tensor_arg(pos_weight, op, "pos_weight")
-        if xd.ndim == 0 or pwt.data.shape not in ((xd.shape[-1],), (1,), ()) and \
-                np.broadcast_shapes(pwt.data.shape, xd.shape) != xd.shape:
-            raise ValueError(f"{op}: pos_weight of shape {pwt.data.shape} must broadcast to "
+        if xd.ndim == 0 or pwt._data.shape not in ((xd.shape[-1],), (1,), ()) and \
+                np.broadcast_shapes(pwt._data.shape, xd.shape) != xd.shape:
+            raise ValueError(f"{op}: pos_weight of shape {pwt._data.shape} must broadcast to "
                              f"the input shape {xd.shape} (one weight per class, last dim)")
-        pwt = pwt.data.astype(xd.dtype, copy=False)
+        pwt = pwt._data.astype(xd.dtype, copy=False)
         loss = (1.0 - td) * xd + ((pwt - 1.0) * td + 1.0) * sp
     else:
         loss = (1.0 - td) * xd + sp
     if weight is not None:
         wt = as_tensor_arg(weight, op, "weight")
-        if np.broadcast_shapes(wt.data.shape, xd.shape) != xd.shape:
-            raise ValueError(f"{op}: weight of shape {wt.data.shape} does not broadcast to the "
+        if np.broadcast_shapes(wt._data.shape, xd.shape) != xd.shape:
+            raise ValueError(f"{op}: weight of shape {wt._data.shape} does not broadcast to the "
                              f"input shape {xd.shape}")
-        wt = wt.data.astype(xd.dtype, copy=False)
+        wt = wt._data.astype(xd.dtype, copy=False)
         loss = loss * wt
     loss = record("binary_cross_entropy_with_logits", loss.astype(xd.dtype, copy=False),
                   (x, t), _bcel_vjp, saved=(x, t, wt, pwt))
@@ -322,9 +322,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 def same_shape(x, t, op):
-    if t.data.shape != x.data.shape:
-        raise ValueError(f"{op}: target size {t.data.shape} is different from the input size "
-                         f"{x.data.shape}; please ensure they have the same size")
+    if t._data.shape != x._data.shape:
+        raise ValueError(f"{op}: target size {t._data.shape} is different from the input size "
+                         f"{x._data.shape}; please ensure they have the same size")
 
 
 def _bce_vjp(ctx, g, x, t, w):
@@ -355,12 +355,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     check_float(t, op, "target")
     same_shape(x, t, op)
     reduction = legacy_reduction(size_average, reduce, reduction)
-    xd = x.data
+    xd = x._data
     if xd.size and (np.nanmin(xd) < 0 or np.nanmax(xd) > 1):
         raise ValueError(f"{op}: all elements of input should be between 0 and 1 (got values "
                          f"in [{xd.min():.4g}, {xd.max():.4g}]; use "
                          f"binary_cross_entropy_with_logits for logits)")
-    td = t.data.astype(xd.dtype, copy=False)
+    td = t._data.astype(xd.dtype, copy=False)
     with np.errstate(divide="ignore"):
         lx = np.maximum(np.log(xd), -100.0)
         l1x = np.maximum(np.log1p(-xd), -100.0)
@@ -369,14 +369,14 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if weight is not None:
         wt = as_tensor_arg(weight, op, "weight")
         try:
-            loss = loss * wt.data
+            loss = loss * wt._data
         except ValueError:
-            raise ValueError(f"{op}: weight of shape {wt.data.shape} does not broadcast to the "
+            raise ValueError(f"{op}: weight of shape {wt._data.shape} does not broadcast to the "
                              f"input shape {xd.shape}") from None
         if loss.shape != xd.shape:
-            raise ValueError(f"{op}: weight of shape {wt.data.shape} does not broadcast to the "
+            raise ValueError(f"{op}: weight of shape {wt._data.shape} does not broadcast to the "
                              f"input shape {xd.shape}")
-        wt = wt.data
+        wt = wt._data
     loss = record("binary_cross_entropy", loss.astype(xd.dtype, copy=False), (x, t), _bce_vjp,
                   saved=(x, t, wt))
     return reduce_loss(loss, reduction, op)
@@ -416,26 +416,26 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     check_float(t, op, "target")
     same_shape(x, t, op)
     reduction = legacy_reduction(size_average, reduce, reduction)
-    xd = x.data
-    td = t.data.astype(xd.dtype, copy=False)
+    xd = x._data
+    td = t._data.astype(xd.dtype, copy=False)
     sp = np.log1p(np.exp(-np.abs(xd))) + np.maximum(-xd, 0.0)
     pwt = wt = None
     if pos_weight is not None:
         pwt = as_tensor_arg(pos_weight, op, "pos_weight")
-        if xd.ndim == 0 or pwt.data.shape not in ((xd.shape[-1],), (1,), ()) and \
-                np.broadcast_shapes(pwt.data.shape, xd.shape) != xd.shape:
-            raise ValueError(f"{op}: pos_weight of shape {pwt.data.shape} must broadcast to "
+        if xd.ndim == 0 or pwt._data.shape not in ((xd.shape[-1],), (1,), ()) and \
+                np.broadcast_shapes(pwt._data.shape, xd.shape) != xd.shape:
+            raise ValueError(f"{op}: pos_weight of shape {pwt._data.shape} must broadcast to "
                              f"the input shape {xd.shape} (one weight per class, last dim)")
-        pwt = pwt.data.astype(xd.dtype, copy=False)
+        pwt = pwt._data.astype(xd.dtype, copy=False)
         loss = (1.0 - td) * xd + ((pwt - 1.0) * td + 1.0) * sp
     else:
         loss = (1.0 - td) * xd + sp
     if weight is not None:
         wt = as_tensor_arg(weight, op, "weight")
-        if np.broadcast_shapes(wt.data.shape, xd.shape) != xd.shape:
-            raise ValueError(f"{op}: weight of shape {wt.data.shape} does not broadcast to the "
+        if np.broadcast_shapes(wt._data.shape, xd.shape) != xd.shape:
+            raise ValueError(f"{op}: weight of shape {wt._data.shape} does not broadcast to the "
                              f"input shape {xd.shape}")
-        wt = wt.data.astype(xd.dtype, copy=False)
+        wt = wt._data.astype(xd.dtype, copy=False)
         loss = loss * wt
     loss = record("binary_cross_entropy_with_logits", loss.astype(xd.dtype, copy=False),
                   (x, t), _bcel_vjp, saved=(x, t, wt, pwt))

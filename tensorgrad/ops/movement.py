@@ -18,7 +18,7 @@ def _reshape_vjp(ctx, g, in_shape):
 @op(methods=("reshape", "view"))
 def reshape(a, *shape):
     shape = shape_args(shape)
-    d = a.data
+    d = a._data
     if d.shape == shape:
         return a
     try:
@@ -45,20 +45,20 @@ def _permute_vjp(ctx, g, inverse):
 @op
 def permute(a, *dims):
     dims = shape_args(dims)
-    nd = a.data.ndim
+    nd = a._data.ndim
     if sorted(d % nd if nd else 0 for d in dims) != list(range(nd)):
         raise RuntimeError(f"permute: dims {dims} are not a permutation of the {nd} dimensions "
-                           f"of a tensor of shape {a.data.shape}")
+                           f"of a tensor of shape {a._data.shape}")
     dims = tuple(d % nd for d in dims)
     inv = tuple(np.argsort(dims))
-    return record("permute", a.data.transpose(dims), (a,), _permute_vjp, saved=(inv,),
+    return record("permute", a._data.transpose(dims), (a,), _permute_vjp, saved=(inv,),
                   view_of=a)
 
 
 @tensor_property("T")
 def _T(a):
     """The tensor with its dimensions reversed."""
-    return permute(a, tuple(range(a.data.ndim - 1, -1, -1)))
+    return permute(a, tuple(range(a._data.ndim - 1, -1, -1)))
 
 
 @tensor_property("mT")
@@ -73,17 +73,17 @@ def _transpose_vjp(ctx, g, d0, d1):
 
 @op
 def transpose(a, dim0=-2, dim1=-1):
-    nd = a.data.ndim
+    nd = a._data.ndim
     d0, d1 = norm_dims(dim0, nd, "transpose")[0], norm_dims(dim1, nd, "transpose")[0]
     if d0 == d1:
         return a
-    return record("transpose", np.swapaxes(a.data, d0, d1), (a,), _transpose_vjp,
+    return record("transpose", np.swapaxes(a._data, d0, d1), (a,), _transpose_vjp,
                   saved=(d0, d1), view_of=a)
 
 
 @op
 def flatten(a, start_dim=0, end_dim=-1):
-    s = a.data.shape
+    s = a._data.shape
     if not s:
         return reshape(a, (1,))
     st = norm_dims(start_dim, len(s), "flatten")[0]
@@ -95,7 +95,7 @@ def flatten(a, start_dim=0, end_dim=-1):
 
 @op
 def unsqueeze(a, dim):
-    s = a.data.shape
+    s = a._data.shape
     nd = len(s) + 1
     if not -nd <= dim < nd:
         raise IndexError(f"unsqueeze: dim {dim} out of range for a result with {nd} dimensions")
@@ -105,7 +105,7 @@ def unsqueeze(a, dim):
 
 @op
 def squeeze(a, dim=None):
-    s = a.data.shape
+    s = a._data.shape
     if dim is None:
         return reshape(a, tuple(x for x in s if x != 1))
     dims = norm_dims(dim, len(s), "squeeze")
@@ -119,7 +119,7 @@ def _expand_vjp(ctx, g, in_shape):
 @op
 def expand(a, *shape):
     shape = shape_args(shape)
-    d = a.data
+    d = a._data
     if len(shape) < d.ndim:
         raise RuntimeError(f"expand: the number of sizes given ({len(shape)}) must be at least "
                            f"the number of dimensions of the tensor ({d.ndim}, shape {d.shape})")
@@ -153,7 +153,7 @@ def _repeat_vjp(ctx, g, in_shape, reps):
 @op
 def repeat(a, *sizes):
     sizes = shape_args(sizes)
-    d = a.data
+    d = a._data
     if len(sizes) < d.ndim:
         raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
                            f"than the number of dimensions of the tensor ({d.ndim})")
@@ -178,16 +178,16 @@ def cat(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
-    nd = tensors[0].data.ndim
+    nd = tensors[0]._data.ndim
     dm = norm_dims(dim, nd, "cat")[0]
     for i, t in enumerate(tensors):
-        s0, s = tensors[0].data.shape, t.data.shape
+        s0, s = tensors[0]._data.shape, t._data.shape
         if len(s) != nd or s[:dm] + s[dm + 1:] != s0[:dm] + s0[dm + 1:]:
             raise RuntimeError(f"cat: sizes of tensors must match except in dimension {dm}; "
                                f"tensor 0 has shape {s0}, tensor {i} has shape {s}")
-    out = np.concatenate([t.data for t in tensors], axis=dm)
+    out = np.concatenate([t._data for t in tensors], axis=dm)
     return record("cat", out, tuple(tensors), _cat_vjp,
-                  saved=(dm, [t.data.shape[dm] for t in tensors]))
+                  saved=(dm, [t._data.shape[dm] for t in tensors]))
 
 
 concatenate = op(cat, name="concatenate", methods=())
@@ -198,11 +198,11 @@ def stack(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
-    s0 = tensors[0].data.shape
+    s0 = tensors[0]._data.shape
     for i, t in enumerate(tensors):
-        if t.data.shape != s0:
+        if t._data.shape != s0:
             raise RuntimeError(f"stack: expects each tensor to be equal size, but got {s0} at "
-                               f"entry 0 and {t.data.shape} at entry {i}")
+                               f"entry 0 and {t._data.shape} at entry {i}")
     nd = len(s0) + 1
     if not -nd <= dim < nd:
         raise IndexError(f"stack: dim {dim} out of range for a result with {nd} dimensions")
@@ -212,8 +212,8 @@ def stack(tensors, dim=0):
 @op
 def split(a, split_size_or_sections, dim=0):
     from .index import getitem
-    dm = norm_dims(dim, a.data.ndim, "split")[0]
-    n = a.data.shape[dm]
+    dm = norm_dims(dim, a._data.ndim, "split")[0]
+    n = a._data.shape[dm]
     if isinstance(split_size_or_sections, int):
         if split_size_or_sections <= 0:
             raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
@@ -232,7 +232,7 @@ def split(a, split_size_or_sections, dim=0):
 
 @op
 def chunk(a, chunks, dim=0):
-    n = a.data.shape[norm_dims(dim, a.data.ndim, "chunk")[0]]
+    n = a._data.shape[norm_dims(dim, a._data.ndim, "chunk")[0]]
     size = -(-n // chunks)
     return split(a, size, dim)
 
@@ -240,8 +240,8 @@ def chunk(a, chunks, dim=0):
 @op
 def unbind(a, dim=0):
     from .index import getitem
-    dm = norm_dims(dim, a.data.ndim, "unbind")[0]
-    return tuple(getitem(a, (slice(None),) * dm + (i,)) for i in range(a.data.shape[dm]))
+    dm = norm_dims(dim, a._data.ndim, "unbind")[0]
+    return tuple(getitem(a, (slice(None),) * dm + (i,)) for i in range(a._data.shape[dm]))
 
 
 def _flip_vjp(ctx, g, dims):
@@ -250,8 +250,8 @@ def _flip_vjp(ctx, g, dims):
 
 @op
 def flip(a, dims):
-    dims = norm_dims(dims, a.data.ndim, "flip")
-    return record("flip", np.flip(a.data, dims).copy(), (a,), _flip_vjp, saved=(dims,))
+    dims = norm_dims(dims, a._data.ndim, "flip")
+    return record("flip", np.flip(a._data, dims).copy(), (a,), _flip_vjp, saved=(dims,))
 
 
 def _pad_vjp(ctx, g, index):
@@ -264,7 +264,7 @@ def pad(a, pad, mode="constant", value=0.0):
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
     pad = tuple(int(p) for p in pad)
-    d = a.data
+    d = a._data
     if len(pad) % 2 or len(pad) // 2 > d.ndim:
         raise ValueError(f"pad: padding length must be even and at most 2*ndim={2 * d.ndim}, "
                          f"got {len(pad)} for input of shape {d.shape}")

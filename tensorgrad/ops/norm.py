@@ -46,9 +46,9 @@ def _check_vec(t, C, op, what):
         return None
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}: {what} must be a tg.Tensor or None, got {type(t).__name__}")
-    if t.data.shape != (C,):
+    if t._data.shape != (C,):
         raise ValueError(f"{op}: {what} must have shape ({C},) for an input with {C} "
-                         f"channels, got {t.data.shape}")
+                         f"channels, got {t._data.shape}")
     return t
 
 
@@ -64,22 +64,22 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     op = "batch_norm"
     x = as_tensor_arg(input, op, "input")
     check_float(x, op)
-    if x.data.ndim < 2:
+    if x._data.ndim < 2:
         raise ValueError(f"{op}: expected an input with at least 2 dims (N, C, ...), got shape "
-                         f"{x.data.shape}")
-    C = x.data.shape[1]
+                         f"{x._data.shape}")
+    C = x._data.shape[1]
     running_mean = _check_vec(running_mean, C, op, "running_mean")
     running_var = _check_vec(running_var, C, op, "running_var")
     weight = _check_vec(weight, C, op, "weight")
     bias = _check_vec(bias, C, op, "bias")
-    dims = (0,) + tuple(range(2, x.data.ndim))
+    dims = (0,) + tuple(range(2, x._data.ndim))
     shape = _bn_shape(x, C)
     if training:
-        M = x.data.size // C
+        M = x._data.size // C
         if M <= 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
-                             f"input size {x.data.shape}")
-        xd = x.data
+                             f"input size {x._data.shape}")
+        xd = x._data
         mu = xd.mean(axis=dims, keepdims=True)
         xc = xd - mu
         var = (xc * xc).mean(axis=dims, keepdims=True)
@@ -87,9 +87,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         xhat = xc * invstd
         y = xhat
         if weight is not None:
-            y = y * weight.data.reshape(shape)
+            y = y * weight._data.reshape(shape)
         if bias is not None:
-            y = y + bias.data.reshape(shape)
+            y = y + bias._data.reshape(shape)
         inputs = (x,) + ((weight,) if weight is not None else ()) + \
                  ((bias,) if bias is not None else ())
         out = record("batch_norm", y, inputs, _bn_vjp,
@@ -100,22 +100,22 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                  f"(the module handles momentum=None)")
             m = float(momentum)
             if running_mean is not None:
-                rm = running_mean.data
+                rm = running_mean._data
                 rm *= (1.0 - m)
                 rm += (m * mu.reshape(C)).astype(rm.dtype)
                 running_mean._version += 1
             if running_var is not None:
-                rv = running_var.data
+                rv = running_var._data
                 rv *= (1.0 - m)
                 rv += (m * var.reshape(C) * (M / (M - 1))).astype(rv.dtype)
                 running_var._version += 1
         return out
     if running_mean is None or running_var is None:
         raise ValueError(f"{op}: running_mean and running_var are required when training=False")
-    invstd = 1.0 / np.sqrt(running_var.data.astype(np.result_type(running_var.data, x.data))
+    invstd = 1.0 / np.sqrt(running_var._data.astype(np.result_type(running_var._data, x._data))
                            + eps)
-    y = (x - _wrap(running_mean.data.reshape(shape).astype(x.data.dtype))) * \
-        _wrap(invstd.reshape(shape).astype(x.data.dtype))
+    y = (x - _wrap(running_mean._data.reshape(shape).astype(x._data.dtype))) * \
+        _wrap(invstd.reshape(shape).astype(x._data.dtype))
     if weight is not None:
         y = y * reshape(weight, shape)
     if bias is not None:

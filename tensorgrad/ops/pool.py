@@ -30,12 +30,12 @@ def _check_input(op, nd, x):
             x = _wrap(x)
         else:
             raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    s = x.data.shape
+    s = x._data.shape
     if len(s) not in (nd + 1, nd + 2):
         raise ValueError(f"{op}: expected a {nd + 2}-D input {_AXES[nd]} (or {nd + 1}-D "
                          f"unbatched), got a {len(s)}-D input of shape {s}")
-    if x.data.dtype not in _FLOATS:
-        raise TypeError(f"{op}: input must be float32 or float64, got {x.data.dtype}")
+    if x._data.dtype not in _FLOATS:
+        raise TypeError(f"{op}: input must be float32 or float64, got {x._data.dtype}")
     return x, len(s) == nd + 1
 
 
@@ -128,14 +128,14 @@ def _scatter_vjp(ctx, gg, idx, name):
 
 def _max_scatter(g, idx, x_shape, name):
     """Recorded op: the max-pool gradient, g scattered (added) to the arg-max positions."""
-    return record(name + "_backward", _scatter_np(g.data, idx, x_shape), (g,), _scatter_vjp,
+    return record(name + "_backward", _scatter_np(g._data, idx, x_shape), (g,), _scatter_vjp,
                   saved=(idx, name))
 
 
 def _max_gather(x, idx, name):
     """Recorded op: x read at the arg-max positions (max pooling with fixed indices)."""
-    return record(name + "_gather", _gather_np(x.data, idx), (x,), _gather_vjp,
-                  saved=(idx, x.data.shape, name))
+    return record(name + "_gather", _gather_np(x._data, idx), (x,), _gather_vjp,
+                  saved=(idx, x._data.shape, name))
 
 
 def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -143,9 +143,9 @@ def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     x, unbatched = _check_input(op, nd, x)
     if unbatched:
         x = _unsqueeze(x)
-    ks, st, pd, dl, sp, osp = _window(op, nd, x.data.shape, kernel_size, stride, padding,
+    ks, st, pd, dl, sp, osp = _window(op, nd, x._data.shape, kernel_size, stride, padding,
                                       dilation, ceil_mode)
-    x5 = _v5(x.data, sp)
+    x5 = _v5(x._data, sp)
     N, C = x5.shape[:2]
     out = np.empty((N, C) + osp, dtype=x5.dtype)
     idx = np.empty((N, C) + osp, dtype=np.int64)
@@ -158,7 +158,7 @@ def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     oshape = (N, C) + osp[3 - nd:]
     out = out.reshape(oshape)
     idx = idx.reshape(oshape)
-    y = record(op, out, (x,), _gather_vjp, saved=(idx, x.data.shape, op))
+    y = record(op, out, (x,), _gather_vjp, saved=(idx, x._data.shape, op))
     if unbatched:
         y = _squeeze(y)
         idx = idx[0]
@@ -219,12 +219,12 @@ def _avg_adj_vjp(ctx, gg, geo, name):
 
 
 def _avg_adjoint(g, geo, x_shape, name):
-    return record(name + "_backward", _avg_adj_np(g.data, geo, x_shape), (g,), _avg_adj_vjp,
+    return record(name + "_backward", _avg_adj_np(g._data, geo, x_shape), (g,), _avg_adj_vjp,
                   saved=(geo, name))
 
 
 def _avg_core(x, geo, name):
-    return record(name, _avg_np(x.data, geo), (x,), _avg_vjp, saved=(geo, x.data.shape, name))
+    return record(name, _avg_np(x._data, geo), (x,), _avg_vjp, saved=(geo, x._data.shape, name))
 
 
 def _avg_pool(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -235,9 +235,9 @@ def _avg_pool(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
     x, unbatched = _check_input(op, nd, x)
     if unbatched:
         x = _unsqueeze(x)
-    ks, st, pd, dl, sp, osp = _window(op, nd, x.data.shape, kernel_size, stride, padding, 1,
+    ks, st, pd, dl, sp, osp = _window(op, nd, x._data.shape, kernel_size, stride, padding, 1,
                                       ceil_mode)
-    oshape = x.data.shape[:2] + osp[3 - nd:]
+    oshape = x._data.shape[:2] + osp[3 - nd:]
     y = _avg_core(x, (ks, st, pd, sp, osp, bool(count_include_pad), oshape), op)
     return _squeeze(y) if unbatched else y
 
@@ -293,13 +293,13 @@ def _adapt_adj_vjp(ctx, gg, sp, osp, oshape, name):
 
 
 def _adapt_adjoint(g, sp, osp, x_shape, name):
-    return record(name + "_backward", _adapt_adj_np(g.data, sp, osp, x_shape), (g,),
-                  _adapt_adj_vjp, saved=(sp, osp, x_shape[:2] + g.data.shape[2:], name))
+    return record(name + "_backward", _adapt_adj_np(g._data, sp, osp, x_shape), (g,),
+                  _adapt_adj_vjp, saved=(sp, osp, x_shape[:2] + g._data.shape[2:], name))
 
 
 def _adapt_core(x, sp, osp, oshape, name):
-    return record(name, _adapt_np(x.data, sp, osp, oshape), (x,), _adapt_vjp,
-                  saved=(sp, osp, x.data.shape, name))
+    return record(name, _adapt_np(x._data, sp, osp, oshape), (x,), _adapt_vjp,
+                  saved=(sp, osp, x._data.shape, name))
 
 
 def _adaptive(nd, x, output_size):
@@ -307,7 +307,7 @@ def _adaptive(nd, x, output_size):
     x, unbatched = _check_input(op, nd, x)
     if unbatched:
         x = _unsqueeze(x)
-    insp = x.data.shape[2:]
+    insp = x._data.shape[2:]
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size,) * nd
     output_size = tuple(output_size)
@@ -320,8 +320,8 @@ def _adaptive(nd, x, output_size):
     if any(o <= 0 for o in osz):
         raise ValueError(f"{op}: output_size must be positive, got {osz}")
     if any(n == 0 for n in insp):
-        raise RuntimeError(f"{op}: input has an empty spatial dimension, shape {x.data.shape}")
-    y = _adapt_core(x, _pad3(insp, 1), _pad3(osz, 1), x.data.shape[:2] + osz, op)
+        raise RuntimeError(f"{op}: input has an empty spatial dimension, shape {x._data.shape}")
+    y = _adapt_core(x, _pad3(insp, 1), _pad3(osz, 1), x._data.shape[:2] + osz, op)
     return _squeeze(y) if unbatched else y
 
 

@@ -122,7 +122,7 @@ def rnn_reference(xg, h0, w_hh, b_hh=None, nonlinearity="tanh", reverse=False):
 # ============================================================================================
 
 def _proxy(t):
-    p = _wrap(t.data)
+    p = _wrap(t._data)
     p.requires_grad = t.requires_grad
     return p
 
@@ -135,7 +135,7 @@ def _composite(name, fn, inputs):
     proxies = [_proxy(t) for t in inputs]
     with enable_grad():
         outs = fn(*proxies)
-    datas = [o.data for o in outs]
+    datas = [o._data for o in outs]
     return record_multi(name, datas, tuple(inputs), _composite_vjp,
                         saved=tuple(inputs) + (name, fn))
 
@@ -156,7 +156,7 @@ def _vjp_of(name, fn, inputs, needs, metas, grads):
                         create_graph=True, allow_unused=True)
         else:
             res = [None] * len(targets)
-        return tuple(r if r is not None else _wrap(np.zeros_like(x.data))
+        return tuple(r if r is not None else _wrap(np.zeros_like(x._data))
                      for r, x in zip(res, targets))
 
     res = _composite(name + "_grad", vjp, list(inputs) + gs)
@@ -218,7 +218,7 @@ def _check(op, xg, h0, w_hh, b_hh, G, c0=None, peephole=None):
 
 
 def _arr(t, dt):
-    return None if t is None else np.ascontiguousarray(t.data, dtype=dt)
+    return None if t is None else np.ascontiguousarray(t._data, dtype=dt)
 
 
 def _flipT(a):

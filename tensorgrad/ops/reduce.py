@@ -40,9 +40,9 @@ def _sum_vjp(ctx, g, shape, dims, keep):
 
 @op
 def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
-    dims = norm_dims(pick_dim(dim, axis, "sum"), a.data.ndim, "sum")
+    dims = norm_dims(pick_dim(dim, axis, "sum"), a._data.ndim, "sum")
     keep = pick_keep(keepdim, keepdims)
-    d = a.data
+    d = a._data
     if d.dtype == np.bool_:
         d = d.astype(np.int64)
     out = _np_sum(d, axis=dims, keepdims=keep, dtype=dtype)
@@ -55,9 +55,9 @@ def _mean_vjp(ctx, g, shape, dims, keep, n):
 
 @op
 def mean(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    dims = norm_dims(pick_dim(dim, axis, "mean"), a.data.ndim, "mean")
+    dims = norm_dims(pick_dim(dim, axis, "mean"), a._data.ndim, "mean")
     keep = pick_keep(keepdim, keepdims)
-    d = a.data
+    d = a._data
     if d.dtype.kind not in "fc":
         raise TypeError(f"mean: expected a floating point tensor, got dtype {d.dtype} "
                         f"(convert with .float() first)")
@@ -76,7 +76,7 @@ def sum_to(a, *shape):
     PyTorch); the engine un-broadcasts gradients with it."""
     from ._util import shape_args
     shape = shape_args(shape)
-    d = a.data
+    d = a._data
     if d.shape == shape:
         return a
     lead = d.ndim - len(shape)
@@ -92,10 +92,10 @@ def sum_to(a, *shape):
 def var(a, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
     """Variance; ``unbiased=True`` divides by n-1 (PyTorch's default), or give ``correction``."""
-    dims = norm_dims(pick_dim(dim, axis, "var"), a.data.ndim, "var")
+    dims = norm_dims(pick_dim(dim, axis, "var"), a._data.ndim, "var")
     keep = pick_keep(keepdim, keepdims)
     ddof = (1 if unbiased else 0) if correction is None else correction
-    n = a.data.size if dims is None else int(np.prod([a.data.shape[i] for i in dims]))
+    n = a._data.size if dims is None else int(np.prod([a._data.shape[i] for i in dims]))
     centered = a - mean(a, dim=dims, keepdim=True)
     return sum(centered * centered, dim=dims, keepdim=keep) / float(builtins.max(n - ddof, 0) or np.nan)
 
@@ -119,10 +119,10 @@ def _norm_vjp(ctx, g, out, a, shape, dims, keep):
 @op
 def norm(a, p=2, dim=None, keepdim=False):
     """The 2-norm (p=2; gradient 0 at 0 as PyTorch) or any p via composition."""
-    dims = norm_dims(dim, a.data.ndim, "norm")
+    dims = norm_dims(dim, a._data.ndim, "norm")
     if p == 2 or p == "fro":
-        out = np.sqrt(np.sum(a.data * a.data, axis=dims, keepdims=keepdim))
-        return record("norm", out, (a,), _norm_vjp, saved=(OUT, a, a.data.shape, dims, keepdim))
+        out = np.sqrt(np.sum(a._data * a._data, axis=dims, keepdims=keepdim))
+        return record("norm", out, (a,), _norm_vjp, saved=(OUT, a, a._data.shape, dims, keepdim))
     if p == 1:
         from .elementwise import abs as _abs
         return sum(_abs(a), dim=dims, keepdim=keepdim)
@@ -139,7 +139,7 @@ def _masked_expand_vjp(ctx, g, shape, dims, keep, mask):
 
 
 def _extreme(name, a, dims, keep, fn):
-    d = a.data
+    d = a._data
     if d.size == 0:
         raise RuntimeError(f"{name}: cannot reduce an empty tensor of shape {d.shape}")
     out = fn(d, axis=dims, keepdims=True)
@@ -155,18 +155,18 @@ def _extreme(name, a, dims, keep, fn):
 @op
 def amax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Max over ``dim``; ties share the gradient evenly (as PyTorch)."""
-    dims = norm_dims(pick_dim(dim, axis, "amax"), a.data.ndim, "amax")
+    dims = norm_dims(pick_dim(dim, axis, "amax"), a._data.ndim, "amax")
     return _extreme("amax", a, dims, pick_keep(keepdim, keepdims), np.max)
 
 
 @op
 def amin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    dims = norm_dims(pick_dim(dim, axis, "amin"), a.data.ndim, "amin")
+    dims = norm_dims(pick_dim(dim, axis, "amin"), a._data.ndim, "amin")
     return _extreme("amin", a, dims, pick_keep(keepdim, keepdims), np.min)
 
 
 def _reduce_with_index(name, a, dim, keep, argfn):
-    d = a.data
+    d = a._data
     dm = norm_dims(dim, d.ndim, name)[0]
     if d.shape[dm] == 0:
         raise RuntimeError(f"{name}: cannot reduce over an empty dimension {dm} of shape {d.shape}")
@@ -210,9 +210,9 @@ def min(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
 def _arg(name, fn, a, dim, keepdim, axis, keepdims):
     dim = pick_dim(dim, axis, name)
     if dim is None:
-        return _wrap(np.asarray(fn(a.data), dtype=np.int64))
-    dm = norm_dims(dim, a.data.ndim, name)[0]
-    return _wrap(fn(a.data, axis=dm, keepdims=pick_keep(keepdim, keepdims)).astype(np.int64))
+        return _wrap(np.asarray(fn(a._data), dtype=np.int64))
+    dm = norm_dims(dim, a._data.ndim, name)[0]
+    return _wrap(fn(a._data, axis=dm, keepdims=pick_keep(keepdim, keepdims)).astype(np.int64))
 
 
 @op
@@ -228,21 +228,21 @@ def argmin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 @op
 def all(a, dim=None, keepdim=False):
-    return _wrap(np.asarray(np.all(a.data, axis=norm_dims(dim, a.data.ndim, "all"), keepdims=keepdim)))
+    return _wrap(np.asarray(np.all(a._data, axis=norm_dims(dim, a._data.ndim, "all"), keepdims=keepdim)))
 
 
 @op
 def any(a, dim=None, keepdim=False):
-    return _wrap(np.asarray(np.any(a.data, axis=norm_dims(dim, a.data.ndim, "any"), keepdims=keepdim)))
+    return _wrap(np.asarray(np.any(a._data, axis=norm_dims(dim, a._data.ndim, "any"), keepdims=keepdim)))
 
 
 @op
 def prod(a, dim=None, keepdim=False):
     """Product over ``dim``. The gradient is the product of the other elements (exact with
     zeros); its second derivative is exact where the input has no zeros."""
-    dims = norm_dims(dim, a.data.ndim, "prod")
-    out = np.prod(a.data, axis=dims, keepdims=keepdim)
-    return record("prod", out, (a,), _prod_vjp, saved=(a, a.data.shape, dims, keepdim))
+    dims = norm_dims(dim, a._data.ndim, "prod")
+    out = np.prod(a._data, axis=dims, keepdims=keepdim)
+    return record("prod", out, (a,), _prod_vjp, saved=(a, a._data.shape, dims, keepdim))
 
 
 def _prod_others(d, dims):
@@ -258,7 +258,7 @@ def _prod_others(d, dims):
 
 
 def _prod_vjp(ctx, g, a, shape, dims, keep):
-    ad = a.data if isinstance(a, Tensor) else a
+    ad = a._data if isinstance(a, Tensor) else a
     if array_module(g) is TG and np.all(ad != 0):
         # differentiable form, for create_graph: d prod / d a_i = prod / a_i
         out = prod(a, dim=dims, keepdim=keep)
@@ -269,14 +269,14 @@ def _prod_vjp(ctx, g, a, shape, dims, keep):
 # ---- log-sum-exp and softmax ------------------------------------------------------------------
 @op
 def logsumexp(a, dim=None, keepdim=False):
-    dims = norm_dims(dim, a.data.ndim, "logsumexp")
-    m = np.max(a.data, axis=dims, keepdims=True)
+    dims = norm_dims(dim, a._data.ndim, "logsumexp")
+    m = np.max(a._data, axis=dims, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     mt = _wrap(m)
     s = log(sum(exp(a - mt), dim=dims, keepdim=True)) + mt
     if not keepdim:
         from .movement import reshape
-        s = reshape(s, tuple(x for i, x in enumerate(a.data.shape) if dims is not None and i not in dims))
+        s = reshape(s, tuple(x for i, x in enumerate(a._data.shape) if dims is not None and i not in dims))
     return s
 
 
@@ -294,8 +294,8 @@ def _one_dim(dim, ndim, op):
 
 @op(functional=True)
 def softmax(a, dim=None):
-    dm = _one_dim(dim, a.data.ndim, "softmax")
-    return record("softmax", softmax_np(a.data, dm), (a,), _softmax_vjp, saved=(OUT, dm))
+    dm = _one_dim(dim, a._data.ndim, "softmax")
+    return record("softmax", softmax_np(a._data, dm), (a,), _softmax_vjp, saved=(OUT, dm))
 
 
 def _log_softmax_vjp(ctx, g, y, dim):
@@ -305,8 +305,8 @@ def _log_softmax_vjp(ctx, g, y, dim):
 
 @op(functional=True)
 def log_softmax(a, dim=None):
-    dm = _one_dim(dim, a.data.ndim, "log_softmax")
-    x = a.data
+    dm = _one_dim(dim, a._data.ndim, "log_softmax")
+    x = a._data
     m = np.max(x, axis=dm, keepdims=True)
     sh = x - m
     out = sh - np.log(np.exp(sh).sum(axis=dm, keepdims=True))

@@ -56,13 +56,13 @@ class Adam(Optimizer):
                     self._state_array(p, "max_exp_avg_sq")
             st["step"] += 1
             t = st["step"]
-            theta = p.data
+            theta = p._data
             if wd != 0:
                 if self._decoupled:
                     theta = theta * (1 - lr * wd)
                 else:
                     g = g + wd * theta
-            m, v = st["exp_avg"].data, st["exp_avg_sq"].data
+            m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
             _lerp_(m, g, 1 - b1)
             v *= b2
             v += (1 - b2) * (g * g)
@@ -70,7 +70,7 @@ class Adam(Optimizer):
             bc2_sqrt = math.sqrt(1 - b2 ** t)
             step_size = lr / bc1
             if amsgrad:
-                vmax = self._state_array(p, "max_exp_avg_sq").data
+                vmax = self._state_array(p, "max_exp_avg_sq")._data
                 np.maximum(vmax, v, out=vmax)
                 denom = np.sqrt(vmax) / bc2_sqrt + eps
             else:

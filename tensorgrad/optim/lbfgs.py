@@ -187,23 +187,23 @@ class LBFGS(Optimizer):
         parts = []
         for p in self._params:
             if p.grad is None:
-                parts.append(np.zeros(p.data.size, dtype=p.data.dtype))
+                parts.append(np.zeros(p._data.size, dtype=p._data.dtype))
             else:
-                g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
-                parts.append(np.asarray(g, dtype=p.data.dtype).reshape(-1))
+                g = p.grad._data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+                parts.append(np.asarray(g, dtype=p._data.dtype).reshape(-1))
         return np.concatenate(parts)
 
     def _add_step(self, t, d):
         """x ← x + t·d, parameter by parameter (in place, version counters bumped)."""
         off = 0
         for p in self._params:
-            n = p.data.size
-            self._axpy(p, np.ascontiguousarray(d[off:off + n], dtype=p.data.dtype)
-                       .reshape(p.data.shape), t)
+            n = p._data.size
+            self._axpy(p, np.ascontiguousarray(d[off:off + n], dtype=p._data.dtype)
+                       .reshape(p._data.shape), t)
             off += n
 
     def _get_x(self):
-        return [p.data.copy() for p in self._params]
+        return [p._data.copy() for p in self._params]
 
     def _set_x(self, xs):
         for p, x in zip(self._params, xs):
@@ -345,9 +345,9 @@ class LBFGS(Optimizer):
         super().load_state_dict(stripped)
 
         def arr(v):
-            return np.array(v.data if isinstance(v, Tensor) else v, dtype=np.float64, copy=True)
+            return np.array(v._data if isinstance(v, Tensor) else v, dtype=np.float64, copy=True)
 
-        dtype = self._params[0].data.dtype
+        dtype = self._params[0]._data.dtype
         for _, st in saved.items():
             entry = {}
             for k, v in st.items():

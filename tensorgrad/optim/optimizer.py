@@ -1,7 +1,7 @@
 """The optimizer base class: parameter groups, state, ``zero_grad``, ``state_dict``.
 
-Updates are plain numpy arithmetic on ``param.data`` (the raw array), exactly as PyTorch's
-optimizers write ``param.data`` under ``no_grad``: an optimizer step is not part of any graph.
+Updates are plain numpy arithmetic on ``param._data`` (the raw array), exactly as PyTorch's
+optimizers write ``param._data`` under ``no_grad``: an optimizer step is not part of any graph.
 """
 from __future__ import annotations
 
@@ -89,8 +89,8 @@ class Optimizer:
             if p.grad_fn is not None:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i} "
                                  f"has grad_fn {p.grad_fn.name}); use .detach().requires_grad_()")
-            if p.data.dtype.kind not in "fc":
-                raise TypeError(f"{name}: parameter {i} has dtype {p.data.dtype}; only floating "
+            if p._data.dtype.kind not in "fc":
+                raise TypeError(f"{name}: parameter {i} has dtype {p._data.dtype}; only floating "
                                 f"point tensors can be optimized")
         group["params"] = params
         for k, v in self.defaults.items():
@@ -119,7 +119,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = _wrap(np.zeros_like(p.grad.data))
+                    p.grad = _wrap(np.zeros_like(p.grad._data))
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional) re-evaluates
@@ -141,28 +141,28 @@ class Optimizer:
         """The gradient as a numpy array in the parameter's dtype (None when there is none)."""
         if p.grad is None:
             return None
-        g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
-        if g.shape != p.data.shape:
+        g = p.grad._data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+        if g.shape != p._data.shape:
             raise RuntimeError(f"optimizer step: gradient of shape {g.shape} does not match its "
-                               f"parameter of shape {p.data.shape}")
-        if g.dtype != p.data.dtype:
-            g = g.astype(p.data.dtype)
+                               f"parameter of shape {p._data.shape}")
+        if g.dtype != p._data.dtype:
+            g = g.astype(p._data.dtype)
         if group.get("maximize", False):
             g = -g
         return g
 
     @staticmethod
     def _write(p, new):
-        """Write the updated values into the parameter's array (in place, as ``p.data`` is shared
+        """Write the updated values into the parameter's array (in place, as ``p._data`` is shared
         with views) and bump its version counter like an in-place op would."""
-        np.copyto(p.data, new, casting="unsafe")
+        np.copyto(p._data, new, casting="unsafe")
         p._version += 1
 
     @staticmethod
     def _axpy(p, g, a):
         """``p += a * g`` in place, bumping the version counter: one pass through a numba
         kernel when both arrays are contiguous and of one float dtype, else numpy."""
-        d = p.data
+        d = p._data
         if (d.dtype == g.dtype and d.dtype.kind == "f" and d.shape == g.shape
                 and d.flags.c_contiguous and g.flags.c_contiguous):
             axpy_(d, g, a)
@@ -195,7 +195,7 @@ class Optimizer:
                 st = self.state.get(p)
                 if st:
                     state[mapping[id(p)]] = {
-                        k: (_wrap(np.array(v.data if isinstance(v, Tensor) else v, copy=True))
+                        k: (_wrap(np.array(v._data if isinstance(v, Tensor) else v, copy=True))
                             if _is_tensor_state(v) else v)
                         for k, v in st.items()}
         return {"state": state, "param_groups": groups}
@@ -235,13 +235,13 @@ class Optimizer:
             entry = {}
             for sk, v in st.items():
                 if _is_tensor_state(v):
-                    arr = np.array(v.data if isinstance(v, Tensor) else v, copy=True)
+                    arr = np.array(v._data if isinstance(v, Tensor) else v, copy=True)
                     if sk != "step" and arr.dtype.kind == "f":
-                        if arr.shape != p.data.shape and arr.size != 1:
+                        if arr.shape != p._data.shape and arr.size != 1:
                             raise ValueError(f"{name}.load_state_dict: state '{sk}' of parameter "
                                              f"{k} has shape {arr.shape}, the parameter has "
-                                             f"{p.data.shape}")
-                        arr = arr.astype(p.data.dtype)
+                                             f"{p._data.shape}")
+                        arr = arr.astype(p._data.dtype)
                     entry[sk] = _wrap(arr) if sk != "step" else float(arr)
                 else:
                     entry[sk] = v
@@ -273,7 +273,7 @@ class Optimizer:
     def _state_array(self, p, key, init=None):
         st = self.state.setdefault(p, {})
         if key not in st:
-            st[key] = _wrap(np.zeros_like(p.data) if init is None else np.array(init, copy=True))
+            st[key] = _wrap(np.zeros_like(p._data) if init is None else np.array(init, copy=True))
         return st[key]
 
 

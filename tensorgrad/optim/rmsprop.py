@@ -51,21 +51,21 @@ class RMSprop(Optimizer):
                     self._state_array(p, "grad_avg")
             st["step"] += 1
             if wd != 0:
-                g = g + wd * p.data
-            sq = st["square_avg"].data
+                g = g + wd * p._data
+            sq = st["square_avg"]._data
             sq *= alpha
             sq += (1 - alpha) * (g * g)
             if centered:
-                ga = st["grad_avg"].data
+                ga = st["grad_avg"]._data
                 _lerp_(ga, g, 1 - alpha)
                 avg = np.sqrt(sq - ga * ga)
             else:
                 avg = np.sqrt(sq)
             avg += eps
             if mom > 0:
-                buf = self._state_array(p, "momentum_buffer").data
+                buf = self._state_array(p, "momentum_buffer")._data
                 buf *= mom
                 buf += g / avg
-                self._write(p, p.data - lr * buf)
+                self._write(p, p._data - lr * buf)
             else:
-                self._write(p, p.data - lr * (g / avg))
+                self._write(p, p._data - lr * (g / avg))

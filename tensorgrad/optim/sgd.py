@@ -40,14 +40,14 @@ class SGD(Optimizer):
             if g is None:
                 continue
             if wd != 0:
-                g = g + wd * p.data
+                g = g + wd * p._data
             if mom != 0:
                 st = self.state.setdefault(p, {})
                 buf = st.get("momentum_buffer")
                 if buf is None:
                     buf = self._state_array(p, "momentum_buffer", init=g)
                 else:
-                    buf.data *= mom
-                    buf.data += (1 - damp) * g
-                g = g + mom * buf.data if nesterov else buf.data
+                    buf._data *= mom
+                    buf._data += (1 - damp) * g
+                g = g + mom * buf._data if nesterov else buf._data
             self._axpy(p, g, -lr)

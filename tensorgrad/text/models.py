@@ -39,7 +39,7 @@ def make_rnn(cell, input_size, hidden_size, num_layers=1, bidirectional=False, d
 
 def _ids(x, name):
     if isinstance(x, Tensor):
-        x = x.data
+        x = x._data
     x = np.asarray(x)
     if x.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected integer token ids, got dtype {x.dtype}")
@@ -193,7 +193,7 @@ class Seq2Seq(nn.Module):
         """Greedy (temperature 0) or sampled decoding of each source sequence."""
         with no_grad():
             state = self.encode(src)
-        B = np.asarray(src.data if isinstance(src, Tensor) else src).shape[0]
+        B = np.asarray(src._data if isinstance(src, Tensor) else src).shape[0]
         return _generate(self, lambda ids, st: self.decode(ids, st), B, start_id, eos_id,
                          max_len, temperature, rng, state=state)
 
@@ -210,7 +210,7 @@ def _generate(model, step, B, start_id, eos_id, max_len, temperature, rng, state
             done = np.zeros(B, bool)
             for _ in range(max_len):
                 logits, state = step(ids, state)
-                nxt = _sample_next(logits.data[:, -1], temperature, rng)
+                nxt = _sample_next(logits._data[:, -1], temperature, rng)
                 if eos_id is not None:
                     nxt = np.where(done, eos_id, nxt)
                 out = np.concatenate([out, nxt[:, None]], 1)

@@ -29,7 +29,7 @@ __all__ = ["context_vectors", "negative_sampling_loss", "hierarchical_softmax_lo
 
 
 def _ints(x, op, name):
-    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    a = x._data if isinstance(x, Tensor) else np.asarray(x)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: {name} must hold integer word indices, got dtype {a.dtype}")
     return a.astype(np.int64, copy=False)

@@ -115,7 +115,7 @@ class EarlyStopping(Callback):
             self.best, self.bad_epochs = value, 0
             trainer.history.best_epoch = trainer.logs["epoch"]
             if self.restore_best:
-                self.best_state = {k: _wrap(np.array(v.data, copy=True))
+                self.best_state = {k: _wrap(np.array(v._data, copy=True))
                                    for k, v in trainer.module.state_dict().items()}
         else:
             self.bad_epochs += 1

@@ -77,7 +77,7 @@ def split_batch(batch, who="fit"):
 
 
 def _np(t):
-    return t.data if isinstance(t, Tensor) else np.asarray(t)
+    return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
 class EpochStats:

@@ -70,7 +70,7 @@ def check_boxes(boxes, fn="check_boxes", name="boxes", fmt="xyxy", ndim=None):
     ``x1 <= x2, y1 <= y2`` ('xyxy') or ``w, h >= 0`` ('xywh', 'cxcywh'). ``ndim=2`` also
     requires shape ``(N, 4)``. Errors name ``fn``, ``name`` and the first bad box."""
     t = _as_tensor(boxes, fn, name)
-    a = t.data
+    a = t._data
     if ndim == 2 and (a.ndim != 2 or a.shape[-1] != 4):
         raise ValueError(f"{fn}: {name} must have shape (N, 4), got {tuple(a.shape)}")
     if a.ndim == 0 or a.shape[-1] != 4:
@@ -216,8 +216,8 @@ def clip_boxes_to_image(boxes, size):
 
 # ---- non-maximum suppression ----------------------------------------------------------------
 def _nms_args(fn, boxes, scores, iou_threshold):
-    b = check_boxes(boxes, fn, "boxes", ndim=2).data
-    s = _as_tensor(scores, fn, "scores").data
+    b = check_boxes(boxes, fn, "boxes", ndim=2)._data
+    s = _as_tensor(scores, fn, "scores")._data
     if s.ndim != 1 or s.shape[0] != b.shape[0]:
         raise ValueError(f"{fn}: scores must have shape (N,) = ({b.shape[0]},) to match boxes "
                          f"{tuple(b.shape)}, got {tuple(s.shape)}")
@@ -248,7 +248,7 @@ def batched_nms(boxes, scores, idxs, iou_threshold: float):
     """NMS within each category: boxes with different ``idxs`` never suppress each other.
     Returns int64 indices by decreasing score (equal scores: lower index first)."""
     b, s, thr = _nms_args("batched_nms", boxes, scores, iou_threshold)
-    ids = _as_tensor(idxs, "batched_nms", "idxs").data
+    ids = _as_tensor(idxs, "batched_nms", "idxs")._data
     if ids.shape != (b.shape[0],):
         raise ValueError(f"batched_nms: idxs must have shape (N,) = ({b.shape[0]},) to match "
                          f"boxes {tuple(b.shape)}, got {tuple(ids.shape)}")

@@ -190,7 +190,7 @@ class DotWriter:
             name = self.names.get(id(t))
             if name is not None and self.f.mult[v] > 1:
                 name = self._folded_name(v, name)
-            desc = self._desc(t.data.shape, t.data.dtype)
+            desc = self._desc(t._data.shape, t._data.dtype)
             if name is not None:
                 lines.append(f"<B>{esc(name)}</B>")
                 attrs.update(shape="box", style="filled", fillcolor=C_PARAM,
@@ -212,10 +212,10 @@ class DotWriter:
             i = raw.outputs.index(v)
             nm = self.output_names[i] if self.output_names else (
                 "output" if len(raw.outputs) == 1 else f"output {i}")
-            desc = self._desc(t.data.shape, t.data.dtype)
-            if t.data.size == 1:
+            desc = self._desc(t._data.shape, t._data.dtype)
+            if t._data.size == 1:
                 try:
-                    desc += f" = {float(t.data.reshape(())):.4g}"
+                    desc += f" = {float(t._data.reshape(())):.4g}"
                 except (TypeError, ValueError):
                     pass
             lines.append(f"<B>{esc(nm)}</B>")

@@ -23,7 +23,7 @@ __all__ = ["GradFlow", "grad_flow", "record_grad_norms", "plot_grad_flow", "grad
 
 
 def _norm(g):
-    d = g.data if isinstance(g, Tensor) else np.asarray(g)
+    d = g._data if isinstance(g, Tensor) else np.asarray(g)
     if d.size == 0:
         return 0.0
     if d.dtype.kind in "fc":
@@ -168,12 +168,12 @@ def grad_norms(model_or_params, include_bias=True):
     """[(name, ‖grad‖ or None, max |grad| or None)] for each parameter, in order."""
     rows = []
     for name, p in _named_grads(model_or_params):
-        if not include_bias and (name.endswith("bias") or p.data.ndim <= 1):
+        if not include_bias and (name.endswith("bias") or p._data.ndim <= 1):
             continue
         if p.grad is None:
             rows.append((name, None, None))
             continue
-        d = np.asarray(p.grad.data, dtype=np.float64)
+        d = np.asarray(p.grad._data, dtype=np.float64)
         n = _norm(d)
         with np.errstate(invalid="ignore"):
             m = float(np.max(np.abs(d))) if d.size else 0.0

@@ -67,7 +67,7 @@ def const_meta(node, k):
     if isinstance(cand, Tensor):
         if cand.requires_grad:
             return None
-        cand = cand.data
+        cand = cand._data
     return tuple(cand.shape), cand.dtype
 
 

@@ -95,7 +95,7 @@ class GradColours:
             elif k == LEAF:
                 g = raw.ref[v].grad
                 if g is not None:
-                    d = np.asarray(g.data, dtype=np.float64)
+                    d = np.asarray(g._data, dtype=np.float64)
                     val = float(np.sqrt(np.sum(d * d))) if d.size else 0.0
             elif k == OUT and flow is not None:
                 t = raw.ref[v]

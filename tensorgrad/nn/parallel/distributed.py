@@ -49,15 +49,15 @@ def _coalesced_broadcast(tensors, src=0):
     """Broadcast many tensors from ``src`` with one collective per dtype (flat buffers)."""
     by_dtype = {}
     for t in tensors:
-        by_dtype.setdefault(t.data.dtype, []).append(t)
+        by_dtype.setdefault(t._data.dtype, []).append(t)
     for dtype in sorted(by_dtype, key=str):  # the same order on every rank
         ts = by_dtype[dtype]
-        flat = np.concatenate([t.data.reshape(-1) for t in ts]) if ts else None
+        flat = np.concatenate([t._data.reshape(-1) for t in ts]) if ts else None
         dist.broadcast(flat, src)
         o = 0
         for t in ts:
-            n = t.data.size
-            t.data[...] = flat[o:o + n].reshape(t.data.shape)
+            n = t._data.size
+            t._data[...] = flat[o:o + n].reshape(t._data.shape)
             t._version += 1
             o += n
 
@@ -67,9 +67,9 @@ class _Bucket:
 
     def __init__(self, params):
         self.params = params
-        sizes = [p.data.size for p in params]
+        sizes = [p._data.size for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self.flat = np.zeros(int(self.offsets[-1]), dtype=params[0].data.dtype)
+        self.flat = np.zeros(int(self.offsets[-1]), dtype=params[0]._data.dtype)
         self.remaining = len(params)
         self.work = None
 
@@ -132,7 +132,7 @@ class DistributedDataParallel(Module):
 
     # ---- construction helpers ------------------------------------------------------------
     def _check_same_model(self, module, fn):
-        mine = [(n, tuple(p.data.shape), str(p.data.dtype))
+        mine = [(n, tuple(p._data.shape), str(p._data.dtype))
                 for n, p in list(module.named_parameters()) + list(module.named_buffers())
                 if p is not None]
         everyone = [None] * self.world_size
@@ -149,9 +149,9 @@ class DistributedDataParallel(Module):
     def _make_buckets(params, cap_mb):
         buckets, cur, cur_bytes, limit = [], {}, {}, min(_FIRST_BUCKET_MB, cap_mb) * 2 ** 20
         for p in reversed(params):
-            dt = p.data.dtype
+            dt = p._data.dtype
             cur.setdefault(dt, []).append(p)
-            cur_bytes[dt] = cur_bytes.get(dt, 0) + p.data.nbytes
+            cur_bytes[dt] = cur_bytes.get(dt, 0) + p._data.nbytes
             if cur_bytes[dt] >= limit:
                 buckets.append(_Bucket(cur.pop(dt)))
                 cur_bytes[dt] = 0
@@ -219,7 +219,7 @@ class DistributedDataParallel(Module):
             if p.grad is None:
                 seg[...] = 0
             else:
-                seg[...] = p.grad.data.reshape(-1)
+                seg[...] = p.grad._data.reshape(-1)
         b.work = dist.all_reduce(flat, op=dist.ReduceOp.AVG, async_op=True)
         self.comm_seconds += time.perf_counter() - t0
 
@@ -250,11 +250,11 @@ class DistributedDataParallel(Module):
                 b.work = None
                 off = b.offsets
                 for j, p in enumerate(b.params):
-                    avg = b.flat[off[j]:off[j + 1]].reshape(p.data.shape)
+                    avg = b.flat[off[j]:off[j + 1]].reshape(p._data.shape)
                     if p.grad is None:
                         p.grad = _wrap(avg.copy())
                     else:
-                        p.grad.data[...] = avg
+                        p.grad._data[...] = avg
             self.comm_seconds += time.perf_counter() - t0
         finally:
             for b in self._buckets:

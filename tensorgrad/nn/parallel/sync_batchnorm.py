@@ -32,13 +32,13 @@ class _AllReduceSum(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = _wrap(np.array(x.data, copy=True))
+        out = _wrap(np.array(x._data, copy=True))
         dist.all_reduce(out, op=dist.ReduceOp.SUM)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        g = _wrap(np.array(g.data, copy=True))
+        g = _wrap(np.array(g._data, copy=True))
         dist.all_reduce(g, op=dist.ReduceOp.SUM)
         return g
 
@@ -65,14 +65,14 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input_dim(input)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked._data[...] += 1
             self.num_batches_tracked._version += 1
             if self.momentum is None:
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+                momentum = 1.0 / float(self.num_batches_tracked._data)
         C = input.shape[1]
         dims = (0,) + tuple(range(2, input.ndim))
         shape = (1, C) + (1,) * (input.ndim - 2)
-        count = np.array([input.data.size // C], dtype=np.int64)
+        count = np.array([input._data.size // C], dtype=np.int64)
         dist.all_reduce(count)
         M = int(count[0])
         if M <= 1:
@@ -89,9 +89,9 @@ class SyncBatchNorm(_BatchNorm):
         if self.track_running_stats:
             with no_grad():
                 m = momentum
-                rm, rv = self.running_mean.data, self.running_var.data
-                rm[...] = (1 - m) * rm + m * mean.data.astype(rm.dtype)
-                rv[...] = (1 - m) * rv + m * (var.data * (M / (M - 1))).astype(rv.dtype)
+                rm, rv = self.running_mean._data, self.running_var._data
+                rm[...] = (1 - m) * rm + m * mean._data.astype(rm.dtype)
+                rv[...] = (1 - m) * rv + m * (var._data * (M / (M - 1))).astype(rv.dtype)
                 self.running_mean._version += 1
                 self.running_var._version += 1
         return y

@@ -34,7 +34,7 @@ __all__ = ["wh_iou", "kmeans_anchors", "mean_best_iou", "grid_cell", "match_anch
 
 
 def _np(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _wh(wh, fn, name="wh"):
@@ -92,7 +92,7 @@ def grid_cell(boxes, image_size, grid_size, _fn="grid_cell"):
     """Cell (row, col) holding each box's midpoint and the box in cell units.
 
     Returns ``row, col`` (int arrays) and ``(b_x, b_y, b_h, b_w)`` as an ``(n, 4)`` array."""
-    b = check_boxes(boxes, _fn, "boxes", ndim=2).data.astype(np.float64)
+    b = check_boxes(boxes, _fn, "boxes", ndim=2)._data.astype(np.float64)
     cell = image_size / grid_size
     cx, cy = (b[:, 0] + b[:, 2]) / 2 / cell, (b[:, 1] + b[:, 3]) / 2 / cell
     col = np.clip(np.floor(cx).astype(np.int64), 0, grid_size - 1)

@@ -29,7 +29,7 @@ def _plt():
 
 
 def _np(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _hwc(image):
@@ -49,7 +49,7 @@ def draw_detections(image, boxes, scores=None, labels=None, class_names=None, ax
                     title=None, linewidth=1.5, fontsize=7, colours=CLASS_COLOURS):
     """Draw ``boxes`` (xyxy pixels) on ``image``; returns the matplotlib Axes."""
     plt = _plt()
-    b = check_boxes(_np(boxes).reshape(-1, 4), "draw_detections", "boxes").data
+    b = check_boxes(_np(boxes).reshape(-1, 4), "draw_detections", "boxes")._data
     lab = None if labels is None else _np(labels).reshape(-1).astype(int)
     sc = None if scores is None else _np(scores).reshape(-1)
     for name, v in (("labels", lab), ("scores", sc)):

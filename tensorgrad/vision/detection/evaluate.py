@@ -38,7 +38,7 @@ COCO_RECALLS = np.linspace(0.0, 1.0, 101)
 
 
 def _a(x, dtype=None):
-    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    a = x._data if isinstance(x, Tensor) else np.asarray(x)
     return a.astype(dtype) if dtype is not None else a
 
 

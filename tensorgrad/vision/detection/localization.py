@@ -50,7 +50,7 @@ def localization_target(boxes, labels, num_classes, image_size):
         if b is None:
             continue
         b = check_boxes(np.asarray(b, np.float64).reshape(1, 4), "localization_target",
-                        f"boxes[{i}]").data[0]
+                        f"boxes[{i}]")._data[0]
         if not 0 <= int(c) < num_classes:
             raise ValueError(f"localization_target: labels[{i}] = {c} is not in "
                              f"0..{num_classes - 1}")
@@ -73,7 +73,7 @@ def localization_loss(input, target, reduction="mean"):
     """The notes' loss: per example Σ_i (ŷ_i - y_i)² if p_c = 1 else (ŷ_1 - y_1)²."""
     out, y = _pair("localization_loss", input, target)
     sq = (out - y) ** 2
-    has = y.data[:, 0:1] > 0.5
+    has = y._data[:, 0:1] > 0.5
     per = (sq * _wrap(np.where(has, 1.0, 0.0).astype(sq.dtype))).sum(1) \
         + sq[:, 0] * _wrap((~has[:, 0]).astype(sq.dtype))
     return _reduce(per, reduction, "localization_loss")
@@ -84,7 +84,7 @@ def localization_loss_practical(input, target, box_weight=1.0, reduction="mean")
     object, ``box_weight`` × squared error of the box (input[:, 1:5]) plus cross-entropy of the
     class logits (input[:, 5:])."""
     out, y = _pair("localization_loss_practical", input, target)
-    yd = y.data
+    yd = y._data
     has = yd[:, 0] > 0.5
     per = F.binary_cross_entropy_with_logits(out[:, 0], y[:, 0], reduction="none")
     if has.any():
@@ -109,7 +109,7 @@ class LocalizationHead(nn.Module):
     @staticmethod
     def decode(output):
         """(p_c probability, box (N, 4) as (b_x, b_y, b_h, b_w), class index) as numpy."""
-        o = output.data if isinstance(output, Tensor) else np.asarray(output)
+        o = output._data if isinstance(output, Tensor) else np.asarray(output)
         return 1 / (1 + np.exp(-o[:, 0])), o[:, 1:5], o[:, 5:].argmax(1)
 
 
@@ -133,7 +133,7 @@ class LandmarkHead(nn.Module):
 def landmark_target(points, present=None, image_size=1.0):
     """Targets ``(N, 1 + 2K)``: presence then the points divided by ``image_size``
     (``(height, width)`` or a number); ``points`` ``(N, K, 2)`` in ``(x, y)`` pixels."""
-    p = np.asarray(points.data if isinstance(points, Tensor) else points, np.float64)
+    p = np.asarray(points._data if isinstance(points, Tensor) else points, np.float64)
     if p.ndim != 3 or p.shape[2] != 2:
         raise ValueError(f"landmark_target: points must have shape (N, K, 2), got {p.shape}")
     H, W = (image_size, image_size) if np.isscalar(image_size) else image_size
@@ -155,6 +155,6 @@ def landmark_loss(input, target, reduction="mean"):
         raise ValueError(f"landmark_loss: input and target must both have shape (N, 1 + 2K), got "
                          f"{tuple(out.shape)} and {tuple(y.shape)}")
     per = F.binary_cross_entropy_with_logits(out[:, 0], y[:, 0], reduction="none")
-    has = _wrap((y.data[:, 0] > 0.5).astype(out.dtype))
+    has = _wrap((y._data[:, 0] > 0.5).astype(out.dtype))
     per = per + ((out[:, 1:] - y[:, 1:]) ** 2).sum(1) * has
     return _reduce(per, reduction, "landmark_loss")

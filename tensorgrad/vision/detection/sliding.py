@@ -127,7 +127,7 @@ def window_detections(outputs, window, stride, background=0, score_threshold=0.5
     per image ``(boxes (n, 4) xyxy, scores, labels)``. A window becomes a box when its best
     non-background class probability exceeds ``score_threshold``; with ``iou_threshold``
     overlapping windows then go through per-class NMS."""
-    o = outputs.data if isinstance(outputs, Tensor) else np.asarray(outputs)
+    o = outputs._data if isinstance(outputs, Tensor) else np.asarray(outputs)
     if o.ndim != 4:
         raise ValueError(f"window_detections: outputs must be (N, k, nh, nw), got {o.shape}")
     e = np.exp(o - o.max(1, keepdims=True))

@@ -90,7 +90,7 @@ def ignore_mask(outputs, targets, anchors, image_size, threshold):
 
 
 def _np(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def yolo_loss(outputs, targets, anchors, image_size=None, lambda_coord=5.0, lambda_noobj=0.5,
