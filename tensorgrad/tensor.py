@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .device import CPU as _CPU
 from .utils.hooks import RemovableHandle
 
 float32 = np.float32
@@ -95,6 +96,14 @@ class Tensor:
     @property
     def shape(self):
         return self._data.shape
+
+    @property
+    def device(self):
+        return _CPU
+
+    @property
+    def is_cuda(self):
+        return False
 
     @property
     def ndim(self):

@@ -5,6 +5,10 @@ import numpy as np
 
 from ..autograd.node import record
 from ..tensor import Tensor, _as_dtype, _wrap
+
+_DTYPE_NAMES = ("float", "double", "long", "int", "bool", "half", "float32", "float64",
+                "float16", "int64", "int32", "int16", "int8", "uint8")
+from ..device import check_device, device as _device
 from ._registry import op, tensor_method
 from ._xp import array_module
 
@@ -26,17 +30,25 @@ def astype(a, dtype):
 
 
 @tensor_method("to")
-def to(a, *args, **kwargs):
-    """``x.to(dtype)``, ``x.to('cpu')``, ``x.to(other)`` (its dtype)."""
-    dtype = kwargs.pop("dtype", None)
+def to(a, *args, dtype=None, device=None, non_blocking=False, copy=False, **kwargs):
+    """``x.to(dtype)``, ``x.to('cpu')``, ``x.to(device, dtype)``, ``x.to(other)`` (its dtype);
+    any device other than the CPU raises (tensorgrad runs on the CPU)."""
+    check_device(device, "Tensor.to")
     for v in args:
         if isinstance(v, Tensor):
             dtype = v._data.dtype
-        elif isinstance(v, str) and v == "cpu":
-            continue
+        elif isinstance(v, (_device, int)) and not isinstance(v, bool) or \
+                isinstance(v, str) and v not in _DTYPE_NAMES:
+            check_device(v, "Tensor.to")
         elif v is not None:
             dtype = v
-    return a if dtype is None else astype(a, dtype)
+    out = a if dtype is None else astype(a, dtype)
+    return clone(out) if copy and out is a else out
+
+
+@tensor_method("cuda", "mps")
+def _cuda(a, *args, **kwargs):
+    check_device("cuda", "Tensor.cuda")
 
 
 def _caster(dtype, name):
