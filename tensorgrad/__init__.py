@@ -4,18 +4,33 @@
 """
 __version__ = "0.1.0"
 
-from .tensor import Tensor, float16, float32, float64, int32, int64, bool_  # noqa: E402
+from .tensor import Size, Tensor  # noqa: E402
+from .dtypes import (bool_, can_cast, complex64, complex128, finfo, float16, float32,  # noqa: E402
+                     float64, get_default_dtype, iinfo, int8, int16, int32, int64,
+                     promote_types, result_type, set_default_dtype, uint8)
 from .ops import *  # noqa: F401,F403,E402
 from . import ops  # noqa: E402
-from .random import manual_seed  # noqa: E402
-from .device import accelerator, cuda, device  # noqa: E402
+from .ops.creation import (channels_last, contiguous_format, layout, memory_format,  # noqa: E402
+                           preserve_format, sparse_coo, strided)
+from .random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: E402
+                     manual_seed, seed, set_rng_state)
+from .device import (accelerator, cuda, device, get_default_device,  # noqa: E402
+                     set_default_device)
 from . import autograd  # noqa: E402
 from .autograd import (detect_anomaly, enable_grad, grad, gradcheck, gradgradcheck,  # noqa: E402
-                       is_grad_enabled, no_grad, set_grad_enabled)
+                       inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                       set_grad_enabled)
+from .autograd import functional as _functional  # noqa: E402,F401  (tg.autograd.functional)
 
+# PyTorch's dtype names (numpy dtypes: x.dtype == tg.float32 holds)
 float = float32  # noqa: A001  (torch.float)
 double = float64
+half = float16
+cfloat = complex64
+cdouble = complex128
 long = int64
+int = int32  # noqa: A001  (torch.int)
+short = int16
 bool = bool_  # noqa: A001
 
 from . import nn  # noqa: E402

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-__all__ = ["device", "check_device", "cuda", "accelerator"]
+__all__ = ["device", "check_device", "cuda", "accelerator", "set_default_device",
+           "get_default_device"]
 
 _OTHER = ("cuda", "mps", "xpu", "xla", "meta", "hip", "ipu", "hpu", "mtia", "privateuseone",
           "vulkan", "opengl", "opencl", "ideep", "mkldnn", "ort", "ve", "lazy", "fpga", "maia")
@@ -91,6 +92,16 @@ def check_device(dev, where):
         return device(dev)
     raise TypeError(f"{where}: expected a device ('cpu' or tg.device), got "
                     f"{type(dev).__name__}")
+
+
+def set_default_device(device):
+    """``tg.set_default_device('cpu')`` (or None) is accepted; any other device raises, as
+    tensorgrad runs on the CPU."""
+    check_device(device, "set_default_device")
+
+
+def get_default_device():
+    return CPU
 
 
 def _false(*args, **kwargs):

@@ -7,8 +7,12 @@ This file holds only the tensor's state and its autograd methods. Its operators 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from . import dtypes as _dtypes
+from ._tensor_str import tensor_repr as _tensor_repr
 from .device import CPU as _CPU
 from .utils.hooks import RemovableHandle
 
@@ -20,12 +24,13 @@ int64 = np.int64
 bool_ = np.bool_
 _ndarray = np.ndarray
 _new = object.__new__
+_tuple_new = tuple.__new__
 
 
 def _wrap(data, vc=None, cls=None):
     """Fast internal constructor: ``data`` must already be an ndarray; ``vc``: a version
     counter to share (views share their base's); ``cls``: a subclass (Parameter). The one
-    place a Tensor's slots are set."""
+    place a Tensor's slots are set (``record`` inlines the same for op outputs)."""
     t = _new(cls or Tensor)
     t._data = data
     t.grad = None
@@ -38,12 +43,55 @@ def _wrap(data, vc=None, cls=None):
 
 
 def _as_dtype(dtype):
-    if dtype is None:
-        return None
-    if isinstance(dtype, str):
-        dtype = {"float": np.float32, "double": np.float64, "long": np.int64, "int": np.int32,
-                 "bool": np.bool_}.get(dtype, dtype)
-    return np.dtype(dtype)
+    return _dtypes.as_dtype(dtype)
+
+
+class InferenceVersion(list):
+    """The version counter of a tensor made under ``tg.inference_mode()`` (its type marks the
+    tensor as an inference tensor)."""
+    __slots__ = ()
+
+
+class Size(tuple):
+    """``x.shape`` / ``x.size()``: a tuple of ints, printed and sliced as PyTorch's Size."""
+    __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        return _tuple_new(cls, (int(s) for s in sizes))
+
+    def __repr__(self):
+        return f"tg.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return _tuple_new(Size, r) if isinstance(i, slice) else r
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _tuple_new(Size, tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _tuple_new(Size, tuple.__add__(other, self))
+
+    def numel(self):
+        """The number of elements a tensor of this shape holds."""
+        return math.prod(self)
+
+
+def _root_array(a):
+    """The ndarray that owns the memory ``a`` looks at (the end of its ``.base`` chain)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _address(a):
+    return a.__array_interface__["data"][0]
 
 
 class Tensor:
@@ -53,7 +101,9 @@ class Tensor:
     constructor with PyTorch's dtype defaults.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_vc", "_oi", "_hooks",
+    # _view: only on views (set by record(view_of=...)): the base Tensor whose memory this one
+    # shares; never assigned on other tensors (read it with getattr(t, "_view", None))
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_vc", "_oi", "_hooks", "_view",
                  "__weakref__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
@@ -64,7 +114,7 @@ class Tensor:
             data = data._data
         arr = np.asarray(data, dtype=_as_dtype(dtype))
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
-            arr = arr.astype(np.float32)  # Python floats -> float32, as tg.tensor and torch.Tensor
+            arr = arr.astype(_dtypes.default_float())  # Python floats: the default dtype
         t = _wrap(arr, None, cls)
         if requires_grad:
             t.requires_grad_(True)
@@ -95,7 +145,7 @@ class Tensor:
     # ---- basic attributes -------------------------------------------------------------------
     @property
     def shape(self):
-        return self._data.shape
+        return _tuple_new(Size, self._data.shape)
 
     @property
     def device(self):
@@ -104,6 +154,10 @@ class Tensor:
     @property
     def is_cuda(self):
         return False
+
+    def get_device(self):
+        """-1: the CPU (as PyTorch)."""
+        return -1
 
     @property
     def ndim(self):
@@ -118,13 +172,102 @@ class Tensor:
         return self.grad_fn is None
 
     def size(self, dim=None):
-        return self._data.shape if dim is None else self._data.shape[dim]
+        s = self._data.shape
+        if dim is None:
+            return _tuple_new(Size, s)
+        if not -len(s) <= dim < len(s):
+            raise IndexError(f"size: dimension {dim} is out of range for a tensor with "
+                             f"{len(s)} dimension(s)")
+        return s[dim]
 
     def dim(self):
         return self._data.ndim
 
+    ndimension = dim
+
     def numel(self):
         return int(self._data.size)
+
+    nelement = numel
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self):
+        return self._data.dtype.kind == "c"
+
+    def is_signed(self):
+        return self._data.dtype.kind in "ifc"
+
+    def is_inference(self):
+        """Was this tensor made under ``tg.inference_mode()``?"""
+        return type(self._vc) is InferenceVersion
+
+    # ---- memory, as PyTorch reports it (strides in elements) ---------------------------------
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """``x.type()``: PyTorch's type string (``'torch.FloatTensor'``); ``x.type(dtype)``
+        (a dtype or such a string) casts, as ``x.to(dtype)``."""
+        if dtype is None:
+            return _dtypes.type_string(self._data.dtype)
+        return self.to(_dtypes.as_dtype(dtype, "Tensor.type"))
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    def stride(self, dim=None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        if dim is None:
+            return st
+        if not -len(st) <= dim < len(st):
+            raise IndexError(f"stride: dimension {dim} is out of range for a tensor with "
+                             f"{len(st)} dimension(s)")
+        return st[dim]
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._data.flags.c_contiguous)
+
+    def data_ptr(self):
+        """The address of the first element."""
+        return _address(self._data)
+
+    def storage_offset(self):
+        """How many elements the first element lies past the start of the memory block it
+        shares (0 for a tensor that owns its memory; ``x[1:]`` gives 1)."""
+        d = self._data
+        return (_address(d) - _address(_root_array(d))) // d.itemsize
+
+    @property
+    def _base(self):
+        """The tensor this view shares memory with (None for a tensor that is not a view)."""
+        return getattr(self, "_view", None)
+
+    def _is_view(self):
+        return getattr(self, "_view", None) is not None
+
+    @property
+    def H(self):
+        """The conjugate transpose of a matrix (the transpose, for real tensors)."""
+        if self._data.ndim != 2:
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
+                               f"{self._data.ndim}-D tensor. For batches of matrices, consider "
+                               f"using tensor.mH")
+        return self.transpose(0, 1)
+
+    @property
+    def mH(self):
+        """The conjugate transpose of the last two dimensions (real tensors: ``mT``)."""
+        if self._data.ndim < 2:
+            raise RuntimeError(f"tensor.mH is only supported on matrices or batches of "
+                               f"matrices. Got {self._data.ndim}-D tensor.")
+        return self.transpose(-2, -1)
 
     def __len__(self):
         if self._data.ndim == 0:
@@ -168,22 +311,19 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", precision=4, threshold=200,
-                               prefix="tensor(")
-        extra = []
-        if self._data.dtype not in (np.float32, np.int64, np.bool_):
-            extra.append(f"dtype={self._data.dtype}")
-        if self.grad_fn is not None:
-            extra.append(f"grad_fn=<{self.grad_fn.name}Backward>")
-        elif self.requires_grad:
-            extra.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extra) + ")"
+        return _tensor_repr(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return str(self)
 
     # ---- autograd -----------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True):
         if requires_grad and self._data.dtype.kind not in "fc":
-            raise RuntimeError(f"requires_grad_: only floating point tensors can require "
-                               f"gradients, got dtype {self._data.dtype}")
+            raise RuntimeError(f"requires_grad_: only Tensors of floating point and complex "
+                               f"dtype can require gradients, got dtype "
+                               f"{_dtypes.name(self._data.dtype)}")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False): you can only change requires_grad of "
                                "leaf tensors; use detach() for a non-leaf")

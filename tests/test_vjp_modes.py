@@ -112,7 +112,18 @@ KERNEL_CASES = [
         x, t.sigmoid(), weight=tg.tensor([0.5, 1.0, 2.0], dtype=tg.float64),
         pos_weight=tg.tensor([3.0, 0.5, 1.0], dtype=tg.float64), reduction="sum"),
      [(4, 3), (4, 3)]),
+    ("inplace_on_views", lambda x, w: _inplace_on_views(x, w), [(4, 3), (3,)]),
 ]
+
+
+def _inplace_on_views(x, w):
+    """copy_slices (the base after an in-place op on a view), as_strided (the view re-derived
+    from it) and fill (fill_: a zero gradient)."""
+    b = x * 1.0
+    v = b[1:3]
+    v.mul_(w)
+    b[3].fill_(2.0)
+    return b * v.sum()
 
 # VJPs that exist only to refuse (their op has no derivative); nothing to compare
 NO_GRADIENT = {"_floor_divide_vjp"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .grad_mode import STATE
+from .names import OpName
 from .node import outputs, record_multi, tensor_vjp
 from ..tensor import Tensor, _wrap
 
@@ -94,6 +95,7 @@ class Function:
             return tuple(out)
 
         diff = tuple(id(o) not in ctx._non_diff for o in outs)
-        results = record_multi(cls.__name__, [o._data for o in outs], inputs, _vjp, saved=saved,
+        name = OpName(cls.__name__, cls.__name__ + "Backward")  # PyTorch: <CubeBackward>
+        results = record_multi(name, [o._data for o in outs], inputs, _vjp, saved=saved,
                                differentiable=diff)
         return results[0] if single else results

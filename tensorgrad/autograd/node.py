@@ -31,8 +31,9 @@ import weakref
 import numpy as np
 
 from .._state import STATE
-from ..tensor import Tensor, _wrap
+from ..tensor import InferenceVersion, Tensor, _wrap
 from ..utils.hooks import RemovableHandle
+from .names import OpName, op_name
 
 _ndarray = np.ndarray
 _ref = weakref.ref
@@ -80,12 +81,38 @@ class _NodeHookHandle(RemovableHandle):
                 node.hooks = None
 
 
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf that requires grad (as PyTorch): the leaf is
+    ``.variable``. One per leaf while it is referenced."""
+    __slots__ = ("variable", "__weakref__")
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+_ACCUMULATORS = weakref.WeakValueDictionary()
+
+
+def accumulate_grad(leaf):
+    a = _ACCUMULATORS.get(id(leaf))
+    if a is None or a.variable is not leaf:
+        a = _ACCUMULATORS[id(leaf)] = AccumulateGrad(leaf)
+    return a
+
+
 class Node:
-    __slots__ = ("name", "fn", "next", "needs", "saved", "versions", "meta", "outs", "orefs",
+    __slots__ = ("_name", "fn", "next", "needs", "saved", "versions", "meta", "outs", "orefs",
                  "hooks", "trace", "released", "nout", "scope", "__weakref__")
 
     def __init__(self, name, fn, inputs, saved, datas, outs_saved):
-        self.name = name
+        self._name = name
         self.fn = fn
         if len(inputs) == 1:  # the common case: record() only builds a node if it requires grad
             t = inputs[0]
@@ -144,8 +171,20 @@ class Node:
         return [self.output(s.i) if type(s) is _Out else s for s in self.saved]
 
     @property
+    def name(self):
+        """The op's name (``"mul"``, what tg.viz draws); ``node.name()`` is PyTorch's name for
+        this grad_fn (``"MulBackward0"``)."""
+        return op_name(self._name, self)
+
+    @name.setter
+    def name(self, value):
+        self._name = value
+
+    @property
     def next_functions(self):
-        """PyTorch-style view of the edges: ((node_or_leaf, index), ...)."""
+        """PyTorch's view of the edges: ``((grad_fn, output_index), ...)`` with
+        ``(AccumulateGrad, 0)`` for a leaf that requires grad and ``(None, 0)`` for an input
+        that does not."""
         out = []
         for item in self.next:
             if item is None:
@@ -153,8 +192,11 @@ class Node:
             elif type(item) is tuple:
                 out.append(item)
             else:
-                out.append((item, 0))
+                out.append((accumulate_grad(item), 0))
         return tuple(out)
+
+    def _torch_name(self):
+        return self.name().rsplit("::", 1)[-1]
 
     def register_hook(self, fn, index=0):
         """Hook on the gradient flowing into this node's output ``index`` (used by
@@ -172,7 +214,7 @@ class Node:
         return "".join(traceback.format_list(self.trace))
 
     def __repr__(self):
-        return f"<{self.name}Backward>"
+        return f"<{self._torch_name()} object at {id(self):#x}>"
 
 
 def tensor_vjp(fn):
@@ -226,10 +268,14 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
     out.grad = None
     out.requires_grad = False
     out.grad_fn = None
-    out._vc = [0] if view_of is None else view_of._vc
     out._oi = 0
     out._hooks = None
-    if STATE.enabled:
+    if view_of is None:
+        out._vc = [0]
+    else:
+        as_view(out, view_of)
+    enabled = STATE.enabled  # True: record; False: no_grad; None: inference_mode
+    if enabled:
         for t in inputs:
             if t.requires_grad:
                 break
@@ -245,7 +291,28 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
         out.requires_grad = True
         if STATE.watch:  # a viz scope is open or anomaly mode is on
             _watch(node, name, (data,))
+        return out
+    if enabled is None and view_of is None:
+        out._vc = InferenceVersion((0,))
     return out
+
+
+def as_view(out, src):
+    """Make ``out`` (whose array shares ``src``'s memory) a view of ``src``'s base: it shares
+    the version counter, remembers its base (``out._view``, the tensor that is not itself a
+    view) and is listed in the counter after the version (weakly), so an in-place op on any
+    member of the family can re-derive the graph of the others (ops/views.py)."""
+    vc = src._vc
+    out._vc = vc
+    try:
+        base = src._view
+    except AttributeError:
+        base = src
+    out._view = base
+    vc.append(_ref(out))
+    n = len(vc)
+    if n > 32 and not n & (n - 1):  # at 64, 128, ...: drop views that are gone (amortized)
+        vc[1:] = [r for r in vc[1:] if r() is not None]
 
 
 def _one(vjp):
@@ -261,6 +328,9 @@ def record_multi(name, datas, inputs, vjp, saved=(), differentiable=None):
     bools) marks outputs that carry no gradient (e.g. indices)."""
     datas = tuple(d if type(d) is _ndarray else np.asarray(d) for d in datas)
     outs = tuple(_wrap(d) for d in datas)
+    if STATE.enabled is None:
+        for t in outs:
+            t._vc = InferenceVersion((0,))
     if STATE.enabled and any(t.requires_grad for t in inputs):
         if len(datas) == 1:  # the engine hands single-output nodes a bare gradient
             node = Node(name, _one(vjp), inputs, saved, datas,

@@ -5,21 +5,72 @@ import numbers
 
 import numpy as np
 
+from ..dtypes import default_float, result_type
 from ..tensor import Tensor, _wrap
 
 
 def const(x, like=None):
-    """Operand coercion for binary ops: Tensors pass through, Python/numpy scalars stay
-    Python scalars (so they never change a tensor's dtype), anything else becomes a constant
-    Tensor."""
+    """Operand coercion for binary ops, with PyTorch's type promotion for scalars: Tensors
+    pass through; a Python/numpy scalar stays a Python scalar where numpy then computes
+    PyTorch's dtype (a float with a float tensor, an int in range with an int tensor), and
+    otherwise becomes a 0-d tensor of the dtype PyTorch gives it (a float with an integer or
+    bool tensor: the default float dtype; an int outside an int tensor's range: wrapped into
+    it, as PyTorch). Anything else becomes a constant Tensor."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (bool, numbers.Number)) and not isinstance(x, np.ndarray):
-        return x.item() if isinstance(x, np.generic) else x
+        v = x.item() if isinstance(x, np.generic) else x
+        if like is None:
+            return v
+        dt = like._data.dtype
+        k = dt.kind
+        if k == "f" or k == "c":
+            return v
+        if type(v) is float:
+            return _wrap(np.array(v, dtype=default_float()))
+        if k in "iu" and type(v) is int:
+            info = np.iinfo(dt)
+            if not info.min <= v <= info.max:
+                return _wrap(np.array(v).astype(dt))  # wraps around, as PyTorch
+        return v
     arr = np.asarray(x)
     if arr.dtype == np.float64 and like is not None and not isinstance(x, np.ndarray):
         arr = arr.astype(like._data.dtype)  # lists of Python floats follow the tensor's dtype
     return _wrap(arr)
+
+
+def promote(*operands):
+    """PyTorch's type promotion for an elementwise op: the operands' values (arrays of Tensors,
+    Python scalars as they are) cast to ``result_type(*operands)``, so numpy computes in the
+    dtype PyTorch would. The one place ops apply the promotion rules (tensorgrad/dtypes.py)."""
+    dt = result_type(*operands)
+    out = []
+    for x in operands:
+        if isinstance(x, Tensor):
+            d = x._data
+            out.append(d if d.dtype == dt else d.astype(dt))
+        elif isinstance(x, np.ndarray):
+            out.append(x if x.dtype == dt else x.astype(dt))
+        else:
+            out.append(np.array(x.item() if isinstance(x, np.generic) else x).astype(dt)[()])
+    return out
+
+
+def _kind(x):
+    if isinstance(x, Tensor):
+        return x._data.dtype.kind
+    return "b" if isinstance(x, (bool, np.bool_)) else (
+        "i" if isinstance(x, (numbers.Integral, np.integer)) else "f")
+
+
+def true_divide_operands(a, b):
+    """Operands for true division: when neither is a float (or complex), integer and bool
+    tensors become the default float dtype (PyTorch: 1 / 2 is 0.5, float32)."""
+    ka, kb = _kind(a), _kind(b)
+    if ka in "fc" or kb in "fc":
+        return a, b
+    dt = default_float()
+    return (a.to(dt) if isinstance(a, Tensor) else a, b.to(dt) if isinstance(b, Tensor) else b)
 
 
 def norm_dims(dim, ndim, op):

@@ -7,7 +7,7 @@ from ..autograd.node import record
 from ..tensor import Tensor, _as_dtype, _wrap
 
 _DTYPE_NAMES = ("float", "double", "long", "int", "bool", "half", "float32", "float64",
-                "float16", "int64", "int32", "int16", "int8", "uint8")
+                "float16", "int64", "int32", "int16", "int8", "uint8", "short", "char", "byte")
 from ..device import check_device, device as _device
 from ._registry import op, tensor_method
 from ._xp import array_module
@@ -17,7 +17,7 @@ def _cast_back_vjp(ctx, g, dtype):
     return (array_module(g).astype(g, dtype),)
 
 
-@op(methods=("astype", "type"))
+@op(methods=("astype",))
 def astype(a, dtype):
     """Cast to ``dtype``; float-to-float casts are differentiable, others cut the graph."""
     dt = _as_dtype(dtype)
@@ -46,6 +46,24 @@ def to(a, *args, dtype=None, device=None, non_blocking=False, copy=False, **kwar
     return clone(out) if copy and out is a else out
 
 
+def view_dtype(a, dtype):
+    """``x.view(dtype)``: the same bytes read as ``dtype`` (the last dimension scales by the
+    ratio of item sizes); shares memory and the version counter, outside autograd."""
+    dt = _as_dtype(dtype)
+    if dt == a._data.dtype:
+        return a
+    d = a._data
+    if dt.itemsize != d.itemsize and (d.ndim == 0 or d.strides[-1] != d.itemsize):
+        raise RuntimeError(f"view: to view a tensor of {d.dtype} as {dt} (a different item "
+                           f"size) its last dimension must be contiguous; use .contiguous()")
+    try:
+        out = d.view(dt)
+    except ValueError as e:
+        raise RuntimeError(f"view: cannot view a tensor of shape {d.shape} and dtype "
+                           f"{d.dtype} as {dt}: {e}") from None
+    return _wrap(out, a._vc)
+
+
 @tensor_method("cuda", "mps")
 def _cuda(a, *args, **kwargs):
     check_device("cuda", "Tensor.cuda")
@@ -61,14 +79,20 @@ def _caster(dtype, name):
 
 for _dt, _name in ((np.float64, "double"), (np.float32, "float"), (np.float16, "half"),
                    (np.int64, "long"), (np.int32, "int"), (np.int16, "short"),
-                   (np.uint8, "byte"), (np.bool_, "bool")):
+                   (np.uint8, "byte"), (np.int8, "char"), (np.bool_, "bool")):
     _caster(_dt, _name)
 del _dt, _name
 
 
-@tensor_method("cpu", "contiguous")
+@tensor_method("cpu")
 def _self(a, *args, **kwargs):
     return a
+
+
+@tensor_method("contiguous")
+def contiguous(a, memory_format=None):
+    """``a`` itself when its memory is C-contiguous, else a contiguous copy (as PyTorch)."""
+    return a if a._data.flags.c_contiguous else clone(a)
 
 
 def _clone_vjp(ctx, g):
@@ -76,5 +100,21 @@ def _clone_vjp(ctx, g):
 
 
 @op
-def clone(a):
-    return record("clone", a._data.copy(), (a,), _clone_vjp)
+def clone(a, memory_format=None):
+    return record("clone", np.array(a._data, copy=True, order="C"), (a,), _clone_vjp)
+
+
+@op(methods=())
+def is_tensor(obj):
+    """Is ``obj`` a tensorgrad Tensor?"""
+    return isinstance(obj, Tensor)
+
+
+@op(methods=())
+def is_floating_point(input):  # noqa: A002 (torch's name)
+    return input._data.dtype.kind == "f"
+
+
+@op(methods=())
+def is_complex(input):  # noqa: A002 (torch's name)
+    return input._data.dtype.kind == "c"

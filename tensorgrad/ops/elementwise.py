@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
 from ._registry import op
-from ._util import const
+from ._util import const, promote, true_divide_operands
 from ._xp import array_module, sigmoid_np
 
 _T = Tensor
@@ -44,8 +44,11 @@ def _bcast_fail(name, *shapes):
 
 def _binop(name, fn, a, b):
     """numpy forward of a tensor-tensor binary op; a broadcast failure names the op."""
+    ad, bd = a._data, b._data
+    if ad.dtype is not bd.dtype:
+        ad, bd = promote(a, b)  # PyTorch's type promotion
     try:
-        return fn(a._data, b._data)
+        return fn(ad, bd)
     except ValueError:
         raise _bcast_fail(name, a._data.shape, b._data.shape) from None
 
@@ -114,6 +117,7 @@ def _rdiv_vjp(ctx, g, b, s):
 
 @op(methods=("div", "true_divide", "__truediv__"), rmethods=("__rtruediv__",))
 def div(a, b):
+    a, b = true_divide_operands(a, b)
     if isinstance(a, _T):
         if not isinstance(b, _T):
             b = const(b, a)
@@ -193,10 +197,9 @@ def _floor_divide_vjp(ctx, g):
 
 @op(methods=("floor_divide", "__floordiv__"), rmethods=("__rfloordiv__",))
 def floor_divide(a, b):
-    a, b = const(a), const(b)
+    a, b = const(a, b if isinstance(b, _T) else None), const(b, a if isinstance(a, _T) else None)
     ins = tuple(x for x in (a, b) if isinstance(x, _T))
-    ad = a._data if isinstance(a, _T) else a
-    bd = b._data if isinstance(b, _T) else b
+    ad, bd = promote(a, b)
     return record("floor_divide", np.floor_divide(ad, bd), ins, _floor_divide_vjp)
 
 
@@ -406,6 +409,8 @@ def _minmax(name, a, b, greater):
         a, b = b, a
     ad = a._data
     bd = b._data if isinstance(b, _T) else b
+    if ad.dtype != bd.dtype if isinstance(b, _T) else ad.dtype.kind not in "fc":
+        ad, bd = promote(a, b)
     try:
         out = np.maximum(ad, bd) if greater else np.minimum(ad, bd)
     except ValueError:
@@ -453,6 +458,8 @@ def where(cond, x, y):
     x, y = const(x, like), const(y, like)
     xd = x._data if isinstance(x, _T) else x
     yd = y._data if isinstance(y, _T) else y
+    if isinstance(x, _T) and isinstance(y, _T) and xd.dtype != yd.dtype:
+        xd, yd = promote(x, y)
     try:
         out = np.where(c, xd, yd)
     except ValueError:

@@ -49,6 +49,8 @@ def getitem(a, index):
     adv = is_advanced(index)
     if adv:
         out = np.array(out, copy=True) if isinstance(out, np.ndarray) else np.asarray(out)
+    elif not isinstance(out, np.ndarray):  # x[i, j] of every dim: a 0-d view, not a copy
+        out = d[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
     return record("getitem", out, (a,), _getitem_vjp, saved=(d.shape, index),
                   view_of=None if adv else a)
 

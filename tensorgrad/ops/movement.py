@@ -7,6 +7,7 @@ import numpy as np
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
 from ._registry import op, tensor_method, tensor_property
+from .convert import view_dtype
 from ._util import norm_dims, shape_args
 from ._xp import array_module
 
@@ -15,7 +16,7 @@ def _reshape_vjp(ctx, g, in_shape):
     return (array_module(g).reshape(g, in_shape),)
 
 
-@op(methods=("reshape", "view"))
+@op(methods=("reshape",))
 def reshape(a, *shape):
     shape = shape_args(shape)
     d = a._data
@@ -30,7 +31,27 @@ def reshape(a, *shape):
                   view_of=a if np.shares_memory(out, d) else None)
 
 
-view = op(reshape, name="view", methods=())
+@op(methods=("view",))
+def view(a, *shape):
+    """``reshape`` that never copies (PyTorch's view): a shape the tensor's memory layout
+    cannot give raises, saying to use ``reshape``. ``x.view(dtype)`` reinterprets the bytes."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list, Tensor)):
+        return view_dtype(a, shape[0])
+    shape = shape_args(shape)
+    d = a._data
+    if d.shape == shape:
+        return a
+    try:
+        out = np.reshape(d, shape, copy=False)
+    except ValueError as e:
+        if "copy" not in str(e):
+            return reshape(a, shape)  # an invalid size: reshape's error
+        raise RuntimeError(f"view: view size is not compatible with input tensor's size and "
+                           f"stride (at least one dimension spans across two contiguous "
+                           f"subspaces); shape {d.shape} with strides "
+                           f"{tuple(x // d.itemsize for x in d.strides)} cannot be viewed as "
+                           f"{shape}. Use .reshape(...) instead.") from None
+    return record("reshape", out, (a,), _reshape_vjp, saved=(d.shape,), view_of=a)
 
 
 @tensor_method("view_as", "reshape_as")
