@@ -24,6 +24,7 @@ TORCH_NAMES = {
     "avg_pool1d": "AvgPool1DBackward0", "avg_pool2d": "AvgPool2DBackward0",
     "avg_pool3d": "AvgPool3DBackward0", "as_strided": "AsStridedBackward0",
     "copy_slices": "torch::autograd::CopySlices", "fill": "FillBackward0",
+    "log1p": "Log1PBackward0", "max": "MaxBackward1", "min": "MinBackward1",
 }
 
 

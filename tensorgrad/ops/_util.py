@@ -16,7 +16,11 @@ def const(x, like=None):
     otherwise becomes a 0-d tensor of the dtype PyTorch gives it (a float with an integer or
     bool tensor: the default float dtype; an int outside an int tensor's range: wrapped into
     it, as PyTorch). Anything else becomes a constant Tensor."""
-    if isinstance(x, Tensor):
+    tx = type(x)
+    if tx is float or tx is int:  # the common case first (no ABC isinstance)
+        if like is None or like._data.dtype.kind == "f":
+            return x
+    elif isinstance(x, Tensor):
         return x
     if isinstance(x, (bool, numbers.Number)) and not isinstance(x, np.ndarray):
         v = x.item() if isinstance(x, np.generic) else x
@@ -54,6 +58,13 @@ def promote(*operands):
         else:
             out.append(np.array(x.item() if isinstance(x, np.generic) else x).astype(dt)[()])
     return out
+
+
+def no_bool_sub():
+    """PyTorch refuses ``-`` with a bool operand (the error says what to use instead)."""
+    return RuntimeError("sub: Subtraction, the `-` operator, with a bool tensor is not "
+                        "supported. If you are trying to invert a mask, use the `~` or "
+                        "`logical_not()` operator instead.")
 
 
 def _kind(x):

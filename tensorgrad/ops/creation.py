@@ -209,8 +209,9 @@ def array_from_data(data, dtype=None, where="tensor"):
         return np.array(data, dtype=dt, copy=True)
     if isinstance(data, range):
         data = list(data)
-    if isinstance(data, str) or data is None or not isinstance(
-            data, (list, tuple, numbers.Number, np.bool_)):
+    if data is None:
+        raise RuntimeError(f"{where}: could not infer dtype of NoneType")
+    if isinstance(data, str) or not isinstance(data, (list, tuple, numbers.Number, np.bool_)):
         raise TypeError(f"{where}: invalid data type {type(data).__name__!r}: expected a number, "
                         f"a (nested) list or tuple of numbers, a numpy array or a Tensor")
     shape, dts, state = [], set(), [None, False]
@@ -222,8 +223,8 @@ def array_from_data(data, dtype=None, where="tensor"):
     try:
         return np.array(data, dtype=dt)
     except OverflowError as e:
-        raise RuntimeError(f"{where}: value cannot be converted to {dtype_name(dt)} without "
-                           f"overflow ({e})") from None
+        raise ValueError(f"{where}: overflow: a value cannot be converted to {dtype_name(dt)} "
+                         f"({e})") from None
 
 
 @op(methods=())
@@ -446,18 +447,21 @@ def arange(start, end=None, step=1, dtype=None, layout=None, device=None,
 
 
 def _lin(start, end, steps, dt):
-    """PyTorch's linspace: each half computed from its own end, in the output dtype."""
+    """PyTorch's linspace: step = (end - start) / (steps - 1) in the output dtype; the first
+    half counts up from start, the second down from end, each with a fused multiply-add
+    (emulated in a wider type, so the values are PyTorch's to the last bit)."""
     work = dt if dt.kind == "f" else np.dtype(np.float64)
     s, e = work.type(start), work.type(end)
     if steps == 1:
         return np.full(1, s, dtype=work)
     step = (e - s) / work.type(steps - 1)
+    wide = np.float64 if work.itemsize < 8 else np.longdouble
     i = np.arange(steps)
     half = steps // 2
-    out = np.empty(steps, dtype=work)
-    out[:half] = s + step * i[:half].astype(work)
-    out[half:] = e - step * (steps - 1 - i[half:]).astype(work)
-    return out
+    out = np.empty(steps, dtype=wide)
+    out[:half] = wide(s) + wide(step) * i[:half]
+    out[half:] = wide(e) - wide(step) * (steps - 1 - i[half:])
+    return out.astype(work)
 
 
 def _steps(steps, where):

@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
 from ._registry import op
-from ._util import const, promote, true_divide_operands
+from ._util import const, no_bool_sub, promote, true_divide_operands
 from ._xp import array_module, sigmoid_np
 
 _T = Tensor
@@ -46,6 +46,8 @@ def _binop(name, fn, a, b):
     """numpy forward of a tensor-tensor binary op; a broadcast failure names the op."""
     ad, bd = a._data, b._data
     if ad.dtype is not bd.dtype:
+        if name == "sub" and "b" in (ad.dtype.kind, bd.dtype.kind):
+            raise no_bool_sub()
         ad, bd = promote(a, b)  # PyTorch's type promotion
     try:
         return fn(ad, bd)
@@ -78,11 +80,15 @@ def sub(a, b):
         if not isinstance(b, _T):
             b = const(b, a)
             if not isinstance(b, _T):
+                if type(b) is bool or a._data.dtype.kind == "b":
+                    raise no_bool_sub()
                 return record("sub", a._data - b, (a,), _identity_vjp)
         return record("sub", _binop("sub", np.subtract, a, b), (a, b), _sub_vjp)
     a = const(a, b)
     if isinstance(a, _T):
         return sub(a, b)
+    if type(a) is bool or b._data.dtype.kind == "b":
+        raise no_bool_sub()
     return record("rsub", a - b._data, (b,), _neg_vjp)
 
 
@@ -117,7 +123,8 @@ def _rdiv_vjp(ctx, g, b, s):
 
 @op(methods=("div", "true_divide", "__truediv__"), rmethods=("__rtruediv__",))
 def div(a, b):
-    a, b = true_divide_operands(a, b)
+    if not (isinstance(a, _T) and a._data.dtype.kind == "f"):
+        a, b = true_divide_operands(a, b)  # integer / integer is a float, as PyTorch
     if isinstance(a, _T):
         if not isinstance(b, _T):
             b = const(b, a)
