@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ..kernels.rnn import blas_threads
+from ..ops.runtime import blas_threads
 from ..ops import recurrent as _R
 from ..ops.linalg import linear
 from ..ops.movement import cat, stack

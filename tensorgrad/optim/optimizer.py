@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..kernels.optim import axpy_
+from ..ops.runtime import axpy_
 
 from ..tensor import Tensor, _wrap
 
