@@ -38,7 +38,12 @@ class Optimizer:
     ``SGD([{"params": model.base.parameters()}, {"params": head, "lr": 1e-2}], lr=1e-3)``.
 
     Subclasses implement ``_update_group(group)``; ``self.state[p]`` is a dict per parameter.
+    State entries named in ``_scalar_state`` are Python floats (PyTorch keeps them as 0-d
+    tensors: ``step``, NAdam's ``mu_product``, ASGD's ``eta`` and ``mu``); the others are
+    Tensors shaped like their parameter.
     """
+
+    _scalar_state = ("step",)
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
@@ -98,6 +103,7 @@ class Optimizer:
                 raise ValueError(f"{name}: parameter group didn't specify a value of required "
                                  f"optimization parameter {k}")
             group.setdefault(k, v)
+        _check_flags(name, group)
         self._check_hyper(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params):
@@ -129,6 +135,7 @@ class Optimizer:
             from ..autograd import enable_grad
             with enable_grad():
                 loss = closure()
+        self._opt_called = True  # lets a scheduler check the call order, as PyTorch's does
         for group in self.param_groups:
             self._update_group(group)
         return loss
@@ -234,15 +241,17 @@ class Optimizer:
             p = id_map[k]
             entry = {}
             for sk, v in st.items():
-                if _is_tensor_state(v):
+                if _is_tensor_state(v) and sk in self._scalar_state:
+                    entry[sk] = float(np.asarray(v._data if isinstance(v, Tensor) else v))
+                elif _is_tensor_state(v):
                     arr = np.array(v._data if isinstance(v, Tensor) else v, copy=True)
-                    if sk != "step" and arr.dtype.kind == "f":
+                    if arr.dtype.kind == "f":
                         if arr.shape != p._data.shape and arr.size != 1:
                             raise ValueError(f"{name}.load_state_dict: state '{sk}' of parameter "
                                              f"{k} has shape {arr.shape}, the parameter has "
                                              f"{p._data.shape}")
                         arr = arr.astype(p._data.dtype)
-                    entry[sk] = _wrap(arr) if sk != "step" else float(arr)
+                    entry[sk] = _wrap(arr)
                 else:
                     entry[sk] = v
             new_state[p] = entry
@@ -275,6 +284,20 @@ class Optimizer:
         if key not in st:
             st[key] = _wrap(np.zeros_like(p._data) if init is None else np.array(init, copy=True))
         return st[key]
+
+
+def _check_flags(name, defaults):
+    """PyTorch's implementation switches are kept in each group as PyTorch keeps them, so state
+    dicts have the same keys. ``foreach``/``fused``/``capturable`` choose among PyTorch's
+    kernels (per-tensor loops, multi-tensor, CUDA graphs) that compute the same update; here
+    one numpy implementation serves all, so they change nothing. ``differentiable=True`` (a
+    graph through the update) is refused."""
+    if defaults.get("differentiable"):
+        raise RuntimeError(f"{name}: differentiable=True is not supported: tensorgrad's optimizer "
+                           f"steps update parameters outside autograd, so no graph runs through "
+                           f"them (leave differentiable=False)")
+    if defaults.get("fused") and defaults.get("foreach"):
+        raise RuntimeError(f"{name}: `fused` and `foreach` cannot be `True` together.")
 
 
 def _check_nonneg(opt, what, value):
