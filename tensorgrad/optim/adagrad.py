@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tensor import _wrap
 from .optimizer import Optimizer, _check_nonneg
 
 __all__ = ["Adagrad", "Adadelta"]
@@ -30,9 +31,10 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value,
                                       foreach=foreach, maximize=maximize,
                                       differentiable=differentiable, fused=fused))
-        for group in self.param_groups:
+        for group in self.param_groups:  # as PyTorch: the state exists from the start
             for p in group["params"]:
-                self._init_state(p, group)
+                self.state[p] = {"step": 0.0, "sum": _wrap(np.full_like(
+                    p._data, group["initial_accumulator_value"]))}
 
     def _check_hyper(self, group):
         for what, key in (("learning rate", "lr"), ("lr_decay value", "lr_decay"),
@@ -41,23 +43,11 @@ class Adagrad(Optimizer):
                           ("epsilon value", "eps")):
             _check_nonneg("Adagrad", what, group[key])
 
-    def _init_state(self, p, group):
-        st = self.state.setdefault(p, {})
-        if not st:
-            st["step"] = 0.0
-            self._state_array(p, "sum", np.full_like(p._data, group["initial_accumulator_value"]))
-        return st
-
     def _update_group(self, group):
-        lr, lr_decay, eps, wd = group["lr"], group["lr_decay"], group["eps"], group["weight_decay"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
-            st = self._init_state(p, group)
-            st["step"] += 1
-            if wd != 0:
-                g = g + wd * p._data
+        lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
+        arrays = {"sum": group["initial_accumulator_value"]}
+        for p, g, st in self._stepped(group, arrays):
+            _, g = self._decayed(p, g, group)
             clr = lr / (1 + (st["step"] - 1) * lr_decay)
             acc = st["sum"]._data
             acc += g * g
@@ -85,19 +75,9 @@ class Adadelta(Optimizer):
                              f"<= 1)")
 
     def _update_group(self, group):
-        lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
-            st = self.state.setdefault(p, {})
-            if not st:
-                st["step"] = 0.0
-                self._state_array(p, "square_avg")
-                self._state_array(p, "acc_delta")
-            st["step"] += 1
-            if wd != 0:
-                g = g + wd * p._data
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
+        for p, g, st in self._stepped(group, ("square_avg", "acc_delta")):
+            _, g = self._decayed(p, g, group)
             sq, acc = st["square_avg"]._data, st["acc_delta"]._data
             sq *= rho
             sq += (1 - rho) * (g * g)

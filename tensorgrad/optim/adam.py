@@ -12,6 +12,16 @@ from .rmsprop import _lerp_
 __all__ = ["Adam", "AdamW"]
 
 
+def update_moments(st, g, b1, b2):
+    """Adam's running moments in place: ``m ← β₁ m + (1 − β₁) g``, ``v ← β₂ v + (1 − β₂) g²``
+    (``st["exp_avg"]``, ``st["exp_avg_sq"]``); returns the two arrays."""
+    m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
+    _lerp_(m, g, 1 - b1)
+    v *= b2
+    v += (1 - b2) * (g * g)
+    return m, v
+
+
 def check_adam_hyper(name, group):
     """Validate the hyperparameters the Adam family shares (lr, eps, weight_decay, betas)."""
     _check_nonneg(name, "learning rate", group["lr"])
@@ -49,30 +59,12 @@ class Adam(Optimizer):
 
     def _update_group(self, group):
         lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-        wd, amsgrad = group["weight_decay"], group["amsgrad"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
-            st = self.state.setdefault(p, {})
-            if not st:
-                st["step"] = 0.0
-                self._state_array(p, "exp_avg")
-                self._state_array(p, "exp_avg_sq")
-                if amsgrad:
-                    self._state_array(p, "max_exp_avg_sq")
-            st["step"] += 1
+        amsgrad = group["amsgrad"]
+        arrays = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+        for p, g, st in self._stepped(group, arrays):
             t = st["step"]
-            theta = p._data
-            if wd != 0:
-                if group["decoupled_weight_decay"]:
-                    theta = theta * (1 - lr * wd)
-                else:
-                    g = g + wd * theta
-            m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
-            _lerp_(m, g, 1 - b1)
-            v *= b2
-            v += (1 - b2) * (g * g)
+            theta, g = self._decayed(p, g, group)
+            m, v = update_moments(st, g, b1, b2)
             bc1 = 1 - b1 ** t
             bc2_sqrt = math.sqrt(1 - b2 ** t)
             step_size = lr / bc1

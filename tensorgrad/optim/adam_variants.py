@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .adam import check_adam_hyper
+from .adam import check_adam_hyper, update_moments
 from .optimizer import Optimizer, _check_nonneg
 from .rmsprop import _lerp_
 
@@ -28,41 +28,15 @@ __all__ = ["Adamax", "NAdam", "RAdam"]
 
 
 class _Moments(Optimizer):
-    """Shared state handling: ``step`` and the two moment buffers, created on first use."""
-
-    _second = "exp_avg_sq"
+    """The Adam family's hyperparameter checks (lr, eps, weight_decay, betas)."""
 
     def _check_hyper(self, group):
         check_adam_hyper(type(self).__name__, group)
-
-    def _state(self, p, extra=None):
-        st = self.state.setdefault(p, {})
-        if not st:
-            st["step"] = 0.0
-            if extra:
-                st.update(extra)
-            self._state_array(p, "exp_avg")
-            self._state_array(p, self._second)
-        st["step"] += 1
-        return st
-
-    @staticmethod
-    def _decay(p, g, group):
-        """Weight decay: decoupled (shrink θ, returned) or L2 (added to g)."""
-        wd, theta = group["weight_decay"], p._data
-        if wd != 0:
-            if group.get("decoupled_weight_decay", False):
-                theta = theta * (1 - group["lr"] * wd)
-            else:
-                g = g + wd * theta
-        return theta, g
 
 
 class Adamax(_Moments):
     """PyTorch's Adamax: ``m ← β₁ m + (1 − β₁) g``, ``u ← max(β₂ u, |g| + ε)``,
     ``θ ← θ − lr / (1 − β₁ᵗ) · m / u``."""
-
-    _second = "exp_inf"
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
@@ -73,12 +47,8 @@ class Adamax(_Moments):
 
     def _update_group(self, group):
         lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
-            st = self._state(p)
-            theta, g = self._decay(p, g, group)
+        for p, g, st in self._stepped(group, ("exp_avg", "exp_inf")):
+            theta, g = self._decayed(p, g, group)
             m, u = st["exp_avg"]._data, st["exp_inf"]._data
             _lerp_(m, g, 1 - b1)
             u *= b2
@@ -108,21 +78,14 @@ class NAdam(_Moments):
     def _update_group(self, group):
         lr, (b1, b2), eps, psi = group["lr"], group["betas"], group["eps"], \
             group["momentum_decay"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
-            st = self._state(p, {"mu_product": 1.0})
+        for p, g, st in self._stepped(group, ("exp_avg", "exp_avg_sq"), {"mu_product": 1.0}):
             t = st["step"]
-            theta, g = self._decay(p, g, group)
+            theta, g = self._decayed(p, g, group)
             mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
             mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
             st["mu_product"] *= mu
             prod = st["mu_product"]
-            m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
-            _lerp_(m, g, 1 - b1)
-            v *= b2
-            v += (1 - b2) * (g * g)
+            m, v = update_moments(st, g, b1, b2)
             denom = np.sqrt(v / (1 - b2 ** t)) + eps
             theta = theta + (-lr * (1.0 - mu) / (1.0 - prod)) * (g / denom)
             self._write(p, theta + ((-lr * mu_next) / (1.0 - prod * mu_next)) * (m / denom))
@@ -142,17 +105,10 @@ class RAdam(_Moments):
 
     def _update_group(self, group):
         lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
-            st = self._state(p)
+        for p, g, st in self._stepped(group, ("exp_avg", "exp_avg_sq")):
             t = st["step"]
-            theta, g = self._decay(p, g, group)
-            m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
-            _lerp_(m, g, 1 - b1)
-            v *= b2
-            v += (1 - b2) * (g * g)
+            theta, g = self._decayed(p, g, group)
+            m, v = update_moments(st, g, b1, b2)
             bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
             m_hat = m / bc1
             rho_inf = 2 / (1 - b2) - 1

@@ -37,18 +37,8 @@ class ASGD(Optimizer):
 
     def _update_group(self, group):
         lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
-        wd = group["weight_decay"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
-            st = self.state.setdefault(p, {})
-            if not st:
-                st.update(step=0.0, eta=float(lr), mu=1.0)
-                self._state_array(p, "ax")
-            st["step"] += 1
-            if wd != 0:
-                g = g + wd * p._data
+        for p, g, st in self._stepped(group, ("ax",), {"eta": float(lr), "mu": 1.0}):
+            _, g = self._decayed(p, g, group)
             eta = st["eta"]
             self._write(p, p._data * (1 - lambd * eta))
             self._axpy(p, g, -eta)
@@ -86,16 +76,7 @@ class Rprop(Optimizer):
     def _update_group(self, group):
         etaminus, etaplus = group["etas"]
         smin, smax = group["step_sizes"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
-            st = self.state.setdefault(p, {})
-            if not st:
-                st["step"] = 0.0
-                self._state_array(p, "prev")
-                self._state_array(p, "step_size", np.full_like(p._data, group["lr"]))
-            st["step"] += 1
+        for p, g, st in self._stepped(group, {"prev": None, "step_size": group["lr"]}):
             prev, size = st["prev"]._data, st["step_size"]._data
             s = np.sign(g * prev)
             factor = np.where(s > 0, etaplus, np.where(s < 0, etaminus, 1.0))

@@ -159,6 +159,19 @@ class Optimizer:
         return g
 
     @staticmethod
+    def _decayed(p, g, group):
+        """Weight decay λ = ``group["weight_decay"]``: returns ``(θ, g)`` with ``θ`` shrunk to
+        ``θ (1 − lr λ)`` when the group has ``decoupled_weight_decay`` (AdamW's form), else
+        ``λ θ`` added to ``g`` (L2 regularization's gradient)."""
+        wd, theta = group["weight_decay"], p._data
+        if wd != 0:
+            if group.get("decoupled_weight_decay", False):
+                theta = theta * (1 - group["lr"] * wd)
+            else:
+                g = g + wd * theta
+        return theta, g
+
+    @staticmethod
     def _write(p, new):
         """Write the updated values into the parameter's array (in place, as ``p._data`` is shared
         with views) and bump its version counter like an in-place op would."""
@@ -279,6 +292,26 @@ class Optimizer:
         return "\n".join(lines)
 
     # helpers for subclasses --------------------------------------------------------------------
+    def _stepped(self, group, arrays=(), scalars=None):
+        """``(parameter, gradient, state)`` for each parameter of ``group`` that has a gradient.
+        A parameter's first step creates its state: ``step`` = 0, the arrays named in
+        ``arrays`` (a dict name -> fill value, None for zeros; or a sequence of names for
+        zeros) and the ``scalars``; then ``step`` is incremented."""
+        fills = arrays if isinstance(arrays, dict) else dict.fromkeys(arrays)
+        for p in group["params"]:
+            g = self._grad(p, group)
+            if g is None:
+                continue
+            st = self.state.setdefault(p, {})
+            if not st:
+                st["step"] = 0.0
+                st.update(scalars or {})
+                for name, fill in fills.items():
+                    self._state_array(p, name, None if fill is None
+                                      else np.full_like(p._data, fill))
+            st["step"] += 1
+            yield p, g, st
+
     def _state_array(self, p, key, init=None):
         st = self.state.setdefault(p, {})
         if key not in st:

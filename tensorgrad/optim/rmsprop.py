@@ -39,22 +39,11 @@ class RMSprop(Optimizer):
 
     def _update_group(self, group):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-        wd, mom, centered = group["weight_decay"], group["momentum"], group["centered"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
-            st = self.state.setdefault(p, {})
-            if not st:
-                st["step"] = 0.0
-                self._state_array(p, "square_avg")
-                if mom > 0:
-                    self._state_array(p, "momentum_buffer")
-                if centered:
-                    self._state_array(p, "grad_avg")
-            st["step"] += 1
-            if wd != 0:
-                g = g + wd * p._data
+        mom, centered = group["momentum"], group["centered"]
+        arrays = ("square_avg",) + (("momentum_buffer",) if mom > 0 else ()) \
+            + (("grad_avg",) if centered else ())
+        for p, g, st in self._stepped(group, arrays):
+            _, g = self._decayed(p, g, group)
             sq = st["square_avg"]._data
             sq *= alpha
             sq += (1 - alpha) * (g * g)
