@@ -266,6 +266,12 @@ def test_thread_workers_give_the_same_batches():
         sorted(set(inits)) and set(inits) <= {0, 1, 2}
     assert all(name.startswith("tg-loader") for name, _ in ds.seen.values())
     assert tud.get_worker_info() is None
+    # shuffled: the same order whatever num_workers is (the workers' seeds don't consume draws)
+    tg.manual_seed(3)
+    a = [_plain(b) for b in tud.DataLoader(ds, batch_size=4, shuffle=True, num_workers=2)]
+    tg.manual_seed(3)
+    b = [_plain(b) for b in tud.DataLoader(ds, batch_size=4, shuffle=True)]
+    assert a == b
     # stopping early leaves no thread behind
     it = iter(tud.DataLoader(ds, batch_size=2, num_workers=2))
     next(it)

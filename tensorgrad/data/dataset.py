@@ -330,8 +330,12 @@ class DataLoader:
         indices = self.batch_sampler if self._auto_collation else self.sampler
         if self.num_workers == 0:
             return (self._fetch(idx) for idx in indices)
-        base_seed = int(_random.generator().integers(2 ** 62)) if self.generator is None \
-            else int(self.generator.integers(2 ** 62))
+        # the workers' seeds come from a copy of the generator, so the draws (shuffles,
+        # dropout, ...) are the same whatever num_workers is
+        gen = self.generator if self.generator is not None else _random.generator()
+        peek = np.random.Generator(type(gen.bit_generator)())
+        peek.bit_generator.state = gen.bit_generator.state
+        base_seed = int(peek.integers(2 ** 62))
         return threaded_batches(indices, self._fetch, self.dataset, self.num_workers,
                                 self.prefetch_factor or 2, self.worker_init_fn, base_seed,
                                 self.timeout)
