@@ -219,11 +219,11 @@ def test_word_language_model_transformer_and_generation(tmp_path):
 
 @needs("device= on tg.tensor/tg.linspace")
 def test_learning_pytorch_with_examples(tmp_path):
-    t, g = _run_both(tmp_path, "learning_pytorch_examples.py", ["--steps", "300"])
+    t, g = _run_both(tmp_path, "learning_pytorch_examples.py", ["--steps", "150"])
     assert set(g) == set(t) == {"tensors", "autograd", "function", "nn", "optim", "module",
                                 "dynamic"}
     for name in t:
         assert "error" not in g[name], (name, g[name].get("error"))
-        assert len(g[name]["loss"]) == 300
+        assert len(g[name]["loss"]) == 150
         _close(g[name]["loss"], t[name]["loss"], 1e-4, name)
         assert g[name]["loss"][-1] < g[name]["loss"][0]
