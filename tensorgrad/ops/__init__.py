@@ -10,10 +10,11 @@ Each op is declared once with ``@op`` (see ``_registry.py``); this package then
 """
 from . import (convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
                movement, norm, reduce)
+from . import logic, math  # noqa: F401
 from . import conv, pool, recurrent  # noqa: F401
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
 from ._xp import NAMES as _XP_NAMES, TG, array_module  # noqa: F401
-from .index import getitem_adjoint as _getitem_adjoint
+from .index import getitem_adjoint as _getitem_adjoint, np_getitem as _np_getitem
 from ..tensor import Tensor as _Tensor
 
 globals().update(_EXPORTS)
@@ -22,4 +23,5 @@ __all__ = sorted(_EXPORTS)
 _bind(_Tensor)
 TG.__dict__.update({n: _EXPORTS.get(n) for n in _XP_NAMES})
 TG.getitem_adjoint = _getitem_adjoint
+TG.getitem = _np_getitem  # VJPs index with the numpy indices they saved
 TG.sum_to_size = _EXPORTS["sum_to"]

@@ -106,3 +106,10 @@ def same_shape(x, t, op):
     if t._data.shape != x._data.shape:
         raise ValueError(f"{op}: target size {t._data.shape} is different from the input size "
                          f"{x._data.shape}; please ensure they have the same size")
+
+
+def not_tensor(op, x, what="input"):
+    """The TypeError an op raises when given a numpy array, list or number where it needs a
+    Tensor (raised where the op first reads ``x._data``, so the Tensor path pays nothing)."""
+    return TypeError(f"{op}: {what} must be a tg.Tensor, got {type(x).__name__}; wrap it "
+                     f"with tg.tensor(...) first")

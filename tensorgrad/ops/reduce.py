@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
 from ._registry import op
-from ._util import norm_dims, pick_dim, pick_keep
+from ._util import not_tensor, norm_dims, pick_dim, pick_keep
 from ._xp import TG, array_module, softmax_np
 from .elementwise import exp, log, sqrt
 
@@ -40,9 +40,13 @@ def _sum_vjp(ctx, g, shape, dims, keep):
 
 @op
 def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
-    dims = norm_dims(pick_dim(dim, axis, "sum"), a._data.ndim, "sum")
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("sum", a) from None
+    dims = norm_dims(pick_dim(dim, axis, "sum"), _ad.ndim, "sum")
     keep = pick_keep(keepdim, keepdims)
-    d = a._data
+    d = _ad
     if d.dtype == np.bool_:
         d = d.astype(np.int64)
     out = _np_sum(d, axis=dims, keepdims=keep, dtype=dtype)
@@ -55,9 +59,13 @@ def _mean_vjp(ctx, g, shape, dims, keep, n):
 
 @op
 def mean(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    dims = norm_dims(pick_dim(dim, axis, "mean"), a._data.ndim, "mean")
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("mean", a) from None
+    dims = norm_dims(pick_dim(dim, axis, "mean"), _ad.ndim, "mean")
     keep = pick_keep(keepdim, keepdims)
-    d = a._data
+    d = _ad
     if d.dtype.kind not in "fc":
         raise TypeError(f"mean: expected a floating point tensor, got dtype {d.dtype} "
                         f"(convert with .float() first)")
@@ -74,9 +82,13 @@ def _sum_to_vjp(ctx, g, in_shape):
 def sum_to(a, *shape):
     """Sum ``a`` down to ``shape``, the adjoint of broadcasting (``x.sum_to_size(shape)``, as
     PyTorch); the engine un-broadcasts gradients with it."""
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("sum_to", a) from None
     from ._util import shape_args
     shape = shape_args(shape)
-    d = a._data
+    d = _ad
     if d.shape == shape:
         return a
     lead = d.ndim - len(shape)
@@ -92,10 +104,14 @@ def sum_to(a, *shape):
 def var(a, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=None,
         keepdims=None):
     """Variance; ``unbiased=True`` divides by n-1 (PyTorch's default), or give ``correction``."""
-    dims = norm_dims(pick_dim(dim, axis, "var"), a._data.ndim, "var")
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("var", a) from None
+    dims = norm_dims(pick_dim(dim, axis, "var"), d.ndim, "var")
     keep = pick_keep(keepdim, keepdims)
     ddof = (1 if unbiased else 0) if correction is None else correction
-    n = a._data.size if dims is None else int(np.prod([a._data.shape[i] for i in dims]))
+    n = d.size if dims is None else int(np.prod([d.shape[i] for i in dims]))
     centered = a - mean(a, dim=dims, keepdim=True)
     return sum(centered * centered, dim=dims, keepdim=keep) / float(builtins.max(n - ddof, 0) or np.nan)
 
@@ -119,10 +135,14 @@ def _norm_vjp(ctx, g, out, a, shape, dims, keep):
 @op
 def norm(a, p=2, dim=None, keepdim=False):
     """The 2-norm (p=2; gradient 0 at 0 as PyTorch) or any p via composition."""
-    dims = norm_dims(dim, a._data.ndim, "norm")
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("norm", a) from None
+    dims = norm_dims(dim, d.ndim, "norm")
     if p == 2 or p == "fro":
-        out = np.sqrt(np.sum(a._data * a._data, axis=dims, keepdims=keepdim))
-        return record("norm", out, (a,), _norm_vjp, saved=(OUT, a, a._data.shape, dims, keepdim))
+        out = np.sqrt(np.sum(d * d, axis=dims, keepdims=keepdim))
+        return record("norm", out, (a,), _norm_vjp, saved=(OUT, a, d.shape, dims, keepdim))
     if p == 1:
         from .elementwise import abs as _abs
         return sum(_abs(a), dim=dims, keepdim=keepdim)
@@ -155,13 +175,21 @@ def _extreme(name, a, dims, keep, fn):
 @op
 def amax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Max over ``dim``; ties share the gradient evenly (as PyTorch)."""
-    dims = norm_dims(pick_dim(dim, axis, "amax"), a._data.ndim, "amax")
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("amax", a) from None
+    dims = norm_dims(pick_dim(dim, axis, "amax"), d.ndim, "amax")
     return _extreme("amax", a, dims, pick_keep(keepdim, keepdims), np.max)
 
 
 @op
 def amin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    dims = norm_dims(pick_dim(dim, axis, "amin"), a._data.ndim, "amin")
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("amin", a) from None
+    dims = norm_dims(pick_dim(dim, axis, "amin"), d.ndim, "amin")
     return _extreme("amin", a, dims, pick_keep(keepdim, keepdims), np.min)
 
 
@@ -228,21 +256,33 @@ def argmin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 @op
 def all(a, dim=None, keepdim=False):
-    return _wrap(np.asarray(np.all(a._data, axis=norm_dims(dim, a._data.ndim, "all"), keepdims=keepdim)))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("all", a) from None
+    return _wrap(np.asarray(np.all(d, axis=norm_dims(dim, d.ndim, "all"), keepdims=keepdim)))
 
 
 @op
 def any(a, dim=None, keepdim=False):
-    return _wrap(np.asarray(np.any(a._data, axis=norm_dims(dim, a._data.ndim, "any"), keepdims=keepdim)))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("any", a) from None
+    return _wrap(np.asarray(np.any(d, axis=norm_dims(dim, d.ndim, "any"), keepdims=keepdim)))
 
 
 @op
 def prod(a, dim=None, keepdim=False):
     """Product over ``dim``. The gradient is the product of the other elements (exact with
     zeros); its second derivative is exact where the input has no zeros."""
-    dims = norm_dims(dim, a._data.ndim, "prod")
-    out = np.prod(a._data, axis=dims, keepdims=keepdim)
-    return record("prod", out, (a,), _prod_vjp, saved=(a, a._data.shape, dims, keepdim))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("prod", a) from None
+    dims = norm_dims(dim, d.ndim, "prod")
+    out = np.prod(d, axis=dims, keepdims=keepdim)
+    return record("prod", out, (a,), _prod_vjp, saved=(a, d.shape, dims, keepdim))
 
 
 def _prod_others(d, dims):
@@ -269,14 +309,18 @@ def _prod_vjp(ctx, g, a, shape, dims, keep):
 # ---- log-sum-exp and softmax ------------------------------------------------------------------
 @op
 def logsumexp(a, dim=None, keepdim=False):
-    dims = norm_dims(dim, a._data.ndim, "logsumexp")
-    m = np.max(a._data, axis=dims, keepdims=True)
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("logsumexp", a) from None
+    dims = norm_dims(dim, d.ndim, "logsumexp")
+    m = np.max(d, axis=dims, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     mt = _wrap(m)
     s = log(sum(exp(a - mt), dim=dims, keepdim=True)) + mt
     if not keepdim:
         from .movement import reshape
-        s = reshape(s, tuple(x for i, x in enumerate(a._data.shape) if dims is not None and i not in dims))
+        s = reshape(s, tuple(x for i, x in enumerate(d.shape) if dims is not None and i not in dims))
     return s
 
 
@@ -294,8 +338,12 @@ def _one_dim(dim, ndim, op):
 
 @op(functional=True)
 def softmax(a, dim=None):
-    dm = _one_dim(dim, a._data.ndim, "softmax")
-    return record("softmax", softmax_np(a._data, dm), (a,), _softmax_vjp, saved=(OUT, dm))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("softmax", a) from None
+    dm = _one_dim(dim, d.ndim, "softmax")
+    return record("softmax", softmax_np(d, dm), (a,), _softmax_vjp, saved=(OUT, dm))
 
 
 def _log_softmax_vjp(ctx, g, y, dim):
@@ -305,8 +353,12 @@ def _log_softmax_vjp(ctx, g, y, dim):
 
 @op(functional=True)
 def log_softmax(a, dim=None):
-    dm = _one_dim(dim, a._data.ndim, "log_softmax")
-    x = a._data
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("log_softmax", a) from None
+    dm = _one_dim(dim, d.ndim, "log_softmax")
+    x = d
     m = np.max(x, axis=dm, keepdims=True)
     sh = x - m
     out = sh - np.log(np.exp(sh).sum(axis=dm, keepdims=True))
