@@ -23,7 +23,7 @@ from ..tensor import Tensor
 NAMES = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh", "sigmoid", "abs", "sign",
          "where", "sum", "mean", "reshape", "expand", "permute", "transpose", "flip", "matmul",
          "getitem", "getitem_adjoint", "sum_to_size", "softmax", "astype", "zeros_like",
-         "maximum", "clamp", "index_put", "relu")
+         "maximum", "clamp", "index_put", "relu", "sinh", "cosh", "cumsum", "flip_cumsum")
 
 
 def sigmoid_np(x):
@@ -82,7 +82,9 @@ NP = SimpleNamespace(
     getitem_adjoint=getitem_adjoint_np, sum_to_size=sum_to_np, softmax=softmax_np,
     astype=lambda x, dtype: x.astype(dtype, copy=False), zeros_like=np.zeros_like,
     maximum=np.maximum, clamp=_clamp_np, index_put=index_put_np,
-    relu=lambda x: np.maximum(x, 0),
+    relu=lambda x: np.maximum(x, 0), sinh=np.sinh, cosh=np.cosh,
+    cumsum=lambda x, dim: np.cumsum(x, axis=dim),
+    flip_cumsum=lambda x, dim: np.flip(np.cumsum(np.flip(x, dim), axis=dim), dim),
 )
 
 TG = SimpleNamespace()  # filled by tensorgrad.ops once every op is declared

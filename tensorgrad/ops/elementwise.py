@@ -60,7 +60,7 @@ def _add_vjp(ctx, g):
     return (g, g)
 
 
-@op(methods=("add", "__add__"), rmethods=("__radd__",))
+@op(methods="__add__", rmethods=("__radd__",), export=False)
 def add(a, b):
     if isinstance(a, _T):
         if not isinstance(b, _T):
@@ -77,7 +77,7 @@ def _sub_vjp(ctx, g):
     return (g, -g if ctx.needs[1] else None)
 
 
-@op(methods=("sub", "__sub__"), rmethods=("__rsub__",))
+@op(methods="__sub__", rmethods=("__rsub__",), export=False)
 def sub(a, b):
     if isinstance(a, _T):
         if not isinstance(b, _T):
@@ -170,8 +170,8 @@ def _pow_vjp(ctx, g, out, a, b):
 def _rpow_vjp(ctx, g, out, base):
     if base > 0:
         return (g * out * float(np.log(base)),)
-    if base == 0:  # PyTorch: 0 ** x has gradient 0
-        return (array_module(g).zeros_like(g),)
+    if base == 0:  # PyTorch: 0 where x >= 0; where x < 0, out * log(0) = -inf
+        return (array_module(g).where(out == float("inf"), g * out * float("-inf"), 0.0),)
     return (g * float("nan"),)  # a negative base is not real-differentiable (PyTorch: nan)
 
 
@@ -204,28 +204,6 @@ def neg(a):
 @op(methods="__pos__", export=False)
 def positive(a):
     return a
-
-
-def _floor_divide_vjp(ctx, g):
-    raise RuntimeError("floor_divide: the derivative for floor_divide is not implemented "
-                       "(it is zero almost everywhere and undefined at jumps); use div for a "
-                       "differentiable quotient")
-
-
-@op(methods=("floor_divide", "__floordiv__"), rmethods=("__rfloordiv__",))
-def floor_divide(a, b):
-    a, b = const(a), const(b)
-    ins = tuple(x for x in (a, b) if isinstance(x, _T))
-    ad = a._data if isinstance(a, _T) else a
-    bd = b._data if isinstance(b, _T) else b
-    return record("floor_divide", np.floor_divide(ad, bd), ins, _floor_divide_vjp)
-
-
-@op(methods=("remainder", "__mod__"), rmethods=("__rmod__",))
-def remainder(a, b):
-    """Python-style remainder a - floor(a/b)*b (gradient 1 for a, -floor(a/b) for b)."""
-    q = floor(div(a, b)) if isinstance(a, _T) or isinstance(b, _T) else None
-    return sub(a, mul(q, b))
 
 
 # ---- unary math ------------------------------------------------------------------------------
@@ -463,33 +441,6 @@ def sign(a):
     except AttributeError:
         raise not_tensor("sign", a) from None
     return record("sign", np.sign(d), (a,), _zero_vjp)
-
-
-@op
-def floor(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("floor", a) from None
-    return record("floor", np.floor(d), (a,), _zero_vjp)
-
-
-@op
-def ceil(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("ceil", a) from None
-    return record("ceil", np.ceil(d), (a,), _zero_vjp)
-
-
-@op
-def round(a, decimals=0):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("round", a) from None
-    return record("round", np.round(d, decimals), (a,), _zero_vjp)
 
 
 # ---- binary selections -----------------------------------------------------------------------

@@ -17,7 +17,8 @@ from ..tensor import Tensor, _wrap
 from ._registry import op
 from ._util import const, not_tensor
 from ._xp import array_module
-from .elementwise import _bcast_fail, _identity_vjp, _zero_vjp, div as true_divide, where
+from .elementwise import (_bcast_fail, _identity_vjp, _zero_vjp, add as _add, div as true_divide,
+                          mul as _mul, sub as _sub)
 from .special import erf_np, erfc_np, erfinv_np
 
 _T = Tensor
@@ -160,6 +161,19 @@ def _rounding(name, fn, doc, aliases=()):
 
 
 trunc = _rounding("trunc", np.trunc, "Round toward zero (gradient zero).", ("fix",))
+floor = _rounding("floor", np.floor, "Round down (gradient zero).")
+ceil = _rounding("ceil", np.ceil, "Round up (gradient zero).")
+
+
+@op
+def round(a, *, decimals=0):  # noqa: A001 (torch's name)
+    """Round half to even (as PyTorch), to ``decimals`` places; gradient zero."""
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("round", a) from None
+    out = np.round(d, decimals) if d.dtype.kind in "fc" or decimals < 0 else d.copy()
+    return record("round", out, (a,), _zero_vjp)
 
 
 @op
@@ -287,6 +301,61 @@ def fmod(input, other):  # noqa: A002
     return record("fmod", out, ins, _fmod_vjp, saved=(q,))
 
 
+def _floor_divide_vjp(ctx, g):
+    raise RuntimeError("floor_divide: the derivative for floor_divide is not implemented "
+                       "(it is zero almost everywhere and undefined at jumps); use div for a "
+                       "differentiable quotient")
+
+
+def _int_operands(name, a, b):
+    a, b = const(a), const(b)
+    if not isinstance(a, _T) and not isinstance(b, _T):
+        raise not_tensor(name, a)
+    ad = a._data if isinstance(a, _T) else a
+    bd = b._data if isinstance(b, _T) else b
+    ins = tuple(x for x in (a, b) if isinstance(x, _T))
+    integer = np.result_type(ad, bd).kind in "iub"
+    if integer and np.any(np.asarray(bd) == 0):
+        raise RuntimeError(f"{name}: ZeroDivisionError (integer division by zero)")
+    return a, b, ad, bd, ins, integer
+
+
+@op(methods=("floor_divide", "__floordiv__"), rmethods=("__rfloordiv__",))
+def floor_divide(input, other):  # noqa: A002
+    """``input // other``, rounding down (Python's ``//``); not differentiable (as PyTorch)."""
+    a, b, ad, bd, ins, integer = _int_operands("floor_divide", input, other)
+    try:
+        with np.errstate(all="ignore"):
+            out = np.floor_divide(ad, bd)
+    except ValueError:
+        raise _bcast_fail("floor_divide", np.shape(ad), np.shape(bd)) from None
+    return record("floor_divide", np.asarray(out), ins, _floor_divide_vjp)
+
+
+def _remainder_vjp(ctx, g, q):
+    n = ctx.needs
+    return (g if n[0] else None, -g * q if len(n) > 1 and n[1] else None)
+
+
+@op(methods=("remainder", "__mod__"), rmethods=("__rmod__",))
+def remainder(input, other):  # noqa: A002
+    """Python's modulus ``input - floor(input / other) * other`` (the sign of ``other``);
+    gradient 1 for input and -floor(input / other) for other, as PyTorch."""
+    a, b, ad, bd, ins, integer = _int_operands("remainder", input, other)
+    try:
+        with np.errstate(all="ignore"):
+            out = np.remainder(ad, bd)
+            q = None if integer else np.floor_divide(ad, bd)
+    except ValueError:
+        raise _bcast_fail("remainder", np.shape(ad), np.shape(bd)) from None
+    out = np.asarray(out)
+    if integer:
+        return _wrap(out)
+    a = a if isinstance(a, _T) else _wrap(np.asarray(ad, dtype=out.dtype))
+    b = b if isinstance(b, _T) else _wrap(np.asarray(bd, dtype=out.dtype))
+    return record("remainder", out, (a, b), _remainder_vjp, saved=(q.astype(out.dtype),))
+
+
 def _lerp_vjp(ctx, g, start, end, weight):
     n = ctx.needs
     return (g * (1.0 - weight) if n[0] else None, g * weight if n[1] else None,
@@ -312,6 +381,26 @@ def lerp(input, end, weight):  # noqa: A002
     if isinstance(w, _T):
         return record("lerp", out, (input, end, w), _lerp_vjp, saved=(input, end, w))
     return record("lerp", out, (input, end), _lerp_vjp, saved=(input, end, w))
+
+
+# ---- add/sub with alpha, division with rounding ------------------------------------------------
+def _scaled(x, alpha):
+    return _mul(x, alpha) if isinstance(x, _T) else x * alpha
+
+
+@op(methods="add")
+def add(input, other, *, alpha=1):  # noqa: A002
+    """``input + alpha * other`` (the operator ``+`` is the same without alpha)."""
+    return _add(input, other if alpha == 1 else _scaled(other, alpha))
+
+
+@op(methods=("sub", "subtract"))
+def sub(input, other, *, alpha=1):  # noqa: A002
+    """``input - alpha * other``."""
+    return _sub(input, other if alpha == 1 else _scaled(other, alpha))
+
+
+subtract = op(sub, name="subtract", methods=())
 
 
 # ---- division with rounding -----------------------------------------------------------------
