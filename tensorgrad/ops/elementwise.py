@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
-from ._registry import op
+from ._registry import op, tensor_method
 from ._util import const, not_tensor
 from ._xp import array_module, sigmoid_np
 
@@ -479,6 +479,9 @@ def minimum(a, b):
     return _minmax("minimum", a, b, False)
 
 
+_NONE = object()
+
+
 def _where_vjp(ctx, g, c):
     xp = array_module(g)
     n = ctx.needs
@@ -487,8 +490,12 @@ def _where_vjp(ctx, g, c):
 
 
 @op(methods=())
-def where(cond, x, y):
-    """``x`` where ``cond`` else ``y``; ``x``/``y`` may be tensors or scalars."""
+def where(cond, x=_NONE, y=_NONE):
+    """``x`` where ``cond`` else ``y``; ``x``/``y`` may be tensors or scalars.
+    ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``."""
+    if x is _NONE and y is _NONE:
+        from .scattering import nonzero
+        return nonzero(cond, as_tuple=True)
     c = cond._data if isinstance(cond, _T) else np.asarray(cond)
     if c.dtype != np.bool_:
         c = c.astype(bool)
@@ -511,6 +518,12 @@ def where(cond, x, y):
     if isinstance(x, _T):
         return record("where", out, (x,), _where_vjp, saved=(c,))
     return record("where", out, (y,), _where_vjp, saved=(~c,))
+
+
+@tensor_method("where")
+def _where_method(self, condition, other):
+    """``x.where(condition, y)`` is ``where(condition, x, y)``."""
+    return where(condition, self, other)
 
 
 @op

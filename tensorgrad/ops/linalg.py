@@ -1,11 +1,20 @@
-"""Matrix products: matmul (vectors, matrices, broadcast batches) and a fused linear."""
+"""Matrix products: matmul (vectors, matrices, broadcast batches), a fused linear, addmm and
+its family, inner/kron/tensordot/multi_dot/matrix_power/trace.
+
+This module is also ``tg.linalg`` (as ``torch.linalg``): the matrix functions of ops/matrix.py
+(det, inv, solve, slogdet, vector_norm, matrix_norm, norm, cross with dim=-1) are imported at
+the bottom under their torch.linalg names.
+"""
 from __future__ import annotations
+
+from builtins import max as builtins_max
 
 import numpy as np
 
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
 from ._registry import op
+from ._util import not_tensor
 from ._xp import array_module
 
 
@@ -100,3 +109,168 @@ def linear(x, weight, bias=None):
     else:
         out = out + bd
     return record("linear", out, (x, weight, bias), _linear_vjp, saved=(x, weight))
+
+
+# ---- products with an added term (addmm, addmv, addbmm, baddbmm, addr) -------------------------
+def _add_scaled(inp, prod_, beta, alpha):
+    """beta * inp + alpha * prod_ (``inp`` ignored when beta is 0, NaNs included, as PyTorch)."""
+    if alpha != 1:
+        prod_ = prod_ * alpha
+    if beta == 0:
+        return prod_
+    return prod_ + (inp if beta == 1 else inp * beta)
+
+
+def _mat_args(name, *ts):
+    for t in ts:
+        if not isinstance(t, Tensor):
+            raise not_tensor(name, t)
+
+
+@op
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002 (torch's names)
+    """beta * input + alpha * (mat1 @ mat2) for matrices."""
+    _mat_args("addmm", input, mat1, mat2)
+    if mat1._data.ndim != 2 or mat2._data.ndim != 2:
+        raise RuntimeError(f"addmm: mat1 and mat2 must be matrices, got shapes "
+                           f"{mat1._data.shape} and {mat2._data.shape}")
+    return _add_scaled(input, matmul(mat1, mat2), beta, alpha)
+
+
+@op
+def addmv(input, mat, vec, *, beta=1, alpha=1):  # noqa: A002
+    """beta * input + alpha * (mat @ vec)."""
+    _mat_args("addmv", input, mat, vec)
+    if mat._data.ndim != 2 or vec._data.ndim != 1:
+        raise RuntimeError(f"addmv: expected a matrix and a vector, got shapes "
+                           f"{mat._data.shape} and {vec._data.shape}")
+    return _add_scaled(input, matmul(mat, vec), beta, alpha)
+
+
+@op
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
+    """beta * input + alpha * bmm(batch1, batch2)."""
+    _mat_args("baddbmm", input, batch1, batch2)
+    if batch1._data.ndim != 3 or batch2._data.ndim != 3:
+        raise RuntimeError(f"baddbmm: batch1 and batch2 must be 3-D, got shapes "
+                           f"{batch1._data.shape} and {batch2._data.shape}")
+    return _add_scaled(input, matmul(batch1, batch2), beta, alpha)
+
+
+@op
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
+    """beta * input + alpha * sum_b batch1[b] @ batch2[b]."""
+    from .reduce import sum as _sum
+    _mat_args("addbmm", input, batch1, batch2)
+    if batch1._data.ndim != 3 or batch2._data.ndim != 3:
+        raise RuntimeError(f"addbmm: batch1 and batch2 must be 3-D, got shapes "
+                           f"{batch1._data.shape} and {batch2._data.shape}")
+    return _add_scaled(input, _sum(matmul(batch1, batch2), 0), beta, alpha)
+
+
+@op
+def addr(input, vec1, vec2, *, beta=1, alpha=1):  # noqa: A002
+    """beta * input + alpha * outer(vec1, vec2)."""
+    _mat_args("addr", input, vec1, vec2)
+    return _add_scaled(input, outer(vec1, vec2), beta, alpha)
+
+
+# ---- small products: inner, kron, cross, tensordot, multi_dot, matrix_power, trace ----------------
+@op
+def inner(input, other):  # noqa: A002
+    """Sum over the last dimension of both: out[i..., j...] = Σ_k input[i..., k] other[j..., k]."""
+    from .movement import reshape
+    _mat_args("inner", input, other)
+    a, b = input._data, other._data
+    if a.ndim == 0 or b.ndim == 0:
+        return input * other
+    if a.shape[-1] != b.shape[-1]:
+        raise RuntimeError(f"inner: the last dimensions differ: {a.shape} and {b.shape}")
+    k = a.shape[-1]
+    out = matmul(reshape(input, (-1, k)), reshape(other, (-1, k)).mT)
+    return reshape(out, a.shape[:-1] + b.shape[:-1])
+
+
+@op
+def kron(input, other):  # noqa: A002
+    """The Kronecker product: every element of ``input`` times the whole of ``other``."""
+    from .movement import reshape
+    _mat_args("kron", input, other)
+    a, b = input._data, other._data
+    nd = builtins_max(a.ndim, b.ndim)
+    sa, sb = (1,) * (nd - a.ndim) + a.shape, (1,) * (nd - b.ndim) + b.shape
+    ia = tuple(x for s in sa for x in (s, 1))
+    ib = tuple(x for s in sb for x in (1, s))
+    out = reshape(input, ia) * reshape(other, ib)
+    return reshape(out, tuple(x * y for x, y in zip(sa, sb)))
+
+
+@op(methods=())
+def tensordot(a, b, dims=2):
+    """Contract the last ``dims`` dimensions of ``a`` with the first of ``b`` (or the listed
+    pairs ``dims=([..], [..])``)."""
+    from .contraction import einsum
+    _mat_args("tensordot", a, b)
+    na, nb = a._data.ndim, b._data.ndim
+    if isinstance(dims, int):
+        da, db = list(range(na - dims, na)), list(range(dims))
+    else:
+        da, db = [[int(x)] if np.ndim(x) == 0 else list(x) for x in dims]
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    sa = list(letters[:na])
+    sb = list(letters[na:na + nb])
+    for i, j in zip(da, db):
+        sb[j % nb] = sa[i % na]
+    out = [c for c in sa if c not in [sa[i % na] for i in da]] + \
+          [c for k, c in enumerate(sb) if k not in [j % nb for j in db]]
+    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+
+
+@op(methods=())
+def multi_dot(tensors):
+    """A chain of matrix products (first/last may be vectors), left to right."""
+    if not tensors:
+        raise RuntimeError("multi_dot: expected at least one tensor")
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = matmul(out, t)
+    return out
+
+
+@op
+def matrix_power(input, n):  # noqa: A002
+    """``input`` multiplied by itself ``n`` times (the inverse's power for n < 0)."""
+    _mat_args("matrix_power", input)
+    d = input._data
+    if d.ndim < 2 or d.shape[-1] != d.shape[-2]:
+        raise RuntimeError(f"matrix_power: expected a square matrix (or batch), got shape "
+                           f"{d.shape}")
+    if n == 0:
+        return _wrap(np.broadcast_to(np.eye(d.shape[-1], dtype=d.dtype), d.shape).copy())
+    from .matrix import inverse
+    base = inverse(input) if n < 0 else input
+    out = base
+    for _ in range(abs(n) - 1):
+        out = matmul(out, base)
+    return out
+
+
+@op
+def trace(input):  # noqa: A002
+    """The sum of a matrix's diagonal."""
+    from .reduce import sum as _sum
+    _mat_args("trace", input)
+    if input._data.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, got shape {input._data.shape}")
+    return _sum(diagonal(input))
+
+
+# ---- tg.linalg: torch.linalg's names for the functions of ops/matrix.py --------------------------
+from .matrix import (det, inv, inv_ex, linalg_cross as cross, linalg_norm as norm,  # noqa
+                     matrix_norm, slogdet, solve, vector_norm)
+from .shape import diagonal  # noqa: E402,F401
+
+def vecdot(x, y, *, dim=-1):
+    """Σ x * y along ``dim`` (real tensors)."""
+    from .reduce import sum as _sum
+    return _sum(x * y, dim)

@@ -15,26 +15,42 @@ def _reshape_vjp(ctx, g, in_shape):
     return (array_module(g).reshape(g, in_shape),)
 
 
-@op(methods=("reshape", "view"))
-def reshape(a, *shape):
+def _reshape(name, a, shape, must_view):
     try:
-        _ad = a._data
+        d = a._data
     except AttributeError:
-        raise not_tensor("reshape", a) from None
+        raise not_tensor(name, a) from None
     shape = shape_args(shape)
-    d = _ad
     if d.shape == shape:
         return a
     try:
         out = d.reshape(shape)
     except ValueError:
-        raise RuntimeError(f"reshape: shape {shape} is invalid for input of shape {d.shape} "
+        raise RuntimeError(f"{name}: shape {shape} is invalid for input of shape {d.shape} "
                            f"(size {d.size})") from None
+    shared = np.shares_memory(out, d)
+    if must_view and not shared:
+        raise RuntimeError(f"view: shape {shape} is not compatible with the input's size and "
+                           f"stride (its memory is not contiguous: shape {d.shape}, strides "
+                           f"{d.strides}); use .reshape(...) instead")
     return record("reshape", out, (a,), _reshape_vjp, saved=(d.shape,),
-                  view_of=a if np.shares_memory(out, d) else None)
+                  view_of=a if shared else None)
 
 
-view = op(reshape, name="view", methods=())
+@op(methods="reshape")
+def reshape(a, *shape):
+    """``a`` with a new shape (one entry may be -1); a view when the memory allows."""
+    return _reshape("reshape", a, shape, False)
+
+
+@op(methods="view")
+def view(a, *shape):
+    """``a`` with a new shape, sharing its memory; raises where that needs a copy (a
+    non-contiguous tensor), as PyTorch (use reshape). ``view(dtype)`` reinterprets the bytes
+    (no gradient)."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer, Tensor)):
+        return _wrap(a._data.view(np.dtype(shape[0])))
+    return _reshape("view", a, shape, True)
 
 
 @tensor_method("view_as", "reshape_as")
@@ -210,6 +226,10 @@ def cat(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
+    if len(tensors) > 1 and any(t._data.shape == (0,) for t in tensors):
+        # PyTorch skips 1-D empty tensors (legacy), whatever the others' shapes
+        kept = [t for t in tensors if t._data.shape != (0,)]
+        tensors = kept or tensors[:1]
     nd = tensors[0]._data.ndim
     dm = norm_dims(dim, nd, "cat")[0]
     for i, t in enumerate(tensors):
@@ -298,7 +318,10 @@ def flip(a, dims):
         d = a._data
     except AttributeError:
         raise not_tensor("flip", a) from None
+    n = 1 if isinstance(dims, int) else len(dims)
     dims = norm_dims(dims, d.ndim, "flip")
+    if len(dims) != n:
+        raise RuntimeError(f"flip: a dim appears multiple times in the list of dims {dims}")
     return record("flip", np.flip(d, dims).copy(), (a,), _flip_vjp, saved=(dims,))
 
 
