@@ -268,7 +268,12 @@ def trace(input):  # noqa: A002
 # ---- tg.linalg: torch.linalg's names for the functions of ops/matrix.py --------------------------
 from .matrix import (det, inv, inv_ex, linalg_cross as cross, linalg_norm as norm,  # noqa
                      matrix_norm, slogdet, solve, vector_norm)
-from .shape import diagonal  # noqa: E402,F401
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """torch.linalg.diagonal: the diagonal of the last two dims (by default)."""
+    from .shape import diagonal as _diagonal
+    return _diagonal(A, offset, dim1, dim2)
 
 def vecdot(x, y, *, dim=-1):
     """Σ x * y along ``dim`` (real tensors)."""

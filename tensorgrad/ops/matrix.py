@@ -170,6 +170,11 @@ def _pnorm_vjp(ctx, g, out, a, shape, dims, keep, p):
     return (scaled * xp.where(zero, 0.0, g / xp.where(zero, 1.0, out) ** (p - 1)),)
 
 
+def _norm0_vjp(ctx, g, shape, dims, keep):
+    from .reduce import _expand_back
+    return (_expand_back(g * 0.0, shape, dims, keep),)
+
+
 def _norm_input(name, x, dtype):
     try:
         d = x._data
@@ -203,9 +208,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     if p == float("-inf"):
         return amin(_abs(x), dims, keepdim)
     if p == 0:
-        from .math import _zeros_vjp
         cnt = np.sum(d != 0, axis=dims, keepdims=keepdim).astype(d.dtype)
-        return record("norm", cnt, (x,), _zeros_vjp)
+        return record("norm", cnt, (x,), _norm0_vjp, saved=(d.shape, dims, keepdim))
     with np.errstate(all="ignore"):
         out = np.sum(np.abs(d) ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
     return record("norm", out.astype(d.dtype, copy=False), (x,), _pnorm_vjp,

@@ -87,7 +87,9 @@ def _cumprod_vjp(ctx, g, out, a, dim):
         perm = [i for i in range(ad.ndim) if i != dim] + [dim]
         inv = list(np.argsort(perm))
         w = _wrap(_cumprod_jacobian(np.moveaxis(ad, dim, -1)))
-        return (xp.permute(xp.einsum("...k,...ik->...i", xp.permute(g, perm), w), inv),)
+        b = "abcdefgh"[:ad.ndim - 1]
+        eq = f"{b}k,{b}ik->{b}i"
+        return (xp.permute(xp.einsum(eq, xp.permute(g, perm), w), inv),)
     res = _cumprod_grad_np(np.moveaxis(g, dim, -1), np.moveaxis(ad, dim, -1),
                            np.moveaxis(out, dim, -1), dim)
     return (np.moveaxis(res, -1, dim),)
@@ -148,8 +150,10 @@ def _logcumsumexp_vjp(ctx, g, out, a, dim):
     xp = array_module(g)
     if dim is None:
         return (g,)
-    ninf = float("-inf")
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # the most negative finite float, not -inf (as PyTorch): -inf would poison the second
+    # derivative through the inner logcumsumexp
+    ninf = float(np.finfo(a.dtype).min)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         logg = xp.log(xp.abs(g))
         parts = []
         for sel in (g > 0, g < 0):

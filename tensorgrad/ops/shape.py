@@ -114,7 +114,11 @@ def movedim(input, source, destination):  # noqa: A002
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
         raise RuntimeError(f"movedim: repeated dim in source {source} or destination "
                            f"{destination}")
-    return permute(input, tuple(np.moveaxis(np.arange(nd), src, dst)) if nd else ())
+    perm = [None] * nd
+    for s_, d_ in zip(src, dst):
+        perm[d_] = s_
+    rest = iter(i for i in range(nd) if i not in src)
+    return permute(input, tuple(p if p is not None else next(rest) for p in perm))
 
 
 moveaxis = op(movedim, name="moveaxis", methods=())
@@ -481,9 +485,8 @@ def meshgrid(*tensors, indexing="ij"):
     n = len(ts)
     grids = [expand(reshape(t_, tuple(-1 if j == i else 1 for j in range(n))), shape)
              for i, t_ in enumerate(ts)]
-    if indexing == "xy" and n >= 2:
+    if indexing == "xy" and n >= 2:  # x (the first tensor) varies along dim 1
         grids[0], grids[1] = grids[1], grids[0]
-        grids = [transpose(g_, 0, 1) for g_ in grids]
     return tuple(grids)
 
 
