@@ -157,9 +157,10 @@ def _pow_vjp(ctx, g, out, a, b):
     n = ctx.needs
     ga = gb = None
     if n[0]:
-        # PyTorch: where the exponent is 0 the base's gradient is 0 (use exponent 1 there so
-        # no 0 * inf appears, not even in double backward)
-        ga = g * b * a ** xp.where(b == 0, 1.0, b - 1.0)
+        # PyTorch: where the exponent is 0 the base's gradient is 0, even at a = ±inf (and
+        # exponent 1 there inside, so no 0 * inf appears, not even in double backward)
+        bz = b == 0
+        ga = xp.where(bz, 0.0, g * b * a ** xp.where(bz, 1.0, b - 1.0))
     if n[1]:
         # PyTorch: where base == 0 and exponent >= 0 the exponent's gradient is 0
         zero = (a == 0) & (b >= 0)

@@ -94,7 +94,10 @@ def _linear_vjp(ctx, g, x, w):
 @op(functional=True, methods=())
 def linear(x, weight, bias=None):
     """y = x Wᵀ + b in one op (W is (out, in), as PyTorch)."""
-    xd, wd = x._data, weight._data
+    try:
+        xd, wd = x._data, weight._data
+    except AttributeError:
+        raise not_tensor("linear", x if not isinstance(x, Tensor) else weight) from None
     if wd.ndim != 2 or xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
         raise RuntimeError(f"linear: input of shape {xd.shape} has {xd.shape[-1] if xd.ndim else 0} "
                            f"features, weight of shape {wd.shape} expects {wd.shape[-1] if wd.ndim == 2 else '?'}")

@@ -15,32 +15,28 @@ def _reshape_vjp(ctx, g, in_shape):
     return (array_module(g).reshape(g, in_shape),)
 
 
-def _reshape(name, a, shape, must_view):
+@op(methods="reshape")
+def reshape(a, *shape, _view=False):
+    """``a`` with a new shape (one entry may be -1); a view when the memory allows."""
     try:
         d = a._data
     except AttributeError:
-        raise not_tensor(name, a) from None
+        raise not_tensor("view" if _view else "reshape", a) from None
     shape = shape_args(shape)
     if d.shape == shape:
         return a
     try:
         out = d.reshape(shape)
     except ValueError:
-        raise RuntimeError(f"{name}: shape {shape} is invalid for input of shape {d.shape} "
-                           f"(size {d.size})") from None
+        raise RuntimeError(f"{'view' if _view else 'reshape'}: shape {shape} is invalid for "
+                           f"input of shape {d.shape} (size {d.size})") from None
     shared = np.shares_memory(out, d)
-    if must_view and not shared:
+    if _view and not shared:
         raise RuntimeError(f"view: shape {shape} is not compatible with the input's size and "
                            f"stride (its memory is not contiguous: shape {d.shape}, strides "
                            f"{d.strides}); use .reshape(...) instead")
     return record("reshape", out, (a,), _reshape_vjp, saved=(d.shape,),
                   view_of=a if shared else None)
-
-
-@op(methods="reshape")
-def reshape(a, *shape):
-    """``a`` with a new shape (one entry may be -1); a view when the memory allows."""
-    return _reshape("reshape", a, shape, False)
 
 
 @op(methods="view")
@@ -50,7 +46,7 @@ def view(a, *shape):
     (no gradient)."""
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer, Tensor)):
         return _wrap(a._data.view(np.dtype(shape[0])))
-    return _reshape("view", a, shape, True)
+    return reshape(a, *shape, _view=True)
 
 
 @tensor_method("view_as", "reshape_as")

@@ -53,7 +53,7 @@ def narrow(input, dim, start, length):  # noqa: A002 (torch's names)
     if start < 0:
         start += n
     if not (0 <= start <= n and 0 <= length and start + length <= n):
-        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
                          f"{dm} of size {n}")
     return getitem(input, _along(dm, slice(start, start + length)))
 
@@ -506,8 +506,8 @@ def combinations(input, r=2, with_replacement=False):  # noqa: A002
         raise RuntimeError(f"combinations: expects a 1-D tensor, got shape {d.shape}")
     gen = itertools.combinations_with_replacement if with_replacement else \
         itertools.combinations
-    idx = np.array(list(gen(range(d.shape[0]), r)), dtype=np.int64).reshape(-1, r)
-    if r == 0:
+    if r <= 0:
         return _wrap(np.zeros((0,), dtype=d.dtype))
+    idx = np.array(list(gen(range(d.shape[0]), r)), dtype=np.int64).reshape(-1, r)
     return np_getitem(input, idx)
 
