@@ -531,3 +531,10 @@ def _where_method(self, condition, other):
 def masked_fill(a, mask, value):
     m = mask._data if isinstance(mask, _T) else np.asarray(mask)
     return where(m, value, a)
+
+
+# ---- PyTorch's aliases -------------------------------------------------------------------------
+multiply = op(mul, name="multiply", methods="multiply")
+negative = op(neg, name="negative", methods=())
+absolute = op(abs, name="absolute", methods="absolute")
+clip = op(clamp, name="clip", methods=())

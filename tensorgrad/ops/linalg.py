@@ -71,6 +71,9 @@ def dot(a, b):
     return matmul(a, b)
 
 
+vdot = op(dot, name="vdot", methods="vdot")  # real tensors: no conjugation to do
+
+
 @op
 def outer(a, b):
     from .movement import unsqueeze
@@ -130,45 +133,38 @@ def _mat_args(name, *ts):
             raise not_tensor(name, t)
 
 
+def _product(name, a, b, ndims):
+    """a @ b after checking both are Tensors with the ``ndims`` PyTorch's ``name`` takes."""
+    _mat_args(name, a, b)
+    if (a._data.ndim, b._data.ndim) != ndims:
+        raise RuntimeError(f"{name}: expected {ndims[0]}-D and {ndims[1]}-D operands, got "
+                           f"shapes {a._data.shape} and {b._data.shape}")
+    return matmul(a, b)
+
+
 @op
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002 (torch's names)
     """beta * input + alpha * (mat1 @ mat2) for matrices."""
-    _mat_args("addmm", input, mat1, mat2)
-    if mat1._data.ndim != 2 or mat2._data.ndim != 2:
-        raise RuntimeError(f"addmm: mat1 and mat2 must be matrices, got shapes "
-                           f"{mat1._data.shape} and {mat2._data.shape}")
-    return _add_scaled(input, matmul(mat1, mat2), beta, alpha)
+    return _add_scaled(input, _product("addmm", mat1, mat2, (2, 2)), beta, alpha)
 
 
 @op
 def addmv(input, mat, vec, *, beta=1, alpha=1):  # noqa: A002
     """beta * input + alpha * (mat @ vec)."""
-    _mat_args("addmv", input, mat, vec)
-    if mat._data.ndim != 2 or vec._data.ndim != 1:
-        raise RuntimeError(f"addmv: expected a matrix and a vector, got shapes "
-                           f"{mat._data.shape} and {vec._data.shape}")
-    return _add_scaled(input, matmul(mat, vec), beta, alpha)
+    return _add_scaled(input, _product("addmv", mat, vec, (2, 1)), beta, alpha)
 
 
 @op
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
     """beta * input + alpha * bmm(batch1, batch2)."""
-    _mat_args("baddbmm", input, batch1, batch2)
-    if batch1._data.ndim != 3 or batch2._data.ndim != 3:
-        raise RuntimeError(f"baddbmm: batch1 and batch2 must be 3-D, got shapes "
-                           f"{batch1._data.shape} and {batch2._data.shape}")
-    return _add_scaled(input, matmul(batch1, batch2), beta, alpha)
+    return _add_scaled(input, _product("baddbmm", batch1, batch2, (3, 3)), beta, alpha)
 
 
 @op
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
     """beta * input + alpha * sum_b batch1[b] @ batch2[b]."""
     from .reduce import sum as _sum
-    _mat_args("addbmm", input, batch1, batch2)
-    if batch1._data.ndim != 3 or batch2._data.ndim != 3:
-        raise RuntimeError(f"addbmm: batch1 and batch2 must be 3-D, got shapes "
-                           f"{batch1._data.shape} and {batch2._data.shape}")
-    return _add_scaled(input, _sum(matmul(batch1, batch2), 0), beta, alpha)
+    return _add_scaled(input, _sum(_product("addbmm", batch1, batch2, (3, 3)), 0), beta, alpha)
 
 
 @op

@@ -15,15 +15,18 @@ from ._util import not_tensor
 _T = Tensor
 
 
+def _apply(name, fn, ad, bd):
+    try:
+        return _wrap(np.asarray(fn(ad, bd)))
+    except ValueError:
+        raise RuntimeError(f"{name}: shapes {np.shape(ad)} and {np.shape(bd)} do not "
+                           f"broadcast") from None
+
+
 def _compare(fn, name, dunder, rdunder=None, aliases=()):
     def cmp(a, b):
-        ad = a._data if isinstance(a, _T) else a
-        bd = b._data if isinstance(b, _T) else b
-        try:
-            return _wrap(np.asarray(fn(ad, bd)))
-        except ValueError:
-            raise RuntimeError(f"{name}: shapes {np.shape(ad)} and {np.shape(bd)} do not "
-                               f"broadcast") from None
+        return _apply(name, fn, a._data if isinstance(a, _T) else a,
+                      b._data if isinstance(b, _T) else b)
     cmp.__name__ = cmp.__qualname__ = name
     cmp.__doc__ = f"Elementwise {name}; the result is a bool tensor without gradient."
     op(cmp, methods=(name, dunder), rmethods=(rdunder,) if rdunder else ())
@@ -67,11 +70,7 @@ def _bitwise(fn, name, dunder, rdunder, bools=True):
         ad, bd = _int_array(name, a), _int_array(name, b)
         if not bools and (np.asarray(ad).dtype == np.bool_ or np.asarray(bd).dtype == np.bool_):
             raise TypeError(f"{name}: shifts are not defined for bool tensors")
-        try:
-            return _wrap(np.asarray(fn(ad, bd)))
-        except ValueError:
-            raise RuntimeError(f"{name}: shapes {np.shape(ad)} and {np.shape(bd)} do not "
-                               f"broadcast") from None
+        return _apply(name, fn, ad, bd)
     bit.__name__ = bit.__qualname__ = name
     bit.__doc__ = (f"Elementwise {name} of integer (or bool) tensors; ``{dunder}`` on "
                    f"tensors.")

@@ -38,6 +38,16 @@ def _float_data(a, name):
     return d
 
 
+def _declare(f, name, doc, aliases):
+    """Declare ``f`` as the op ``name`` (tg.name, Tensor.name) and each PyTorch alias."""
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc
+    op(f)
+    for al in aliases:
+        op(f, name=al, methods=al)
+    return f
+
+
 def _unary(name, fwd, vjp, save, doc, aliases=()):
     """Declare a unary float op: ``fwd`` on the array, ``vjp(ctx, g, s)`` where ``s`` is the
     input (``save="in"``) or the output (``save="out"``)."""
@@ -48,12 +58,7 @@ def _unary(name, fwd, vjp, save, doc, aliases=()):
         with np.errstate(all="ignore"):
             out = fwd(d)
         return record(name, out, (a,), vjp, saved=(OUT,) if saved_out else (a,))
-    f.__name__ = f.__qualname__ = name
-    f.__doc__ = doc
-    op(f)
-    for al in aliases:
-        op(f, name=al, methods=al)
-    return f
+    return _declare(f, name, doc, aliases)
 
 
 def _tan_vjp(ctx, g, y):
@@ -152,12 +157,7 @@ def _rounding(name, fn, doc, aliases=()):
             raise not_tensor(name, a) from None
         out = fn(d) if d.dtype.kind in "fc" else d.copy()
         return record(name, out, (a,), _zero_vjp)
-    f.__name__ = f.__qualname__ = name
-    f.__doc__ = doc
-    op(f)
-    for al in aliases:
-        op(f, name=al, methods=al)
-    return f
+    return _declare(f, name, doc, aliases)
 
 
 trunc = _rounding("trunc", np.trunc, "Round toward zero (gradient zero).", ("fix",))
@@ -273,7 +273,8 @@ def copysign(input, other):  # noqa: A002
     return record("copysign", out, ins, _copysign_vjp, saved=(ratio,))
 
 
-def _fmod_vjp(ctx, g, q):
+def _quotient_vjp(ctx, g, q):
+    """a - q * b with the rounded quotient q held constant (fmod, remainder)."""
     n = ctx.needs
     return (g if n[0] else None, -g * q if n[1] else None)
 
@@ -298,7 +299,7 @@ def fmod(input, other):  # noqa: A002
     except ValueError:
         raise _bcast_fail("fmod", np.shape(ad), np.shape(bd)) from None
     ins = (a, b) if isinstance(b, _T) else (a, _wrap(np.asarray(bd)))
-    return record("fmod", out, ins, _fmod_vjp, saved=(q,))
+    return record("fmod", out, ins, _quotient_vjp, saved=(q,))
 
 
 def _floor_divide_vjp(ctx, g):
@@ -332,11 +333,6 @@ def floor_divide(input, other):  # noqa: A002
     return record("floor_divide", np.asarray(out), ins, _floor_divide_vjp)
 
 
-def _remainder_vjp(ctx, g, q):
-    n = ctx.needs
-    return (g if n[0] else None, -g * q if len(n) > 1 and n[1] else None)
-
-
 @op(methods=("remainder", "__mod__"), rmethods=("__rmod__",))
 def remainder(input, other):  # noqa: A002
     """Python's modulus ``input - floor(input / other) * other`` (the sign of ``other``);
@@ -353,7 +349,7 @@ def remainder(input, other):  # noqa: A002
         return _wrap(out)
     a = a if isinstance(a, _T) else _wrap(np.asarray(ad, dtype=out.dtype))
     b = b if isinstance(b, _T) else _wrap(np.asarray(bd, dtype=out.dtype))
-    return record("remainder", out, (a, b), _remainder_vjp, saved=(q.astype(out.dtype),))
+    return record("remainder", out, (a, b), _quotient_vjp, saved=(q.astype(out.dtype),))
 
 
 def _lerp_vjp(ctx, g, start, end, weight):

@@ -174,7 +174,7 @@ def expand(a, *shape):
     return record("expand", out, (a,), _expand_vjp, saved=(d.shape,), view_of=a)
 
 
-broadcast_to = op(expand, name="broadcast_to", methods=())
+broadcast_to = op(expand, name="broadcast_to", methods="broadcast_to")
 
 
 @tensor_method("expand_as")
@@ -239,6 +239,7 @@ def cat(tensors, dim=0):
 
 
 concatenate = op(cat, name="concatenate", methods=())
+concat = op(cat, name="concat", methods=())
 
 
 @op(methods=())

@@ -472,15 +472,19 @@ def _one_dim(dim, ndim, op):
     return norm_dims(dim, ndim, op)[0]
 
 
-@op(functional=True)
-def softmax(a, dim=None, _stacklevel=3, dtype=None):
+def _softmax_args(name, a, dim, dtype):
     try:
         d = a._data
     except AttributeError:
-        raise not_tensor("softmax", a) from None
+        raise not_tensor(name, a) from None
     if dtype is not None:
         d = d.astype(dtype)
-    dm = _one_dim(dim, d.ndim, "softmax")
+    return d, _one_dim(dim, d.ndim, name)
+
+
+@op(functional=True)
+def softmax(a, dim=None, _stacklevel=3, dtype=None):
+    d, dm = _softmax_args("softmax", a, dim, dtype)
     try:
         out = softmax_np(d, dm)
     except ValueError:  # an empty dim: nothing to normalize (PyTorch returns the empty tensor)
@@ -495,13 +499,7 @@ def _log_softmax_vjp(ctx, g, y, dim):
 
 @op(functional=True)
 def log_softmax(a, dim=None, _stacklevel=3, dtype=None):
-    try:
-        x = a._data
-    except AttributeError:
-        raise not_tensor("log_softmax", a) from None
-    if dtype is not None:
-        x = x.astype(dtype)
-    dm = _one_dim(dim, x.ndim, "log_softmax")
+    x, dm = _softmax_args("log_softmax", a, dim, dtype)
     try:
         m = np.max(x, axis=dm, keepdims=True)
     except ValueError:  # an empty dim

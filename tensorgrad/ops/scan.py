@@ -17,20 +17,13 @@ import numpy as np
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
 from ._registry import op
-from ._util import norm_dims, not_tensor
+from ._util import data_and_dim
 from ._xp import TG, array_module
 from .index import _gather_index, np_getitem
 from .reduce import values_indices
 
 
-def _args(name, a, dim):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor(name, a) from None
-    if d.ndim == 0:
-        return d, None
-    return d, norm_dims(dim, d.ndim, name)[0]
+_args = data_and_dim
 
 
 def _revcumsum(xp, g, dim):

@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
 from ._registry import op
-from ._util import norm_dims, not_tensor
+from ._util import data_of, norm_dims, not_tensor
 from ._xp import array_module
 from .index import _gather_index, check_index_range, getitem, index_put, np_getitem
 from .movement import expand, reshape
@@ -23,11 +23,7 @@ from .movement import expand, reshape
 _T = Tensor
 
 
-def _data(name, a):
-    try:
-        return a._data
-    except AttributeError:
-        raise not_tensor(name, a) from None
+_data = data_of
 
 
 def _index_array(name, index):

@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
 from ._registry import op, tensor_method
-from ._util import norm_dims, not_tensor, shape_args
+from ._util import data_of, norm_dims, shape_args
 from ._xp import array_module, diagonal_scatter_np
 from .elementwise import _mask_vjp
 from .index import getitem, np_getitem
@@ -26,11 +26,7 @@ from .movement import cat, expand, permute, reshape, stack, transpose
 _T = Tensor
 
 
-def _data(name, a):
-    try:
-        return a._data
-    except AttributeError:
-        raise not_tensor(name, a) from None
+_data = data_of
 
 
 def _dim(dim, ndim, name):
@@ -255,13 +251,13 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):  # no
     return np_getitem(input, _along(dm, idx))
 
 
-@op(methods=())
+@op
 def fliplr(input):  # noqa: A002
     from .movement import flip
     return flip(input, (1,))
 
 
-@op(methods=())
+@op
 def flipud(input):  # noqa: A002
     from .movement import flip
     return flip(input, (0,))

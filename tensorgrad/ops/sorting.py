@@ -19,22 +19,14 @@ import numpy as np
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
 from ._registry import op
-from ._util import norm_dims, not_tensor
+from ._util import data_and_dim, norm_dims, not_tensor
 from .index import _gather_index, np_getitem
 from .reduce import _masked_expand_vjp, values_indices
 
 _T = Tensor
 
 
-def _args(name, a, dim):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor(name, a) from None
-    if d.ndim == 0:
-        norm_dims(dim, 0, name)
-        return d, None
-    return d, norm_dims(dim, d.ndim, name)[0]
+_args = data_and_dim
 
 
 def stable_argsort(d, dim, descending=False):
