@@ -429,3 +429,50 @@ def test_gradgradcheck(name):
     case = next(c for c in CASES if c.name == name)
     xs = [tg.tensor(a, dtype=tg.float64, requires_grad=True) for a in make_inputs(case, seed=5)]
     assert tg.gradgradcheck(lambda *x: case.fn(tg, *x), xs)
+
+
+def test_clamp_with_crossed_or_equal_tensor_bounds_like_torch(torch):
+    """min > max gives max everywhere; min == max below x: nobody gets the gradient."""
+    a = np.array([0.0, 1.0, 2.0, 3.0, 1.0, 5.0, 0.0])
+    lo = np.array([1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 0.0])
+    hi = np.array([2.0, 2.0, 2.0, 2.0, 2.0, 1.0, 0.0])
+    for fn in (lambda m, x, l, h: m.clamp(x, l, h), lambda m, x, l, h: x.clip(min=l),
+               lambda m, x, l, h: m.clamp(x, max=h)):
+        ours = [tg.tensor(v, requires_grad=True) for v in (a, lo, hi)]
+        refs = [torch.tensor(v, requires_grad=True) for v in (a, lo, hi)]
+        out, ref = fn(tg, *ours), fn(torch, *refs)
+        same(out, ref, "clamp value")
+        g = np.arange(1.0, 8.0)
+        out.backward(tg.tensor(g))
+        ref.backward(torch.tensor(g))
+        for o, r in zip(ours, refs):
+            same(np.zeros(7) if o.grad is None else o.grad,
+                 np.zeros(7) if r.grad is None else r.grad, "clamp gradient")
+
+
+NAMES = """tan sinh cosh asin acos atan atan2 asinh acosh atanh arcsin arccos arctan arctan2
+arcsinh arccosh arctanh erf erfc erfinv exp2 log2 log10 trunc fix frac fmod lerp copysign
+logaddexp hypot isclose allclose isinf isposinf isneginf isreal isnan isfinite signbit div
+divide true_divide floor_divide clamp clip bitwise_and bitwise_or bitwise_xor bitwise_not
+bitwise_left_shift bitwise_right_shift remainder add sub subtract multiply negative absolute
+logical_xor greater less greater_equal less_equal not_equal equal cumsum cumprod cummax cummin
+logcumsumexp std_mean var_mean median nanmedian nansum nanmean mode norm topk sort argsort
+unique unique_consecutive kthvalue count_nonzero msort t addmm addmv addbmm baddbmm addr einsum
+narrow unflatten roll fliplr flipud rot90 repeat_interleave tile tril triu diag diagonal
+diag_embed meshgrid movedim moveaxis swapaxes swapdims tensor_split hsplit vsplit dsplit scatter
+scatter_add scatter_reduce index_add index_copy index_fill index_put masked_select
+masked_scatter nonzero argwhere take take_along_dim hstack vstack dstack column_stack row_stack
+concat broadcast_tensors broadcast_shapes broadcast_to cartesian_prod combinations cross inner
+kron trace det inverse logdet slogdet matrix_power tensordot vdot atleast_1d atleast_2d
+atleast_3d""".split()
+
+
+def test_every_name_exists_as_in_torch(torch):
+    """Each name is tg.<name> and, where torch.Tensor has the method, a Tensor method."""
+    missing = [n for n in NAMES if hasattr(torch, n) and not hasattr(tg, n)]
+    methods = [n for n in NAMES + ["unfold", "contiguous", "is_contiguous", "where"]
+               if hasattr(torch.Tensor, n) and not hasattr(tg.Tensor, n)]
+    linalg = [n for n in ("det", "inv", "inv_ex", "solve", "slogdet", "vector_norm",
+                          "matrix_norm", "norm", "cross", "matmul", "multi_dot",
+                          "matrix_power", "vecdot", "diagonal") if not hasattr(tg.linalg, n)]
+    assert not missing and not methods and not linalg, (missing, methods, linalg)

@@ -195,7 +195,7 @@ def _numpy_layout(d, index, value, move):
     return permute(value, tuple(np.argsort(perm)))
 
 
-@op(methods=())
+@op
 def index_put(a, indices, values, accumulate=False):
     """A copy of ``a`` with ``a[indices] = values`` (``+=`` with ``accumulate=True``, repeated
     indices adding up); differentiable in both. Any index ``a[...]`` takes is accepted."""
