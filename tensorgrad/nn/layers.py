@@ -1,4 +1,4 @@
-"""Layers: Linear, activations, Flatten, Dropout, BatchNorm1d/2d, Embedding (PyTorch's
+"""Layers: Linear, Flatten, Dropout, BatchNorm1d/2d, Embedding (PyTorch's
 names, arguments, parameter shapes, state_dict keys and default initializations)."""
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from . import init
 from . import functional as F
 from .module import Module, Parameter
 
-__all__ = ["Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Flatten",
-           "Unflatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "Embedding"]
+__all__ = ["Linear", "Flatten", "Unflatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "Embedding"]
 
 
 def _dtype(dtype):
@@ -51,65 +50,6 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
-
-
-class ReLU(Module):
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return _ops.relu(input)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
-
-
-class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01, inplace=False):
-        super().__init__()
-        self.negative_slope = negative_slope
-        self.inplace = inplace
-
-    def forward(self, input):
-        return _ops.leaky_relu(input, self.negative_slope)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
-
-
-class Tanh(Module):
-    def forward(self, input):
-        return _ops.tanh(input)
-
-
-class Sigmoid(Module):
-    def forward(self, input):
-        return _ops.sigmoid(input)
-
-
-class Softmax(Module):
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input):
-        return _ops.softmax(input, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class LogSoftmax(Module):
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input):
-        return _ops.log_softmax(input, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
 
 class Flatten(Module):

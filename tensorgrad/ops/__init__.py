@@ -8,7 +8,7 @@ Each op is declared once with ``@op`` (see ``_registry.py``); this package then
 
 ``FUNCTIONAL`` maps the ``tg.nn.functional`` names declared here to their functions.
 """
-from . import (convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
+from . import (activation, convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
                movement, norm, reduce)
 from . import conv, pool, recurrent  # noqa: F401
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
