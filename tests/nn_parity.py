@@ -79,3 +79,38 @@ def gradchecks(fn, arrays, grad_inputs=None, gradgrad=True):
     assert tg.gradcheck(fn, xs)
     if gradgrad:
         assert tg.gradgradcheck(fn, xs)
+
+
+def compare_modules(torch, tmod, gmod, inputs, *, rtol=1e-10, atol=1e-12, seed=3,
+                    load=True, train_steps=1):
+    """The same weights (torch's, loaded through load_state_dict) and inputs: outputs, input
+    gradients, parameter gradients and the state dict after ``train_steps`` calls agree."""
+    tmod, gmod = tmod.double(), gmod.double()
+    assert [k for k in gmod.state_dict()] == [k for k in tmod.state_dict()]
+    if load:
+        gmod.load_state_dict({k: v.detach().numpy() for k, v in tmod.state_dict().items()})
+    inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    for step in range(train_steps):
+        txs = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in inputs]
+        gxs = [tg.tensor(a, requires_grad=a.dtype.kind == "f") for a in inputs]
+        to, go = _outs(tmod(*txs)), _outs(gmod(*gxs))
+        for o, t in zip(go, to):
+            np.testing.assert_allclose(_np(o), t.detach().numpy(), rtol=rtol, atol=atol)
+        rng = np.random.default_rng(seed + step)
+        ups = [rng.standard_normal(tuple(t.shape)) for t in to]
+        sum((t * torch.tensor(u)).sum() for t, u in zip(to, ups)).backward()
+        sum((o * tg.tensor(u)).sum() for o, u in zip(go, ups)).backward()
+        for gx, tx in zip(gxs, txs):
+            if tx.requires_grad:
+                np.testing.assert_allclose(_np(gx.grad), tx.grad.numpy(), rtol=rtol * 10,
+                                           atol=atol * 10)
+        tp = dict(tmod.named_parameters())
+        for k, p in gmod.named_parameters():
+            np.testing.assert_allclose(_np(p.grad), tp[k].grad.numpy(), rtol=rtol * 10,
+                                       atol=atol * 10, err_msg=k)
+            p.grad = None
+        tmod.zero_grad()
+        for k, b in tmod.state_dict().items():
+            np.testing.assert_allclose(_np(gmod.state_dict()[k]), b.numpy(), rtol=1e-12,
+                                       err_msg=k)
+    return go

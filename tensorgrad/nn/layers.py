@@ -1,4 +1,4 @@
-"""Layers: Linear, Flatten, Dropout, BatchNorm1d/2d, Embedding (PyTorch's
+"""Layers: Linear, Flatten, Unflatten, Embedding (PyTorch's
 names, arguments, parameter shapes, state_dict keys and default initializations)."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from . import init
 from . import functional as F
 from .module import Module, Parameter
 
-__all__ = ["Linear", "Flatten", "Unflatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "Embedding"]
+__all__ = ["Linear", "Flatten", "Unflatten", "Embedding"]
 
 
 def _dtype(dtype):
@@ -82,109 +82,6 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
-
-
-class Dropout(Module):
-    """Inverted dropout (notes §4.2): in training, zero each entry with probability ``p`` and
-    scale the rest by 1/(1-p); in eval mode, the identity."""
-
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: dropout probability has to be between 0 and 1, but got "
-                             f"{p}")
-        self.p = p
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.dropout(input, self.p, self.training)
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
-
-
-class _BatchNorm(Module):
-    _expected_dims = ()
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None, *, bias=True):
-        super().__init__()
-        self.num_features = int(num_features)
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        dt = _dtype(dtype)
-        if affine:
-            self.weight = Parameter(_wrap(np.ones(self.num_features, dtype=dt)))
-            if bias:
-                self.bias = Parameter(_wrap(np.zeros(self.num_features, dtype=dt)))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", _wrap(np.zeros(self.num_features, dtype=dt)))
-            self.register_buffer("running_var", _wrap(np.ones(self.num_features, dtype=dt)))
-            self.register_buffer("num_batches_tracked", _wrap(np.array(0, dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-        self.reset_parameters()
-
-    def reset_running_stats(self):
-        if self.track_running_stats:
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
-
-    def reset_parameters(self):
-        self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
-
-    def _check_input_dim(self, input):
-        if input.ndim not in self._expected_dims:
-            exp = " or ".join(f"{d}D" for d in self._expected_dims)
-            raise ValueError(f"{type(self).__name__}: expected {exp} input, got "
-                             f"{input.ndim}D input of shape {tuple(input.shape)}")
-        if input.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: input has {input.shape[1]} channels "
-                             f"(dim 1), the layer expects num_features={self.num_features} "
-                             f"(input shape {tuple(input.shape)})")
-
-    def forward(self, input):
-        self._check_input_dim(input)
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked._data[...] += 1
-            self.num_batches_tracked._version += 1
-            if self.momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked._data)
-        use_batch = self.training or self.running_mean is None
-        track = not self.training or self.track_running_stats
-        return F.batch_norm(input,
-                            self.running_mean if track else None,
-                            self.running_var if track else None,
-                            self.weight, self.bias, use_batch, momentum, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
-
-
-class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L) inputs, per feature/channel C (notes §6.9)."""
-    _expected_dims = (2, 3)
-
-
-class BatchNorm2d(_BatchNorm):
-    """Batch norm over (N, C, H, W) inputs, per channel."""
-    _expected_dims = (4,)
 
 
 class Embedding(Module):
