@@ -30,7 +30,7 @@ def compare_with_torch(torch, fn, torch_fn, arrays, *, second=True, rtol=1e-10, 
     assert len(outs) == len(touts)
     for k, (o, t) in enumerate(zip(outs, touts)):
         assert tuple(o.shape) == tuple(t.shape), f"output {k}: {o.shape} vs {tuple(t.shape)}"
-        np.testing.assert_allclose(_np(o), t.detach().numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(_np(o), t.detach().numpy(force=True), rtol=rtol, atol=atol,
                                    err_msg=f"output {k}")
     pairs = [(o, t) for o, t in zip(outs, touts) if t.dtype.is_floating_point and t.requires_grad]
     if not pairs or not grad_inputs:
@@ -45,7 +45,7 @@ def compare_with_torch(torch, fn, torch_fn, arrays, *, second=True, rtol=1e-10, 
                               materialize_grads=True)
     for i, (g, t) in enumerate(zip(gs, tgs)):
         got = np.zeros(t.shape) if g is None else _np(g)
-        np.testing.assert_allclose(got, t.detach().numpy(), rtol=rtol * 10, atol=atol * 10,
+        np.testing.assert_allclose(got, t.detach().numpy(force=True), rtol=rtol * 10, atol=atol * 10,
                                    err_msg=f"gradient of input {grad_inputs[i]}")
     if second:
         vs = [rng.standard_normal(tuple(t.shape)) for t in tgs]
@@ -60,12 +60,12 @@ def compare_with_torch(torch, fn, torch_fn, arrays, *, second=True, rtol=1e-10, 
         th = torch.autograd.grad(sum(tterms), tgx, allow_unused=True, materialize_grads=True)
         if not terms:  # ours is constant in the inputs: torch's must have zero derivatives
             for b in th:
-                assert not np.any(b.detach().numpy()), "torch's gradient depends on the inputs"
+                assert not np.any(b.detach().numpy(force=True)), "torch's gradient depends on the inputs"
             return outs
         h = tg.grad(sum(terms), gx, allow_unused=True)
         for i, (a, b) in enumerate(zip(h, th)):
             got = np.zeros(b.shape) if a is None else _np(a)
-            np.testing.assert_allclose(got, b.detach().numpy(), rtol=rtol * 100,
+            np.testing.assert_allclose(got, b.detach().numpy(force=True), rtol=rtol * 100,
                                        atol=atol * 100,
                                        err_msg=f"second derivative wrt input {grad_inputs[i]}")
     return outs
@@ -95,7 +95,7 @@ def compare_modules(torch, tmod, gmod, inputs, *, rtol=1e-10, atol=1e-12, seed=3
         gxs = [tg.tensor(a, requires_grad=a.dtype.kind == "f") for a in inputs]
         to, go = _outs(tmod(*txs)), _outs(gmod(*gxs))
         for o, t in zip(go, to):
-            np.testing.assert_allclose(_np(o), t.detach().numpy(), rtol=rtol, atol=atol)
+            np.testing.assert_allclose(_np(o), t.detach().numpy(force=True), rtol=rtol, atol=atol)
         rng = np.random.default_rng(seed + step)
         ups = [rng.standard_normal(tuple(t.shape)) for t in to]
         sum((t * torch.tensor(u)).sum() for t, u in zip(to, ups)).backward()

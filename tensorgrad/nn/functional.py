@@ -299,3 +299,7 @@ def l1_penalty(model_or_params, lambd, m, weights_only=True):
 
 
 from .triplet import normalize, pairwise_distance, triplet_margin_loss  # noqa: E402,F401
+from .loss_functions import *  # noqa: E402,F401,F403
+from .loss_functions import __all__ as _loss_all  # noqa: E402
+
+__all__ += _loss_all
