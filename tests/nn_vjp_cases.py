@@ -24,3 +24,11 @@ NN_KERNEL_CASES += [
     ("group_norm", lambda x, w: F.group_norm(x, 2, w), [(2, 4, 3), (4,)]),
     ("instance_norm_bias", lambda x, b: F.instance_norm(x, bias=b), [(2, 3, 5), (3,)]),
 ]
+NN_KERNEL_CASES += [
+    ("interpolate_bicubic", lambda x: F.interpolate(x, scale_factor=1.5, mode="bicubic"),
+     [(1, 2, 3, 4)]),
+    ("max_unpool2d", lambda x: F.max_unpool2d(
+        x, tg.tensor(np.array([[[[0, 3], [9, 14]]]])), 2), [(1, 1, 2, 2)]),
+    ("conv_transpose2d", lambda x, w: F.conv_transpose2d(x, w, stride=2, output_padding=1),
+     [(1, 2, 3, 3), (2, 3, 2, 2)]),
+]

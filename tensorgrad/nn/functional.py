@@ -22,6 +22,7 @@ from ..ops._util import (TargetOutOfRangeError, as_tensor_arg as _as_tensor,  # 
 from ..tensor import Tensor, _wrap
 
 globals().update(_DECLARED)
+from ..ops.padding import pad  # noqa: E402  (every mode; F.pad dispatches on mode there)
 
 __all__ = sorted(_DECLARED) + [
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
@@ -302,4 +303,8 @@ from .triplet import normalize, pairwise_distance, triplet_margin_loss  # noqa: 
 from .loss_functions import *  # noqa: E402,F401,F403
 from .loss_functions import __all__ as _loss_all  # noqa: E402
 
-__all__ += _loss_all
+from .spatial import (fold, pixel_shuffle, pixel_unshuffle, unfold, upsample,  # noqa: E402,F401
+                      upsample_bilinear, upsample_nearest)
+from .spatial import FUNCTIONAL as _spatial_all  # noqa: E402
+
+__all__ += _loss_all + _spatial_all
