@@ -26,7 +26,7 @@ from ..ops.padding import pad  # noqa: E402  (every mode; F.pad dispatches on mo
 
 __all__ = sorted(_DECLARED) + [
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
-    "local_response_norm", "embedding", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
+    "local_response_norm", "embedding", "embedding_bag", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
     "l2_penalty", "l1_penalty", "normalize", "pairwise_distance", "triplet_margin_loss"]
 
 
@@ -127,33 +127,6 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         div = _ops.pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
         div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).reshape(shp)
     return x / (div * alpha + k) ** beta
-
-
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False):
-    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``input``; the gradient of a
-    row accumulates over repeated indices; rows at ``padding_idx`` get no gradient."""
-    op = "embedding"
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError(f"{op}: max_norm, scale_grad_by_freq and sparse are not "
-                                  f"supported")
-    idx = _int_indices(input, op)
-    if not isinstance(weight, Tensor) or weight._data.ndim != 2:
-        raise ValueError(f"{op}: weight must be a 2-D tensor (num_embeddings, embedding_dim), "
-                         f"got {getattr(weight, 'shape', type(weight).__name__)}")
-    n = weight._data.shape[0]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = idx.max() if idx.max() >= n else idx.min()
-        raise TargetOutOfRangeError(f"{op}: index {int(bad)} is out of range for "
-                                    f"{n} embeddings")
-    idx = np.where(idx < 0, idx + n, idx)
-    out = weight[idx]
-    if padding_idx is not None:
-        pad = padding_idx + n if padding_idx < 0 else padding_idx
-        mask = (idx == pad)[..., None]
-        if mask.any():
-            out = _ops.where(mask, out.detach(), out)
-    return out
 
 
 def one_hot(tensor, num_classes=-1):
@@ -306,5 +279,6 @@ from .loss_functions import __all__ as _loss_all  # noqa: E402
 from .spatial import (fold, pixel_shuffle, pixel_unshuffle, unfold, upsample,  # noqa: E402,F401
                       upsample_bilinear, upsample_nearest)
 from .spatial import FUNCTIONAL as _spatial_all  # noqa: E402
+from .sparse import embedding, embedding_bag  # noqa: E402,F401
 
 __all__ += _loss_all + _spatial_all

@@ -1,4 +1,4 @@
-"""Layers: Linear, Flatten, Unflatten, Embedding (PyTorch's
+"""Layers: Linear, Flatten, Unflatten (PyTorch's
 names, arguments, parameter shapes, state_dict keys and default initializations)."""
 from __future__ import annotations
 
@@ -6,21 +6,16 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, _wrap, _as_dtype
+from ..tensor import _wrap
 from .. import ops as _ops
 from . import init
-from . import functional as F
-from .module import Module, Parameter
+from .module import Module, Parameter, check_factory_kwargs
 
-__all__ = ["Linear", "Flatten", "Unflatten", "Embedding"]
-
-
-def _dtype(dtype):
-    return np.dtype(np.float32) if dtype is None else _as_dtype(dtype)
+__all__ = ["Linear", "Flatten", "Unflatten"]
 
 
-def _empty(shape, dtype):
-    return Parameter(_wrap(np.zeros(shape, dtype=_dtype(dtype))))
+def _empty(shape, dt):
+    return Parameter(_wrap(np.zeros(shape, dtype=dt)))
 
 
 class Linear(Module):
@@ -31,9 +26,10 @@ class Linear(Module):
         super().__init__()
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.weight = _empty((self.out_features, self.in_features), dtype)
+        dt = check_factory_kwargs("Linear", device, dtype)
+        self.weight = _empty((self.out_features, self.in_features), dt)
         if bias:
-            self.bias = _empty((self.out_features,), dtype)
+            self.bias = _empty((self.out_features,), dt)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -82,57 +78,3 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
-
-
-class Embedding(Module):
-    """A lookup table: ``weight`` (num_embeddings, embedding_dim) ~ N(0, 1) (PyTorch's init);
-    the ``padding_idx`` row starts at zero and gets no gradient."""
-
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, device=None, dtype=None):
-        super().__init__()
-        self.num_embeddings = int(num_embeddings)
-        self.embedding_dim = int(embedding_dim)
-        if padding_idx is not None:
-            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
-                                 f"[-{self.num_embeddings}, {self.num_embeddings})")
-            if padding_idx < 0:
-                padding_idx += self.num_embeddings
-        self.padding_idx = padding_idx
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
-                                      "not supported")
-        self.max_norm = None
-        if _weight is None:
-            self.weight = _empty((self.num_embeddings, self.embedding_dim), dtype)
-            self.reset_parameters()
-        else:
-            w = _weight._data if isinstance(_weight, Tensor) else np.asarray(_weight)
-            if w.shape != (self.num_embeddings, self.embedding_dim):
-                raise ValueError(f"Embedding: _weight has shape {w.shape}, expected "
-                                 f"{(self.num_embeddings, self.embedding_dim)}")
-            self.weight = Parameter(_wrap(w), requires_grad=not _freeze)
-
-    def reset_parameters(self):
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            self.weight._data[self.padding_idx] = 0
-
-    def forward(self, input):
-        return F.embedding(input, self.weight, self.padding_idx)
-
-    @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
-        if embeddings.ndim != 2:
-            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
-                             f"{tuple(embeddings.shape)}")
-        n, d = embeddings.shape
-        return cls(n, d, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze)
-
-    def extra_repr(self):
-        s = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.padding_idx is not None:
-            s += f", padding_idx={self.padding_idx}"
-        return s
