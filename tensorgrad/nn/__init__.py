@@ -10,6 +10,8 @@ from .conv import *  # noqa: F401,F403
 from .conv_transpose import *  # noqa: F401,F403
 from .spatial import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .summary import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402

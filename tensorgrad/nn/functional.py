@@ -26,7 +26,8 @@ from ..ops.padding import pad  # noqa: E402  (every mode; F.pad dispatches on mo
 
 __all__ = sorted(_DECLARED) + [
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
-    "local_response_norm", "embedding", "embedding_bag", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
+    "local_response_norm", "embedding", "embedding_bag", "scaled_dot_product_attention",
+    "multi_head_attention_forward", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
     "l2_penalty", "l1_penalty", "normalize", "pairwise_distance", "triplet_margin_loss"]
 
 
@@ -280,5 +281,7 @@ from .spatial import (fold, pixel_shuffle, pixel_unshuffle, unfold, upsample,  #
                       upsample_bilinear, upsample_nearest)
 from .spatial import FUNCTIONAL as _spatial_all  # noqa: E402
 from .sparse import embedding, embedding_bag  # noqa: E402,F401
+from .attention import (multi_head_attention_forward,  # noqa: E402,F401
+                        scaled_dot_product_attention)
 
 __all__ += _loss_all + _spatial_all
