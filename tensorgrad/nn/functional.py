@@ -133,7 +133,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 def one_hot(tensor, num_classes=-1):
     """int64 one-hot encoding with a new last dim of size ``num_classes`` (-1: max + 1)."""
     op = "one_hot"
-    idx = _int_indices(tensor, op, "class values")
+    idx = _int_indices(_as_tensor(tensor, op, "tensor"), op, "class values")
     if idx.size and idx.min() < 0:
         raise ValueError(f"{op}: class values must be non-negative, got {int(idx.min())}")
     if num_classes == -1:

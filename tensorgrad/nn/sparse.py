@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops as _ops
-from ..ops._util import TargetOutOfRangeError, int_indices
+from ..ops._util import TargetOutOfRangeError, as_tensor_arg, int_indices
 from ..tensor import Tensor, _wrap
 from . import init
 from .module import Module, Parameter, check_factory_kwargs
@@ -28,7 +28,7 @@ __all__ = ["Embedding", "EmbeddingBag"]
 
 
 def _check(op, input, weight):
-    idx = int_indices(input, op)
+    idx = int_indices(as_tensor_arg(input, op, "indices"), op)
     if not isinstance(weight, Tensor) or weight._data.ndim != 2:
         raise ValueError(f"{op}: weight must be a 2-D tensor (num_embeddings, embedding_dim), "
                          f"got {getattr(weight, 'shape', type(weight).__name__)}")

@@ -110,6 +110,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     ((N, C), (N, C, d1, ...) or (C,)); ``mean`` divides by the summed target weights."""
     op = "nll_loss"
     x = as_tensor_arg(input, op, "input")
+    target = as_tensor_arg(target, op, "target")
     check_float(x, op)
     reduction = legacy_reduction(size_average, reduce, reduction)
     return _nll_core(x, target, weight, ignore_index, reduction, op)
@@ -172,6 +173,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     targets (same shape as the input), ``weight``, ``ignore_index``, ``label_smoothing``."""
     op = "cross_entropy"
     x = as_tensor_arg(input, op, "input")
+    target = as_tensor_arg(target, op, "target")
     check_float(x, op)
     reduction = legacy_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
