@@ -11,19 +11,11 @@ import math
 import numpy as np
 
 from ..ops import conv_transpose as _ct
+from ..ops.conv import _tuple as _ntuple
 from . import init
 from .module import Module, Parameter, check_factory_kwargs
 
 __all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
-
-
-def _ntuple(v, n, what, cls):
-    if isinstance(v, (int, np.integer)):
-        return (int(v),) * n
-    t = tuple(int(a) for a in v)
-    if len(t) != n:
-        raise ValueError(f"{cls}: {what} must be an int or a tuple of {n} ints, got {v!r}")
-    return t
 
 
 class _ConvTransposeNd(Module):

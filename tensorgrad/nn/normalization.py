@@ -17,11 +17,24 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm"
            "LocalResponseNorm"]
 
 
-def _param(shape, fill, dt):
-    return Parameter(_wrap(np.full(shape, fill, dtype=dt)))
+class _Affine(Module):
+    """What the normalization layers share: ``weight`` (ones) and ``bias`` (zeros) of one
+    shape, either of them switched off (registered as None, as PyTorch)."""
+
+    def _affine(self, shape, weight, bias, dt):
+        self.register_parameter("weight", Parameter(_wrap(np.ones(shape, dtype=dt)))
+                                if weight else None)
+        self.register_parameter("bias", Parameter(_wrap(np.zeros(shape, dtype=dt)))
+                                if weight and bias else None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if getattr(self, "bias", None) is not None:
+            init.zeros_(self.bias)
 
 
-class _BatchNorm(Module):
+class _BatchNorm(_Affine):
     _expected_dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
@@ -33,15 +46,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dt = check_factory_kwargs(type(self).__name__, device, dtype)
-        if affine:
-            self.weight = Parameter(_wrap(np.ones(self.num_features, dtype=dt)))
-            if bias:
-                self.bias = Parameter(_wrap(np.zeros(self.num_features, dtype=dt)))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self._affine((self.num_features,), affine, bias, dt)
         if track_running_stats:
             self.register_buffer("running_mean", _wrap(np.zeros(self.num_features, dtype=dt)))
             self.register_buffer("running_var", _wrap(np.ones(self.num_features, dtype=dt)))
@@ -60,10 +65,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        super().reset_parameters()
 
     def _check_input_dim(self, input):
         if input.ndim not in self._expected_dims:
@@ -92,7 +94,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -163,7 +166,7 @@ def _normalized_shape(normalized_shape):
     return tuple(int(s) for s in normalized_shape)
 
 
-class LayerNorm(Module):
+class LayerNorm(_Affine):
     """Normalize over the last dims (``normalized_shape``) of every sample; ``weight`` (ones)
     and ``bias`` (zeros) of shape ``normalized_shape`` when ``elementwise_affine``."""
 
@@ -174,21 +177,7 @@ class LayerNorm(Module):
         self.normalized_shape = _normalized_shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = _param(self.normalized_shape, 1.0, dt)
-            if bias:
-                self.bias = _param(self.normalized_shape, 0.0, dt)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-
-    def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._affine(self.normalized_shape, elementwise_affine, bias, dt)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -198,7 +187,7 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
-class GroupNorm(Module):
+class GroupNorm(_Affine):
     """Normalize groups of channels per sample (Wu & He, 2018); per-channel ``weight`` (ones)
     and ``bias`` (zeros) when ``affine``."""
 
@@ -211,21 +200,7 @@ class GroupNorm(Module):
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels = int(num_groups), int(num_channels)
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = _param((self.num_channels,), 1.0, dt)
-            if bias:
-                self.bias = _param((self.num_channels,), 0.0, dt)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-
-    def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._affine((self.num_channels,), affine, bias, dt)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -235,7 +210,7 @@ class GroupNorm(Module):
                 f"affine={self.affine}, bias={self.bias is not None}")
 
 
-class RMSNorm(Module):
+class RMSNorm(_Affine):
     """x / sqrt(mean(x²) + eps) over ``normalized_shape``, times ``weight`` (ones)."""
 
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
@@ -244,14 +219,9 @@ class RMSNorm(Module):
         dt = check_factory_kwargs("RMSNorm", device, dtype)
         self.normalized_shape = _normalized_shape(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        if elementwise_affine:
-            self.weight = _param(self.normalized_shape, 1.0, dt)
-        else:
-            self.register_parameter("weight", None)
-
-    def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
+        self.register_parameter("weight", Parameter(_wrap(np.ones(self.normalized_shape,
+                                                                  dtype=dt)))
+                                if elementwise_affine else None)
 
     def forward(self, input):
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)

@@ -77,6 +77,13 @@ class _Layer(Module):
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dt)
 
+    def _norms(self, k, d_model, layer_norm_eps, bias, dropout, dt):
+        """norm1..normk, then dropout1..dropoutk (PyTorch's order, so its state_dict keys)."""
+        for i in range(1, k + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt))
+        for i in range(1, k + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
+
     def _ff_block(self, x, drop):
         return drop(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
@@ -97,10 +104,7 @@ class TransformerEncoderLayer(_Layer):
                           batch_first, norm_first, bias, device, dtype)
         self._ff(d_model, dim_feedforward, dropout, activation, bias, dt)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        self._norms(2, d_model, layer_norm_eps, bias, dropout, dt)
         self.activation = _activation(activation, type(self).__name__)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
@@ -128,12 +132,7 @@ class TransformerDecoderLayer(_Layer):
                                                  batch_first=batch_first, dtype=dt)
         self._ff(d_model, dim_feedforward, dropout, activation, bias, dt)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
+        self._norms(3, d_model, layer_norm_eps, bias, dropout, dt)
         self.activation = _activation(activation, type(self).__name__)
 
     def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal):

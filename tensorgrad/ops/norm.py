@@ -159,17 +159,23 @@ def _shape_arg(normalized_shape, op):
                         f"{normalized_shape!r}") from None
 
 
-@op(functional=True, methods=())
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Normalize over the last ``len(normalized_shape)`` dims (which must equal
-    ``normalized_shape``), then ``· weight + bias`` elementwise (shape ``normalized_shape``)."""
-    op = "layer_norm"
+def _trailing(input, normalized_shape, op):
+    """The input and ``normalized_shape``, checked to be the input's trailing dims."""
     ns = _shape_arg(normalized_shape, op)
     x = _input(input, op, len(ns))
     if x._data.shape[x._data.ndim - len(ns):] != ns:
         raise ValueError(f"{op}: given normalized_shape={list(ns)}, expected input with shape "
                          f"[*, {', '.join(map(str, ns))}], but got input of size "
                          f"{list(x._data.shape)}")
+    return x, ns
+
+
+@op(functional=True, methods=())
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize over the last ``len(normalized_shape)`` dims (which must equal
+    ``normalized_shape``), then ``· weight + bias`` elementwise (shape ``normalized_shape``)."""
+    op = "layer_norm"
+    x, ns = _trailing(input, normalized_shape, op)
     weight = _check_param(weight, ns, op, "weight")
     bias = _check_param(bias, ns, op, "bias")
     dims = tuple(range(x._data.ndim - len(ns), x._data.ndim))
@@ -232,12 +238,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x²) + eps) over the last ``len(normalized_shape)`` dims, times ``weight``
     (Zhang & Sennrich, 2019); ``eps=None`` is the dtype's machine epsilon, as PyTorch."""
     op = "rms_norm"
-    ns = _shape_arg(normalized_shape, op)
-    x = _input(input, op, len(ns))
-    if x._data.shape[x._data.ndim - len(ns):] != ns:
-        raise ValueError(f"{op}: given normalized_shape={list(ns)}, expected input with shape "
-                         f"[*, {', '.join(map(str, ns))}], but got input of size "
-                         f"{list(x._data.shape)}")
+    x, ns = _trailing(input, normalized_shape, op)
     weight = _check_param(weight, ns, op, "weight")
     if eps is None:
         eps = float(np.finfo(x._data.dtype).eps)

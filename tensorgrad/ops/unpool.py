@@ -10,6 +10,7 @@ from ..autograd.node import record
 from ._registry import op
 from ._util import as_tensor_arg, int_indices
 from ._xp import NP, array_module
+from .conv import _tuple
 from .index import gather
 from .movement import reshape, squeeze, unsqueeze
 
@@ -24,15 +25,6 @@ def _unpool_vjp(ctx, g, idx):
         return (np.take_along_axis(_flat3(g), _flat3(idx), 2).reshape(idx.shape),)
     N, C = idx.shape[:2]
     return (reshape(gather(reshape(g, (N, C, -1)), 2, _flat3(idx)), idx.shape),)
-
-
-def _tuple(v, nd, what, op):
-    if isinstance(v, (int, np.integer)):
-        return (int(v),) * nd
-    t = tuple(int(a) for a in v)
-    if len(t) != nd:
-        raise ValueError(f"{op}: {what} must be an int or a tuple of {nd} ints, got {v!r}")
-    return t
 
 
 def unpool_output_size(op, in_sp, kernel_size, stride, padding, output_size):
