@@ -215,3 +215,31 @@ def test_numpy_and_list_inputs_raise_a_clear_type_error():
         def forward(self, xs):
             return tg.cat(xs, 1)
     assert Cat()([tg.ones(1, 2), tg.ones(1, 1)]).shape == (1, 3)
+
+
+DEGENERATE = [
+    lambda m, F: F.layer_norm(m.zeros(0, 4), (4,)),
+    lambda m, F: F.group_norm(m.zeros(0, 4, 3), 2),
+    lambda m, F: F.interpolate(m.zeros(0, 2, 3, 3), scale_factor=2, mode="bilinear"),
+    lambda m, F: F.pad(m.zeros(0, 2, 3), (1, 1), mode="reflect"),
+    lambda m, F: F.embedding(m.zeros(0, dtype=m.int64), m.ones(3, 2)),
+    lambda m, F: F.cross_entropy(m.zeros(0, 3), m.zeros(0, dtype=m.int64)),
+    lambda m, F: F.cross_entropy(m.zeros(0, 3), m.zeros(0, dtype=m.int64), reduction="sum"),
+    lambda m, F: F.nll_loss(m.zeros(0, 3), m.zeros(0, dtype=m.int64)),
+    lambda m, F: F.scaled_dot_product_attention(m.zeros(1, 0, 4), m.ones(1, 3, 4),
+                                                m.ones(1, 3, 4)),
+    lambda m, F: F.scaled_dot_product_attention(m.ones(1, 2, 4), m.zeros(1, 0, 4),
+                                                m.zeros(1, 0, 3)),
+    lambda m, F: F.unfold(m.zeros(0, 2, 3, 3), 2),
+    lambda m, F: F.max_unpool2d(m.zeros(0, 1, 2, 2), m.zeros(0, 1, 2, 2, dtype=m.int64), 2),
+    lambda m, F: F.conv_transpose1d(m.zeros(0, 2, 3), m.ones(2, 1, 2)),
+    lambda m, F: F.local_response_norm(m.zeros(0, 3, 4), 2),
+]
+
+
+def test_degenerate_shapes_like_torch(torch):
+    """Empty batches, no queries or no keys: torch's shapes and values (NaN means included)."""
+    for i, f in enumerate(DEGENERATE):
+        got, ref = f(tg, F), f(torch, torch.nn.functional)
+        assert tuple(got.shape) == tuple(ref.shape), i
+        np.testing.assert_array_equal(got.detach().numpy(), ref.detach().numpy(), err_msg=str(i))

@@ -96,6 +96,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             scores = _ops.where(~mask._data, _NEG_INF, scores)
         else:
             scores = scores + mask
+    if S == 0:  # no keys: every output row is zero, as in PyTorch
+        return scores.detach() @ v
     p = _safe_softmax(scores)
     if dropout_p > 0.0:
         p = F.dropout(p, dropout_p, training=True)

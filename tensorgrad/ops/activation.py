@@ -336,6 +336,7 @@ def glu(input, dim=-1):
     x = _arg(input, op)
     if x._data.ndim == 0:
         raise ValueError(f"{op}: glu does not support scalars because halving size must be even")
+    dim = dim % x._data.ndim
     n = x._data.shape[dim]
     if n % 2:
         raise ValueError(f"{op}: halving dimension must be even, but dimension {dim} is size {n}")
