@@ -53,6 +53,10 @@ def test_embedding_negative_index_raises_index_error_like_torch(torch):
         nn.Embedding(6, 3)(tg.tensor([6]))
     with pytest.raises(TypeError, match="integer"):
         F.embedding(tg.tensor([0.0, 1.0]), tg.tensor(W))
+    with pytest.raises(TypeError, match=r"tg\.tensor"):
+        F.embedding([0, 1], tg.tensor(W))  # a list, refused as torch refuses it
+    # (tg) integer numpy arrays are accepted: tensorgrad.text passes its token ids so
+    np.testing.assert_array_equal(F.embedding(np.array([2, 0]), tg.tensor(W)).numpy(), W[[2, 0]])
 
 
 BAG_CASES = [dict(mode="sum"), dict(mode="mean"), dict(mode="max"),

@@ -2,6 +2,8 @@
 ``nn.EmbeddingBag``): rows of a weight table picked by integer indices.
 
 * Indices must lie in [0, num_embeddings): a negative index raises IndexError, as PyTorch.
+  They come as an integer tensor or (**tg**, used by ``tensorgrad.text``) an integer numpy
+  array; lists and float arrays are refused with a TypeError, as PyTorch refuses them.
 * ``padding_idx``: that row gets no gradient (and starts at zero in the modules).
 * ``max_norm``: before the lookup, every referenced row whose ``norm_type``-norm exceeds
   ``max_norm`` is rescaled in place to norm ``max_norm`` (PyTorch's ``embedding_renorm_``:
@@ -28,7 +30,9 @@ __all__ = ["Embedding", "EmbeddingBag"]
 
 
 def _check(op, input, weight):
-    idx = int_indices(as_tensor_arg(input, op, "indices"), op)
+    if not (isinstance(input, np.ndarray) and input.dtype.kind in "iu"):
+        input = as_tensor_arg(input, op, "indices")  # (integer numpy arrays are accepted)
+    idx = int_indices(input, op)
     if not isinstance(weight, Tensor) or weight._data.ndim != 2:
         raise ValueError(f"{op}: weight must be a 2-D tensor (num_embeddings, embedding_dim), "
                          f"got {getattr(weight, 'shape', type(weight).__name__)}")
