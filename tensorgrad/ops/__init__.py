@@ -8,11 +8,11 @@ Each op is declared once with ``@op`` (see ``_registry.py``); this package then
 
 ``FUNCTIONAL`` maps the ``tg.nn.functional`` names declared here to their functions.
 """
-from . import (convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
+from . import (activation, convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
                movement, norm, reduce)
 from . import (contraction, logic, math, matrix, scan, scattering, shape,  # noqa: F401
                sorting)
-from . import conv, pool, recurrent  # noqa: F401
+from . import conv, conv_transpose, interpolate, padding, pool, recurrent, unpool  # noqa: F401
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
 from ._xp import NAMES as _XP_NAMES, TG, array_module  # noqa: F401
 from .index import getitem_adjoint as _getitem_adjoint, np_getitem as _np_getitem

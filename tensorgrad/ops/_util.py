@@ -63,10 +63,16 @@ class TargetOutOfRangeError(IndexError, ValueError):
 
 
 def as_tensor_arg(x, op, what):
+    """A function's tensor argument: Tensors pass, Python numbers become 0-d tensors; numpy
+    arrays and lists are refused (as PyTorch does), saying how to wrap them."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (np.ndarray, list, tuple, numbers.Number)):
+    if isinstance(x, numbers.Number):
         return _wrap(np.asarray(x))
+    if isinstance(x, (np.ndarray, list, tuple)):
+        raise TypeError(f"{op}: {what} must be a tg.Tensor, got "
+                        f"{'a numpy array' if isinstance(x, np.ndarray) else type(x).__name__}"
+                        f"; wrap it with tg.tensor(...)")
     raise TypeError(f"{op}: {what} must be a tg.Tensor, got {type(x).__name__}")
 
 

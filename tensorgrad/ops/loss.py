@@ -11,7 +11,6 @@ from ._registry import op
 from ._util import (TargetOutOfRangeError, as_tensor_arg, check_float, int_indices,
                     legacy_reduction, reduce_loss, same_shape)
 from ._xp import TG, array_module
-from .elementwise import where
 from .movement import permute, reshape
 from .reduce import log_softmax, sum
 
@@ -92,13 +91,15 @@ def _nll_core(logp, target, weight, ignore_index, reduction, op, label_smoothing
             out = out * (1.0 - label_smoothing) + sum(smooth) * (label_smoothing / C)
         return out
     if reduction == "mean":
-        denom = float(wi.sum())
+        # PyTorch's rule: each counted entry's gradient is divided by the total weight, ignored
+        # entries get exactly 0; with every entry ignored the loss is NaN and the gradients 0
+        denom = wi.sum()
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = sum(loss) / denom if denom != 0 else sum(loss) * float("nan")
-            if smooth is not None:
-                sm = sum(smooth) / denom if denom != 0 else sum(smooth) * float("nan")
-                out = out * (1.0 - label_smoothing) + sm * (label_smoothing / C)
-        return out
+            inv = np.where(valid, np.asarray(1.0, dt) / denom, 0).astype(dt)
+        out = sum(loss * _wrap(inv))
+        if smooth is not None:
+            out = out * (1.0 - label_smoothing) + sum(smooth * _wrap(inv)) * (label_smoothing / C)
+        return out + float("nan") if denom == 0 else out
     raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
 
 
@@ -109,6 +110,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     ((N, C), (N, C, d1, ...) or (C,)); ``mean`` divides by the summed target weights."""
     op = "nll_loss"
     x = as_tensor_arg(input, op, "input")
+    target = as_tensor_arg(target, op, "target")
     check_float(x, op)
     reduction = legacy_reduction(size_average, reduce, reduction)
     return _nll_core(x, target, weight, ignore_index, reduction, op)
@@ -147,16 +149,17 @@ def _cross_entropy_2d(x, t, weight, ignore_index, reduction, op):
         out, scale = nll, np.ones(1, dtype=dt)
     elif reduction == "sum":
         out, scale = nll.sum(), np.ones(1, dtype=dt)
-    elif reduction == "mean":
+    elif reduction == "mean":  # ignored rows get zero gradient even when all are ignored
         denom = wi.sum()
         with np.errstate(divide="ignore", invalid="ignore"):
             out = nll.sum() / denom
-            scale = np.asarray(1.0 / denom if denom != 0 else np.nan, dtype=dt).reshape(1)
+            scale = np.where(valid, np.asarray(1.0, dt) / denom, 0).astype(dt)
     else:
         raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
     onehot = np.zeros_like(xd)
     onehot[rows, safe] = 1.0
-    coef = (wi * scale).reshape(N, 1)
+    with np.errstate(invalid="ignore"):  # 0 * inf: NaN gradients for zero total weight, as torch
+        coef = (wi * scale).reshape(N, 1)
     probs = e / s
     return record("cross_entropy", np.asarray(out, dtype=dt), (x,), _ce_vjp,
                   saved=(x, onehot, coef, reduction, probs))
@@ -170,6 +173,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     targets (same shape as the input), ``weight``, ``ignore_index``, ``label_smoothing``."""
     op = "cross_entropy"
     x = as_tensor_arg(input, op, "input")
+    target = as_tensor_arg(target, op, "target")
     check_float(x, op)
     reduction = legacy_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
