@@ -116,6 +116,7 @@ KERNEL_CASES = [
 ]
 
 
+
 def _inplace_on_views(x, w):
     """copy_slices (the base after an in-place op on a view), as_strided (the view re-derived
     from it) and fill (fill_: a zero gradient)."""
@@ -124,6 +125,11 @@ def _inplace_on_views(x, w):
     v.mul_(w)
     b[3].fill_(2.0)
     return b * v.sum()
+
+
+from nn_vjp_cases import NN_KERNEL_CASES  # noqa: E402  (the nn ops' fused VJPs)
+
+KERNEL_CASES += NN_KERNEL_CASES
 
 # VJPs that exist only to refuse (their op has no derivative); nothing to compare
 NO_GRADIENT = {"_floor_divide_vjp"}
