@@ -20,6 +20,16 @@ DETERMINISTIC = [
     ("linspace", lambda L: L.linspace(0, 10, 5)), ("linspace_f64", lambda L: L.linspace(-1, 1, 7, dtype=L.float64)),
     ("linspace_int", lambda L: L.linspace(0, 1, 5, dtype=L.int64)), ("linspace_one", lambda L: L.linspace(3, 9, 1)),
     ("linspace_zero", lambda L: L.linspace(3, 9, 0)),
+    ("zeros_size_kw", lambda L: L.zeros(size=(2, 3))), ("ones_size_kw", lambda L: L.ones(size=[2], dtype=L.int32)),
+    ("empty_size_kw", lambda L: L.empty(size=(3, 1)).shape), ("rand_size_kw", lambda L: L.rand(size=(2, 2)).shape),
+    ("randn_size_kw", lambda L: L.randn(size=(4,), dtype=L.float64).shape),
+    ("new_zeros_size_kw", lambda L: L.ones(1, dtype=L.int64).new_zeros(size=(2,))),
+    ("scalar_tensor", lambda L: L.scalar_tensor(3)), ("scalar_tensor_dtype", lambda L: L.scalar_tensor(2.5, dtype=L.float64)),
+    ("scalar_tensor_bool", lambda L: L.scalar_tensor(True)),
+    ("tril_indices", lambda L: L.tril_indices(3, 3)), ("tril_indices_off", lambda L: L.tril_indices(4, 3, -1)),
+    ("tril_indices_int32", lambda L: L.tril_indices(3, 5, 2, dtype=L.int32)), ("tril_indices_empty", lambda L: L.tril_indices(0, 3)),
+    ("triu_indices", lambda L: L.triu_indices(3, 4, 1)), ("triu_indices_far", lambda L: L.triu_indices(3, 3, -5)),
+    ("triu_indices_none", lambda L: L.triu_indices(3, 3, 4)),
     ("logspace", lambda L: L.logspace(0, 2, 3)), ("logspace_base", lambda L: L.logspace(0, 3, 4, base=2.0, dtype=L.float64)),
     ("eye", lambda L: L.eye(3)), ("eye_rect", lambda L: L.eye(2, 4, dtype=L.int64)),
     ("zeros_like", lambda L: L.zeros_like(L.ones(2, 2, dtype=L.float64))),
@@ -168,6 +178,14 @@ def test_size_errors_as_torch():
         tg.arange(0, 10, -1)
     with pytest.raises(RuntimeError, match="floating point dtype"):
         tg.rand(2, dtype=tg.int64)
+    with pytest.raises(TypeError, match="zeros: the size was given both positionally"):
+        tg.zeros((2,), size=(2,))
+    with pytest.raises(NotImplementedError, match="tril_indices: not implemented for tg.float32"):
+        tg.tril_indices(3, 3, dtype=tg.float32)
+    with pytest.raises(RuntimeError, match="triu_indices: .*negative dimension"):
+        tg.triu_indices(-1, 3)
+    with pytest.raises(TypeError, match="scalar_tensor: expected a number, got str"):
+        tg.scalar_tensor("a")
 
 
 def test_as_tensor_and_asarray_share_memory_like_torch():

@@ -73,8 +73,14 @@ def finish(arr, requires_grad=False):
     return t
 
 
-def size_arg(where, shape):
-    """The size of f(2, 3), f((2, 3)), f([2, 3]), f(tg.Size) or f(()) as a tuple of ints."""
+def size_arg(where, shape, size=None):
+    """The size of f(2, 3), f((2, 3)), f([2, 3]), f(tg.Size), f(()) or f(size=(2, 3)) as a
+    tuple of ints (``shape``: the positional arguments; ``size``: the keyword)."""
+    if size is not None:
+        if shape:
+            raise TypeError(f"{where}: the size was given both positionally {tuple(shape)} and "
+                            f"as size={size!r}")
+        shape = (size,)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Tensor, np.ndarray)):
         s = shape[0]
         shape = tuple(s.tolist()) if isinstance(s, (Tensor, np.ndarray)) and s.ndim else (
@@ -274,31 +280,32 @@ def from_numpy(arr):
 
 
 # ---- filled ------------------------------------------------------------------------------------
-def _filled(where, fill, shape, dtype, device, layout, requires_grad, pin_memory=False):
+def _filled(where, fill, args, size, dtype, device, layout, requires_grad, pin_memory=False):
     check_options(where, device, layout, pin_memory)
-    shape = size_arg(where, shape)
+    shape = size_arg(where, args, size)
     dt = _float_dtype(dtype, where)
     return finish(fill(shape, dtype=dt), requires_grad)
 
 
 @op(methods=())
-def zeros(*size, dtype=None, layout=None, device=None, requires_grad=False, out=None):
+def zeros(*args, size=None, dtype=None, layout=None, device=None, requires_grad=False, out=None):
     _no_out("zeros", out)
-    return _filled("zeros", np.zeros, size, dtype, device, layout, requires_grad)
+    return _filled("zeros", np.zeros, args, size, dtype, device, layout, requires_grad)
 
 
 @op(methods=())
-def ones(*size, dtype=None, layout=None, device=None, requires_grad=False, out=None):
+def ones(*args, size=None, dtype=None, layout=None, device=None, requires_grad=False, out=None):
     _no_out("ones", out)
-    return _filled("ones", np.ones, size, dtype, device, layout, requires_grad)
+    return _filled("ones", np.ones, args, size, dtype, device, layout, requires_grad)
 
 
 @op(methods=())
-def empty(*size, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
-          memory_format=None, out=None):
+def empty(*args, size=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False, memory_format=None, out=None):
     _no_out("empty", out)
     check_options("empty", memory_format=memory_format)
-    return _filled("empty", np.empty, size, dtype, device, layout, requires_grad, pin_memory)
+    return _filled("empty", np.empty, args, size, dtype, device, layout, requires_grad,
+                   pin_memory)
 
 
 def _no_out(where, out):
@@ -372,30 +379,30 @@ def full_like(input, fill_value, dtype=None, layout=None, device=None,  # noqa: 
 
 
 # ---- Tensor.new_* (the dtype of self unless given) ---------------------------------------------
-def _new(where, fill, self, size, dtype, device, requires_grad, layout, pin_memory):
+def _new(where, fill, self, args, size, dtype, device, requires_grad, layout, pin_memory):
     check_options(where, device, layout, pin_memory)
     dt = as_dtype(dtype, where) or self._data.dtype
-    return finish(fill(size_arg(where, size), dtype=dt), requires_grad)
+    return finish(fill(size_arg(where, args, size), dtype=dt), requires_grad)
 
 
 @tensor_method("new_zeros")
-def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+def new_zeros(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None,
               pin_memory=False):
-    return _new("new_zeros", np.zeros, self, size, dtype, device, requires_grad, layout,
+    return _new("new_zeros", np.zeros, self, args, size, dtype, device, requires_grad, layout,
                 pin_memory)
 
 
 @tensor_method("new_ones")
-def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+def new_ones(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None,
              pin_memory=False):
-    return _new("new_ones", np.ones, self, size, dtype, device, requires_grad, layout,
+    return _new("new_ones", np.ones, self, args, size, dtype, device, requires_grad, layout,
                 pin_memory)
 
 
 @tensor_method("new_empty")
-def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+def new_empty(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None,
               pin_memory=False):
-    return _new("new_empty", np.empty, self, size, dtype, device, requires_grad, layout,
+    return _new("new_empty", np.empty, self, args, size, dtype, device, requires_grad, layout,
                 pin_memory)
 
 
@@ -501,3 +508,37 @@ def eye(n, m=None, dtype=None, layout=None, device=None, requires_grad=False, ou
     check_options("eye", device, layout)
     n, m = size_arg("eye", (n,))[0], size_arg("eye", (n if m is None else m,))[0]
     return finish(np.eye(n, m, dtype=_float_dtype(dtype, "eye")), requires_grad)
+
+
+@op(methods=())
+def scalar_tensor(s, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False):
+    """A 0-d tensor holding the number ``s`` (the default float dtype unless ``dtype``)."""
+    check_options("scalar_tensor", device, layout, pin_memory)
+    if not isinstance(s, (numbers.Number, np.bool_, np.number)):
+        raise TypeError(f"scalar_tensor: expected a number, got {type(s).__name__}")
+    return finish(np.array(s, dtype=_float_dtype(dtype, "scalar_tensor")), requires_grad)
+
+
+def _tri_indices(where, tri, row, col, offset, dtype, device, layout):
+    check_options(where, device, layout)
+    row, col = size_arg(where, (row, col))
+    dt = np.dtype(np.int64) if dtype is None else as_dtype(dtype, where)
+    if dt.kind not in "iu":
+        raise NotImplementedError(f"{where}: not implemented for {dtype_name(dt)} (an integer "
+                                  f"dtype is needed)")
+    return finish(np.stack(tri(row, int(offset), col)).astype(dt))
+
+
+@op(methods=())
+def tril_indices(row, col, offset=0, dtype=None, device=None, layout=None):
+    """The (2, N) row/column indices of the lower triangle of a row x col matrix (diagonal
+    ``offset``), in row-major order, as PyTorch."""
+    return _tri_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device, layout)
+
+
+@op(methods=())
+def triu_indices(row, col, offset=0, dtype=None, device=None, layout=None):
+    """The (2, N) row/column indices of the upper triangle of a row x col matrix (diagonal
+    ``offset``), in row-major order, as PyTorch."""
+    return _tri_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device, layout)

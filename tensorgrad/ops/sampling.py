@@ -42,22 +42,22 @@ def _normal(rng, shape, dt):
 
 
 @op(methods=())
-def rand(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
-         pin_memory=False):
+def rand(*args, size=None, generator=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False):
     """Uniform samples on [0, 1)."""
     check_options("rand", device, layout, pin_memory)
     dt = _float_dt(dtype, "rand")
-    return finish(_uniform(numpy_generator(generator, "rand"), size_arg("rand", size), dt),
+    return finish(_uniform(numpy_generator(generator, "rand"), size_arg("rand", args, size), dt),
                   requires_grad)
 
 
 @op(methods=())
-def randn(*size, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False):
+def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False):
     """Standard normal samples."""
     check_options("randn", device, layout, pin_memory)
     dt = _float_dt(dtype, "randn")
-    return finish(_normal(numpy_generator(generator, "randn"), size_arg("randn", size), dt),
+    return finish(_normal(numpy_generator(generator, "randn"), size_arg("randn", args, size), dt),
                   requires_grad)
 
 
