@@ -42,10 +42,10 @@ def _arg(x, op):
 
 
 def _alias(x):
-    """``x``'s value at its place in the graph, with a version counter of its own: what an
-    in-place activation computes from (and may save), so overwriting ``x`` does not invalidate
-    it."""
-    a = _wrap(x._data)
+    """``x``'s value at its place in the graph, in memory of its own (a copy) with a version
+    counter of its own: what an in-place activation computes from and may save, so that
+    writing the result into ``x``'s memory neither changes nor invalidates it."""
+    a = _wrap(x._data.copy())
     a.requires_grad, a.grad_fn, a._oi = x.requires_grad, x.grad_fn, x._oi
     return a
 

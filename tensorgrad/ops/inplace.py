@@ -22,7 +22,7 @@ from ._registry import tensor_method
 from ._xp import array_module, is_advanced
 from .convert import astype
 from .elementwise import add, clamp, div, mul, pow, sub
-from .index import index_put, normalize_index
+from .index import index_put, normalize_index, torch_layout
 from .movement import expand
 from .views import positions, rederive, rederive_overlapping, write_into_base
 
@@ -186,9 +186,11 @@ def setitem(self, index, value):
     index = normalize_index(index)
     if not isinstance(value, Tensor):
         value = Tensor(np.asarray(value, dtype=self._data.dtype))
+    adv = is_advanced(index)
     if not (STATE.enabled and (self.requires_grad or value.requires_grad)) and \
-            type(self._vc) is not InferenceVersion:
-        try:  # nothing to record: write the elements directly
+            type(self._vc) is not InferenceVersion and \
+            not (adv and torch_layout(index, self._data.ndim) is not None):
+        try:  # nothing to record, numpy's layout is PyTorch's: write the elements directly
             self._data[index] = value._data
         except (ValueError, IndexError) as e:
             if not self._data.flags.writeable:
@@ -198,6 +200,6 @@ def setitem(self, index, value):
                           f"{self._data.shape}: {e}") from None
         self._vc[0] += 1
         return
-    region = None if is_advanced(index) else self._data[index]
+    region = None if adv else self._data[index]
     _inplace(self, "__setitem__", lambda a, v: index_put(a, index, v), value, cast=False,
              region=region if isinstance(region, np.ndarray) else None)
