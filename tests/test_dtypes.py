@@ -182,3 +182,27 @@ def test_dtype_strings_and_type():
     assert tg.ones(2).type(tg.float64).dtype == tg.float64
     assert tg.ones(2).type("torch.DoubleTensor").dtype == tg.float64
     assert tg.ones(2).type("torch.IntTensor").dtype == tg.int32
+
+
+UNARY_FLOAT = ["sqrt", "exp", "log", "log1p", "expm1", "rsqrt", "reciprocal", "sin", "cos",
+               "tanh", "sigmoid", "erf", "atan", "log2", "sinh"]
+
+
+def test_float_functions_of_integer_tensors_give_the_default_float_dtype():
+    torch = pytest.importorskip("torch")
+    for default in ("float32", "float64"):
+        old = tg.get_default_dtype()
+        tg.set_default_dtype(getattr(tg, default))
+        torch_old = torch.get_default_dtype()
+        torch.set_default_dtype(getattr(torch, default))
+        try:
+            for data, dt in (([1, 4], "int64"), ([2, 3], "int8"), ([True, False], "bool"),
+                             ([1, 2], "uint8")):
+                for name in UNARY_FLOAT:
+                    g = getattr(tg.tensor(data, dtype=getattr(tg, dt)), name)()
+                    t = getattr(torch.tensor(data, dtype=getattr(torch, dt)), name)()
+                    assert str(g.dtype) == str(t.dtype).replace("torch.", ""), (name, dt)
+                    np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=1e-6)
+        finally:
+            tg.set_default_dtype(old)
+            torch.set_default_dtype(torch_old)

@@ -74,6 +74,13 @@ def _kind(x):
         "i" if isinstance(x, (numbers.Integral, np.integer)) else "f")
 
 
+def float_array(d):
+    """``d`` itself if it is a float (or complex) array, else ``d`` in the default float dtype:
+    PyTorch's rule for float functions of integer and bool tensors (``int_tensor.sqrt()`` is
+    float32)."""
+    return d if d.dtype.kind in "fc" else d.astype(default_float())
+
+
 def true_divide_operands(a, b):
     """Operands for true division: when neither is a float (or complex), integer and bool
     tensors become the default float dtype (PyTorch: 1 / 2 is 0.5, float32)."""

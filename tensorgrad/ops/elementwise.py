@@ -10,7 +10,8 @@ import numpy as np
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
 from ._registry import op, tensor_method
-from ._util import const, no_bool_sub, not_tensor, promote, true_divide_operands
+from ._util import (const, float_array, no_bool_sub, not_tensor, promote,
+                    true_divide_operands)
 from ._xp import array_module, sigmoid_np
 
 _T = Tensor
@@ -229,6 +230,7 @@ def exp(a):
         d = a._data
     except AttributeError:
         raise not_tensor("exp", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("exp", np.exp(d), (a,), _exp_vjp, saved=(OUT,))
 
 
@@ -242,6 +244,7 @@ def log(a):
         d = a._data
     except AttributeError:
         raise not_tensor("log", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("log", np.log(d), (a,), _log_vjp, saved=(a,))
 
 
@@ -255,6 +258,7 @@ def log1p(a):
         d = a._data
     except AttributeError:
         raise not_tensor("log1p", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("log1p", np.log1p(d), (a,), _log1p_vjp, saved=(a,))
 
 
@@ -268,6 +272,7 @@ def expm1(a):
         d = a._data
     except AttributeError:
         raise not_tensor("expm1", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("expm1", np.expm1(d), (a,), _expm1_vjp, saved=(OUT,))
 
 
@@ -281,6 +286,7 @@ def sqrt(a):
         d = a._data
     except AttributeError:
         raise not_tensor("sqrt", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("sqrt", np.sqrt(d), (a,), _sqrt_vjp, saved=(OUT,))
 
 
@@ -294,6 +300,7 @@ def rsqrt(a):
         d = a._data
     except AttributeError:
         raise not_tensor("rsqrt", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("rsqrt", 1.0 / np.sqrt(d), (a,), _rsqrt_vjp, saved=(OUT,))
 
 
@@ -307,6 +314,7 @@ def reciprocal(a):
         d = a._data
     except AttributeError:
         raise not_tensor("reciprocal", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("reciprocal", 1.0 / d, (a,), _reciprocal_vjp, saved=(OUT,))
 
 
@@ -346,6 +354,7 @@ def sin(a):
         d = a._data
     except AttributeError:
         raise not_tensor("sin", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("sin", np.sin(d), (a,), _sin_vjp, saved=(a,))
 
 
@@ -359,6 +368,7 @@ def cos(a):
         d = a._data
     except AttributeError:
         raise not_tensor("cos", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("cos", np.cos(d), (a,), _cos_vjp, saved=(a,))
 
 
@@ -372,6 +382,7 @@ def tanh(a):
         d = a._data
     except AttributeError:
         raise not_tensor("tanh", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("tanh", np.tanh(d), (a,), _tanh_vjp, saved=(OUT,))
 
 
@@ -385,6 +396,7 @@ def sigmoid(a):
         d = a._data
     except AttributeError:
         raise not_tensor("sigmoid", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     return record("sigmoid", sigmoid_np(d), (a,), _sigmoid_vjp, saved=(OUT,))
 
 
@@ -398,6 +410,7 @@ def softplus(a, beta=1.0, threshold=20.0):
         d = a._data
     except AttributeError:
         raise not_tensor("softplus", a) from None
+    d = float_array(d)  # integer/bool input: the default float dtype
     x = d * beta
     out = np.where(x > threshold, d,
                    np.log1p(np.exp(-np.abs(x))) / beta + np.maximum(x, 0) / beta)

@@ -15,10 +15,10 @@ import numpy as np
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
 from ._registry import op
-from ._util import const, not_tensor
+from ._util import const, float_array, not_tensor
 from ._xp import array_module
-from .elementwise import (_bcast_fail, _identity_vjp, _zero_vjp, add as _add, div as true_divide,
-                          mul as _mul, sub as _sub)
+from .elementwise import (_bcast_fail, _identity_vjp, _zero_vjp, add as _add, clamp as _clamp,
+                          div as true_divide, mul as _mul, sub as _sub)
 from .special import erf_np, erfc_np, erfinv_np
 
 _T = Tensor
@@ -28,14 +28,13 @@ _SQRT_PI = math.sqrt(math.pi)
 
 
 def _float_data(a, name):
-    """``a``'s array, in float32 when it is an integer or bool tensor (PyTorch's rule)."""
+    """``a``'s array, in the default float dtype when it is an integer or bool tensor
+    (PyTorch's rule)."""
     try:
         d = a._data
     except AttributeError:
         raise not_tensor(name, a) from None
-    if d.dtype.kind not in "fc":
-        d = d.astype(np.float32)
-    return d
+    return float_array(d)
 
 
 def _declare(f, name, doc, aliases):
@@ -490,3 +489,34 @@ def clamp_tensor(a, lo, hi):
     return record("clamp", out, tuple(ins), _clamp_t_vjp,
                   saved=(mx, None if mlo is None else np.broadcast_to(mlo, out.shape),
                          None if mhi is None else np.broadcast_to(mhi, out.shape)))
+
+
+# ---- fused forms PyTorch names (composed here; their gradients are the composition's) -------
+@op
+def addcmul(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    """``input + value * tensor1 * tensor2``."""
+    prod = _mul(tensor1, tensor2)
+    return _add(input, prod if value == 1 else _mul(prod, value))
+
+
+@op
+def addcdiv(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    """``input + value * tensor1 / tensor2`` (integer tensor1 and tensor2 are refused, as in
+    PyTorch)."""
+    if all(isinstance(t, _T) and t._data.dtype.kind in "iub" for t in (tensor1, tensor2)):
+        raise RuntimeError("addcdiv: integer division with addcdiv is no longer supported; "
+                           "use tensor1.float() (or true_divide)")
+    q = true_divide(tensor1, tensor2)
+    return _add(input, q if value == 1 else _mul(q, value))
+
+
+@op
+def clamp_min(input, min):  # noqa: A002
+    """``clamp(input, min=min)``."""
+    return _clamp(input, min=min)
+
+
+@op
+def clamp_max(input, max):  # noqa: A002
+    """``clamp(input, max=max)``."""
+    return _clamp(input, max=max)
