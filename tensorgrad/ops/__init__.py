@@ -13,6 +13,7 @@ from . import (activation, convert, creation, elementwise, index, inplace, linal
 from . import (contraction, logic, math, matrix, sampling, scan, scattering, shape,  # noqa: F401
                sorting, views)
 from . import conv, conv_transpose, interpolate, padding, pool, recurrent, unpool  # noqa: F401
+from . import inplace_family  # noqa: F401  (last: declares the in-place twins of the above)
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
 from ._xp import NAMES as _XP_NAMES, TG, array_module  # noqa: F401
 from .index import getitem_adjoint as _getitem_adjoint, np_getitem as _np_getitem
