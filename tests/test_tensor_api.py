@@ -75,6 +75,14 @@ GRAD_FNS = {
     "mm": lambda L, x, m: m @ m.T, "softmax": lambda L, x, m: L.softmax(x, 0),
     "log_softmax": lambda L, x, m: L.log_softmax(x, 0), "gather": lambda L, x, m: x.gather(0, L.tensor([1])),
     "flip": lambda L, x, m: x.flip(0), "repeat": lambda L, x, m: x.repeat(2),
+    "pow_tensor": lambda L, x, m: x ** x, "prod": lambda L, x, m: x.prod(),
+    "prod_dim": lambda L, x, m: m.prod(1), "max_dim": lambda L, x, m: m.max(0)[0],
+    "min": lambda L, x, m: x.min(), "min_dim": lambda L, x, m: m.min(1).values,
+    "amax": lambda L, x, m: m.amax(0), "norm": lambda L, x, m: x.norm(),
+    "norm_dim": lambda L, x, m: m.norm(dim=1), "t": lambda L, x, m: m.t(),
+    "unsqueeze": lambda L, x, m: x.unsqueeze(0), "squeeze": lambda L, x, m: m[None].squeeze(),
+    "squeeze_dim": lambda L, x, m: m[None].squeeze(0),
+    "layer_norm": lambda L, x, m: L.nn.functional.layer_norm(m, (3,)),
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 TORCH_NAMES = {
     "rsub": "RsubBackward1", "rdiv": "MulBackward0", "rpow": "PowBackward2",
     "square": "PowBackward0", "clamp": "ClampBackward1",
-    "sum_to": "SumBackward1", "norm": "NormBackward1",
+    "sum_to": "SumBackward1", "norm": "LinalgVectorNormBackward0",
     "reshape": "ViewBackward0", "view": "ViewBackward0", "pad": "ConstantPadNdBackward0",
     "getitem_backward": "IndexPutBackward0", "index_put": "IndexPutBackward0",
     "astype": "ToCopyBackward0", "matmul": "MmBackward0", "linear": "AddmmBackward0",
@@ -25,6 +25,8 @@ TORCH_NAMES = {
     "avg_pool3d": "AvgPool3DBackward0", "as_strided": "AsStridedBackward0",
     "copy_slices": "torch::autograd::CopySlices", "fill": "FillBackward0",
     "log1p": "Log1PBackward0", "max": "MaxBackward1", "min": "MinBackward1",
+    "layer_norm": "NativeLayerNormBackward0", "squeeze_dim": "SqueezeBackward1",
+    "t": "TBackward0",
 }
 
 
@@ -53,6 +55,13 @@ _RESOLVE = {
     "sum": lambda n: _by_saved(n, 1, "SumBackward0", "SumBackward1"),
     "mean": lambda n: _by_saved(n, 1, "MeanBackward0", "MeanBackward1"),
     "getitem": _getitem_name,
+    # x ** 2 (a number exponent) vs x ** y (a tensor exponent)
+    "pow": lambda n: None if not n.saved else (
+        "PowBackward1" if len(n.saved) == 3 else "PowBackward0"),
+    "prod": lambda n: _by_saved(n, 2, "ProdBackward0", "ProdBackward1"),
+    # x.max() vs x.max(dim) (values and indices)
+    "max": lambda n: _by_saved(n, 1, "MaxBackward1", "MaxBackward0"),
+    "min": lambda n: _by_saved(n, 1, "MinBackward1", "MinBackward0"),
 }
 
 

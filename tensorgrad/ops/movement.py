@@ -17,8 +17,9 @@ def _reshape_vjp(ctx, g, in_shape):
 
 
 @op(methods="reshape")
-def reshape(a, *shape, _view=False):
-    """``a`` with a new shape (one entry may be -1); a view when the memory allows."""
+def reshape(a, *shape, _view=False, _name="reshape"):
+    """``a`` with a new shape (one entry may be -1); a view when the memory allows.
+    (``_name``: the node's name when another op is this reshape, e.g. ``unsqueeze``.)"""
     try:
         d = a._data
     except AttributeError:
@@ -38,7 +39,7 @@ def reshape(a, *shape, _view=False):
                            f"subspaces); shape {d.shape} with strides "
                            f"{tuple(x // d.itemsize for x in d.strides)} cannot be viewed as "
                            f"{shape}. Use .reshape(...) instead.")
-    return record("reshape", out, (a,), _reshape_vjp, saved=(d.shape,),
+    return record(_name, out, (a,), _reshape_vjp, saved=(d.shape,),
                   view_of=a if shared else None)
 
 
@@ -135,7 +136,7 @@ def unsqueeze(a, dim):
     if not -nd <= dim < nd:
         raise IndexError(f"unsqueeze: dim {dim} out of range for a result with {nd} dimensions")
     dim %= nd
-    return reshape(a, s[:dim] + (1,) + s[dim:])
+    return reshape(a, s[:dim] + (1,) + s[dim:], _name="unsqueeze")
 
 
 @op
@@ -146,9 +147,10 @@ def squeeze(a, dim=None):
         raise not_tensor("squeeze", a) from None
     s = d.shape
     if dim is None:
-        return reshape(a, tuple(x for x in s if x != 1))
+        return reshape(a, tuple(x for x in s if x != 1), _name="squeeze")
     dims = norm_dims(dim, len(s), "squeeze")
-    return reshape(a, tuple(x for i, x in enumerate(s) if not (i in dims and x == 1)))
+    return reshape(a, tuple(x for i, x in enumerate(s) if not (i in dims and x == 1)),
+                   _name="squeeze_dim")
 
 
 def _expand_vjp(ctx, g, in_shape):

@@ -21,7 +21,7 @@ from ._util import data_of, norm_dims, shape_args
 from ._xp import array_module, diagonal_scatter_np
 from .elementwise import _mask_vjp
 from .index import getitem, np_getitem
-from .movement import cat, expand, permute, reshape, stack, transpose
+from .movement import _transpose_vjp, cat, expand, permute, reshape, stack, transpose
 
 _T = Tensor
 
@@ -135,7 +135,10 @@ def t(input):  # noqa: A002
     d = _data("t", input)
     if d.ndim > 2:
         raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, got {d.ndim}")
-    return transpose(input, 0, 1) if d.ndim == 2 else input
+    if d.ndim < 2:
+        return input
+    return record("t", np.swapaxes(d, 0, 1), (input,), _transpose_vjp, saved=(0, 1),
+                  view_of=input)  # TBackward0 as torch
 
 
 @op(methods=())
