@@ -4,10 +4,6 @@ lines rewritten (examples/pytorch_compat/run.py) — in two subprocesses at the 
 data for a few steps, from the same (numpy-drawn) initial weights, and the two runs must reach
 the same losses (float32 programs to ~1e-4, float64 ones to ~1e-7; the VAE, which samples its
 noise from each framework's own generator, to 2 % after training and exactly before).
-
-Programs that need a piece another part of issue #10 is building are marked xfail by a probe
-that names the missing piece (and are not run); once the piece exists the probe passes and the
-program must match PyTorch.
 """
 import io
 import json
@@ -19,7 +15,6 @@ import tokenize
 import numpy as np
 import pytest
 
-import tensorgrad as tg
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAMS = os.path.join(os.path.dirname(HERE), "examples", "pytorch_compat")
@@ -27,47 +22,6 @@ sys.path.insert(0, PROGRAMS)
 import run as compat  # noqa: E402  (examples/pytorch_compat/run.py)
 
 sys.path.remove(PROGRAMS)
-
-
-def _probe(fn):
-    try:
-        fn()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means the piece isn't there yet
-        return False
-
-
-def _transformer():
-    nn = tg.nn
-    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, 8, 0.0), 1,
-                                enable_nested_tensor=False)
-    mask = nn.Transformer.generate_square_subsequent_mask(3)
-    return enc(tg.zeros(3, 1, 4), mask)
-
-
-PROBES = {
-    "Tensor.t": lambda: tg.zeros(2, 3).t(),
-    "Tensor.narrow": lambda: tg.zeros(4).narrow(0, 1, 2),
-    "Tensor.new_zeros": lambda: tg.zeros(1).new_zeros(2, 3),
-    "tg.multinomial": lambda: tg.multinomial(tg.ones(3), 1),
-    "tg.randint(high, size)": lambda: tg.randint(5, (1, 1), dtype=tg.long),
-    "device= on tg.tensor/tg.linspace": lambda: (tg.linspace(0, 1, 3, device=tg.device("cpu")),
-                                                 tg.tensor(1.0, device=tg.device("cpu"))),
-    "Module.to(tg.device)": lambda: tg.nn.Linear(1, 1).to(tg.device("cpu")),
-    "F.smooth_l1_loss": lambda: tg.nn.functional.smooth_l1_loss(tg.zeros(2), tg.ones(2)),
-    "nn.TransformerEncoder(Layer), nn.Transformer.generate_square_subsequent_mask":
-        _transformer,
-}
-MISSING = {name for name, fn in PROBES.items() if not _probe(fn)}
-WLM_NEEDS = ["Tensor.t", "Tensor.narrow", "Tensor.new_zeros", "tg.multinomial",
-             "tg.randint(high, size)"]
-
-
-def needs(*pieces):
-    """xfail (not run) while a piece from another part of #10 is missing, naming it."""
-    missing = [p for p in pieces if p in MISSING]
-    return pytest.mark.xfail(bool(missing), run=False, strict=False,
-                             reason=f"needs {', '.join(missing)} (another part of issue #10)")
 
 
 def _run_both(tmp_path, script, args):
@@ -136,7 +90,6 @@ def test_programs_are_plain_pytorch_and_only_imports_change():
         assert compat.swap_line(old) == new
 
 
-@needs("Module.to(tg.device)")
 def test_mnist_cnn_adadelta_steplr(tmp_path, images):
     t, g = _run_both(tmp_path, "mnist_cnn.py",
                      ["--data", images, "--epochs", "2", "--train-size", "96",
@@ -164,7 +117,6 @@ def test_vae(tmp_path, images):
     assert 0 <= g["sample_range"][0] <= g["sample_range"][1] <= 1
 
 
-@needs("F.smooth_l1_loss")
 def test_polynomial_regression_with_custom_function(tmp_path):
     t, g = _run_both(tmp_path, "regression.py",
                      ["--max-batches", "300", "--lr", "0.05", "--degree", "3"])
@@ -202,22 +154,24 @@ def _check_wlm(t, g, rtol):
 
 
 @pytest.mark.parametrize("model", ["LSTM", "GRU"])
-@needs(*WLM_NEEDS)
 def test_word_language_model_rnn_and_generation(tmp_path, model):
     t, g = _run_both(tmp_path, "word_language_model.py",
                      ["--model", model, *WLM_ARGS, "--save", "model.pt"])
     _check_wlm(t, g, 1e-4)
 
 
-@needs(*WLM_NEEDS, "nn.TransformerEncoder(Layer), nn.Transformer.generate_square_subsequent_mask")
 def test_word_language_model_transformer_and_generation(tmp_path):
+    # lr 0.2, not 5: float32 exp/sin differ from torch's by an ulp (the positional encoding),
+    # and at lr 5 (gradient clipped to 0.25, so every step has length 1.25) the transformer's
+    # training is chaotic: such a difference grows to 10 % within 30 steps even in float64.
+    # At lr 0.2 the two runs agree to ~2e-6 over 198 steps.
+    args = list(WLM_ARGS)
+    args[args.index("--lr") + 1] = "0.2"
     t, g = _run_both(tmp_path, "word_language_model.py",
-                     ["--model", "Transformer", "--nhead", "2", *WLM_ARGS, "--save",
-                      "model.pt"])
+                     ["--model", "Transformer", "--nhead", "2", *args, "--save", "model.pt"])
     _check_wlm(t, g, 1e-3)
 
 
-@needs("device= on tg.tensor/tg.linspace")
 def test_learning_pytorch_with_examples(tmp_path):
     t, g = _run_both(tmp_path, "learning_pytorch_examples.py", ["--steps", "150"])
     assert set(g) == set(t) == {"tensors", "autograd", "function", "nn", "optim", "module",
