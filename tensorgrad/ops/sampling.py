@@ -78,11 +78,17 @@ def _integers(rng, low, high, shape, dt):
 
 @op(methods=())
 def randint(*args, size=None, generator=None, dtype=None, layout=None, device=None,
-            requires_grad=False):
-    """``randint(high, size)`` or ``randint(low, high, size)``: integers in [low, high),
-    int64 unless ``dtype`` says otherwise."""
+            requires_grad=False, low=None, high=None):
+    """``randint(high, size)`` or ``randint(low, high, size)`` (each also by keyword):
+    integers in [low, high), int64 unless ``dtype`` says otherwise."""
     check_options("randint", device, layout)
     args = list(args)
+    if high is not None:  # keywords: randint(low=..., high=..., size=...)
+        if len(args) > (0 if low is not None else 1):
+            raise TypeError("randint: bounds given both positionally and by keyword")
+        args = [low if low is not None else (args[0] if args else 0), high]
+    elif low is not None:
+        raise TypeError("randint: low= given without high=")
     if size is None:
         if not args or not isinstance(args[-1], (tuple, list)):
             raise TypeError("randint: expected randint(high, size) or randint(low, high, size) "
