@@ -94,11 +94,38 @@ def _address(a):
     return a.__array_interface__["data"][0]
 
 
+def _legacy_array(args, dtype):
+    """The array of PyTorch's legacy constructor ``torch.Tensor(...)``: ``Tensor()`` is empty,
+    ``Tensor(2, 3)`` / ``Tensor(tg.Size(...))`` a (zero-filled) tensor of that size,
+    ``Tensor(sequence or array)`` the data in the default float dtype, ``Tensor(tensor)``
+    the tensor's memory as it is. ``dtype=`` (tensorgrad's addition) overrides the dtype."""
+    dt = _dtypes.default_float() if dtype is None else _as_dtype(dtype)
+    if not args:
+        return np.zeros(0, dtype=dt)
+    first = args[0]
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
+           for a in args) or (len(args) == 1 and isinstance(first, Size)):
+        sizes = tuple(first) if isinstance(first, Size) else tuple(int(a) for a in args)
+        if any(n < 0 for n in sizes):
+            raise RuntimeError(f"Tensor: trying to create a tensor with negative dimension: "
+                               f"{list(sizes)}")
+        return np.zeros(sizes, dtype=dt)
+    if len(args) > 1:
+        raise TypeError(f"Tensor: expected sizes (ints) or one sequence of data, got "
+                        f"{len(args)} arguments")
+    if isinstance(first, Tensor):
+        return first._data if dtype is None else first._data.astype(dt)
+    if not isinstance(first, (list, tuple, np.ndarray, range)):
+        raise TypeError(f"Tensor: data must be a sequence (got {type(first).__name__})")
+    return np.asarray(first, dtype=dt)
+
+
 class Tensor:
     """An n-dimensional array that records the operations applied to it.
 
-    ``Tensor(array)`` wraps a numpy array as is; ``tg.tensor(data)`` is the user-facing
-    constructor with PyTorch's dtype defaults.
+    ``Tensor(...)`` is PyTorch's legacy constructor (``Tensor(2, 3)``, ``Tensor([1, 2])``: the
+    default float dtype); ``tg.tensor(data)`` is the constructor with PyTorch's dtype
+    inference. Inside the package an array is wrapped with ``_wrap``.
     """
 
     # _view: only on views (set by record(view_of=...)): the base Tensor whose memory this one
@@ -107,15 +134,10 @@ class Tensor:
                  "__weakref__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
-    def __new__(cls, data=None, requires_grad: bool = False, dtype=None):
-        if data is None:
-            data = np.zeros(0, dtype=np.float32)
-        if isinstance(data, Tensor):
-            data = data._data
-        arr = np.asarray(data, dtype=_as_dtype(dtype))
-        if dtype is None and arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
-            arr = arr.astype(_dtypes.default_float())  # Python floats: the default dtype
-        t = _wrap(arr, None, cls)
+    def __new__(cls, *args, requires_grad: bool = False, dtype=None):
+        if cls is not Tensor:  # a subclass (nn.Parameter) fills itself in __init__
+            return _wrap(np.zeros(0, dtype=np.float32), None, cls)
+        t = _wrap(_legacy_array(args, dtype), None, cls)
         if requires_grad:
             t.requires_grad_(True)
         return t

@@ -231,3 +231,23 @@ def test_save_of_a_module_is_refused_with_state_dict_advice(tmp_path):
     with pytest.raises(TypeError, match=r"state_dict\(\)"):
         tg.save(tg.nn.Linear(2, 2), tmp_path / "m.pt")
     tg.save(tg.nn.Linear(2, 2).state_dict(), tmp_path / "m.pt")
+
+
+def test_legacy_tensor_constructor_as_torch():
+    torch = pytest.importorskip("torch")
+    for make in (lambda L: L.Tensor(), lambda L: L.Tensor(2, 3), lambda L: L.Tensor([1, 2]),
+                 lambda L: L.Tensor((2, 3)), lambda L: L.Tensor(np.array([1, 2])),
+                 lambda L: L.Tensor(L.Size([4])), lambda L: L.Tensor([[L.tensor(3)]]),
+                 lambda L: L.Tensor(L.tensor([1, 2]))):
+        g, t = make(tg), make(torch)
+        assert tuple(g.shape) == tuple(t.shape) and str(g.dtype) == str(t.dtype)[6:]
+    assert tg.Tensor([1, 2]).tolist() == [1.0, 2.0] and tg.Tensor(2, 3).sum().item() == 0
+    x = tg.tensor([1.0, 2.0])
+    assert np.shares_memory(tg.Tensor(x).numpy(), x.numpy())       # as torch: same memory
+    p = tg.nn.Parameter(tg.Tensor(3, 2))                             # the classic custom layer
+    assert p.requires_grad and tuple(p.shape) == (3, 2) and p.dtype == tg.float32
+    for L in (torch, tg):
+        with pytest.raises(TypeError, match="data must be a sequence"):
+            L.Tensor(3.5)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        tg.Tensor(-1, 2)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import stack, zeros_like
-from ..tensor import Tensor
+from ..tensor import Tensor, _wrap
 from .engine import grad as _grad
 from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 
@@ -124,7 +124,7 @@ def _grads(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=
 def _ones_like(o):
     if o.numel() != 1:
         raise RuntimeError("grad can be implicitly created only for scalar outputs")
-    return Tensor(np.ones(o.shape, dtype=o.dtype))
+    return _wrap(np.ones(o.shape, dtype=o.dtype))
 
 
 def _fill_zeros(grads, refs, strict, create_graph, stage):

@@ -175,7 +175,7 @@ def zero_(self):
 
 @tensor_method("copy_")
 def copy_(self, src, non_blocking=False):
-    src_t = src if isinstance(src, Tensor) else Tensor(np.asarray(src))
+    src_t = src if isinstance(src, Tensor) else _wrap(np.asarray(src))
     return _inplace(self, "copy_",
                     lambda a, b: expand(astype(b, a._data.dtype), a._data.shape), src_t,
                     cast=False)
@@ -185,7 +185,7 @@ def copy_(self, src, non_blocking=False):
 def setitem(self, index, value):
     index = normalize_index(index)
     if not isinstance(value, Tensor):
-        value = Tensor(np.asarray(value, dtype=self._data.dtype))
+        value = _wrap(np.asarray(value, dtype=self._data.dtype))
     adv = is_advanced(index)
     if not (STATE.enabled and (self.requires_grad or value.requires_grad)) and \
             type(self._vc) is not InferenceVersion and \
