@@ -5,6 +5,7 @@
 __version__ = "0.1.0"
 
 from .tensor import Size, Tensor  # noqa: E402
+from ._tensor_str import set_printoptions  # noqa: E402
 from .dtypes import (bool_, can_cast, complex64, complex128, finfo, float16, float32,  # noqa: E402
                      float64, get_default_dtype, iinfo, int8, int16, int32, int64,
                      promote_types, result_type, set_default_dtype, uint8)

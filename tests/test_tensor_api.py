@@ -251,3 +251,32 @@ def test_legacy_tensor_constructor_as_torch():
             L.Tensor(3.5)
     with pytest.raises(RuntimeError, match="negative dimension"):
         tg.Tensor(-1, 2)
+
+
+def test_numel_function():
+    torch = pytest.importorskip("torch")
+    for shape in ((2, 3), (), (0, 4)):
+        assert tg.numel(tg.zeros(shape)) == torch.numel(torch.zeros(shape))
+    with pytest.raises(TypeError, match="numel: input must be a tg.Tensor"):
+        tg.numel([1, 2])
+
+
+def test_set_printoptions_as_torch():
+    torch = pytest.importorskip("torch")
+    x = np.linspace(-2, 3, 2000).reshape(40, 50) / 7
+    small = np.array([[1.123456, -2.5], [1e-3, 4.0]])
+    try:
+        for opts in ({"precision": 2}, {"precision": 6, "linewidth": 120},
+                     {"threshold": 10, "edgeitems": 2}, {"sci_mode": True},
+                     {"sci_mode": False, "precision": 3}, {"profile": "short"},
+                     {"profile": "default"}):
+            tg.set_printoptions(**opts)
+            torch.set_printoptions(**opts)
+            for a in (x, small, x[0, :12]):
+                assert repr(tg.tensor(a, dtype=tg.float64)) == repr(torch.tensor(a)).replace(
+                    "torch.", "tg."), opts
+    finally:
+        tg.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+    with pytest.raises(ValueError, match="set_printoptions: profile must be one of"):
+        tg.set_printoptions(profile="long")

@@ -110,6 +110,14 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
+@op(name="numel", methods=())
+def numel_of(input):  # noqa: A002
+    """``tg.numel(x)``: the number of elements of ``x``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel: input must be a tg.Tensor, got {type(input).__name__}")
+    return int(input._data.size)
+
+
 @op(methods=())
 def is_floating_point(input):  # noqa: A002 (torch's name)
     return input._data.dtype.kind == "f"
