@@ -269,3 +269,27 @@ def test_integer_inplace_results_must_be_castable():
         i.fill_(2.7)                                # fill_/copy_/setitem truncate, as torch
         i[0] = 9.9
         assert i.tolist() == [9, 2]
+
+
+@pytest.mark.parametrize("shape,off,d1,d2", [((3, 3), 0, 0, 1), ((3, 4), 1, 0, 1),
+                                             ((4, 3), -2, 0, 1), ((2, 3, 4), 1, 2, 0),
+                                             ((3, 3), 5, 0, 1), ((2, 3, 4), -1, -1, 0)])
+def test_diagonal_is_a_view_as_torch(shape, off, d1, d2):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a, w = rng.standard_normal(shape), rng.standard_normal(shape)
+    x = tg.tensor(a)
+    v = x.diagonal(off, d1, d2)
+    v.fill_(7.0)                                   # unrecorded write through the view
+    t = torch.tensor(a)
+    t.diagonal(off, d1, d2).fill_(7.0)
+    assert x.tolist() == t.tolist() and x._version == v._version == 1
+    xg, xt = tg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    bg, bt = xg * 1.0, xt * 1.0
+    bg.diagonal(off, d1, d2).mul_(3.0)             # recorded: the base gets CopySlices
+    bt.diagonal(off, d1, d2).mul_(3.0)
+    (bg * tg.tensor(w)).sum().backward()
+    (bt * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(bg.detach().numpy(), bt.detach().numpy(), rtol=1e-15)
+    np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-15)
+    assert bg.grad_fn.name() == bt.grad_fn.name()

@@ -298,8 +298,22 @@ def diagonal(input, offset=0, dim1=0, dim2=1):  # noqa: A002
     a1, a2 = _dim(dim1, d.ndim, "diagonal"), _dim(dim2, d.ndim, "diagonal")
     if a1 == a2:
         raise RuntimeError(f"diagonal: dim1 and dim2 can not be the same dimension ({a1})")
-    out = np.diagonal(d, offset, a1, a2).copy()
-    return record("diagonal", out, (input,), _diagonal_vjp, saved=(d.shape, offset, a1, a2))
+    return record("diagonal", _diagonal_view(d, offset, a1, a2), (input,), _diagonal_vjp,
+                  saved=(d.shape, offset, a1, a2), view_of=input)
+
+
+def _diagonal_view(d, offset, a1, a2):
+    """``np.diagonal`` as a writable view of ``d`` (numpy's is read-only): PyTorch's diagonal
+    shares memory with its input, so writes through it reach the input."""
+    r, c = max(-offset, 0), max(offset, 0)
+    n = max(0, min(d.shape[a1] - r, d.shape[a2] - c))
+    start = [slice(None)] * d.ndim
+    start[a1], start[a2] = slice(min(r, d.shape[a1]), None), slice(min(c, d.shape[a2]), None)
+    sub = d[tuple(start)]
+    rest = [i for i in range(d.ndim) if i not in (a1, a2)]
+    shape = tuple(d.shape[i] for i in rest) + (n,)
+    strides = tuple(d.strides[i] for i in rest) + (d.strides[a1] + d.strides[a2],)
+    return np.lib.stride_tricks.as_strided(sub, shape, strides)
 
 
 def _diagonal_scatter_vjp(ctx, g, offset, dim1, dim2):
