@@ -293,3 +293,22 @@ def test_diagonal_is_a_view_as_torch(shape, off, d1, d2):
     np.testing.assert_allclose(bg.detach().numpy(), bt.detach().numpy(), rtol=1e-15)
     np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-15)
     assert bg.grad_fn.name() == bt.grad_fn.name()
+
+
+def test_select_as_torch():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(1).standard_normal((2, 3, 4))
+    for dim, i in ((0, 1), (1, -1), (2, 3), (-1, 0)):
+        xg, xt = tg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        yg, yt = xg.select(dim, i), xt.select(dim, i)
+        np.testing.assert_array_equal(yg.detach().numpy(), yt.detach().numpy())
+        assert yg.grad_fn.name() == yt.grad_fn.name()
+        (yg * yg).sum().backward()
+        (yt * yt).sum().backward()
+        np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-15)
+        assert tg.gradcheck(lambda x: tg.select(x, dim, i) * 2.0, (xg,))
+    x = tg.tensor(a)
+    x.select(1, 2).fill_(0.0)                       # a view: the write reaches x
+    assert not x[:, 2].numpy().any()
+    with pytest.raises(IndexError, match=r"select\(\): index 3 out of range"):
+        x.select(1, 3)

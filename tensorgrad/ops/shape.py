@@ -55,6 +55,19 @@ def narrow(input, dim, start, length):  # noqa: A002 (torch's names)
 
 
 @op
+def select(input, dim, index):  # noqa: A002 (torch's names)
+    """``input`` at ``index`` along ``dim``, that dimension removed (a view)."""
+    d = _data("select", input)
+    dm = _dim(dim, d.ndim, "select")
+    n = d.shape[dm]
+    index = int(index.item() if isinstance(index, _T) else index)
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(d.shape)} at dimension {dm}")
+    return getitem(input, _along(dm, index))
+
+
+@op
 def unflatten(input, dim, sizes):  # noqa: A002
     """Dimension ``dim`` reshaped to ``sizes`` (one entry may be -1)."""
     d = _data("unflatten", input)
