@@ -2,14 +2,14 @@
 gradcheck / gradgradcheck in float64, dtype handling, and errors that name the op and shapes."""
 import numpy as np
 import pytest
-import torch
+from _torch import lazy, torch
 
 import tensorgrad as tg
 from tensorgrad.ops import conv as C
 from tensorgrad.ops import _conv_impl as CI  # array-level knobs (chunk sizes, threads, Winograd)
 from tensorgrad.ops import pool as P
 
-TF = torch.nn.functional
+TF = lazy("torch.nn.functional")
 rng = np.random.default_rng(7)
 
 CONV = {1: (C.conv1d, TF.conv1d), 2: (C.conv2d, TF.conv2d), 3: (C.conv3d, TF.conv3d)}

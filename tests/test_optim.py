@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 import pytest
-import torch
+from _torch import torch
 
 import tensorgrad as tg
 from tensorgrad.optim import lr_scheduler as tgs

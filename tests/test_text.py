@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-import torch
+from _torch import torch
 
 import tensorgrad as tg
 from tensorgrad import text as T
