@@ -313,7 +313,7 @@ def test_conv_bias_gradient_with_and_without_weight_gradient(monkeypatch, needs,
             assert a.grad is None
 
 
-# ---- the course notes' worked numbers (§8) ------------------------------------------------------
+# ---- the course's worked numbers (§8) -----------------------------------------------------------
 def test_notes_6x6_vertical_edge_example():
     image = np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3],
                       [0, 1, 3, 1, 7, 8], [4, 2, 1, 6, 2, 8], [2, 4, 5, 2, 3, 9]], np.float64)

@@ -108,7 +108,7 @@ def test_uniform_model_has_perplexity_vocab_size():
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_sentence_probability_is_product_of_step_conditionals(cell):
     """P(y1..yT <EOS>) from one pass equals the product of the softmax outputs obtained by
-    feeding the tokens one at a time with the carried state (notes §9.4)."""
+    feeding the tokens one at a time with the carried state (docs/maths.md §9.4)."""
     v = T.Vocab.build(["hello", "world"])
     m = _tiny_lm(len(v), cell)
     word = "hold"

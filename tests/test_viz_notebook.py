@@ -23,7 +23,7 @@ def test_graphs_notebook_executes():
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    # the notes' dJ/dz = (a - y)/m check and the vanishing-gradient comparison ran
+    # the course's dJ/dz = (a - y)/m check and the vanishing-gradient comparison ran
     assert "formula (a - y)/m" in text and "sigmoid" in text and "ReLU + He" in text
     svgs = [o for o in outputs if "image/svg+xml" in o.get("data", {})]
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]

@@ -177,7 +177,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return _reduce(_ops.abs(x - t), _legacy_reduction(size_average, reduce, reduction), op)
 
 
-# ---- tg: the notes' multi-task loss and penalties -------------------------------------------
+# ---- tg: the course's multi-task loss and penalties -------------------------------------------
 def multitask_bce_with_logits(input, target, mask=None, reduction="mean", pos_weight=None):
     """**tg** The notes' multi-task loss (§7.5.1): logistic losses summed over the labelled
     entries only. ``target`` (N, T) holds 0/1 labels; unlabelled entries are marked by
