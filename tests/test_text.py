@@ -178,7 +178,7 @@ def test_char_lstm_on_english_words_beats_unigram_and_samples_plausible_words():
 
 
 def test_word_level_language_model_prefers_the_sensible_sentence():
-    """The notes' speech-recognition example: 'apple and pear salad' vs 'apple and pair'."""
+    """The course's speech-recognition example: 'apple and pear salad' vs 'apple and pair'."""
     tg.manual_seed(0)
     rng = np.random.default_rng(0)
     fruits = ["apple", "pear", "plum", "fig"]

@@ -9,7 +9,7 @@ from ..autograd.node import record
 from ..tensor import Tensor, _wrap
 from ._registry import op
 from ._util import (TargetOutOfRangeError, as_tensor_arg, check_float, int_indices,
-                    legacy_reduction, reduce_loss, same_shape)
+                    legacy_reduction, reduce_loss, float_pair)
 from ._xp import TG, array_module
 from .movement import permute, reshape
 from .reduce import log_softmax, sum
@@ -232,11 +232,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """-w [t log x + (1-t) log(1-x)] for probabilities x in [0, 1]; each log is clamped to
     >= -100 as in PyTorch (so x = 0 or 1 gives a finite loss)."""
     op = "binary_cross_entropy"
-    x = as_tensor_arg(input, op, "input")
-    t = as_tensor_arg(target, op, "target")
-    check_float(x, op)
-    check_float(t, op, "target")
-    same_shape(x, t, op)
+    x, t = float_pair(op, input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
     xd = x._data
     if xd.size and (np.nanmin(xd) < 0 or np.nanmax(xd) > 1):
@@ -293,11 +289,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """Sigmoid + BCE in one stable op: (1-t) x + (1 + (pw-1) t) log(1 + e^{-x}), computed as
     log1p(exp(-|x|)) + max(-x, 0). Its gradient at x is sigmoid(x) - t (pw = 1)."""
     op = "binary_cross_entropy_with_logits"
-    x = as_tensor_arg(input, op, "input")
-    t = as_tensor_arg(target, op, "target")
-    check_float(x, op)
-    check_float(t, op, "target")
-    same_shape(x, t, op)
+    x, t = float_pair(op, input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
     xd = x._data
     td = t._data.astype(xd.dtype, copy=False)

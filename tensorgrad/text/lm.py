@@ -147,7 +147,7 @@ def sample(model, vocab, n=1, max_len=30, temperature=1.0, prefix=(), rng=None,
 def train_language_model(model, train_seqs, eos_id, epochs=1, batch_size=64, lr=3e-3,
                          clip=1.0, val_seqs=None, optimizer=None, progress=True,
                          max_steps=None, single_thread_blas="auto"):
-    """Adam on the next-token cross-entropy, gradient-norm clipping at ``clip`` (the notes'
+    """Adam on the next-token cross-entropy, gradient-norm clipping at ``clip`` (the course'
     remedy for exploding gradients). Returns {"loss": per-step losses, "val_ppl": per epoch}.
 
     ``single_thread_blas``: run every GEMM of the step on one BLAS thread ("auto": when the
