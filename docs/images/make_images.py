@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class MLP(nn.Module):
-    """The notes' L-layer network for 8×8 digits: 64 → 32 → 16 → 10."""
+    """The course's L-layer network for 8×8 digits: 64 → 32 → 16 → 10."""
 
     def __init__(self):
         super().__init__()
