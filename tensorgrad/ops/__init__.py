@@ -10,8 +10,8 @@ Each op is declared once with ``@op`` (see ``_registry.py``); this package then
 """
 from . import (activation, convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
                movement, norm, reduce)
-from . import (contraction, logic, math, matrix, scan, scattering, shape,  # noqa: F401
-               sorting)
+from . import (contraction, counting, distance, logic, math, matrix, scan,  # noqa: F401
+               scattering, shape, sorting)
 from . import conv, conv_transpose, interpolate, padding, pool, recurrent, unpool  # noqa: F401
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
 from ._xp import NAMES as _XP_NAMES, TG, array_module  # noqa: F401
