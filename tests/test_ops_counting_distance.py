@@ -95,3 +95,36 @@ def test_histc_errors():
         tg.histc(tg.tensor([1.0, 2.0]), bins=3, min=3, max=1)
     with pytest.raises(NotImplementedError, match="histc"):
         tg.histc(tg.tensor([1, 2]), bins=3)
+
+
+# ---- adaptive max pooling (PyTorch's windows and indices) -------------------------------------
+@pytest.mark.parametrize("nd,shape,size", [
+    (1, (2, 3, 7), 3), (1, (3, 10), 4), (2, (2, 3, 7, 5), (3, 2)), (2, (3, 7, 5), (4, None)),
+    (2, (2, 3, 8, 8), 1), (2, (1, 2, 3, 3), 5), (3, (1, 2, 5, 4, 6), (2, 3, 4))])
+def test_adaptive_max_pool_matches_torch(nd, shape, size):
+    x = rng.standard_normal(shape)
+    fn = getattr(F, f"adaptive_max_pool{nd}d")
+    compare_with_torch(torch, lambda t: fn(t, size),
+                       lambda t: getattr(torch.nn.functional, f"adaptive_max_pool{nd}d")(t, size),
+                       [x])
+    _, idx = fn(tg.tensor(x), size, return_indices=True)
+    _, tidx = getattr(torch.nn.functional, f"adaptive_max_pool{nd}d")(
+        torch.tensor(x), size, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    module = getattr(tg.nn, f"AdaptiveMaxPool{nd}d")(size, return_indices=True)
+    np.testing.assert_array_equal(module(tg.tensor(x))[1].numpy(), tidx.numpy())
+
+
+def test_adaptive_max_pool_ties_and_nan_as_torch():
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, 1, 2] = np.nan
+    got, idx = F.adaptive_max_pool2d(tg.tensor(x), 2, return_indices=True)
+    want, tidx = torch.nn.functional.adaptive_max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(np.isnan(got.numpy()), np.isnan(want.numpy()))
+    X = tg.tensor(rng.standard_normal((1, 2, 5, 3)), requires_grad=True)
+    assert tg.autograd.gradcheck(lambda t: F.adaptive_max_pool2d(t, (2, 2)), (X,))
+    with pytest.raises(ValueError, match="adaptive_max_pool2d"):
+        F.adaptive_max_pool2d(tg.zeros(1, 1, 4, 4), (0, 2))
+    with pytest.raises(ValueError, match="adaptive_max_pool2d"):
+        F.adaptive_max_pool2d(tg.zeros(4, 4), 2)

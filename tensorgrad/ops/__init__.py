@@ -12,7 +12,7 @@ from . import (activation, convert, creation, elementwise, index, inplace, linal
                movement, norm, reduce)
 from . import (contraction, counting, distance, logic, math, matrix, scan,  # noqa: F401
                scattering, shape, sorting)
-from . import conv, conv_transpose, interpolate, padding, pool, recurrent, unpool  # noqa: F401
+from . import adaptive_max, conv, conv_transpose, interpolate, padding, pool, recurrent, unpool  # noqa: F401
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
 from ._xp import NAMES as _XP_NAMES, TG, array_module  # noqa: F401
 from .index import getitem_adjoint as _getitem_adjoint, np_getitem as _np_getitem
