@@ -276,8 +276,10 @@ from .loss_functions import __all__ as _loss_all  # noqa: E402
 from .spatial import (fold, pixel_shuffle, pixel_unshuffle, unfold, upsample,  # noqa: E402,F401
                       upsample_bilinear, upsample_nearest)
 from .spatial import FUNCTIONAL as _spatial_all  # noqa: E402
+from .sampling import affine_grid, grid_sample  # noqa: E402,F401
+from .sampling import FUNCTIONAL as _sampling_all  # noqa: E402
 from .sparse import embedding, embedding_bag  # noqa: E402,F401
 from .attention import (multi_head_attention_forward,  # noqa: E402,F401
                         scaled_dot_product_attention)
 
-__all__ += _loss_all + _spatial_all
+__all__ += _loss_all + _spatial_all + _sampling_all
