@@ -6,6 +6,8 @@ import pytest
 
 import tensorgrad as tg
 
+from _torch import torch
+
 
 def f64(a, requires_grad=True):
     return tg.tensor(np.asarray(a, dtype=np.float64), dtype=tg.float64, requires_grad=requires_grad)
@@ -21,7 +23,6 @@ def test_reused_nodes_accumulate_b_eq_a_plus_a():
 
 
 def test_diamond_graph_matches_torch():
-    torch = pytest.importorskip("torch")
     x = np.array([0.3, -1.2, 2.0])
 
     def f(m, a):
@@ -154,7 +155,6 @@ def test_grad_of_grad_third_order():
 
 
 def test_hessian_vector_product_of_mlp_loss_matches_torch():
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
     X, W1, W2, v1, v2 = (rng.standard_normal(s) for s in [(5, 4), (4, 6), (6, 3), (4, 6), (6, 3)])
     y = np.array([0, 2, 1, 1, 0])

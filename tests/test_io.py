@@ -10,8 +10,8 @@ import tensorgrad as tg
 from tensorgrad import io as tgio
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
-torch = pytest.importorskip("torch")
-safetensors_torch = pytest.importorskip("safetensors.torch")
+from _torch import lazy, torch
+safetensors_torch = lazy("safetensors.torch")
 
 
 def _tg_mlp():

@@ -1,5 +1,5 @@
-"""tg.nn.init: PyTorch's formulas (gain, fans, bounds, std), the notes' schemes, seeding, and the
-notes' symmetry argument (§2.3.1): zero-initialized hidden units stay identical."""
+"""tg.nn.init: PyTorch's formulas (gain, fans, bounds, std), the course's schemes, seeding, and the
+course's symmetry argument (§2.3.1): zero-initialized hidden units stay identical."""
 import math
 
 import numpy as np
@@ -121,7 +121,7 @@ def test_init_module_schemes():
 
 
 def test_zero_init_hidden_units_stay_symmetric():
-    """The notes' symmetry argument: with W = 0 every hidden unit computes the same function,
+    """The course's symmetry argument: with W = 0 every hidden unit computes the same function,
     receives the same gradient, and so stays identical however long we train. Random init
     breaks the symmetry."""
     rng = np.random.default_rng(0)

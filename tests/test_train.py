@@ -14,7 +14,7 @@ def _mlp(sizes, p_drop=0.1):
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         lin = nn.Linear(a, b)
-        nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")  # He init (notes §5.3)
+        nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")  # He init (docs/maths.md §5.3)
         nn.init.zeros_(lin.bias)
         layers.append(lin)
         if i < len(sizes) - 2:

@@ -18,7 +18,7 @@ from ..ops import FUNCTIONAL as _DECLARED
 from ..ops._util import (TargetOutOfRangeError, as_tensor_arg as _as_tensor,  # noqa: F401
                          check_float as _check_float, int_indices as _int_indices,
                          legacy_reduction as _legacy_reduction, reduce_loss as _reduce,
-                         same_shape as _same_shape)
+                         float_pair as _float_pair)
 from ..tensor import Tensor, _wrap
 
 globals().update(_DECLARED)
@@ -177,21 +177,17 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return _reduce(_ops.abs(x - t), _legacy_reduction(size_average, reduce, reduction), op)
 
 
-# ---- tg: the notes' multi-task loss and penalties -------------------------------------------
+# ---- tg: the course's multi-task loss and penalties -------------------------------------------
 def multitask_bce_with_logits(input, target, mask=None, reduction="mean", pos_weight=None):
-    """**tg** The notes' multi-task loss (§7.5.1): logistic losses summed over the labelled
+    """**tg** The multi-task loss of docs/maths.md §7 (course §7.5.1): logistic losses summed over the labelled
     entries only. ``target`` (N, T) holds 0/1 labels; unlabelled entries are marked by
     ``mask`` (bool, True = labelled) or, without a mask, by NaN targets.
 
-    reduction: ``'mean'`` = (1/m) Σ_i Σ_j 1{labelled} L(ŷ_ij, y_ij) with m = N (the notes'
+    reduction: ``'mean'`` = (1/m) Σ_i Σ_j 1{labelled} L(ŷ_ij, y_ij) with m = N (the course's
     cost J); ``'sum'`` = the double sum; ``'mean_labelled'`` divides by the number of labelled
     entries; ``'none'`` returns the elementwise losses (0 where unlabelled)."""
     op = "multitask_bce_with_logits"
-    x = _as_tensor(input, op, "input")
-    t = _as_tensor(target, op, "target")
-    _check_float(x, op)
-    _check_float(t, op, "target")
-    _same_shape(x, t, op)
+    x, t = _float_pair(op, input, target)
     td = t._data
     if mask is None:
         m = ~np.isnan(td)
@@ -249,7 +245,7 @@ def _penalty_params(model_or_params, weights_only, op):
 
 
 def l2_penalty(model_or_params, lambd, m, weights_only=True):
-    """**tg** The notes' L2 term λ/(2m) Σ_l ‖W[l]‖_F² (§4.2), to add to any loss. By default
+    """**tg** The course's L2 term λ/(2m) Σ_l ‖W[l]‖_F² (§4.2), to add to any loss. By default
     only weights (tensors with ≥ 2 dims) count, not biases. Its gradient adds (λ/m) W."""
     op = "l2_penalty"
     if m <= 0:
@@ -262,7 +258,7 @@ def l2_penalty(model_or_params, lambd, m, weights_only=True):
 
 
 def l1_penalty(model_or_params, lambd, m, weights_only=True):
-    """**tg** The notes' L1 term λ/m Σ |w| (§4.2): it drives weights to exact zeros."""
+    """**tg** The course's L1 term λ/m Σ |w| (§4.2): it drives weights to exact zeros."""
     op = "l1_penalty"
     if m <= 0:
         raise ValueError(f"{op}: m (the number of examples) must be positive, got {m}")
@@ -280,8 +276,10 @@ from .loss_functions import __all__ as _loss_all  # noqa: E402
 from .spatial import (fold, pixel_shuffle, pixel_unshuffle, unfold, upsample,  # noqa: E402,F401
                       upsample_bilinear, upsample_nearest)
 from .spatial import FUNCTIONAL as _spatial_all  # noqa: E402
+from .sampling import affine_grid, grid_sample  # noqa: E402,F401
+from .sampling import FUNCTIONAL as _sampling_all  # noqa: E402
 from .sparse import embedding, embedding_bag  # noqa: E402,F401
 from .attention import (multi_head_attention_forward,  # noqa: E402,F401
                         scaled_dot_product_attention)
 
-__all__ += _loss_all + _spatial_all
+__all__ += _loss_all + _spatial_all + _sampling_all

@@ -10,9 +10,10 @@ Each op is declared once with ``@op`` (see ``_registry.py``); this package then
 """
 from . import (activation, convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
                movement, norm, reduce)
-from . import (contraction, logic, math, matrix, sampling, scan, scattering, shape,  # noqa: F401
-               sorting, views)
-from . import conv, conv_transpose, interpolate, padding, pool, recurrent, unpool  # noqa: F401
+from . import (contraction, counting, distance, logic, math, matrix, sampling, scan,  # noqa: F401
+               scattering, shape, sorting, views)
+from . import (adaptive_max, conv, conv_transpose, interpolate, padding, pool,  # noqa: F401
+               recurrent, unpool)
 from . import inplace_family  # noqa: F401  (last: declares the in-place twins of the above)
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
 from ._xp import NAMES as _XP_NAMES, TG, array_module  # noqa: F401
