@@ -28,7 +28,8 @@ __all__ = sorted(_DECLARED) + [
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
     "local_response_norm", "embedding", "embedding_bag", "scaled_dot_product_attention",
     "multi_head_attention_forward", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
-    "l2_penalty", "l1_penalty", "normalize", "pairwise_distance", "triplet_margin_loss"]
+    "l2_penalty", "l1_penalty", "normalize", "pairwise_distance", "triplet_margin_loss",
+    "gumbel_softmax"]
 
 
 # ---- dropout ----------------------------------------------------------------------------------
@@ -177,10 +178,29 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return _reduce(_ops.abs(x - t), _legacy_reduction(size_average, reduce, reduction), op)
 
 
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """A sample of the Gumbel-softmax distribution (Jang et al. 2017; Maddison et al. 2017):
+    softmax((logits + g) / tau) along ``dim`` with g = -log(E), E ~ Exp(1) (the global
+    generator). ``hard``: the one-hot of its argmax in the forward pass, with the soft sample's
+    gradient (straight-through). ``eps`` is unused, as in PyTorch."""
+    op = "gumbel_softmax"
+    x = _as_tensor(logits, op, "logits")
+    _check_float(x, op, "logits")
+    e = _random.generator().exponential(size=x._data.shape).astype(x._data.dtype)
+    y_soft = _ops.softmax((x + _wrap(-np.log(e))) / tau, dim)
+    if not hard:
+        return y_soft
+    d = y_soft._data
+    index = np.argmax(d, axis=dim)
+    y_hard = np.zeros_like(d)
+    np.put_along_axis(y_hard, np.expand_dims(index, dim), 1.0, axis=dim)
+    return _wrap(y_hard) - y_soft.detach() + y_soft
+
+
 # ---- tg: the course's multi-task loss and penalties -------------------------------------------
 def multitask_bce_with_logits(input, target, mask=None, reduction="mean", pos_weight=None):
-    """**tg** The multi-task loss of docs/maths.md §7 (course §7.5.1): logistic losses summed over the labelled
-    entries only. ``target`` (N, T) holds 0/1 labels; unlabelled entries are marked by
+    """**tg** The course's multi-task loss (§7.5.1): logistic losses summed over the
+    labelled entries only. ``target`` (N, T) holds 0/1 labels; unlabelled entries are marked by
     ``mask`` (bool, True = labelled) or, without a mask, by NaN targets.
 
     reduction: ``'mean'`` = (1/m) Σ_i Σ_j 1{labelled} L(ŷ_ij, y_ij) with m = N (the course's
@@ -245,8 +265,8 @@ def _penalty_params(model_or_params, weights_only, op):
 
 
 def l2_penalty(model_or_params, lambd, m, weights_only=True):
-    """**tg** The course's L2 term λ/(2m) Σ_l ‖W[l]‖_F² (§4.2), to add to any loss. By default
-    only weights (tensors with ≥ 2 dims) count, not biases. Its gradient adds (λ/m) W."""
+    """**tg** The course's L2 term λ/(2m) Σ_l ‖W[l]‖_F² (§4.2), to add to any loss. By
+    default only weights (tensors with ≥ 2 dims) count, not biases. Its gradient adds (λ/m) W."""
     op = "l2_penalty"
     if m <= 0:
         raise ValueError(f"{op}: m (the number of examples) must be positive, got {m}")
@@ -273,13 +293,16 @@ from .triplet import normalize, pairwise_distance, triplet_margin_loss  # noqa: 
 from .loss_functions import *  # noqa: E402,F401,F403
 from .loss_functions import __all__ as _loss_all  # noqa: E402
 
-from .spatial import (fold, pixel_shuffle, pixel_unshuffle, unfold, upsample,  # noqa: E402,F401
-                      upsample_bilinear, upsample_nearest)
+from .spatial import (channel_shuffle, fold, lp_pool1d, lp_pool2d, lp_pool3d,  # noqa: E402,F401
+                      pixel_shuffle, pixel_unshuffle, unfold, upsample, upsample_bilinear,
+                      upsample_nearest)
 from .spatial import FUNCTIONAL as _spatial_all  # noqa: E402
+from .layers import bilinear  # noqa: E402,F401
+from .layers import FUNCTIONAL as _layers_all  # noqa: E402
 from .sampling import affine_grid, grid_sample  # noqa: E402,F401
 from .sampling import FUNCTIONAL as _sampling_all  # noqa: E402
 from .sparse import embedding, embedding_bag  # noqa: E402,F401
 from .attention import (multi_head_attention_forward,  # noqa: E402,F401
                         scaled_dot_product_attention)
 
-__all__ += _loss_all + _spatial_all + _sampling_all
+__all__ += _loss_all + _spatial_all + _sampling_all + _layers_all

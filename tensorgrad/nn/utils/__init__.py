@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, _wrap
+from ...tensor import Tensor, _wrap
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
            "vector_to_parameters"]
@@ -105,3 +105,6 @@ def vector_to_parameters(vec, parameters) -> None:
         np.copyto(p._data, arr[i:i + n].reshape(p._data.shape), casting="unsafe")
         p._version += 1
         i += n
+
+
+from . import rnn  # noqa: E402,F401  (tg.nn.utils.rnn, as torch.nn.utils.rnn)
