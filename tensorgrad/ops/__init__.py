@@ -10,7 +10,7 @@ Each op is declared once with ``@op`` (see ``_registry.py``); this package then
 """
 from . import (activation, convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
                movement, norm, reduce)
-from . import (contraction, counting, distance, logic, math, matrix, scan,  # noqa: F401
+from . import (contraction, counting, distance, logic, math, matrix, numeric, scan,  # noqa: F401
                scattering, shape, sorting)
 from . import adaptive_max, conv, conv_transpose, interpolate, padding, pool, recurrent, unpool  # noqa: F401
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
