@@ -1,4 +1,4 @@
-"""The in-place twins x.f_(...) of out-of-place methods (ops/inplace_family.py), against PyTorch
+"""The in-place twins x.f_(...) of out-of-place methods (ops/inplace_variants.py), against PyTorch
 in float64: the values written, that the same tensor comes back with its version bumped, the
 gradient through the in-place op, gradcheck, and PyTorch's errors (result type that can't be
 cast, a leaf that requires grad)."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import ops as _ops
 from .. import random as _random
+from ..ops import activation as _act
 from .._state import STATE
 from ..ops import FUNCTIONAL as _DECLARED
 from ..ops._util import (TargetOutOfRangeError, as_tensor_arg as _as_tensor,  # noqa: F401
@@ -29,7 +30,39 @@ __all__ = sorted(_DECLARED) + [
     "local_response_norm", "embedding", "embedding_bag", "scaled_dot_product_attention",
     "multi_head_attention_forward", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
     "l2_penalty", "l1_penalty", "normalize", "pairwise_distance", "triplet_margin_loss",
-    "gumbel_softmax"]
+    "gumbel_softmax", "relu", "leaky_relu", "relu_", "leaky_relu_", "elu_", "celu_", "selu_",
+    "hardtanh_", "rrelu_", "threshold_"]
+
+
+# ---- activations with PyTorch's functional keywords ------------------------------------------
+def relu(input, inplace=False):  # noqa: A002 (torch's names)
+    """max(x, 0); ``inplace=True`` writes it into ``input`` (PyTorch's ``F.relu``)."""
+    return input.relu_() if inplace else _ops.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
+    """x if x > 0 else negative_slope · x; ``inplace=True`` writes it into ``input``."""
+    if inplace:
+        return _act.apply_inplace(_ops.leaky_relu, input, negative_slope)
+    return _ops.leaky_relu(input, negative_slope)
+
+
+def _inplace_form(fn):
+    def f(input, *args, **kwargs):  # noqa: A002
+        return fn(input, *args, inplace=True, **kwargs)
+    f.__name__ = fn.__name__ + "_"
+    f.__doc__ = f"``{fn.__name__}(..., inplace=True)``."
+    return f
+
+
+relu_ = _inplace_form(relu)
+leaky_relu_ = _inplace_form(leaky_relu)
+elu_ = _inplace_form(_DECLARED["elu"])
+celu_ = _inplace_form(_DECLARED["celu"])
+selu_ = _inplace_form(_DECLARED["selu"])
+hardtanh_ = _inplace_form(_DECLARED["hardtanh"])
+rrelu_ = _inplace_form(_DECLARED["rrelu"])
+threshold_ = _inplace_form(_DECLARED["threshold"])
 
 
 # ---- dropout ----------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ Each op is declared once with ``@op`` (see ``_registry.py``); this package then
 """
 from . import (activation, convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
                movement, norm, reduce)
-from . import (contraction, counting, distance, logic, math, matrix, sampling, scan,  # noqa: F401
-               scattering, shape, sorting, views)
+from . import (contraction, counting, distance, logic, math, matrix, numeric, sampling,  # noqa: F401
+               scan, scattering, shape, sorting, views)
 from . import (adaptive_max, conv, conv_transpose, interpolate, padding, pool,  # noqa: F401
                recurrent, unpool)
-from . import inplace_family  # noqa: F401  (last: declares the in-place twins of the above)
+from . import inplace_variants  # noqa: F401  (last: the twins of every method declared above)
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
 from ._xp import NAMES as _XP_NAMES, TG, array_module  # noqa: F401
 from .index import getitem_adjoint as _getitem_adjoint, np_getitem as _np_getitem

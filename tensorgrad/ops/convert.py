@@ -126,3 +126,11 @@ def is_floating_point(input):  # noqa: A002 (torch's name)
 @op(methods=())
 def is_complex(input):  # noqa: A002 (torch's name)
     return input._data.dtype.kind == "c"
+
+
+@tensor_method("type_as")
+def type_as(a, other):
+    """``x.type_as(y)`` is ``x.to(y.dtype)``."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"type_as: other must be a tg.Tensor, got {type(other).__name__}")
+    return astype(a, other._data.dtype)

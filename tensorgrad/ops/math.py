@@ -17,8 +17,8 @@ from ..tensor import Tensor, _wrap
 from ._registry import op
 from ._util import const, float_array, not_tensor
 from ._xp import array_module
-from .elementwise import (_bcast_fail, _identity_vjp, _zero_vjp, add as _add, clamp as _clamp,
-                          div as true_divide, mul as _mul, sub as _sub)
+from .elementwise import (_bcast_fail, _identity_vjp, _zero_vjp, add as _add, div as true_divide,
+                          mul as _mul, sub as _sub)
 from .special import erf_np, erfc_np, erfinv_np
 
 _T = Tensor
@@ -508,15 +508,3 @@ def addcdiv(input, tensor1, tensor2, *, value=1):  # noqa: A002
                            "use tensor1.float() (or true_divide)")
     q = true_divide(tensor1, tensor2)
     return _add(input, q if value == 1 else _mul(q, value))
-
-
-@op
-def clamp_min(input, min):  # noqa: A002
-    """``clamp(input, min=min)``."""
-    return _clamp(input, min=min)
-
-
-@op
-def clamp_max(input, max):  # noqa: A002
-    """``clamp(input, max=max)``."""
-    return _clamp(input, max=max)
