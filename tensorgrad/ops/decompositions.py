@@ -274,6 +274,7 @@ def _refuse_qr_complete(ctx, grads, *saved):
 
 # ---- triangular solve -------------------------------------------------------------------------
 def _solve_tri_vjp(ctx, g, X, A, upper, left, unitriangular):
+    A = _masked(A, upper, unitriangular)                   # the matrix the solve used
     if not left:
         gB = _mT(solve(A, _mT(g)))                         # X A = B: gB = g A⁻ᵀ
         gA = -(_mT(X) @ gB)
@@ -309,12 +310,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     except np.linalg.LinAlgError:
         raise RuntimeError("linalg.solve_triangular: the triangular matrix is singular (a zero "
                            "on its diagonal)") from None
-    Tt = _wrap(T)
-
-    def vjp(ctx, g, X_, A_, upper_, left_, unit_):
-        return _solve_tri_vjp(ctx, g, X_, Tt if A_ is None else _masked(A_, upper_, unit_),
-                              upper_, left_, unit_)
-    return record("solve_triangular", X, (A, B), tensor_vjp(vjp),
+    return record("solve_triangular", X, (A, B), tensor_vjp(_solve_tri_vjp),
                   saved=(OUT, A, upper, left, unitriangular))
 
 
