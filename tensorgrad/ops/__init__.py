@@ -10,8 +10,8 @@ Each op is declared once with ``@op`` (see ``_registry.py``); this package then
 """
 from . import (activation, convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
                movement, norm, reduce)
-from . import (contraction, counting, distance, logic, math, matrix, numeric, sampling,  # noqa: F401
-               scan, scattering, shape, sorting, views)
+from . import (contraction, counting, decompositions, distance, logic, math, matrix,  # noqa: F401
+               numeric, sampling, scan, scattering, shape, sorting, views)
 from . import (adaptive_max, conv, conv_transpose, interpolate, padding, pool,  # noqa: F401
                recurrent, unpool)
 from . import inplace_variants  # noqa: F401  (last: the twins of every method declared above)
