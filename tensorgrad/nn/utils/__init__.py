@@ -82,7 +82,7 @@ def clip_grad_value_(parameters, clip_value):
 
 def parameters_to_vector(parameters) -> Tensor:
     """All parameters flattened and concatenated into one 1-D tensor (differentiable)."""
-    from .. import ops
+    from ... import ops
     params = _as_list(parameters, "parameters_to_vector")
     if not params:
         raise ValueError("parameters_to_vector: got no parameters")
