@@ -20,6 +20,18 @@ def _empty(shape, dt):
     return Parameter(_wrap(np.zeros(shape, dtype=dt)))
 
 
+def init_weight_and_bias(module, weight_shape, bias, dt, bias_size=None):
+    """``module.weight`` of ``weight_shape`` and (``bias``) ``module.bias`` of ``bias_size``
+    (default: the weight's leading size) — else a registered ``None`` bias, as PyTorch — then
+    ``module.reset_parameters()``."""
+    module.weight = _empty(weight_shape, dt)
+    if bias:
+        module.bias = _empty((weight_shape[0] if bias_size is None else bias_size,), dt)
+    else:
+        module.register_parameter("bias", None)
+    module.reset_parameters()
+
+
 class Linear(Module):
     """y = x Wᵀ + b with W (out_features, in_features) — one fused op (``tg.ops.linear``).
     Default init as PyTorch: W, b ~ U(-1/sqrt(in), 1/sqrt(in))."""
@@ -29,12 +41,7 @@ class Linear(Module):
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         dt = check_factory_kwargs("Linear", device, dtype)
-        self.weight = _empty((self.out_features, self.in_features), dt)
-        if bias:
-            self.bias = _empty((self.out_features,), dt)
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        init_weight_and_bias(self, (self.out_features, self.in_features), bias, dt)
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -76,12 +83,8 @@ class Bilinear(Module):
         self.in1_features, self.in2_features = int(in1_features), int(in2_features)
         self.out_features = int(out_features)
         dt = check_factory_kwargs("Bilinear", device, dtype)
-        self.weight = _empty((self.out_features, self.in1_features, self.in2_features), dt)
-        if bias:
-            self.bias = _empty((self.out_features,), dt)
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        init_weight_and_bias(
+            self, (self.out_features, self.in1_features, self.in2_features), bias, dt)
 
     def reset_parameters(self):
         bound = 1.0 / math.sqrt(self.in1_features) if self.in1_features > 0 else 0.0

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 
-from ... import ops as _ops
 from ...tensor import Tensor, _wrap
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
@@ -83,10 +82,11 @@ def clip_grad_value_(parameters, clip_value):
 
 def parameters_to_vector(parameters) -> Tensor:
     """All parameters flattened and concatenated into one 1-D tensor (differentiable)."""
+    from ... import ops
     params = _as_list(parameters, "parameters_to_vector")
     if not params:
         raise ValueError("parameters_to_vector: got no parameters")
-    return _ops.cat([p.reshape(-1) for p in params])
+    return ops.cat([p.reshape(-1) for p in params])
 
 
 def vector_to_parameters(vec, parameters) -> None:
