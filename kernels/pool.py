@@ -2,8 +2,8 @@
 pooling, each with its adjoint.
 
 All kernels work on 5-D ``(N, C, D, H, W)`` arrays (1-D and 2-D pooling reshape to singleton
-depth/height) and write into outputs the caller allocates. No kernel tests a bound per element:
-the padding is cut off per window row (``_span``) and per window column (``_cols``) instead.
+depth/height) and write into outputs the caller allocates. Max and average pooling run on the
+phase layout of kernels/_phases.py, the one the convolutions use.
 
 * ``max_pool_into`` writes the maximum of each window and its arg-max as a flat index into the
   ``D*H*W`` plane of the input (PyTorch's ``return_indices`` convention). Padding counts as
@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numba import njit
+from ._phases import phase_copy, phase_sizes, taps
 
 __all__ = [
     "max_pool_into", "max_pool2d_k2s2_into", "gather_into", "scatter_add_into",
@@ -34,149 +35,73 @@ __all__ = [
 ]
 
 
-# ---- the window loops ---------------------------------------------------------------------------
+# ---- windows on the phase layout ---------------------------------------------------------------
 # Pooling rows are short (16-32 outputs), and a clipped or strided loop over one output row runs
-# its few iterations in the scalar remainder (or through slow gathers). So each (n, c, z) plane is
-# first copied into "phase planes": ``xs[z, ry, rx, jy*Lx + jx]`` holds the padded plane at row
-# ``sh*jy + ry`` and column ``sw*jx + rx`` (the padding filled with -inf for max, 0 for
-# average). Window offset (j, l) of output (b, e) is then at ``t + off`` in phase plane
-# ``((j*dh) % sh, (l*dw) % sw)``, with ``t = b*Lx + e`` and ``off = ((j*dh)//sh)*Lx +
-# (l*dw)//sw``: for every offset, ONE unit-stride loop over all the outputs of the plane, no
-# bound test, vectorized (the columns e >= OW of each row are computed and dropped, as in the
-# stride-1 im2col of kernels/conv.py). Measured for 3x3/2 p1 on 64x16x32x32, one core:
-# per-output scalar loops 10.5 ms, this layout ~1 ms. Each output still sees its window in
-# PyTorch's (row-major) order, so sums, ties and NaNs come out exactly as PyTorch's.
-@njit(nogil=True)
-def _span(i, k, s, p, d, n):
-    """Kernel offsets j in [lo, hi) whose position i*s - p + j*d lies inside [0, n)."""
-    st = i * s - p
-    lo = 0 if st >= 0 else (d - 1 - st) // d
-    hi = (n - 1 - st) // d + 1 if n - 1 - st >= 0 else 0
-    return lo, max(lo, min(k, hi))
+# its few iterations in the scalar remainder (or through slow gathers). So each (n, c) volume is
+# copied into the phase layout of kernels/_phases.py (its padding -inf for max, 0 for average),
+# where every kernel offset is ONE unit-stride loop over all the outputs of the volume, with no
+# bound test (measured for 3x3/2 p1 on 64x16x32x32, one core: per-output scalar loops with
+# bound tests 10.5 ms, this way ~3 ms, the copy into phases included). Each output still sees
+# its window in PyTorch's (row-major) order, so sums, ties and NaNs come out exactly as
+# PyTorch's.
+def _layout(shape, k, s, p, d, o, dtype, fill):
+    """Phases (filled with ``fill``), the taps and the flat position of every output."""
+    (lz, ly, lx), L, Q = phase_sizes(k, s, d, o)
+    xs = np.full((s[0] * s[1] * s[2], L), fill, dtype)
+    tph, toff, tat = taps(k, s, d, ly, lx, hw=shape[3:])
+    a, b, e = np.meshgrid(*[np.arange(n) for n in o], indexing="ij")
+    tpos = ((a * ly + b) * lx + e).ravel()
+    return xs, Q, tph, toff, tat, tpos, (ly, lx, *s, *p)
 
 
-def _phase_planes(D, kh, kw, sh, sw, dh, dw, oh, ow, dtype):
-    """A work array (D, sh, sw, Ly*Lx) for the phase planes, and Lx."""
-    lx = ow + ((kw - 1) * dw) // sw
-    ly = oh + ((kh - 1) * dh) // sh + 1  # one spare row: the dropped columns read past the end
-    return np.empty((D, sh, sw, ly * lx), dtype), lx
-
-
-@njit(nogil=True)
-def _phase_range(r, s, p, n, L):
-    """The j in [0, L) whose position s*j + r - p lies inside [0, n)."""
-    lo = (p - r + s - 1) // s if p > r else 0
-    hi = (n - 1 + p - r) // s + 1 if n - 1 + p - r >= 0 else 0
-    return lo, max(lo, min(L, hi))
+def _starts(n, k, s, p, d, o):
+    """Per output along one axis: the window's first position and its first in-bounds one."""
+    st = np.arange(o, dtype=np.int64) * s - p
+    lo = np.where(st >= 0, 0, (d - 1 - st) // d)
+    return st, st + lo * d
 
 
 @njit(nogil=True)
-def _to_phases(xc, xs, lx, ph, pw, fill):
-    """xs[z, ry, rx, jy*lx + jx] = xc[z, sh*jy + ry - ph, sw*jx + rx - pw], ``fill`` outside."""
-    D, H, W = xc.shape
-    sh, sw = xs.shape[1], xs.shape[2]
-    ly = xs.shape[3] // lx
-    for z in range(D):
-        for ry in range(sh):  # the padding: rows and columns outside the plane
-            y0, y1 = _phase_range(ry, sh, ph, H, ly)
-            for rx in range(sw):
-                dst = xs[z, ry, rx]
-                x0, x1 = _phase_range(rx, sw, pw, W, lx)
-                dst[:y0 * lx] = fill
-                dst[y1 * lx:] = fill
-                for jy in range(y0, y1):
-                    dst[jy * lx:jy * lx + x0] = fill
-                    dst[jy * lx + x1:(jy + 1) * lx] = fill
-        for y in range(H):  # the plane, one input row at a time, read in order
-            jy, ry = (y + ph) // sh, (y + ph) % sh
-            src = xc[z, y]
-            if sw == 1:
-                d = xs[z, ry, 0, jy * lx + pw:jy * lx + pw + W]
-                for t in range(W):
-                    d[t] = src[t]
-            elif sw == 2:  # one pass, two streams (a strided read per phase is 2x slower)
-                d0 = xs[z, ry, pw % 2, jy * lx + pw // 2:(jy + 1) * lx]
-                d1 = xs[z, ry, (pw + 1) % 2, jy * lx + (pw + 1) // 2:(jy + 1) * lx]
-                for t in range(W // 2):
-                    d0[t] = src[2 * t]
-                    d1[t] = src[2 * t + 1]
-                if W % 2:
-                    d0[W // 2] = src[W - 1]
-            else:
-                for rx in range(sw):
-                    x0, x1 = _phase_range(rx, sw, pw, W, lx)
-                    d = xs[z, ry, rx, jy * lx:(jy + 1) * lx]
-                    for jx in range(x0, x1):
-                        d[jx] = src[sw * jx + rx - pw]
-
-
-@njit(nogil=True)
-def _from_phases(xs, xc, lx, ph, pw):
-    """Inverse of _to_phases on the plane's own cells."""
-    D, H, W = xc.shape
-    sh, sw = xs.shape[1], xs.shape[2]
-    ly = xs.shape[3] // lx
-    for z in range(D):
-        for ry in range(sh):
-            y0, y1 = _phase_range(ry, sh, ph, H, ly)
-            for rx in range(sw):
-                x0, x1 = _phase_range(rx, sw, pw, W, lx)
-                src = xs[z, ry, rx]
-                for jy in range(y0, y1):
-                    dst = xc[z, sh * jy + ry - ph]
-                    s = src[jy * lx:(jy + 1) * lx]
-                    for jx in range(x0, x1):
-                        dst[sw * jx + rx - pw] = s[jx]
-
-
-@njit(nogil=True)
-def _max_pool(x, out, idx, xs, lx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
-    N, C, D, H, W = x.shape
-    od, oh, ow = out.shape[2], out.shape[3], out.shape[4]
-    T = oh * lx
-    pos = np.zeros(T, dtype=np.int64)    # flat input index of window offset (0, 0)
-    first = np.zeros(T, dtype=np.int64)  # ... of the window's first in-bounds cell
-    for b in range(oh):
-        for e in range(ow):
-            pos[b * lx + e] = (b * sh - ph) * W + e * sw - pw
-            first[b * lx + e] = pos[b * lx + e] + _span(b, kh, sh, ph, dh, H)[0] * dh * W + \
-                _span(e, kw, sw, pw, dw, W)[0] * dw
-    best = np.empty(T, dtype=x.dtype)
-    bi = np.empty(T, dtype=np.int64)
+def _max_pool(x, out, idx, xs, Q, tph, toff, tat, tpos, pos, first, ly, lx, sd, sh, sw, pd, ph,
+              pw):
+    N, C = x.shape[0], x.shape[1]
+    P = tpos.shape[0]
+    best = np.empty(Q, dtype=x.dtype)
+    bi = np.zeros(Q, dtype=np.int64)
     for n in range(N):
         for c in range(C):
-            _to_phases(x[n, c], xs, lx, ph, pw, -np.inf)
-            for a in range(od):
-                i0, i1 = _span(a, kd, sd, pd, dd, D)
-                z0 = (a * sd - pd + i0 * dd) * H * W
-                for t in range(T):
-                    best[t] = -np.inf
-                    bi[t] = z0 + first[t]
-                for i in range(i0, i1):
-                    z = a * sd - pd + i * dd
-                    for j in range(kh):
-                        for l in range(kw):
-                            src = xs[z, (j * dh) % sh, (l * dw) % sw]
-                            off = ((j * dh) // sh) * lx + (l * dw) // sw
-                            at = (z * H + j * dh) * W + l * dw
-                            for t in range(T):
-                                v = src[t + off]
-                                bv = best[t]
-                                m = (v > bv) | (v != v)  # first maximum wins; NaN wins
-                                best[t] = v if m else bv
-                                bi[t] = at + pos[t] if m else bi[t]
-                for b in range(oh):
-                    orow, irow = out[n, c, a, b], idx[n, c, a, b]
-                    for e in range(ow):
-                        orow[e] = best[b * lx + e]
-                        irow[e] = bi[b * lx + e]
+            phase_copy(x[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, False)
+            best[:] = -np.inf
+            for q in range(P):
+                bi[tpos[q]] = first[q]
+            for kk in range(tph.shape[0]):
+                src = xs[tph[kk], toff[kk]:toff[kk] + Q]
+                at = tat[kk]
+                for t in range(Q):
+                    v = src[t]
+                    bv = best[t]
+                    m = (v > bv) | (v != v)  # first maximum wins; NaN wins
+                    best[t] = v if m else bv
+                    bi[t] = at + pos[t] if m else bi[t]
+            o = out[n, c].reshape(-1)
+            io = idx[n, c].reshape(-1)
+            for q in range(P):
+                o[q] = best[tpos[q]]
+                io[q] = bi[tpos[q]]
 
 
 def max_pool_into(x, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
     """x (N, C, D, H, W) -> out (N, C, OD, OH, OW) window maxima, idx the flat arg-max."""
-    xs, lx = _phase_planes(x.shape[2], kh, kw, sh, sw, dh, dw, out.shape[3], out.shape[4],
-                           x.dtype)
-    _max_pool(x, out, idx, xs, lx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
+    k, s, p, d, o = (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), (dd, dh, dw), out.shape[2:]
+    xs, Q, tph, toff, tat, tpos, args = _layout(x.shape, k, s, p, d, o, x.dtype, -np.inf)
+    (z, z1), (y, y1), (w, w1) = (_starts(*a) for a in zip(x.shape[2:], k, s, p, d, o))
+    H, W = x.shape[3:]
+    A = np.ix_(z * H * W, y * W, w)
+    pos = np.zeros(Q, np.int64)
+    pos[tpos] = (A[0] + A[1] + A[2]).ravel()
+    F = np.ix_(z1 * H * W, y1 * W, w1)
+    first = (F[0] + F[1] + F[2]).ravel()
+    _max_pool(x, out, idx, xs, Q, tph, toff, tat, tpos, pos, first, *args)
 
 
 @njit(nogil=True)
@@ -241,78 +166,65 @@ def scatter_add_into(g, idx, gx):
 
 # ---- average pooling ------------------------------------------------------------------------------
 @njit(nogil=True)
-def _count(o, k, s, p, n, include_pad, dtype):
-    """PyTorch's divisor factors along one axis (as ``dtype``): each window clipped to the
-    padded input (include_pad) or to the input."""
-    c = np.empty(o, dtype=dtype)
-    for i in range(o):
-        st = i * s - p
-        c[i] = min(st + k, n + p) - st if include_pad else min(st + k, n) - max(st, 0)
-    return c
+def _avg_pool(x, out, xs, Q, tph, toff, tpos, div, ly, lx, sd, sh, sw, pd, ph, pw):
+    """The window mean, summed in x's dtype in PyTorch's order."""
+    acc = np.empty(Q, dtype=xs.dtype)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            phase_copy(x[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, False)
+            acc[:] = 0
+            for kk in range(tph.shape[0]):
+                plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
+                for t in range(Q):
+                    acc[t] += plane[t]
+            o = out[n, c].reshape(-1)
+            for q in range(tpos.shape[0]):
+                o[q] = acc[tpos[q]] / div[q]
 
 
 @njit(nogil=True)
-def _avg_pool(src, dst, xs, lx, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad, adjoint):
-    """The window mean (src = x -> dst = out) or, with ``adjoint``, its transpose (src = g ->
-    dst = gx); sums in the array's dtype in PyTorch's order. In the adjoint the offsets run
-    backwards, so every input cell receives its shares in output order, as in PyTorch."""
-    N, C, D, H, W = dst.shape if adjoint else src.shape
-    od, oh, ow = (src.shape if adjoint else dst.shape)[2:]
-    dt = xs.dtype
-    cz = _count(od, kd, sd, pd, D, include_pad, dt)
-    cy = _count(oh, kh, sh, ph, H, include_pad, dt)
-    cx = _count(ow, kw, sw, pw, W, include_pad, dt)
-    T = oh * lx
-    acc = np.zeros(T, dtype=dt)  # the dropped columns stay 0 in the adjoint
-    for n in range(N):
-        for c in range(C):
-            if adjoint:
-                xs[:] = 0
-            else:
-                _to_phases(src[n, c], xs, lx, ph, pw, 0)
-            for a in range(od):
-                i0, i1 = _span(a, kd, sd, pd, 1, D)
-                if adjoint:
-                    for b in range(oh):
-                        grow = src[n, c, a, b]
-                        for e in range(ow):
-                            acc[b * lx + e] = grow[e] / (cz[a] * cy[b] * cx[e])
-                else:
-                    acc[:] = 0
-                for i in range(i0, i1):
-                    z = a * sd - pd + i
-                    for jj in range(kh):
-                        j = kh - 1 - jj if adjoint else jj
-                        for ll in range(kw):
-                            l = kw - 1 - ll if adjoint else ll
-                            plane = xs[z, j % sh, l % sw]
-                            off = (j // sh) * lx + l // sw
-                            if adjoint:
-                                for t in range(T):
-                                    plane[t + off] += acc[t]
-                            else:
-                                for t in range(T):
-                                    acc[t] += plane[t + off]
-                if not adjoint:
-                    for b in range(oh):
-                        orow = dst[n, c, a, b]
-                        for e in range(ow):
-                            orow[e] = acc[b * lx + e] / (cz[a] * cy[b] * cx[e])
-            if adjoint:
-                _from_phases(xs, dst[n, c], lx, ph, pw)
+def _avg_pool_adjoint(g, gx, xs, Q, tph, toff, tpos, div, ly, lx, sd, sh, sw, pd, ph, pw):
+    """Its transpose. The offsets run backwards, so every input cell receives its shares in
+    output order, as in PyTorch."""
+    acc = np.zeros(Q, dtype=xs.dtype)  # the dropped positions stay 0
+    for n in range(gx.shape[0]):
+        for c in range(gx.shape[1]):
+            xs[:] = 0
+            gr = g[n, c].reshape(-1)
+            for q in range(tpos.shape[0]):
+                acc[tpos[q]] = gr[q] / div[q]
+            for kk in range(tph.shape[0] - 1, -1, -1):
+                plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
+                for t in range(Q):
+                    plane[t] += acc[t]
+            phase_copy(gx[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, True)
+
+
+def _divisors(shape, k, s, p, o, include_pad, dtype):
+    """PyTorch's divisor of every output: the window clipped to the padded input
+    (count_include_pad) or to the input, a product of per-axis counts."""
+    cnt = []
+    for n, kk, ss, pp, oo in zip(shape[2:], k, s, p, o):
+        st = np.arange(oo) * ss - pp
+        cnt.append(np.minimum(st + kk, n + pp) - st if include_pad else
+                   np.minimum(st + kk, n) - np.maximum(st, 0))
+    return (cnt[0][:, None, None] * cnt[1][None, :, None] * cnt[2]).ravel().astype(dtype)
 
 
 def avg_pool_into(x, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad):
     """out[n, c, a, b, e] = mean of the window (zero padding; divisor per PyTorch)."""
-    xs, lx = _phase_planes(x.shape[2], kh, kw, sh, sw, 1, 1, out.shape[3], out.shape[4],
-                           x.dtype)
-    _avg_pool(x, out, xs, lx, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad, False)
+    k, s, p, o = (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), out.shape[2:]
+    xs, Q, tph, toff, _, tpos, args = _layout(x.shape, k, s, p, (1, 1, 1), o, x.dtype, 0)
+    _avg_pool(x, out, xs, Q, tph, toff, tpos, _divisors(x.shape, k, s, p, o, include_pad, x.dtype),
+              *args)
 
 
 def avg_pool_adjoint_into(g, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad):
     """Transpose of avg_pool_into: gx (N, C, D, H, W) is overwritten."""
-    xs, lx = _phase_planes(gx.shape[2], kh, kw, sh, sw, 1, 1, g.shape[3], g.shape[4], gx.dtype)
-    _avg_pool(g, gx, xs, lx, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad, True)
+    k, s, p, o = (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), g.shape[2:]
+    xs, Q, tph, toff, _, tpos, args = _layout(gx.shape, k, s, p, (1, 1, 1), o, gx.dtype, 0)
+    _avg_pool_adjoint(g, gx, xs, Q, tph, toff, tpos,
+                      _divisors(gx.shape, k, s, p, o, include_pad, gx.dtype), *args)
 
 
 # ---- adaptive (box) pooling: windows of varying size -----------------------------------------
