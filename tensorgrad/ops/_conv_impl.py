@@ -13,6 +13,8 @@ import threading
 
 import numpy as np
 
+from ..kernels import _blas
+
 
 def _kernels():
     from ..kernels import conv as K  # numba import deferred to first use
@@ -33,11 +35,11 @@ _DB_IN_GEMM = [True]  # bias gradient folded into the weight-gradient GEMM (im2c
 _MIN_PARALLEL_BYTES = 1 << 20  # less work than ~1 MB of columns: the thread hand-off costs more
 _THREADS = [min(2, os.cpu_count() or 1)]
 _POOL = []
-_BLAS = []
 
 
 def set_num_threads(n: int) -> None:
-    """Threads the convolution ops use (1 = run every chunk on the calling thread)."""
+    """Threads the convolution, pooling and recurrent ops use (1 = everything on the calling
+    thread; 2, the default on 2+ cores: one worker thread beside it)."""
     if int(n) < 1:
         raise ValueError(f"set_num_threads: expected a positive count, got {n}")
     _THREADS[0] = int(n)
@@ -64,43 +66,15 @@ def _buffer(name, size, dtype):
     return buf[:size]
 
 
-def _blas_controllers():
-    if not _BLAS:
-        ctl = []
-        try:
-            from threadpoolctl import ThreadpoolController
-            ctl = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-        except Exception:  # threadpoolctl missing or failing: leave BLAS threading alone
-            ctl = []
-        _BLAS.append(ctl)
-    return _BLAS[0]
-
-
-class _SingleThreadBlas:
-    """Context: BLAS on one thread while inside (re-entrant across Python threads: the first
-    to enter saves the thread counts, the last to leave restores them)."""
-    __slots__ = ()
-    _lock = threading.Lock()
-    _depth = [0]
-    _saved = [()]
-
-    def __enter__(self):
-        with self._lock:
-            if self._depth[0] == 0:
-                ctl = _blas_controllers()
-                self._saved[0] = tuple(c.get_num_threads() for c in ctl)
-                for c, n in zip(ctl, self._saved[0]):
-                    if n != 1:
-                        c.set_num_threads(1)
-            self._depth[0] += 1
-
-    def __exit__(self, *exc):
-        with self._lock:
-            self._depth[0] -= 1
-            if self._depth[0] == 0:
-                for c, n in zip(_blas_controllers(), self._saved[0]):
-                    if n != 1:
-                        c.set_num_threads(n)
+def background():
+    """The one worker thread the ops share (conv chunks, a recurrent layer's GEMMs beside its
+    time loop), or None when the ops run on one thread (``set_num_threads(1)``)."""
+    if _THREADS[0] < 2:
+        return None
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-worker"))
+    return _POOL[0]
 
 
 def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=False):
@@ -118,14 +92,12 @@ def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=Fals
             h = (n0 + n1) // 2
             tail += [(n0, h), (h, n1)] if h > n0 else [(n0, n1)]
         chunks = chunks[:-2] + tail
-    with _SingleThreadBlas():
+    with _blas.single_thread():
         if (_THREADS[0] < 2 or len(chunks) < 2
                 or n_items * per_item_bytes < _MIN_PARALLEL_BYTES
-                or not _blas_controllers()):  # BLAS threads not controllable: let BLAS thread
+                or not _blas.controllable()):  # BLAS threads not controllable: let BLAS thread
             return [task(chunks, m)]
-        if not _POOL:
-            from concurrent.futures import ThreadPoolExecutor
-            _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-conv"))
+        pool = background()
         counter = itertools.count()
 
         def source():
@@ -135,7 +107,7 @@ def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=Fals
                     return
                 yield chunks[i]
 
-        fut = _POOL[0].submit(task, source(), m)
+        fut = pool.submit(task, source(), m)
         r0 = task(source(), m)
         if fut.cancel():  # the worker never started: everything is done already
             return [r0]
