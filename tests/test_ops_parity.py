@@ -43,6 +43,13 @@ def _draw(rng, shape, domain):
         return rng.uniform(-0.9, 0.9, shape)
     if domain == "big":
         return rng.standard_normal(shape) * 3
+    if domain == "gt1":
+        return rng.uniform(1.5, 3.0, shape)
+    if domain == "distinct":  # a permutation of well-separated values: no ties anywhere
+        n = int(np.prod(shape))
+        return rng.permutation(np.linspace(-2.0, 2.0, n)).reshape(shape)
+    if domain == "ties":  # few distinct values: sorting, median and mode meet ties
+        return rng.integers(-2, 3, shape).astype(np.float64)
     raise ValueError(domain)
 
 
@@ -62,6 +69,8 @@ def B(m, arr):  # a bool tensor in either library
 
 MASK34 = np.array([[1, 0, 1, 1], [0, 0, 1, 0], [1, 1, 0, 1]], dtype=bool)
 COND = np.array([[True, False, True, False], [False, False, True, True], [True, True, False, True]])
+
+from ops_cases import MORE_CASES  # noqa: E402  (the issue-#10 op library's rows)
 
 E = "any"
 CASES = [
@@ -236,7 +245,7 @@ CASES = [
     Case("bmm", lambda m, a, b: m.bmm(a, b), [(2, 3, 4), (2, 4, 2)]),
     Case("outer", lambda m, a, b: m.outer(a, b), [(3,), (4,)]),
     Case("mlp_softmax", lambda m, x, w: m.softmax((x @ w).tanh(), dim=-1), [(3, 4), (4, 5)]),
-]
+] + MORE_CASES
 
 IDS = [c.name for c in CASES]
 assert len(set(IDS)) == len(IDS)

@@ -114,6 +114,10 @@ KERNEL_CASES = [
      [(4, 3), (4, 3)]),
 ]
 
+from nn_vjp_cases import NN_KERNEL_CASES  # noqa: E402  (the nn ops' fused VJPs)
+
+KERNEL_CASES += NN_KERNEL_CASES
+
 # VJPs that exist only to refuse (their op has no derivative); nothing to compare
 NO_GRADIENT = {"_floor_divide_vjp"}
 

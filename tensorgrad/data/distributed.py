@@ -5,14 +5,9 @@ import math
 
 import numpy as np
 
-__all__ = ["Sampler", "DistributedSampler"]
+from .sampler import Sampler
 
-
-class Sampler:
-    """Base class: iterating gives dataset indices; ``len()`` says how many."""
-
-    def __iter__(self):  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+__all__ = ["DistributedSampler"]
 
 
 def _int_arg(v, name):

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from .. import random as _random
 from ..tensor import Tensor, _wrap
 from .dataset import Dataset, Subset
+from .sampler import numpy_generator
 
 __all__ = ["train_dev_test_split", "train_dev_split", "mismatched_split", "split_indices",
            "random_split"]
@@ -175,19 +177,27 @@ def mismatched_split(source, target, *, target_in_train=0.5, train_dev_fraction=
 def random_split(dataset, lengths, generator=None, *, seed=None):
     """PyTorch's ``random_split``: Subsets of ``dataset`` with the given ``lengths`` (integers
     summing to ``len(dataset)``, or fractions summing to 1 — leftover examples from rounding go
-    round-robin to the parts). Shuffled with ``generator`` (a numpy Generator), ``seed``, or
-    tg's global generator."""
+    round-robin to the parts). Shuffled with ``generator`` (a numpy Generator or an object
+    holding one), ``seed``, or tg's global generator."""
+    if generator is not None and seed is not None:
+        raise ValueError("random_split: give either generator or seed, not both")
     n = len(dataset)
     lengths = list(lengths)
     if lengths and all(isinstance(x, float) for x in lengths) and abs(sum(lengths) - 1) < 1e-6:
         counts = [int(math.floor(n * f)) for f in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
+        for i, k in enumerate(counts):
+            if k == 0:
+                warnings.warn(f"random_split: length of split at index {i} is 0; this might "
+                              f"result in an empty dataset", UserWarning, stacklevel=2)
         lengths = counts
     if any(int(x) != x or x < 0 for x in lengths) or sum(lengths) != n:
         raise ValueError(f"random_split: lengths {lengths} must be non-negative integers that "
                          f"sum to the dataset's {n} examples (or fractions that sum to 1)")
-    gen = generator if generator is not None else _gen(seed)
+    gen = numpy_generator(generator, "random_split")
+    if gen is None:
+        gen = _gen(seed)
     order = gen.permutation(n)
     out, start = [], 0
     for k in lengths:

@@ -22,63 +22,118 @@ from ..ops._util import (TargetOutOfRangeError, as_tensor_arg as _as_tensor,  # 
 from ..tensor import Tensor, _wrap
 
 globals().update(_DECLARED)
+from ..ops.padding import pad  # noqa: E402  (every mode; F.pad dispatches on mode there)
 
 __all__ = sorted(_DECLARED) + [
-    "dropout", "embedding", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+    "local_response_norm", "embedding", "embedding_bag", "scaled_dot_product_attention",
+    "multi_head_attention_forward", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
     "l2_penalty", "l1_penalty", "normalize", "pairwise_distance", "triplet_margin_loss"]
 
 
 # ---- dropout ----------------------------------------------------------------------------------
-def dropout(input, p=0.5, training=True, inplace=False):
-    """Inverted dropout : keep each entry with probability 1-p and scale kept ones
-    by 1/(1-p) at training time; identity otherwise. The mask comes from
-    ``tensorgrad.random.generator()``."""
-    if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
-    x = _as_tensor(input, "dropout", "input")
-    if not training or p == 0.0 or not STATE.dropout:  # check_gradients switches it off
-        return x
-    _check_float(x, "dropout")
+_SELU_NEG_SAT = 1.7580993408473766  # −λα of SELU: where alpha dropout sends dropped units
+
+
+def _dropout(op, input, p, training, inplace, feature_dims=None, alpha=False):
+    """Inverted dropout with the mask from ``tensorgrad.random.generator()``: one draw per entry,
+    or per (sample, channel) for feature dropout (``feature_dims``: the spatial dims the mask
+    is shared over). ``alpha``: alpha dropout (Klambauer et al., 2017), which keeps SELU
+    activations' mean and variance by sending dropped units to −λα and rescaling."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    x = _as_tensor(input, op, "input")
+    if not training or p == 0.0 or not STATE.dropout or x._data.size == 0:
+        return x  # check_gradients switches dropout off
+    _check_float(x, op)
+    d = x._data
+    shape = d.shape
+    if feature_dims is not None:
+        shape = d.shape[:d.ndim - feature_dims] + (1,) * feature_dims
     keep = 1.0 - p
-    if keep == 0.0:
-        mask = np.zeros(x._data.shape, dtype=x._data.dtype)
+    mask = (_random.generator().random(shape) < keep).astype(d.dtype) if keep > 0 else \
+        np.zeros(shape, dtype=d.dtype)
+    if alpha:
+        if keep == 0.0:
+            out = x * _wrap(np.zeros((), d.dtype))
+        else:
+            a = 1.0 / np.sqrt((_SELU_NEG_SAT ** 2 * p + 1) * keep)
+            b = (mask - 1.0) * (_SELU_NEG_SAT * a) + _SELU_NEG_SAT * a * p
+            out = x * _wrap((mask * a).astype(d.dtype)) + _wrap(b.astype(d.dtype))
     else:
-        mask = (_random.generator().random(x._data.shape) < keep).astype(x._data.dtype)
-        mask *= x._data.dtype.type(1.0 / keep)
-    return x * _wrap(mask)
+        if keep > 0:
+            mask *= d.dtype.type(1.0 / keep)
+        out = x * _wrap(mask)
+    return x.copy_(out) if inplace else out
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
-              scale_grad_by_freq=False, sparse=False):
-    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``input``; the gradient of a
-    row accumulates over repeated indices; rows at ``padding_idx`` get no gradient."""
-    op = "embedding"
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError(f"{op}: max_norm, scale_grad_by_freq and sparse are not "
-                                  f"supported")
-    idx = _int_indices(input, op)
-    if not isinstance(weight, Tensor) or weight._data.ndim != 2:
-        raise ValueError(f"{op}: weight must be a 2-D tensor (num_embeddings, embedding_dim), "
-                         f"got {getattr(weight, 'shape', type(weight).__name__)}")
-    n = weight._data.shape[0]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = idx.max() if idx.max() >= n else idx.min()
-        raise TargetOutOfRangeError(f"{op}: index {int(bad)} is out of range for "
-                                    f"{n} embeddings")
-    idx = np.where(idx < 0, idx + n, idx)
-    out = weight[idx]
-    if padding_idx is not None:
-        pad = padding_idx + n if padding_idx < 0 else padding_idx
-        mask = (idx == pad)[..., None]
-        if mask.any():
-            out = _ops.where(mask, out.detach(), out)
-    return out
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Inverted dropout: keep each entry with probability 1-p and scale kept ones by 1/(1-p)
+    at training time; identity otherwise."""
+    return _dropout("dropout", input, p, training, inplace)
+
+
+def _feature_dropout(op, nd, input, p, training, inplace, alpha=False):
+    x = _as_tensor(input, op, "input")
+    if x._data.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{op}: expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input, "
+                         f"got {x._data.ndim}D input of shape {x._data.shape}")
+    return _dropout(op, x, p, training, inplace, feature_dims=nd, alpha=alpha)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) / (C, L) inputs (Tompson et al., 2015)."""
+    return _feature_dropout("dropout1d", 1, input, p, training, inplace)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) / (C, H, W) inputs."""
+    return _feature_dropout("dropout2d", 2, input, p, training, inplace)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) / (C, D, H, W) inputs."""
+    return _feature_dropout("dropout3d", 3, input, p, training, inplace)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout for SELU networks (each entry)."""
+    return _dropout("alpha_dropout", input, p, training, inplace, alpha=True)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels (the mask is shared over dims 2, ...)."""
+    x = _as_tensor(input, "feature_alpha_dropout", "input")
+    return _dropout("feature_alpha_dropout", x, p, training, inplace,
+                    feature_dims=max(x._data.ndim - 2, 0), alpha=True)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + α · mean of x² over ``size`` neighbouring channels)^β, as PyTorch computes it
+    (zero-padded channel window, average pooling)."""
+    op = "local_response_norm"
+    x = _as_tensor(input, op, "input")
+    if x._data.ndim < 3:
+        raise ValueError(f"{op}: expected 3D or higher dimensionality input (got "
+                         f"{x._data.ndim} dimensions)")
+    if x._data.size == 0:
+        return x
+    div = (x * x).unsqueeze(1)
+    if x._data.ndim == 3:
+        div = _ops.pad(div, (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        shp = x._data.shape
+        div = div.reshape(shp[0], 1, shp[1], shp[2], -1)
+        div = _ops.pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).reshape(shp)
+    return x / (div * alpha + k) ** beta
 
 
 def one_hot(tensor, num_classes=-1):
     """int64 one-hot encoding with a new last dim of size ``num_classes`` (-1: max + 1)."""
     op = "one_hot"
-    idx = _int_indices(tensor, op, "class values")
+    idx = _int_indices(_as_tensor(tensor, op, "tensor"), op, "class values")
     if idx.size and idx.min() < 0:
         raise ValueError(f"{op}: class values must be non-negative, got {int(idx.min())}")
     if num_classes == -1:
@@ -219,3 +274,14 @@ def l1_penalty(model_or_params, lambd, m, weights_only=True):
 
 
 from .triplet import normalize, pairwise_distance, triplet_margin_loss  # noqa: E402,F401
+from .loss_functions import *  # noqa: E402,F401,F403
+from .loss_functions import __all__ as _loss_all  # noqa: E402
+
+from .spatial import (fold, pixel_shuffle, pixel_unshuffle, unfold, upsample,  # noqa: E402,F401
+                      upsample_bilinear, upsample_nearest)
+from .spatial import FUNCTIONAL as _spatial_all  # noqa: E402
+from .sparse import embedding, embedding_bag  # noqa: E402,F401
+from .attention import (multi_head_attention_forward,  # noqa: E402,F401
+                        scaled_dot_product_attention)
+
+__all__ += _loss_all + _spatial_all

@@ -14,14 +14,35 @@ entry is a Parameter, a Module or another container. PyTorch would ignore them; 
 """
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 
 import numpy as np
 
-from ..tensor import Tensor, _wrap
+from ..device import check_device
+from ..tensor import Tensor, _as_dtype, _wrap
 from ..utils.hooks import RemovableHandle
+from ._hooks import call_with_hooks, check_inputs
+from ._module_state import load_state_dict as _load_state_dict, parse_to as _parse_to
 
 __all__ = ["Module", "Parameter", "Identity", "RemovableHandle"]
+
+
+def default_float_dtype():
+    """The float dtype layers create their parameters in when ``dtype=`` is not given."""
+    return np.dtype(np.float32)
+
+
+def check_factory_kwargs(where, device=None, dtype=None):
+    """PyTorch's ``device=``/``dtype=`` layer arguments: the device must be the CPU (one
+    clear error otherwise), the dtype a floating one; returns the numpy dtype to use."""
+    check_device(device, where)
+    if dtype is None:
+        return default_float_dtype()
+    dt = _as_dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"{where}: dtype must be a floating point dtype (float16, float32 or "
+                        f"float64), got {dt}")
+    return dt
 
 
 # ---- Parameter ---------------------------------------------------------------------------------
@@ -58,26 +79,11 @@ class Parameter(Tensor):
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
 def _addindent(s, n):
     lines = s.split("\n")
     if len(lines) == 1:
         return s
     return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
-
-
-def _as_array(v):
-    """A state-dict value as a numpy array: Tensors, numpy arrays, numbers, and anything with
-    ``__array__`` or ``.numpy()`` (e.g. a CPU torch tensor) are accepted."""
-    if isinstance(v, Tensor):
-        return v._data
-    if isinstance(v, np.ndarray):
-        return v
-    if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor, without importing torch
-        return v.detach().cpu().numpy()
-    return np.asarray(v)
 
 
 # ---- Module ------------------------------------------------------------------------------------
@@ -100,6 +106,11 @@ class Module:
         d["_modules"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
+        d["_forward_hooks_with_kwargs"] = set()
+        d["_forward_pre_hooks_with_kwargs"] = set()
+        d["_forward_hooks_always_called"] = set()
 
     # -- forward ---------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -108,38 +119,56 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        pre = d.get("_forward_pre_hooks")
-        if pre:
-            for hook in list(pre.values()):
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        out = self.forward(*args, **kwargs)
-        post = d.get("_forward_hooks")
-        if post:
-            for hook in list(post.values()):
-                res = hook(self, args, out)
-                if res is not None:
-                    out = res
-        return out
+        if (d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks")
+                or d.get("_backward_pre_hooks")):
+            return call_with_hooks(self, args, kwargs)
+        try:
+            return self.forward(*args, **kwargs)
+        except (TypeError, AttributeError) as exc:  # free when nothing is raised
+            check_inputs(self, args, kwargs, exc)  # a numpy array or a list: one clear error
+            raise
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args)`` runs before ``forward``; a returned value (a tuple, or one
-        value) replaces the positional arguments. Returns a handle with ``.remove()``."""
-        if "_forward_pre_hooks" not in self.__dict__:
+    def _add_hook(self, store, hook, prepend, flags=()):
+        if store not in self.__dict__:
             raise AttributeError("cannot register a hook before Module.__init__() call")
-        h = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[h.id] = hook
+        d = self.__dict__[store]
+        h = RemovableHandle(d)
+        d[h.id] = hook
+        if prepend:
+            d.move_to_end(h.id, last=False)
+        for name, on in flags:
+            if on:
+                self.__dict__.setdefault(name, set()).add(h.id)
         return h
 
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output)`` runs after ``forward``; a returned value replaces the
-        output. Returns a handle with ``.remove()``."""
-        if "_forward_hooks" not in self.__dict__:
-            raise AttributeError("cannot register a hook before Module.__init__() call")
-        h = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[h.id] = hook
-        return h
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` (or ``hook(module, args, kwargs)`` with ``with_kwargs``)
+        runs before ``forward``; a returned value replaces the positional arguments (a tuple
+        or one value; ``(args, kwargs)`` with ``with_kwargs``). Returns a handle with
+        ``.remove()``; ``prepend`` puts the hook first."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend,
+                              (("_forward_pre_hooks_with_kwargs", with_kwargs),))
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) runs after ``forward``; a returned value replaces the output.
+        ``always_call``: also run (with output None) when ``forward`` raises."""
+        return self._add_hook("_forward_hooks", hook, prepend,
+                              (("_forward_hooks_with_kwargs", with_kwargs),
+                               ("_forward_hooks_always_called", always_call)))
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the gradients of the module's outputs are
+        known; a returned tuple replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients of the module's
+        positional tensor inputs are computed (None for the other arguments); a returned
+        tuple replaces ``grad_input``. As in PyTorch, built from identity ops on the inputs
+        and outputs, so the module's inputs and outputs are new tensors while it is hooked."""
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     # -- registration ----------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -432,22 +461,31 @@ class Module:
         """Cast floating parameters and buffers to float32 in place."""
         return self._cast_floats(np.float32)
 
+    def half(self):
+        """Cast floating parameters and buffers to float16 in place."""
+        return self._cast_floats(np.float16)
+
     def to(self, *args, **kwargs):
-        """``to(dtype)`` casts floats; devices (``"cpu"``) are accepted and ignored."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, str) and a.startswith("cpu"):
-                continue
-            dtype = a
-        if dtype is None:
-            return self
-        return self._cast_floats(dtype)
+        """PyTorch's ``to(device=None, dtype=None, non_blocking=False)``, ``to(dtype)``,
+        ``to(tensor)``: floating parameters and buffers are cast to ``dtype`` in place; the
+        device must be the CPU (anything else raises the one CPU-only error)."""
+        dt = _parse_to(self, args, kwargs)
+        return self if dt is None else self._cast_floats(dt)
 
     def cpu(self):
         return self
 
+    def cuda(self, device=None):
+        check_device("cuda" if device is None else device if isinstance(device, str)
+                     else f"cuda:{device}" if isinstance(device, int) else device,
+                     f"{type(self).__name__}.cuda")
+        return self
+
     def type(self, dtype):
-        return self._cast_floats(dtype)
+        return self._cast_floats(_as_dtype(dtype))
+
+    def share_memory(self):
+        return self
 
     # -- state dict ------------------------------------------------------------------------
     def _save_to_state_dict(self, destination, prefix, keep_vars):
@@ -482,43 +520,13 @@ class Module:
                     slots[pre + name] = b
         return slots
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy values from ``state_dict`` into this module's parameters and buffers (values
-        keep the module's dtypes, as PyTorch). Shape mismatches always raise; with
-        ``strict=True`` missing and unexpected keys raise too. Returns
+        keep the module's dtypes, as PyTorch); ``assign=True`` makes each parameter/buffer hold
+        the state dict's array itself (its dtype too) instead of a copy. Shape mismatches
+        always raise; with ``strict=True`` missing and unexpected keys raise too. Returns
         ``(missing_keys, unexpected_keys)``."""
-        if not hasattr(state_dict, "items"):
-            raise TypeError(f"load_state_dict: expected a dict-like state_dict, got "
-                            f"{type(state_dict).__name__}")
-        slots = self._state_slots()
-        missing = [k for k in slots if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in slots]
-        errors = []
-        arrays = {}
-        for k, t in slots.items():
-            if k not in state_dict:
-                continue
-            arr = _as_array(state_dict[k])
-            if arr.shape != t._data.shape:
-                errors.append(f"size mismatch for {k}: copying a param with shape {arr.shape} "
-                              f"from checkpoint, the shape in current model is {t._data.shape}.")
-            else:
-                arrays[k] = arr
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
-        for k, arr in arrays.items():
-            t = slots[k]
-            np.copyto(t._data, arr, casting="unsafe")
-            t._version += 1
-        return _IncompatibleKeys(missing, unexpected)
+        return _load_state_dict(self, state_dict, strict, assign)
 
     # -- printing --------------------------------------------------------------------------
     def extra_repr(self) -> str:

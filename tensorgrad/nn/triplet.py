@@ -112,8 +112,6 @@ class TripletMarginLoss(Module):
         return triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p,
                                    eps=self.eps, swap=self.swap, reduction=self.reduction)
 
-    def extra_repr(self):
-        return f"margin={self.margin}, p={self.p}, eps={self.eps}, swap={self.swap}"
 
 
 class PairwiseDistance(Module):

@@ -8,12 +8,14 @@ Each op is declared once with ``@op`` (see ``_registry.py``); this package then
 
 ``FUNCTIONAL`` maps the ``tg.nn.functional`` names declared here to their functions.
 """
-from . import (convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
+from . import (activation, convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
                movement, norm, reduce)
-from . import conv, pool, recurrent  # noqa: F401
+from . import (contraction, logic, math, matrix, scan, scattering, shape,  # noqa: F401
+               sorting)
+from . import conv, conv_transpose, interpolate, padding, pool, recurrent, unpool  # noqa: F401
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
 from ._xp import NAMES as _XP_NAMES, TG, array_module  # noqa: F401
-from .index import getitem_adjoint as _getitem_adjoint
+from .index import getitem_adjoint as _getitem_adjoint, np_getitem as _np_getitem
 from ..tensor import Tensor as _Tensor
 
 globals().update(_EXPORTS)
@@ -22,4 +24,8 @@ __all__ = sorted(_EXPORTS)
 _bind(_Tensor)
 TG.__dict__.update({n: _EXPORTS.get(n) for n in _XP_NAMES})
 TG.getitem_adjoint = _getitem_adjoint
+TG.getitem = _np_getitem  # VJPs index with the numpy indices they saved
+TG.einsum = contraction.einsum_core  # VJPs write explicit equations
+TG.diagonal_scatter = shape.diagonal_scatter
+__all__.append("linalg")  # tg.linalg: ops/linalg.py, torch.linalg's names (see there)
 TG.sum_to_size = _EXPORTS["sum_to"]

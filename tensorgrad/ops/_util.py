@@ -63,10 +63,16 @@ class TargetOutOfRangeError(IndexError, ValueError):
 
 
 def as_tensor_arg(x, op, what):
+    """A function's tensor argument: Tensors pass, Python numbers become 0-d tensors; numpy
+    arrays and lists are refused (as PyTorch does), saying how to wrap them."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (np.ndarray, list, tuple, numbers.Number)):
+    if isinstance(x, numbers.Number):
         return _wrap(np.asarray(x))
+    if isinstance(x, (np.ndarray, list, tuple)):
+        raise TypeError(f"{op}: {what} must be a tg.Tensor, got "
+                        f"{'a numpy array' if isinstance(x, np.ndarray) else type(x).__name__}"
+                        f"; wrap it with tg.tensor(...)")
     raise TypeError(f"{op}: {what} must be a tg.Tensor, got {type(x).__name__}")
 
 
@@ -106,3 +112,28 @@ def same_shape(x, t, op):
     if t._data.shape != x._data.shape:
         raise ValueError(f"{op}: target size {t._data.shape} is different from the input size "
                          f"{x._data.shape}; please ensure they have the same size")
+
+
+def not_tensor(op, x, what="input"):
+    """The TypeError an op raises when given a numpy array, list or number where it needs a
+    Tensor (raised where the op first reads ``x._data``, so the Tensor path pays nothing)."""
+    return TypeError(f"{op}: {what} must be a tg.Tensor, got {type(x).__name__}; wrap it "
+                     f"with tg.tensor(...) first")
+
+
+def data_of(op, x, what="input"):
+    """``x``'s array, or the TypeError ``not_tensor`` for a non-Tensor (ops off the hot path)."""
+    try:
+        return x._data
+    except AttributeError:
+        raise not_tensor(op, x, what) from None
+
+
+def data_and_dim(op, x, dim):
+    """``x``'s array and ``dim`` as a non-negative axis (None for a 0-d tensor, whose only
+    "dimension" 0/-1 selects the whole)."""
+    d = data_of(op, x)
+    if d.ndim == 0:
+        norm_dims(dim, 0, op)
+        return d, None
+    return d, norm_dims(dim, d.ndim, op)[0]

@@ -23,7 +23,8 @@ from ..tensor import Tensor
 NAMES = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh", "sigmoid", "abs", "sign",
          "where", "sum", "mean", "reshape", "expand", "permute", "transpose", "flip", "matmul",
          "getitem", "getitem_adjoint", "sum_to_size", "softmax", "astype", "zeros_like",
-         "maximum", "clamp", "index_put", "relu")
+         "maximum", "clamp", "index_put", "relu", "sinh", "cosh", "cumsum", "inverse", "solve", "cross",
+         "einsum", "logcumsumexp", "roll", "diagonal", "diagonal_scatter")
 
 
 def sigmoid_np(x):
@@ -65,6 +66,22 @@ def index_put_np(a, index, value):
     return out
 
 
+def _cross_np(a, b, dim):
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    return np.cross(np.broadcast_to(a, shape), np.broadcast_to(b, shape), axis=dim)
+
+
+def diagonal_scatter_np(g, shape, offset, dim1, dim2):
+    """Zeros of ``shape`` with ``g`` (the diagonal as its last axis) written on the
+    ``offset`` diagonal of the (dim1, dim2) planes: the adjoint of np.diagonal."""
+    out = np.zeros(shape, dtype=g.dtype)
+    r0, c0 = max(-offset, 0), max(offset, 0)
+    n = max(min(shape[dim1] - r0, shape[dim2] - c0), 0)
+    i = np.arange(n)
+    np.moveaxis(out, (dim1, dim2), (-2, -1))[..., i + r0, i + c0] = g
+    return out
+
+
 def _clamp_np(x, min=None, max=None):  # noqa: A002 (torch's names)
     return np.clip(x, min, max)
 
@@ -82,7 +99,14 @@ NP = SimpleNamespace(
     getitem_adjoint=getitem_adjoint_np, sum_to_size=sum_to_np, softmax=softmax_np,
     astype=lambda x, dtype: x.astype(dtype, copy=False), zeros_like=np.zeros_like,
     maximum=np.maximum, clamp=_clamp_np, index_put=index_put_np,
-    relu=lambda x: np.maximum(x, 0),
+    relu=lambda x: np.maximum(x, 0), sinh=np.sinh, cosh=np.cosh,
+    cumsum=lambda x, dim: np.cumsum(x, axis=dim), inverse=np.linalg.inv, solve=np.linalg.solve,
+    cross=lambda a, b, dim: _cross_np(a, b, dim),
+    einsum=lambda eq, *xs: np.einsum(eq, *xs, optimize=len(xs) > 2),
+    logcumsumexp=lambda x, dim: np.logaddexp.accumulate(x, axis=dim),
+    roll=lambda x, shifts, dims: np.roll(x, shifts, dims),
+    diagonal=lambda x, offset, d1, d2: np.diagonal(x, offset, d1, d2),
+    diagonal_scatter=diagonal_scatter_np,
 )
 
 TG = SimpleNamespace()  # filled by tensorgrad.ops once every op is declared

@@ -9,8 +9,8 @@ import numpy as np
 
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
-from ._registry import op
-from ._util import const
+from ._registry import op, tensor_method
+from ._util import const, not_tensor
 from ._xp import array_module, sigmoid_np
 
 _T = Tensor
@@ -50,11 +50,17 @@ def _binop(name, fn, a, b):
         raise _bcast_fail(name, a._data.shape, b._data.shape) from None
 
 
+def _not_tensors(name, a, b):
+    """Neither operand is a Tensor: name the one that is not a plain number."""
+    import numbers
+    return not_tensor(name, b if isinstance(a, numbers.Number) else a)
+
+
 def _add_vjp(ctx, g):
     return (g, g)
 
 
-@op(methods=("add", "__add__"), rmethods=("__radd__",))
+@op(methods="__add__", rmethods=("__radd__",), export=False)
 def add(a, b):
     if isinstance(a, _T):
         if not isinstance(b, _T):
@@ -62,6 +68,8 @@ def add(a, b):
             if not isinstance(b, _T):
                 return record("add", a._data + b, (a,), _identity_vjp)
         return record("add", _binop("add", np.add, a, b), (a, b), _add_vjp)
+    if not isinstance(b, _T):
+        raise _not_tensors("add", a, b)
     return add(b, a)
 
 
@@ -69,7 +77,7 @@ def _sub_vjp(ctx, g):
     return (g, -g if ctx.needs[1] else None)
 
 
-@op(methods=("sub", "__sub__"), rmethods=("__rsub__",))
+@op(methods="__sub__", rmethods=("__rsub__",), export=False)
 def sub(a, b):
     if isinstance(a, _T):
         if not isinstance(b, _T):
@@ -77,6 +85,8 @@ def sub(a, b):
             if not isinstance(b, _T):
                 return record("sub", a._data - b, (a,), _identity_vjp)
         return record("sub", _binop("sub", np.subtract, a, b), (a, b), _sub_vjp)
+    if not isinstance(b, _T):
+        raise _not_tensors("sub", a, b)
     a = const(a, b)
     if isinstance(a, _T):
         return sub(a, b)
@@ -96,6 +106,8 @@ def mul(a, b):
             if not isinstance(b, _T):
                 return record("mul", a._data * b, (a,), _scale_vjp, saved=(b,))
         return record("mul", _binop("mul", np.multiply, a, b), (a, b), _mul_vjp, saved=(a, b))
+    if not isinstance(b, _T):
+        raise _not_tensors("mul", a, b)
     return mul(b, a)
 
 
@@ -112,8 +124,9 @@ def _rdiv_vjp(ctx, g, b, s):
     return (-g * s / (b * b),)
 
 
-@op(methods=("div", "true_divide", "__truediv__"), rmethods=("__rtruediv__",))
+@op(name="true_divide", methods=("true_divide", "__truediv__"), rmethods=("__rtruediv__",))
 def div(a, b):
+    """``a / b`` (tg.div adds ``rounding_mode``; see ops/math.py)."""
     if isinstance(a, _T):
         if not isinstance(b, _T):
             b = const(b, a)
@@ -121,6 +134,8 @@ def div(a, b):
                 return record("div", a._data / b, (a,), _div_scalar_vjp, saved=(b,))
         return record("div", _binop("div", np.true_divide, a, b), (a, b), _div_vjp,
                       saved=(a, b))
+    if not isinstance(b, _T):
+        raise _not_tensors("true_divide", a, b)
     a = const(a, b)
     if isinstance(a, _T):
         return div(a, b)
@@ -142,9 +157,10 @@ def _pow_vjp(ctx, g, out, a, b):
     n = ctx.needs
     ga = gb = None
     if n[0]:
-        # PyTorch: where the exponent is 0 the base's gradient is 0 (use exponent 1 there so
-        # no 0 * inf appears, not even in double backward)
-        ga = g * b * a ** xp.where(b == 0, 1.0, b - 1.0)
+        # PyTorch: where the exponent is 0 the base's gradient is 0, even at a = ±inf (and
+        # exponent 1 there inside, so no 0 * inf appears, not even in double backward)
+        bz = b == 0
+        ga = xp.where(bz, 0.0, g * b * a ** xp.where(bz, 1.0, b - 1.0))
     if n[1]:
         # PyTorch: where base == 0 and exponent >= 0 the exponent's gradient is 0
         zero = (a == 0) & (b >= 0)
@@ -155,8 +171,8 @@ def _pow_vjp(ctx, g, out, a, b):
 def _rpow_vjp(ctx, g, out, base):
     if base > 0:
         return (g * out * float(np.log(base)),)
-    if base == 0:  # PyTorch: 0 ** x has gradient 0
-        return (array_module(g).zeros_like(g),)
+    if base == 0:  # PyTorch: 0 where x >= 0; where x < 0, out * log(0) = -inf
+        return (array_module(g).where(out == float("inf"), g * out * float("-inf"), 0.0),)
     return (g * float("nan"),)  # a negative base is not real-differentiable (PyTorch: nan)
 
 
@@ -169,6 +185,8 @@ def pow(a, b):
                 return record("pow", a._data ** b, (a,), _pow_scalar_vjp, saved=(a, b))
         return record("pow", _binop("pow", np.power, a, b), (a, b), _pow_vjp,
                       saved=(OUT, a, b))
+    if not isinstance(b, _T):
+        raise _not_tensors("pow", a, b)
     a = const(a, b)
     if isinstance(a, _T):
         return pow(a, b)
@@ -177,34 +195,16 @@ def pow(a, b):
 
 @op(methods=("neg", "negative", "__neg__"))
 def neg(a):
-    return record("neg", np.negative(a._data), (a,), _neg_vjp)
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("neg", a) from None
+    return record("neg", np.negative(d), (a,), _neg_vjp)
 
 
 @op(methods="__pos__", export=False)
 def positive(a):
     return a
-
-
-def _floor_divide_vjp(ctx, g):
-    raise RuntimeError("floor_divide: the derivative for floor_divide is not implemented "
-                       "(it is zero almost everywhere and undefined at jumps); use div for a "
-                       "differentiable quotient")
-
-
-@op(methods=("floor_divide", "__floordiv__"), rmethods=("__rfloordiv__",))
-def floor_divide(a, b):
-    a, b = const(a), const(b)
-    ins = tuple(x for x in (a, b) if isinstance(x, _T))
-    ad = a._data if isinstance(a, _T) else a
-    bd = b._data if isinstance(b, _T) else b
-    return record("floor_divide", np.floor_divide(ad, bd), ins, _floor_divide_vjp)
-
-
-@op(methods=("remainder", "__mod__"), rmethods=("__rmod__",))
-def remainder(a, b):
-    """Python-style remainder a - floor(a/b)*b (gradient 1 for a, -floor(a/b) for b)."""
-    q = floor(div(a, b)) if isinstance(a, _T) or isinstance(b, _T) else None
-    return sub(a, mul(q, b))
 
 
 # ---- unary math ------------------------------------------------------------------------------
@@ -214,7 +214,11 @@ def _exp_vjp(ctx, g, y):
 
 @op
 def exp(a):
-    return record("exp", np.exp(a._data), (a,), _exp_vjp, saved=(OUT,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("exp", a) from None
+    return record("exp", np.exp(d), (a,), _exp_vjp, saved=(OUT,))
 
 
 def _log_vjp(ctx, g, a):
@@ -223,7 +227,11 @@ def _log_vjp(ctx, g, a):
 
 @op
 def log(a):
-    return record("log", np.log(a._data), (a,), _log_vjp, saved=(a,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("log", a) from None
+    return record("log", np.log(d), (a,), _log_vjp, saved=(a,))
 
 
 def _log1p_vjp(ctx, g, a):
@@ -232,7 +240,11 @@ def _log1p_vjp(ctx, g, a):
 
 @op
 def log1p(a):
-    return record("log1p", np.log1p(a._data), (a,), _log1p_vjp, saved=(a,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("log1p", a) from None
+    return record("log1p", np.log1p(d), (a,), _log1p_vjp, saved=(a,))
 
 
 def _expm1_vjp(ctx, g, y):
@@ -241,7 +253,11 @@ def _expm1_vjp(ctx, g, y):
 
 @op
 def expm1(a):
-    return record("expm1", np.expm1(a._data), (a,), _expm1_vjp, saved=(OUT,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("expm1", a) from None
+    return record("expm1", np.expm1(d), (a,), _expm1_vjp, saved=(OUT,))
 
 
 def _sqrt_vjp(ctx, g, y):
@@ -250,7 +266,11 @@ def _sqrt_vjp(ctx, g, y):
 
 @op
 def sqrt(a):
-    return record("sqrt", np.sqrt(a._data), (a,), _sqrt_vjp, saved=(OUT,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("sqrt", a) from None
+    return record("sqrt", np.sqrt(d), (a,), _sqrt_vjp, saved=(OUT,))
 
 
 def _rsqrt_vjp(ctx, g, y):
@@ -259,7 +279,11 @@ def _rsqrt_vjp(ctx, g, y):
 
 @op
 def rsqrt(a):
-    return record("rsqrt", 1.0 / np.sqrt(a._data), (a,), _rsqrt_vjp, saved=(OUT,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("rsqrt", a) from None
+    return record("rsqrt", 1.0 / np.sqrt(d), (a,), _rsqrt_vjp, saved=(OUT,))
 
 
 def _reciprocal_vjp(ctx, g, y):
@@ -268,7 +292,11 @@ def _reciprocal_vjp(ctx, g, y):
 
 @op
 def reciprocal(a):
-    return record("reciprocal", 1.0 / a._data, (a,), _reciprocal_vjp, saved=(OUT,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("reciprocal", a) from None
+    return record("reciprocal", 1.0 / d, (a,), _reciprocal_vjp, saved=(OUT,))
 
 
 def _square_vjp(ctx, g, a):
@@ -277,7 +305,11 @@ def _square_vjp(ctx, g, a):
 
 @op
 def square(a):
-    return record("square", np.square(a._data), (a,), _square_vjp, saved=(a,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("square", a) from None
+    return record("square", np.square(d), (a,), _square_vjp, saved=(a,))
 
 
 def _abs_vjp(ctx, g, a):
@@ -286,7 +318,11 @@ def _abs_vjp(ctx, g, a):
 
 @op(methods=("abs", "__abs__"))
 def abs(a):
-    return record("abs", np.abs(a._data), (a,), _abs_vjp, saved=(a,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("abs", a) from None
+    return record("abs", np.abs(d), (a,), _abs_vjp, saved=(a,))
 
 
 def _sin_vjp(ctx, g, a):
@@ -295,7 +331,11 @@ def _sin_vjp(ctx, g, a):
 
 @op
 def sin(a):
-    return record("sin", np.sin(a._data), (a,), _sin_vjp, saved=(a,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("sin", a) from None
+    return record("sin", np.sin(d), (a,), _sin_vjp, saved=(a,))
 
 
 def _cos_vjp(ctx, g, a):
@@ -304,7 +344,11 @@ def _cos_vjp(ctx, g, a):
 
 @op
 def cos(a):
-    return record("cos", np.cos(a._data), (a,), _cos_vjp, saved=(a,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("cos", a) from None
+    return record("cos", np.cos(d), (a,), _cos_vjp, saved=(a,))
 
 
 def _tanh_vjp(ctx, g, y):
@@ -313,7 +357,11 @@ def _tanh_vjp(ctx, g, y):
 
 @op(functional=True)
 def tanh(a):
-    return record("tanh", np.tanh(a._data), (a,), _tanh_vjp, saved=(OUT,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("tanh", a) from None
+    return record("tanh", np.tanh(d), (a,), _tanh_vjp, saved=(OUT,))
 
 
 def _sigmoid_vjp(ctx, g, y):
@@ -322,7 +370,11 @@ def _sigmoid_vjp(ctx, g, y):
 
 @op(functional=True)
 def sigmoid(a):
-    return record("sigmoid", sigmoid_np(a._data), (a,), _sigmoid_vjp, saved=(OUT,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("sigmoid", a) from None
+    return record("sigmoid", sigmoid_np(d), (a,), _sigmoid_vjp, saved=(OUT,))
 
 
 def _softplus_vjp(ctx, g, a, beta):
@@ -331,16 +383,23 @@ def _softplus_vjp(ctx, g, a, beta):
 
 @op(functional=True)
 def softplus(a, beta=1.0, threshold=20.0):
-    x = a._data * beta
-    out = np.where(x > threshold, a._data,
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("softplus", a) from None
+    x = d * beta
+    out = np.where(x > threshold, d,
                    np.log1p(np.exp(-np.abs(x))) / beta + np.maximum(x, 0) / beta)
-    return record("softplus", out.astype(a._data.dtype, copy=False), (a,), _softplus_vjp,
+    return record("softplus", out.astype(d.dtype, copy=False), (a,), _softplus_vjp,
                   saved=(a, beta))
 
 
 @op(functional=True)
 def relu(a):
-    d = a._data
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("relu", a) from None
     mask = d > 0  # bool: the VJP multiplies by it directly (one pass, no float mask)
     return record("relu", np.maximum(d, 0, dtype=d.dtype) if d.dtype.kind == "f" else d * mask,
                   (a,), _mask_vjp, saved=(mask,))
@@ -348,23 +407,25 @@ def relu(a):
 
 @op(functional=True)
 def leaky_relu(a, negative_slope=0.01):
-    d = a._data
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("leaky_relu", a) from None
     scale = np.where(d > 0, 1.0, negative_slope).astype(d.dtype)
     return record("leaky_relu", d * scale, (a,), _mask_vjp, saved=(scale,))
 
 
 @op(methods=("clamp", "clip"))
 def clamp(a, min=None, max=None):  # noqa: A002 (torch's names)
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("clamp", a) from None
     if isinstance(min, _T) or isinstance(max, _T):
-        out = a  # ties keep x's gradient (x passes where lo <= x <= hi, as PyTorch)
-        if min is not None:
-            out = where(out._data < (min._data if isinstance(min, _T) else min), min, out)
-        if max is not None:
-            out = where(out._data > (max._data if isinstance(max, _T) else max), max, out)
-        return out
+        from .math import clamp_tensor
+        return clamp_tensor(a, min, max)
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min or max must be given, got neither")
-    d = a._data
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
     out = np.clip(d, min, max)
     mask = np.ones(d.shape, dtype=bool)
     if min is not None:
@@ -376,22 +437,11 @@ def clamp(a, min=None, max=None):  # noqa: A002 (torch's names)
 
 @op
 def sign(a):
-    return record("sign", np.sign(a._data), (a,), _zero_vjp)
-
-
-@op
-def floor(a):
-    return record("floor", np.floor(a._data), (a,), _zero_vjp)
-
-
-@op
-def ceil(a):
-    return record("ceil", np.ceil(a._data), (a,), _zero_vjp)
-
-
-@op
-def round(a, decimals=0):
-    return record("round", np.round(a._data, decimals), (a,), _zero_vjp)
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("sign", a) from None
+    return record("sign", np.sign(d), (a,), _zero_vjp)
 
 
 # ---- binary selections -----------------------------------------------------------------------
@@ -430,6 +480,9 @@ def minimum(a, b):
     return _minmax("minimum", a, b, False)
 
 
+_NONE = object()
+
+
 def _where_vjp(ctx, g, c):
     xp = array_module(g)
     n = ctx.needs
@@ -438,8 +491,12 @@ def _where_vjp(ctx, g, c):
 
 
 @op(methods=())
-def where(cond, x, y):
-    """``x`` where ``cond`` else ``y``; ``x``/``y`` may be tensors or scalars."""
+def where(cond, x=_NONE, y=_NONE):
+    """``x`` where ``cond`` else ``y``; ``x``/``y`` may be tensors or scalars.
+    ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``."""
+    if x is _NONE and y is _NONE:
+        from .scattering import nonzero
+        return nonzero(cond, as_tuple=True)
     c = cond._data if isinstance(cond, _T) else np.asarray(cond)
     if c.dtype != np.bool_:
         c = c.astype(bool)
@@ -464,43 +521,20 @@ def where(cond, x, y):
     return record("where", out, (y,), _where_vjp, saved=(~c,))
 
 
+@tensor_method("where")
+def _where_method(self, condition, other):
+    """``x.where(condition, y)`` is ``where(condition, x, y)``."""
+    return where(condition, self, other)
+
+
 @op
 def masked_fill(a, mask, value):
     m = mask._data if isinstance(mask, _T) else np.asarray(mask)
     return where(m, value, a)
 
 
-# ---- comparisons and predicates (never differentiable) ---------------------------------------
-def _compare(fn, name, dunder, rdunder=None):
-    def cmp(a, b):
-        ad = a._data if isinstance(a, _T) else a
-        bd = b._data if isinstance(b, _T) else b
-        return _wrap(np.asarray(fn(ad, bd)))
-    cmp.__name__ = name
-    cmp.__doc__ = f"Elementwise {name}; the result is a bool tensor without gradient."
-    return op(cmp, methods=(name, dunder), rmethods=(rdunder,) if rdunder else ())
-
-
-lt = _compare(np.less, "lt", "__lt__")
-le = _compare(np.less_equal, "le", "__le__")
-gt = _compare(np.greater, "gt", "__gt__")
-ge = _compare(np.greater_equal, "ge", "__ge__")
-eq = _compare(np.equal, "eq", "__eq__")
-ne = _compare(np.not_equal, "ne", "__ne__")
-logical_and = _compare(np.logical_and, "logical_and", "__and__", "__rand__")
-logical_or = _compare(np.logical_or, "logical_or", "__or__", "__ror__")
-
-
-@op(methods=("logical_not", "__invert__"))
-def logical_not(a):
-    return _wrap(np.logical_not(a._data))
-
-
-@op
-def isnan(a):
-    return _wrap(np.isnan(a._data))
-
-
-@op
-def isfinite(a):
-    return _wrap(np.isfinite(a._data))
+# ---- PyTorch's aliases -------------------------------------------------------------------------
+multiply = op(mul, name="multiply", methods="multiply")
+negative = op(neg, name="negative", methods=())
+absolute = op(abs, name="absolute", methods="absolute")
+clip = op(clamp, name="clip", methods=())

@@ -11,7 +11,6 @@ from ._registry import op
 from ._util import (TargetOutOfRangeError, as_tensor_arg, check_float, int_indices,
                     legacy_reduction, reduce_loss, same_shape)
 from ._xp import TG, array_module
-from .elementwise import where
 from .movement import permute, reshape
 from .reduce import log_softmax, sum
 
@@ -92,13 +91,15 @@ def _nll_core(logp, target, weight, ignore_index, reduction, op, label_smoothing
             out = out * (1.0 - label_smoothing) + sum(smooth) * (label_smoothing / C)
         return out
     if reduction == "mean":
-        denom = float(wi.sum())
+        # PyTorch's rule: each counted entry's gradient is divided by the total weight, ignored
+        # entries get exactly 0; with every entry ignored the loss is NaN and the gradients 0
+        denom = wi.sum()
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = sum(loss) / denom if denom != 0 else sum(loss) * float("nan")
-            if smooth is not None:
-                sm = sum(smooth) / denom if denom != 0 else sum(smooth) * float("nan")
-                out = out * (1.0 - label_smoothing) + sm * (label_smoothing / C)
-        return out
+            inv = np.where(valid, np.asarray(1.0, dt) / denom, 0).astype(dt)
+        out = sum(loss * _wrap(inv))
+        if smooth is not None:
+            out = out * (1.0 - label_smoothing) + sum(smooth * _wrap(inv)) * (label_smoothing / C)
+        return out + float("nan") if denom == 0 else out
     raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
 
 
@@ -109,6 +110,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     ((N, C), (N, C, d1, ...) or (C,)); ``mean`` divides by the summed target weights."""
     op = "nll_loss"
     x = as_tensor_arg(input, op, "input")
+    target = as_tensor_arg(target, op, "target")
     check_float(x, op)
     reduction = legacy_reduction(size_average, reduce, reduction)
     return _nll_core(x, target, weight, ignore_index, reduction, op)
@@ -147,16 +149,17 @@ def _cross_entropy_2d(x, t, weight, ignore_index, reduction, op):
         out, scale = nll, np.ones(1, dtype=dt)
     elif reduction == "sum":
         out, scale = nll.sum(), np.ones(1, dtype=dt)
-    elif reduction == "mean":
+    elif reduction == "mean":  # ignored rows get zero gradient even when all are ignored
         denom = wi.sum()
         with np.errstate(divide="ignore", invalid="ignore"):
             out = nll.sum() / denom
-            scale = np.asarray(1.0 / denom if denom != 0 else np.nan, dtype=dt).reshape(1)
+            scale = np.where(valid, np.asarray(1.0, dt) / denom, 0).astype(dt)
     else:
         raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
     onehot = np.zeros_like(xd)
     onehot[rows, safe] = 1.0
-    coef = (wi * scale).reshape(N, 1)
+    with np.errstate(invalid="ignore"):  # 0 * inf: NaN gradients for zero total weight, as torch
+        coef = (wi * scale).reshape(N, 1)
     probs = e / s
     return record("cross_entropy", np.asarray(out, dtype=dt), (x,), _ce_vjp,
                   saved=(x, onehot, coef, reduction, probs))
@@ -170,6 +173,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     targets (same shape as the input), ``weight``, ``ignore_index``, ``label_smoothing``."""
     op = "cross_entropy"
     x = as_tensor_arg(input, op, "input")
+    target = as_tensor_arg(target, op, "target")
     check_float(x, op)
     reduction = legacy_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -204,127 +208,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise TypeError(f"{op}: target must hold integer class indices or float class "
                         f"probabilities, got dtype {tarr.dtype}")
     return _nll_core(logp, target, weight, ignore_index, reduction, op, label_smoothing)
-
-
-def _bce_vjp(ctx, g, x, t, w):
-    xp = array_module(g)
-    needs = ctx.needs
-    gx = gt = None
-    if needs[0]:
-        gx = g * (x - t) / xp.clamp(x * (1.0 - x), min=1e-12)
-        if w is not None:
-            gx = gx * w
-    if needs[1]:
-        with np.errstate(divide="ignore"):
-            gt = g * (xp.clamp(xp.log(1.0 - x), min=-100.0) - xp.clamp(xp.log(x), min=-100.0))
-        if w is not None:
-            gt = gt * w
-    return (gx, gt)
-
-
-@op(functional=True, methods=(), export=False)
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
-                         reduction="mean"):
-    """-w [t log x + (1-t) log(1-x)] for probabilities x in [0, 1]; each log is clamped to
-    >= -100 as in PyTorch (so x = 0 or 1 gives a finite loss)."""
-    op = "binary_cross_entropy"
-    x = as_tensor_arg(input, op, "input")
-    t = as_tensor_arg(target, op, "target")
-    check_float(x, op)
-    check_float(t, op, "target")
-    same_shape(x, t, op)
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    xd = x._data
-    if xd.size and (np.nanmin(xd) < 0 or np.nanmax(xd) > 1):
-        raise ValueError(f"{op}: all elements of input should be between 0 and 1 (got values "
-                         f"in [{xd.min():.4g}, {xd.max():.4g}]; use "
-                         f"binary_cross_entropy_with_logits for logits)")
-    td = t._data.astype(xd.dtype, copy=False)
-    with np.errstate(divide="ignore"):
-        lx = np.maximum(np.log(xd), -100.0)
-        l1x = np.maximum(np.log1p(-xd), -100.0)
-    loss = -(td * lx + (1.0 - td) * l1x)
-    wt = None
-    if weight is not None:
-        wt = as_tensor_arg(weight, op, "weight")
-        try:
-            loss = loss * wt._data
-        except ValueError:
-            raise ValueError(f"{op}: weight of shape {wt._data.shape} does not broadcast to the "
-                             f"input shape {xd.shape}") from None
-        if loss.shape != xd.shape:
-            raise ValueError(f"{op}: weight of shape {wt._data.shape} does not broadcast to the "
-                             f"input shape {xd.shape}")
-        wt = wt._data
-    loss = record("binary_cross_entropy", loss.astype(xd.dtype, copy=False), (x, t), _bce_vjp,
-                  saved=(x, t, wt))
-    return reduce_loss(loss, reduction, op)
-
-
-def _bcel_vjp(ctx, g, x, t, w, pw):
-    xp = array_module(g)
-    needs = ctx.needs
-    gx = gt = None
-    if needs[0]:
-        if pw is None:
-            gx = g * (xp.sigmoid(x) - t)
-        else:
-            lw = (pw - 1.0) * t + 1.0
-            gx = g * ((1.0 - t) - lw * xp.sigmoid(-x))
-        if w is not None:
-            gx = gx * w
-    if needs[1]:
-        gt = -x
-        if pw is not None:  # log(1 + exp(-x)), stably
-            gt = gt + (pw - 1.0) * (xp.log1p(xp.exp(-xp.abs(x))) + xp.relu(-x))
-        gt = g * gt
-        if w is not None:
-            gt = gt * w
-    return (gx, gt)
-
-
-@op(functional=True, methods=(), export=False)
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
-                                     reduce=None, reduction="mean", pos_weight=None):
-    """Sigmoid + BCE in one stable op: (1-t) x + (1 + (pw-1) t) log(1 + e^{-x}), computed as
-    log1p(exp(-|x|)) + max(-x, 0). Its gradient at x is sigmoid(x) - t (pw = 1)."""
-    op = "binary_cross_entropy_with_logits"
-    x = as_tensor_arg(input, op, "input")
-    t = as_tensor_arg(target, op, "target")
-    check_float(x, op)
-    check_float(t, op, "target")
-    same_shape(x, t, op)
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    xd = x._data
-    td = t._data.astype(xd.dtype, copy=False)
-    sp = np.log1p(np.exp(-np.abs(xd))) + np.maximum(-xd, 0.0)
-    pwt = wt = None
-    if pos_weight is not None:
-        pwt = as_tensor_arg(pos_weight, op, "pos_weight")
-        if xd.ndim == 0 or pwt._data.shape not in ((xd.shape[-1],), (1,), ()) and \
-                np.broadcast_shapes(pwt._data.shape, xd.shape) != xd.shape:
-            raise ValueError(f"{op}: pos_weight of shape {pwt._data.shape} must broadcast to "
-                             f"the input shape {xd.shape} (one weight per class, last dim)")
-        pwt = pwt._data.astype(xd.dtype, copy=False)
-        loss = (1.0 - td) * xd + ((pwt - 1.0) * td + 1.0) * sp
-    else:
-        loss = (1.0 - td) * xd + sp
-    if weight is not None:
-        wt = as_tensor_arg(weight, op, "weight")
-        if np.broadcast_shapes(wt._data.shape, xd.shape) != xd.shape:
-            raise ValueError(f"{op}: weight of shape {wt._data.shape} does not broadcast to the "
-                             f"input shape {xd.shape}")
-        wt = wt._data.astype(xd.dtype, copy=False)
-        loss = loss * wt
-    loss = record("binary_cross_entropy_with_logits", loss.astype(xd.dtype, copy=False),
-                  (x, t), _bcel_vjp, saved=(x, t, wt, pwt))
-    return reduce_loss(loss, reduction, op)
-
-
-def same_shape(x, t, op):
-    if t._data.shape != x._data.shape:
-        raise ValueError(f"{op}: target size {t._data.shape} is different from the input size "
-                         f"{x._data.shape}; please ensure they have the same size")
 
 
 def _bce_vjp(ctx, g, x, t, w):

@@ -7,7 +7,7 @@ import numpy as np
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
 from ._registry import op, tensor_method, tensor_property
-from ._util import norm_dims, shape_args
+from ._util import not_tensor, norm_dims, shape_args
 from ._xp import array_module
 
 
@@ -15,22 +15,38 @@ def _reshape_vjp(ctx, g, in_shape):
     return (array_module(g).reshape(g, in_shape),)
 
 
-@op(methods=("reshape", "view"))
-def reshape(a, *shape):
+@op(methods="reshape")
+def reshape(a, *shape, _view=False):
+    """``a`` with a new shape (one entry may be -1); a view when the memory allows."""
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("view" if _view else "reshape", a) from None
     shape = shape_args(shape)
-    d = a._data
     if d.shape == shape:
         return a
     try:
         out = d.reshape(shape)
     except ValueError:
-        raise RuntimeError(f"reshape: shape {shape} is invalid for input of shape {d.shape} "
-                           f"(size {d.size})") from None
+        raise RuntimeError(f"{'view' if _view else 'reshape'}: shape {shape} is invalid for "
+                           f"input of shape {d.shape} (size {d.size})") from None
+    shared = np.shares_memory(out, d)
+    if _view and not shared:
+        raise RuntimeError(f"view: shape {shape} is not compatible with the input's size and "
+                           f"stride (its memory is not contiguous: shape {d.shape}, strides "
+                           f"{d.strides}); use .reshape(...) instead")
     return record("reshape", out, (a,), _reshape_vjp, saved=(d.shape,),
-                  view_of=a if np.shares_memory(out, d) else None)
+                  view_of=a if shared else None)
 
 
-view = op(reshape, name="view", methods=())
+@op(methods="view")
+def view(a, *shape):
+    """``a`` with a new shape, sharing its memory; raises where that needs a copy (a
+    non-contiguous tensor), as PyTorch (use reshape). ``view(dtype)`` reinterprets the bytes
+    (no gradient)."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer, Tensor)):
+        return _wrap(a._data.view(np.dtype(shape[0])))
+    return reshape(a, *shape, _view=True)
 
 
 @tensor_method("view_as", "reshape_as")
@@ -44,14 +60,18 @@ def _permute_vjp(ctx, g, inverse):
 
 @op
 def permute(a, *dims):
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("permute", a) from None
     dims = shape_args(dims)
-    nd = a._data.ndim
+    nd = _ad.ndim
     if sorted(d % nd if nd else 0 for d in dims) != list(range(nd)):
         raise RuntimeError(f"permute: dims {dims} are not a permutation of the {nd} dimensions "
-                           f"of a tensor of shape {a._data.shape}")
+                           f"of a tensor of shape {_ad.shape}")
     dims = tuple(d % nd for d in dims)
     inv = tuple(np.argsort(dims))
-    return record("permute", a._data.transpose(dims), (a,), _permute_vjp, saved=(inv,),
+    return record("permute", _ad.transpose(dims), (a,), _permute_vjp, saved=(inv,),
                   view_of=a)
 
 
@@ -73,17 +93,25 @@ def _transpose_vjp(ctx, g, d0, d1):
 
 @op
 def transpose(a, dim0=-2, dim1=-1):
-    nd = a._data.ndim
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("transpose", a) from None
+    nd = d.ndim
     d0, d1 = norm_dims(dim0, nd, "transpose")[0], norm_dims(dim1, nd, "transpose")[0]
     if d0 == d1:
         return a
-    return record("transpose", np.swapaxes(a._data, d0, d1), (a,), _transpose_vjp,
+    return record("transpose", np.swapaxes(d, d0, d1), (a,), _transpose_vjp,
                   saved=(d0, d1), view_of=a)
 
 
 @op
 def flatten(a, start_dim=0, end_dim=-1):
-    s = a._data.shape
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("flatten", a) from None
+    s = d.shape
     if not s:
         return reshape(a, (1,))
     st = norm_dims(start_dim, len(s), "flatten")[0]
@@ -95,7 +123,11 @@ def flatten(a, start_dim=0, end_dim=-1):
 
 @op
 def unsqueeze(a, dim):
-    s = a._data.shape
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("unsqueeze", a) from None
+    s = d.shape
     nd = len(s) + 1
     if not -nd <= dim < nd:
         raise IndexError(f"unsqueeze: dim {dim} out of range for a result with {nd} dimensions")
@@ -105,7 +137,11 @@ def unsqueeze(a, dim):
 
 @op
 def squeeze(a, dim=None):
-    s = a._data.shape
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("squeeze", a) from None
+    s = d.shape
     if dim is None:
         return reshape(a, tuple(x for x in s if x != 1))
     dims = norm_dims(dim, len(s), "squeeze")
@@ -118,8 +154,12 @@ def _expand_vjp(ctx, g, in_shape):
 
 @op
 def expand(a, *shape):
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("expand", a) from None
     shape = shape_args(shape)
-    d = a._data
+    d = _ad
     if len(shape) < d.ndim:
         raise RuntimeError(f"expand: the number of sizes given ({len(shape)}) must be at least "
                            f"the number of dimensions of the tensor ({d.ndim}, shape {d.shape})")
@@ -134,7 +174,7 @@ def expand(a, *shape):
     return record("expand", out, (a,), _expand_vjp, saved=(d.shape,), view_of=a)
 
 
-broadcast_to = op(expand, name="broadcast_to", methods=())
+broadcast_to = op(expand, name="broadcast_to", methods="broadcast_to")
 
 
 @tensor_method("expand_as")
@@ -152,8 +192,12 @@ def _repeat_vjp(ctx, g, in_shape, reps):
 
 @op
 def repeat(a, *sizes):
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("repeat", a) from None
     sizes = shape_args(sizes)
-    d = a._data
+    d = _ad
     if len(sizes) < d.ndim:
         raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
                            f"than the number of dimensions of the tensor ({d.ndim})")
@@ -178,6 +222,10 @@ def cat(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
+    if len(tensors) > 1 and any(t._data.shape == (0,) for t in tensors):
+        # PyTorch skips 1-D empty tensors (legacy), whatever the others' shapes
+        kept = [t for t in tensors if t._data.shape != (0,)]
+        tensors = kept or tensors[:1]
     nd = tensors[0]._data.ndim
     dm = norm_dims(dim, nd, "cat")[0]
     for i, t in enumerate(tensors):
@@ -191,6 +239,7 @@ def cat(tensors, dim=0):
 
 
 concatenate = op(cat, name="concatenate", methods=())
+concat = op(cat, name="concat", methods=())
 
 
 @op(methods=())
@@ -211,9 +260,13 @@ def stack(tensors, dim=0):
 
 @op
 def split(a, split_size_or_sections, dim=0):
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("split", a) from None
     from .index import getitem
-    dm = norm_dims(dim, a._data.ndim, "split")[0]
-    n = a._data.shape[dm]
+    dm = norm_dims(dim, d.ndim, "split")[0]
+    n = d.shape[dm]
     if isinstance(split_size_or_sections, int):
         if split_size_or_sections <= 0:
             raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
@@ -232,16 +285,24 @@ def split(a, split_size_or_sections, dim=0):
 
 @op
 def chunk(a, chunks, dim=0):
-    n = a._data.shape[norm_dims(dim, a._data.ndim, "chunk")[0]]
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("chunk", a) from None
+    n = d.shape[norm_dims(dim, d.ndim, "chunk")[0]]
     size = -(-n // chunks)
     return split(a, size, dim)
 
 
 @op
 def unbind(a, dim=0):
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("unbind", a) from None
     from .index import getitem
-    dm = norm_dims(dim, a._data.ndim, "unbind")[0]
-    return tuple(getitem(a, (slice(None),) * dm + (i,)) for i in range(a._data.shape[dm]))
+    dm = norm_dims(dim, d.ndim, "unbind")[0]
+    return tuple(getitem(a, (slice(None),) * dm + (i,)) for i in range(d.shape[dm]))
 
 
 def _flip_vjp(ctx, g, dims):
@@ -250,8 +311,15 @@ def _flip_vjp(ctx, g, dims):
 
 @op
 def flip(a, dims):
-    dims = norm_dims(dims, a._data.ndim, "flip")
-    return record("flip", np.flip(a._data, dims).copy(), (a,), _flip_vjp, saved=(dims,))
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("flip", a) from None
+    n = 1 if isinstance(dims, int) else len(dims)
+    dims = norm_dims(dims, d.ndim, "flip")
+    if len(dims) != n:
+        raise RuntimeError(f"flip: a dim appears multiple times in the list of dims {dims}")
+    return record("flip", np.flip(d, dims).copy(), (a,), _flip_vjp, saved=(dims,))
 
 
 def _pad_vjp(ctx, g, index):
@@ -261,10 +329,14 @@ def _pad_vjp(ctx, g, index):
 @op(functional=True, methods=())
 def pad(a, pad, mode="constant", value=0.0):
     """F.pad: ``pad`` lists (left, right) pairs starting from the last dimension."""
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("pad", a) from None
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
     pad = tuple(int(p) for p in pad)
-    d = a._data
+    d = _ad
     if len(pad) % 2 or len(pad) // 2 > d.ndim:
         raise ValueError(f"pad: padding length must be even and at most 2*ndim={2 * d.ndim}, "
                          f"got {len(pad)} for input of shape {d.shape}")

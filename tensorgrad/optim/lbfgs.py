@@ -221,6 +221,7 @@ class LBFGS(Optimizer):
         if closure is None or not callable(closure):
             raise TypeError("LBFGS.step: needs a closure that zeroes the gradients, computes the "
                             "loss, calls backward() and returns the loss: opt.step(closure)")
+        self._opt_called = True  # lets a scheduler check the call order
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..kernels.optim import axpy_
+from ..ops.runtime import axpy_
 
 from ..tensor import Tensor, _wrap
 
@@ -38,7 +38,12 @@ class Optimizer:
     ``SGD([{"params": model.base.parameters()}, {"params": head, "lr": 1e-2}], lr=1e-3)``.
 
     Subclasses implement ``_update_group(group)``; ``self.state[p]`` is a dict per parameter.
+    State entries named in ``_scalar_state`` are Python floats (PyTorch keeps them as 0-d
+    tensors: ``step``, NAdam's ``mu_product``, ASGD's ``eta`` and ``mu``); the others are
+    Tensors shaped like their parameter.
     """
+
+    _scalar_state = ("step",)
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
@@ -98,6 +103,7 @@ class Optimizer:
                 raise ValueError(f"{name}: parameter group didn't specify a value of required "
                                  f"optimization parameter {k}")
             group.setdefault(k, v)
+        _check_flags(name, group)
         self._check_hyper(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params):
@@ -129,6 +135,7 @@ class Optimizer:
             from ..autograd import enable_grad
             with enable_grad():
                 loss = closure()
+        self._opt_called = True  # lets a scheduler check the call order, as PyTorch's does
         for group in self.param_groups:
             self._update_group(group)
         return loss
@@ -150,6 +157,19 @@ class Optimizer:
         if group.get("maximize", False):
             g = -g
         return g
+
+    @staticmethod
+    def _decayed(p, g, group):
+        """Weight decay λ = ``group["weight_decay"]``: returns ``(θ, g)`` with ``θ`` shrunk to
+        ``θ (1 − lr λ)`` when the group has ``decoupled_weight_decay`` (AdamW's form), else
+        ``λ θ`` added to ``g`` (L2 regularization's gradient)."""
+        wd, theta = group["weight_decay"], p._data
+        if wd != 0:
+            if group.get("decoupled_weight_decay", False):
+                theta = theta * (1 - group["lr"] * wd)
+            else:
+                g = g + wd * theta
+        return theta, g
 
     @staticmethod
     def _write(p, new):
@@ -234,15 +254,17 @@ class Optimizer:
             p = id_map[k]
             entry = {}
             for sk, v in st.items():
-                if _is_tensor_state(v):
+                if _is_tensor_state(v) and sk in self._scalar_state:
+                    entry[sk] = float(np.asarray(v._data if isinstance(v, Tensor) else v))
+                elif _is_tensor_state(v):
                     arr = np.array(v._data if isinstance(v, Tensor) else v, copy=True)
-                    if sk != "step" and arr.dtype.kind == "f":
+                    if arr.dtype.kind == "f":
                         if arr.shape != p._data.shape and arr.size != 1:
                             raise ValueError(f"{name}.load_state_dict: state '{sk}' of parameter "
                                              f"{k} has shape {arr.shape}, the parameter has "
                                              f"{p._data.shape}")
                         arr = arr.astype(p._data.dtype)
-                    entry[sk] = _wrap(arr) if sk != "step" else float(arr)
+                    entry[sk] = _wrap(arr)
                 else:
                     entry[sk] = v
             new_state[p] = entry
@@ -270,11 +292,45 @@ class Optimizer:
         return "\n".join(lines)
 
     # helpers for subclasses --------------------------------------------------------------------
+    def _stepped(self, group, arrays=(), scalars=None):
+        """``(parameter, gradient, state)`` for each parameter of ``group`` that has a gradient.
+        A parameter's first step creates its state: ``step`` = 0, the arrays named in
+        ``arrays`` (a dict name -> fill value, None for zeros; or a sequence of names for
+        zeros) and the ``scalars``; then ``step`` is incremented."""
+        fills = arrays if isinstance(arrays, dict) else dict.fromkeys(arrays)
+        for p in group["params"]:
+            g = self._grad(p, group)
+            if g is None:
+                continue
+            st = self.state.setdefault(p, {})
+            if not st:
+                st["step"] = 0.0
+                st.update(scalars or {})
+                for name, fill in fills.items():
+                    self._state_array(p, name, None if fill is None
+                                      else np.full_like(p._data, fill))
+            st["step"] += 1
+            yield p, g, st
+
     def _state_array(self, p, key, init=None):
         st = self.state.setdefault(p, {})
         if key not in st:
             st[key] = _wrap(np.zeros_like(p._data) if init is None else np.array(init, copy=True))
         return st[key]
+
+
+def _check_flags(name, defaults):
+    """PyTorch's implementation switches are kept in each group as PyTorch keeps them, so state
+    dicts have the same keys. ``foreach``/``fused``/``capturable`` choose among PyTorch's
+    kernels (per-tensor loops, multi-tensor, CUDA graphs) that compute the same update; here
+    one numpy implementation serves all, so they change nothing. ``differentiable=True`` (a
+    graph through the update) is refused."""
+    if defaults.get("differentiable"):
+        raise RuntimeError(f"{name}: differentiable=True is not supported: tensorgrad's optimizer "
+                           f"steps update parameters outside autograd, so no graph runs through "
+                           f"them (leave differentiable=False)")
+    if defaults.get("fused") and defaults.get("foreach"):
+        raise RuntimeError(f"{name}: `fused` and `foreach` cannot be `True` together.")
 
 
 def _check_nonneg(opt, what, value):

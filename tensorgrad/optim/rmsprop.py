@@ -24,9 +24,12 @@ class RMSprop(Optimizer):
     ``β`` is PyTorch's ``alpha``."""
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+                                      momentum=momentum, centered=centered,
+                                      capturable=capturable, foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable))
 
     def _check_hyper(self, group):
         for what, key in (("learning rate", "lr"), ("epsilon value", "eps"),
@@ -36,22 +39,11 @@ class RMSprop(Optimizer):
 
     def _update_group(self, group):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-        wd, mom, centered = group["weight_decay"], group["momentum"], group["centered"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
-            st = self.state.setdefault(p, {})
-            if not st:
-                st["step"] = 0.0
-                self._state_array(p, "square_avg")
-                if mom > 0:
-                    self._state_array(p, "momentum_buffer")
-                if centered:
-                    self._state_array(p, "grad_avg")
-            st["step"] += 1
-            if wd != 0:
-                g = g + wd * p._data
+        mom, centered = group["momentum"], group["centered"]
+        arrays = ("square_avg",) + (("momentum_buffer",) if mom > 0 else ()) \
+            + (("grad_avg",) if centered else ())
+        for p, g, st in self._stepped(group, arrays):
+            _, g = self._decayed(p, g, group)
             sq = st["square_avg"]._data
             sq *= alpha
             sq += (1 - alpha) * (g * g)

@@ -15,7 +15,8 @@ class SGD(Optimizer):
     ``g`` rather than ``(1 − β) g``. ``weight_decay`` adds ``λ θ`` to the gradient (L2)."""
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
         if lr is not required:
             _check_nonneg("SGD", "learning rate", lr)
         _check_nonneg("SGD", "momentum value", momentum)
@@ -25,7 +26,8 @@ class SGD(Optimizer):
                              f"(got momentum={momentum}, dampening={dampening})")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _check_hyper(self, group):
         _check_nonneg("SGD", "learning rate", group["lr"])

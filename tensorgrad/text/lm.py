@@ -157,7 +157,7 @@ def train_language_model(model, train_seqs, eos_id, epochs=1, batch_size=64, lr=
     import contextlib
 
     from .. import optim
-    from tensorgrad.kernels.rnn import blas_single_thread
+    from ..ops.runtime import blas_single_thread
     if single_thread_blas == "auto":
         single_thread_blas = sum(p.numel() for p in model.parameters()) < 2 ** 20
     ctx = blas_single_thread() if single_thread_blas else contextlib.nullcontext()

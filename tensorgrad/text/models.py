@@ -81,38 +81,46 @@ class RNNLanguageModel(nn.Module):
         return self.head(out), state
 
 
-class SequenceTagger(nn.Module):
+class _EncoderHead(nn.Module):
+    """An (optional) embedding, a recurrent encoder and a linear head over its outputs."""
+
+    def __init__(self, input_size, hidden_size, n_out, cell, num_layers, bidirectional,
+                 vocab_size):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, input_size) if vocab_size else None
+        self.rnn = make_rnn(cell, input_size, hidden_size, num_layers, bidirectional)
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_out)
+
+    def _encode(self, x):
+        if self.embed is not None:
+            x = self.embed(_ids(x, type(self).__name__))
+        return self.rnn(x)
+
+
+class SequenceTagger(_EncoderHead):
     """Many-to-many, T_x = T_y: one label per input step (``bidirectional`` to see the whole
     sentence, §9.5.3).  ``vocab_size`` set: inputs are token ids; else feature vectors."""
 
     def __init__(self, input_size, hidden_size, num_tags, cell="lstm", num_layers=1,
                  bidirectional=True, vocab_size=None):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, input_size) if vocab_size else None
-        self.rnn = make_rnn(cell, input_size, hidden_size, num_layers, bidirectional)
-        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_tags)
+        super().__init__(input_size, hidden_size, num_tags, cell, num_layers, bidirectional,
+                         vocab_size)
 
     def forward(self, x):
-        if self.embed is not None:
-            x = self.embed(_ids(x, "SequenceTagger"))
-        out, _ = self.rnn(x)
+        out, _ = self._encode(x)
         return self.head(out)
 
 
-class SequenceClassifier(nn.Module):
+class SequenceClassifier(_EncoderHead):
     """Many-to-one: read the whole sequence, predict from the final hidden state."""
 
     def __init__(self, input_size, hidden_size, num_classes, cell="lstm", num_layers=1,
                  bidirectional=False, vocab_size=None):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, input_size) if vocab_size else None
-        self.rnn = make_rnn(cell, input_size, hidden_size, num_layers, bidirectional)
-        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
+        super().__init__(input_size, hidden_size, num_classes, cell, num_layers, bidirectional,
+                         vocab_size)
 
     def forward(self, x):
-        if self.embed is not None:
-            x = self.embed(_ids(x, "SequenceClassifier"))
-        _, state = self.rnn(x)
+        _, state = self._encode(x)
         return self.head(_last_hidden(state, self.rnn))
 
 

@@ -22,7 +22,7 @@ from ... import distributed as dist
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 from ...tensor import _wrap
-from ..layers import _BatchNorm
+from ..normalization import _BatchNorm
 
 __all__ = ["SyncBatchNorm"]
 
