@@ -16,7 +16,8 @@ The environment is the same for both frameworks (``bench_env``):
   instead of page-faulting every large buffer anew on each call (memory cases use a small fixed
   threshold instead, so that freed memory leaves the resident set and the peak is measurable);
 * ``threads`` threads each (default 2): ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
-  ``MKL_NUM_THREADS``, ``NUMBA_NUM_THREADS`` and ``torch.set_num_threads``; ``--cpus 0,1`` also
+  ``MKL_NUM_THREADS``, ``NUMBA_NUM_THREADS``, ``torch.set_num_threads`` and tensorgrad's
+  ``tensorgrad.ops.conv.set_num_threads`` (the ops' worker thread); ``--cpus 0,1`` also
   pins every child to those cores (for a quiet many-core machine).
 
 A benchmark script declares its cases as ``CASES = [Case(key, label, goal), ...]`` and, for each
@@ -95,7 +96,7 @@ def env_line(threads: int = 2, cpus: str | None = None) -> str:
     s = (f"env: OPENBLAS_CORETYPE/L2_SIZE unset, MALLOC_MMAP_THRESHOLD_="
          f"{MALLOC_SPEED['MALLOC_MMAP_THRESHOLD_']}, MALLOC_TRIM_THRESHOLD_="
          f"{MALLOC_SPEED['MALLOC_TRIM_THRESHOLD_']}, {threads} threads each "
-         f"({'/'.join(THREAD_VARS)}, torch.set_num_threads)")
+         f"({'/'.join(THREAD_VARS)}, torch.set_num_threads, tensorgrad.ops.conv.set_num_threads)")
     return s + (f", pinned to cpus {cpus}" if cpus else "")
 
 
@@ -133,6 +134,8 @@ def framework(fw: str):
         torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 2)))
         return torch
     import tensorgrad
+    from tensorgrad.ops.conv import set_num_threads  # the ops' own worker thread (2 by default)
+    set_num_threads(int(os.environ.get("OMP_NUM_THREADS", 2)))
     return tensorgrad
 
 
