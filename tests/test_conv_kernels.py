@@ -153,6 +153,26 @@ def test_avg_pool_reference_and_adjoint(geom, include_pad):
     assert np.isclose(np.vdot(out, g), np.vdot(x, gx), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 3, 1, 8, 8), (2, 3, 1, 7, 9)])
+def test_avg_pool_k2s2_fast_path_equals_the_general_kernel(shape, dtype):
+    """The 2x2/2 kernels give bit for bit what the general ones give (same summation order),
+    uncovered rows/columns of an odd input included (zero gradient there)."""
+    x = rng.standard_normal(shape).astype(dtype)
+    o = shape[:3] + (shape[3] // 2, shape[4] // 2)
+    out, out2 = np.empty(o, dtype), np.empty(o, dtype)
+    KP.avg_pool2d_k2s2_into(x, out)
+    KP.avg_pool_into(x, out2, 1, 2, 2, 1, 2, 2, 0, 0, 0, True)
+    np.testing.assert_array_equal(out, out2)
+    g = rng.standard_normal(o).astype(dtype)
+    gx, gx2 = np.full(shape, np.nan, dtype), np.full(shape, np.nan, dtype)
+    KP.avg_pool2d_k2s2_adjoint_into(g, gx)
+    KP.avg_pool_adjoint_into(g, gx2, 1, 2, 2, 1, 2, 2, 0, 0, 0, True)
+    np.testing.assert_array_equal(gx, gx2)
+    if shape[3] % 2:
+        assert not gx[..., -1, :].any() and not gx[..., :, -1].any()
+
+
 @pytest.mark.parametrize("shape,osz", [((2, 3, 1, 7, 9), (1, 3, 4)), ((1, 2, 1, 5, 5), (1, 1, 1)),
                                        ((1, 2, 4, 6, 5), (3, 2, 5))])
 def test_adaptive_avg_pool_reference_and_adjoint(shape, osz):

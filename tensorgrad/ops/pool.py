@@ -161,8 +161,7 @@ def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     out = np.empty((N, C) + osp, dtype=x5.dtype)
     idx = np.empty((N, C) + osp, dtype=np.int64)
     K = _kernels()
-    if (ks == (1, 2, 2) and st == (1, 2, 2) and pd == (0, 0, 0) and dl == (1, 1, 1)
-            and sp[0] == 1 and 2 * osp[1] <= sp[1] and 2 * osp[2] <= sp[2]):
+    if dl == (1, 1, 1) and _k2s2(ks, st, pd, sp, osp):
         _chunked(K.max_pool2d_k2s2_into, (x5, out, idx))
     else:
         _chunked(K.max_pool_into, (x5, out, idx), *ks, *st, *pd, *dl)
@@ -201,11 +200,21 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 # ---- average pooling ----------------------------------------------------------------------------
+def _k2s2(ks, st, pd, sp, osp):
+    """2x2 windows, stride 2, no padding, every window inside the input (the fast kernels)."""
+    return (ks == (1, 2, 2) and st == (1, 2, 2) and pd == (0, 0, 0) and sp[0] == 1
+            and 2 * osp[1] <= sp[1] and 2 * osp[2] <= sp[2])
+
+
 def _avg_np(x, geo):
     ks, st, pd, sp, osp, inc, oshape = geo
     x5 = _v5(x, sp)
     out = np.empty(oshape, dtype=x5.dtype)
-    _chunked(_kernels().avg_pool_into, (x5, out.reshape(x5.shape[:2] + osp)), *ks, *st, *pd, inc)
+    o5 = out.reshape(x5.shape[:2] + osp)
+    if _k2s2(ks, st, pd, sp, osp):  # 2x2/2: ~2x faster than the general phase-plane kernel
+        _chunked(_kernels().avg_pool2d_k2s2_into, (x5, o5))
+    else:
+        _chunked(_kernels().avg_pool_into, (x5, o5), *ks, *st, *pd, inc)
     return out
 
 
@@ -213,8 +222,11 @@ def _avg_adj_np(g, geo, x_shape):
     ks, st, pd, sp, osp, inc, _ = geo
     g5 = _v5(g, osp)
     gx = np.empty(x_shape, dtype=g5.dtype)  # returned as allocated: the engine keeps it as .grad
-    _chunked(_kernels().avg_pool_adjoint_into, (g5, gx.reshape(x_shape[:2] + sp)), *ks, *st, *pd,
-             inc)
+    gx5 = gx.reshape(x_shape[:2] + sp)
+    if _k2s2(ks, st, pd, sp, osp):
+        _chunked(_kernels().avg_pool2d_k2s2_adjoint_into, (g5, gx5))
+    else:
+        _chunked(_kernels().avg_pool_adjoint_into, (g5, gx5), *ks, *st, *pd, inc)
     return gx
 
 
