@@ -2,14 +2,14 @@
 gradcheck / gradgradcheck in float64, dtype handling, and errors that name the op and shapes."""
 import numpy as np
 import pytest
-import torch
+from _torch import lazy, torch
 
 import tensorgrad as tg
 from tensorgrad.ops import conv as C
 from tensorgrad.ops import _conv_impl as CI  # array-level knobs (chunk sizes, threads, Winograd)
 from tensorgrad.ops import pool as P
 
-TF = torch.nn.functional
+TF = lazy("torch.nn.functional")
 rng = np.random.default_rng(7)
 
 CONV = {1: (C.conv1d, TF.conv1d), 2: (C.conv2d, TF.conv2d), 3: (C.conv3d, TF.conv3d)}
@@ -313,7 +313,7 @@ def test_conv_bias_gradient_with_and_without_weight_gradient(monkeypatch, needs,
             assert a.grad is None
 
 
-# ---- the course notes' worked numbers (§8) ------------------------------------------------------
+# ---- the course's worked numbers (§8) -----------------------------------------------------------
 def test_notes_6x6_vertical_edge_example():
     image = np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3],
                       [0, 1, 3, 1, 7, 8], [4, 2, 1, 6, 2, 8], [2, 4, 5, 2, 3, 9]], np.float64)

@@ -3,14 +3,14 @@ adjoints of each other, and the conv2d op on the shapes that dispatch to it agai
 (float64 forward, gradients, second derivatives) and against the im2col path."""
 import numpy as np
 import pytest
-import torch
+from _torch import lazy, torch
 
 import tensorgrad as tg
 from tensorgrad.kernels import winograd as WK
 from tensorgrad.ops import conv as C
 from tensorgrad.ops import _conv_impl as CI  # array-level knobs (chunk sizes, threads, Winograd)
 
-TF = torch.nn.functional
+TF = lazy("torch.nn.functional")
 rng = np.random.default_rng(11)
 
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
