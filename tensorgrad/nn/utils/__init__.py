@@ -108,3 +108,5 @@ def vector_to_parameters(vec, parameters) -> None:
 
 
 from . import rnn  # noqa: E402,F401  (tg.nn.utils.rnn, as torch.nn.utils.rnn)
+from .weight_norms import (remove_spectral_norm, remove_weight_norm,  # noqa: E402,F401
+                           spectral_norm, weight_norm)
