@@ -23,6 +23,10 @@ class _Lazy:
         return self._module
 
     def __getattr__(self, attr):
+        if attr.startswith("__") and attr.endswith("__"):
+            # pytest's collection probes every module attribute (``__test__``, ...): answer
+            # without importing, or the whole module would be skipped
+            raise AttributeError(attr)
         return getattr(self._load(), attr)
 
     def __repr__(self):
