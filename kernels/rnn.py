@@ -27,10 +27,9 @@ caller's job (``tensorgrad.ops.recurrent``).  Variants of the course notes:
 """
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
+from . import _blas
 from ._numba import njit
 
 __all__ = [
@@ -41,26 +40,10 @@ __all__ = [
 
 
 # ============================================================================================
-# BLAS threads inside the time loop
+# BLAS threads (kernels/_blas.py) and the hooks of the time loops
 # ============================================================================================
 
-_CTL = None
-_DEFAULT_THREADS = 1
-# GEMMs with fewer FLOPs than this run on one BLAS thread (see blas_threads)
-BIG_GEMM_FLOPS = 5e7
-
-
-def _controller():
-    global _CTL, _DEFAULT_THREADS
-    if _CTL is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _CTL = ThreadpoolController()
-            libs = _CTL.select(user_api="blas").lib_controllers
-            _DEFAULT_THREADS = max([lib.num_threads for lib in libs] + [1])
-        except Exception:  # pragma: no cover - threadpoolctl missing or broken
-            _CTL = False
-    return _CTL
+BLOCK = 10  # time steps per block handed to a caller's hooks (see lstm_forward's ``ready``)
 
 
 def blas_single_thread():
@@ -69,23 +52,14 @@ def blas_single_thread():
     The per-step products (B×H by H×G·H) are too small to split across threads; on a 2-core
     machine OpenBLAS's second thread mostly waits, and when anything else runs it stalls
     (measured here under load: LSTM T50 B32 H128 fwd+bwd 144 ms with 2 threads, 33 ms with
-    one).  Uses threadpoolctl when installed (~10 µs per call), else does nothing."""
-    ctl = _controller()
-    if not ctl:
-        return contextlib.nullcontext()
-    return ctl.limit(limits=1, user_api="blas")
+    one)."""
+    return _blas.single_thread()
 
 
 def blas_threads(flops):
     """Context manager for one GEMM of ``flops`` floating-point operations: BLAS's default
-    thread count when it is big (≥ ``BIG_GEMM_FLOPS``: e.g. the weight gradient Σ_t dG_tᵀ h_{t-1}
-    of a T50 B32 H128 LSTM, 210 MFLOP, 1.7x faster on two threads of an idle machine), one
-    thread otherwise (small GEMMs gain nothing from threads and stall under load)."""
-    ctl = _controller()
-    if not ctl:
-        return contextlib.nullcontext()
-    n = _DEFAULT_THREADS if flops >= BIG_GEMM_FLOPS else 1
-    return ctl.limit(limits=n, user_api="blas")
+    thread count when it is big (``_blas.BIG_GEMM_FLOPS``), one thread otherwise."""
+    return _blas.threads_for(flops)
 
 
 def _single_blas_thread(fn):
@@ -95,16 +69,51 @@ def _single_blas_thread(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with blas_single_thread():
+        with _blas.single_thread():
             return fn(*args, **kwargs)
     return wrapper
+
+
+def _wait(ready, t):
+    """Before loop step t: let the caller finish the inputs of t's block (``ready(t)``)."""
+    if ready is not None and t % BLOCK == 0:
+        ready(t)
+
+
+def weights(d, hprev, bias=True, threaded=True):
+    """Σ d_tᵀ h_{t-1} (and Σ d_t, with ``bias``) over the leading axes of d (..., G) and hprev
+    (..., H): the weight and bias gradients of a block of steps (contiguous arrays), one GEMM.
+    ``threaded``: BLAS's default thread count if the GEMM is big (never from a worker thread:
+    the count is per process)."""
+    G, H = d.shape[-1], hprev.shape[-1]
+    df, hf = d.reshape(-1, G), hprev.reshape(-1, H)
+    with _blas.threads_for(2.0 * df.shape[0] * G * H if threaded else 0):
+        return df.T @ hf, (df.sum(0) if bias else None)
+
+
+def _weights(d, hs, need_w, done, T):
+    """After the backward loop: weights(d, h_prev) over all steps, unless the caller takes them
+    block by block (``done``: the last block is handed over here) or wants none."""
+    if done is not None:
+        done(0, d)
+        return None, None
+    if not need_w:
+        return None, None
+    return weights(np.ascontiguousarray(d), np.ascontiguousarray(hs[:-1]))
+
+
+def _handed(done, t, *d):
+    """In the backward loop, after step t: the gradients d of steps [t, t + BLOCK) are final;
+    hand them over (``done(t, d)``; the block of t = 0 goes in _weights)."""
+    if done is not None and t % BLOCK == 0 and t > 0:
+        done(t, *d)
 
 
 # ============================================================================================
 # LSTM
 # ============================================================================================
 
-@njit
+@njit(nogil=True)
 def _lstm_pre(g, xg, b, use_b, peep, use_peep, c_prev, half):
     """g <- s ⊙ (g + xg + b + peep ⊙ c_prev), s = ½ on the sigmoid gates i, f, o and 1 on g."""
     B = g.shape[0]
@@ -130,7 +139,7 @@ def _lstm_pre(g, xg, b, use_b, peep, use_peep, c_prev, half):
             gr[j] *= half
 
 
-@njit
+@njit(nogil=True)
 def _lstm_post(a, c_prev, c, half):
     """a holds tanh of the (scaled) pre-activations: turn i, f, o into sigmoids, then
     c = f ⊙ c_prev + i ⊙ g."""
@@ -148,7 +157,7 @@ def _lstm_post(a, c_prev, c, half):
             cr[j] = ar[H + j] * cp[j] + ar[j] * ar[2 * H + j]
 
 
-@njit
+@njit(nogil=True)
 def _lstm_bwd_step(a, c_prev, tc, dout, has_dout, dh, dc, d, peep, use_peep, one):
     """One step of BPTT.  In: dh (grad of h_t from step t+1), dc (grad of c_t from step t+1),
     dout (grad of the layer output at t).  Out: d (grads of the 4 pre-activations),
@@ -189,12 +198,29 @@ def _empty2(dtype):
     return np.zeros((1, 1), dtype)
 
 
+def _start(T, B, H, dt, h0, bias, hs=None):
+    """hs (T+1, B, H) (the caller's, e.g. a time-reversed view, or a new one) with hs[0] = h0,
+    and the bias as (use it, array)."""
+    if hs is None:
+        hs = np.empty((T + 1, B, H), dt)
+    hs[0] = h0
+    return hs, bias is not None, (bias if bias is not None else np.zeros(1, dt))
+
+
+def _grad_state(s_n, B, H, dt):
+    """The running gradient of a state: a copy of the incoming one, or zeros."""
+    return np.zeros((B, H), dt) if s_n is None else np.array(s_n, dt, copy=True)
+
+
 @_single_blas_thread
-def lstm_forward(xg, h0, c0, w_hh, b_hh=None, peep=None):
+def lstm_forward(xg, h0, c0, w_hh, b_hh=None, peep=None, ready=None, hs=None):
     """Run an LSTM layer over ``T`` steps.
 
     xg: (T, B, 4H) input part of the pre-activations (x W_ihᵀ + b_ih), h0, c0: (B, H),
-    w_hh: (4H, H), b_hh: (4H,) or None, peep: (3, H) or None.
+    w_hh: (4H, H), b_hh: (4H,) or None, peep: (3, H) or None. ``ready(t)``, if given, is
+    called before steps t = 0, BLOCK, 2*BLOCK, ...: the caller may still be filling xg[t:]
+    (a projection on another thread) and must return once xg[t:t + BLOCK] is there. ``hs``:
+    where to write the hidden states (e.g. a time-reversed view of the caller's array).
     Returns ``(hs, cs, acts, tcs)``: hs, cs (T+1, B, H) with hs[0] = h0, cs[0] = c0 (the layer
     output is hs[1:]); acts (T, B, 4H) the gate activations i, f, g, o; tcs (T, B, H) = tanh(c_t).
     """
@@ -202,18 +228,16 @@ def lstm_forward(xg, h0, c0, w_hh, b_hh=None, peep=None):
     H = G // 4
     dt = xg.dtype
     half = dt.type(0.5)
-    hs = np.empty((T + 1, B, H), dt)
+    hs, use_b, bb = _start(T, B, H, dt, h0, b_hh, hs)
     cs = np.empty((T + 1, B, H), dt)
-    hs[0] = h0
     cs[0] = c0
     acts = np.empty((T, B, G), dt)
     tcs = np.empty((T, B, H), dt)
     w_t = np.ascontiguousarray(w_hh.T)  # a transposed view makes the per-step GEMM ~1.5x slower
-    use_b = b_hh is not None
-    bb = b_hh if use_b else np.zeros(1, dt)
     use_peep = peep is not None
     pp = peep if use_peep else _empty2(dt)
     for t in range(T):
+        _wait(ready, t)
         a = acts[t]
         np.matmul(hs[t], w_t, out=a)
         _lstm_pre(a, xg[t], bb, use_b, pp, use_peep, cs[t], half)
@@ -225,39 +249,40 @@ def lstm_forward(xg, h0, c0, w_hh, b_hh=None, peep=None):
 
 
 @_single_blas_thread
-def lstm_backward(dout, dh_n, dc_n, hs, cs, acts, tcs, w_hh, peep=None, need_w=True):
+def lstm_backward(dout, dh_n, dc_n, hs, cs, acts, tcs, w_hh, peep=None, need_w=True, done=None,
+                  d=None):
     """Backpropagation through time for ``lstm_forward``.
 
     dout: (T, B, H) gradient of the layer output (or None), dh_n, dc_n: (B, H) gradients of the
-    final states (or None).  Returns ``(dxg, dh0, dc0, dw_hh, db_hh, dpeep)``; dxg (T, B, 4H)
-    is also the gradient of every bias (b_ih, b_hh: sum over T, B).  dw_hh/db_hh/dpeep are None
-    when ``need_w`` is False.
+    final states (or None). ``done(t, d)``, if given, is called once the gradients d[t:t+BLOCK]
+    of the pre-activations are final (t = multiples of BLOCK, the last call t = 0): the caller
+    then takes the weight and input gradients block by block and dw_hh/db_hh come back None.
+    ``d``: where to write those gradients (T, B, 4H) (e.g. a time-reversed view).
+    Returns ``(dxg, dh0, dc0, dw_hh, db_hh, dpeep)``; dxg (T, B, 4H) is also the gradient of
+    every bias (b_ih, b_hh: sum over T, B). dw_hh/db_hh/dpeep are None when ``need_w`` is False.
     """
     T, B, G = acts.shape
     H = G // 4
     dt = acts.dtype
     one = dt.type(1.0)
-    dh = np.zeros((B, H), dt) if dh_n is None else np.array(dh_n, dt, copy=True)
-    dc = np.zeros((B, H), dt) if dc_n is None else np.array(dc_n, dt, copy=True)
+    dh = _grad_state(dh_n, B, H, dt)
+    dc = _grad_state(dc_n, B, H, dt)
     has_dout = dout is not None
     zero = np.zeros((B, H), dt)
     use_peep = peep is not None
     pp = peep if use_peep else _empty2(dt)
-    d = np.empty((T, B, G), dt)
+    d = np.empty((T, B, G), dt) if d is None else d
     for t in range(T - 1, -1, -1):
         _lstm_bwd_step(acts[t], cs[t], tcs[t], dout[t] if has_dout else zero, has_dout,
                        dh, dc, d[t], pp, use_peep, one)
+        _handed(done, t, d)
         np.matmul(d[t], w_hh, out=dh)
-    dw = db = dpeep = None
-    if need_w:
-        df = d.reshape(T * B, G)
-        with blas_threads(2.0 * T * B * G * H):
-            dw = df.T @ hs[:-1].reshape(T * B, H)
-        db = df.sum(0)
-        if use_peep:
-            cp = cs[:-1].reshape(T * B, H)
-            dpeep = np.stack([np.einsum("nh,nh->h", df[:, k * H:(k + 1) * H], cp)
-                              for k in (0, 1, 3)])
+    dw, db = _weights(d, hs, need_w, done, T)
+    dpeep = None
+    if need_w and use_peep:
+        df, cp = d.reshape(T * B, G), cs[:-1].reshape(T * B, H)
+        dpeep = np.stack([np.einsum("nh,nh->h", df[:, k * H:(k + 1) * H], cp)
+                          for k in (0, 1, 3)])
     return d, dh, dc, dw, db, dpeep
 
 
@@ -265,7 +290,7 @@ def lstm_backward(dout, dh_n, dc_n, hs, cs, acts, tcs, w_hh, peep=None, need_w=T
 # GRU
 # ============================================================================================
 
-@njit
+@njit(nogil=True)
 def _gru_pre_rz(a, gh, xg, b, use_b, half):
     """a[:, :2H] <- ½ (xg + gh + b) on the r, z columns."""
     B = a.shape[0]
@@ -282,7 +307,7 @@ def _gru_pre_rz(a, gh, xg, b, use_b, half):
                 ar[j] = half * (xr[j] + gr[j])
 
 
-@njit
+@njit(nogil=True)
 def _gru_mid_after(a, xg, gh, b, use_b, ghn, half):
     """r, z to sigmoids; ghn <- h W_hnᵀ + b_hn (saved); a[:, 2H:] <- x_n + r ⊙ ghn."""
     B = a.shape[0]
@@ -302,7 +327,7 @@ def _gru_mid_after(a, xg, gh, b, use_b, ghn, half):
             ar[2 * H + j] = xr[2 * H + j] + ar[j] * v
 
 
-@njit
+@njit(nogil=True)
 def _gru_mid_before(a, h_prev, rh, half):
     """r, z to sigmoids; rh <- r ⊙ h_prev (saved, the input of the W_hn GEMM)."""
     B = a.shape[0]
@@ -317,7 +342,7 @@ def _gru_mid_before(a, h_prev, rh, half):
             rr[j] = ar[j] * hr[j]
 
 
-@njit
+@njit(nogil=True)
 def _gru_pre_n_before(a, xg, ghn, b, use_b):
     """a[:, 2H:] <- x_n + (r ⊙ h) W_hnᵀ + b_hn."""
     B = a.shape[0]
@@ -333,7 +358,7 @@ def _gru_pre_n_before(a, xg, ghn, b, use_b):
             ar[2 * H + j] = v
 
 
-@njit
+@njit(nogil=True)
 def _gru_post(a, h_prev, h):
     """h = (1 - z) ⊙ n + z ⊙ h_prev = n + z ⊙ (h_prev - n)."""
     B = a.shape[0]
@@ -347,7 +372,7 @@ def _gru_post(a, h_prev, h):
             hr[j] = nn + ar[H + j] * (hp[j] - nn)
 
 
-@njit
+@njit(nogil=True)
 def _gru_bwd_after(a, h_prev, ghn, dout, has_dout, dh, dx, dgh, one):
     """BPTT step, reset_after=True.  dh in: grad of h_t from t+1; out: its direct part dh ⊙ z
     (the GEMM dgh W_hh is added by the caller).  dx: grads of x-side pre-activations,
@@ -380,7 +405,7 @@ def _gru_bwd_after(a, h_prev, ghn, dout, has_dout, dh, dx, dgh, one):
             dhr[j] = dhv * z
 
 
-@njit
+@njit(nogil=True)
 def _gru_bwd_before_1(a, h_prev, dout, has_dout, dh, dx, one):
     """BPTT step, reset_after=False, part 1: dz, dn pre-activations; dh <- dh ⊙ z."""
     B = a.shape[0]
@@ -401,7 +426,7 @@ def _gru_bwd_before_1(a, h_prev, dout, has_dout, dh, dx, one):
             dhr[j] = dhv * z
 
 
-@njit
+@njit(nogil=True)
 def _gru_bwd_before_2(a, h_prev, drh, dh, dx, one):
     """Part 2: from d(r ⊙ h): dr pre-activation, and dh += d(r ⊙ h) ⊙ r."""
     B = a.shape[0]
@@ -419,8 +444,9 @@ def _gru_bwd_before_2(a, h_prev, drh, dh, dx, one):
 
 
 @_single_blas_thread
-def gru_forward(xg, h0, w_hh, b_hh=None, reset_after=True):
-    """Run a GRU layer over ``T`` steps.
+def gru_forward(xg, h0, w_hh, b_hh=None, reset_after=True, ready=None, hs=None, aux=None):
+    """Run a GRU layer over ``T`` steps (``ready``, ``hs``: as in lstm_forward; ``aux``
+    likewise the caller's array for aux).
 
     xg: (T, B, 3H) (x W_ihᵀ + b_ih), h0: (B, H), w_hh: (3H, H), b_hh: (3H,) or None.
     Returns ``(hs, acts, aux)``: hs (T+1, B, H) with hs[0] = h0; acts (T, B, 3H) = r, z, n;
@@ -430,86 +456,88 @@ def gru_forward(xg, h0, w_hh, b_hh=None, reset_after=True):
     H = G // 3
     dt = xg.dtype
     half = dt.type(0.5)
-    hs = np.empty((T + 1, B, H), dt)
-    hs[0] = h0
+    hs, use_b, bb = _start(T, B, H, dt, h0, b_hh, hs)
     acts = np.empty((T, B, G), dt)
-    aux = np.empty((T, B, H), dt)
-    use_b = b_hh is not None
-    bb = b_hh if use_b else np.zeros(1, dt)
-    if reset_after:
-        gh = np.empty((B, G), dt)
-        w_t = np.ascontiguousarray(w_hh.T)
-        for t in range(T):
-            a = acts[t]
-            np.matmul(hs[t], w_t, out=gh)
-            _gru_pre_rz(a, gh, xg[t], bb, use_b, half)
-            np.tanh(a[:, :2 * H], out=a[:, :2 * H])
+    aux = np.empty((T, B, H), dt) if aux is None else aux
+    # reset_after: one GEMM for all three gates; else r, z first, then (r ⊙ h) W_hnᵀ
+    w_t = np.ascontiguousarray(w_hh.T if reset_after else w_hh[:2 * H].T)
+    w_n_t = None if reset_after else np.ascontiguousarray(w_hh[2 * H:].T)
+    gh = np.empty((B, w_t.shape[1]), dt)
+    ghn = np.empty((B, H), dt)
+    for t in range(T):
+        _wait(ready, t)
+        a = acts[t]
+        np.matmul(hs[t], w_t, out=gh)
+        _gru_pre_rz(a, gh, xg[t], bb, use_b, half)
+        np.tanh(a[:, :2 * H], out=a[:, :2 * H])
+        if reset_after:
             _gru_mid_after(a, xg[t], gh, bb, use_b, aux[t], half)
-            np.tanh(a[:, 2 * H:], out=a[:, 2 * H:])
-            _gru_post(a, hs[t], hs[t + 1])
-    else:
-        w_rz_t = np.ascontiguousarray(w_hh[:2 * H].T)
-        w_n_t = np.ascontiguousarray(w_hh[2 * H:].T)
-        gh = np.empty((B, 2 * H), dt)
-        ghn = np.empty((B, H), dt)
-        for t in range(T):
-            a = acts[t]
-            np.matmul(hs[t], w_rz_t, out=gh)
-            _gru_pre_rz(a, gh, xg[t], bb, use_b, half)
-            np.tanh(a[:, :2 * H], out=a[:, :2 * H])
+        else:
             _gru_mid_before(a, hs[t], aux[t], half)
             np.matmul(aux[t], w_n_t, out=ghn)
             _gru_pre_n_before(a, xg[t], ghn, bb, use_b)
-            np.tanh(a[:, 2 * H:], out=a[:, 2 * H:])
-            _gru_post(a, hs[t], hs[t + 1])
+        np.tanh(a[:, 2 * H:], out=a[:, 2 * H:])
+        _gru_post(a, hs[t], hs[t + 1])
     return hs, acts, aux
 
 
 @_single_blas_thread
-def gru_backward(dout, dh_n, hs, acts, aux, w_hh, reset_after=True, need_w=True):
-    """BPTT for ``gru_forward``.  Returns ``(dxg, dh0, dw_hh, db_hh)`` (the last two None when
-    ``need_w`` is False).  dxg is also the gradient of b_ih (summed over T, B)."""
+def gru_backward(dout, dh_n, hs, acts, aux, w_hh, reset_after=True, need_w=True, done=None,
+                 d=None):
+    """BPTT for ``gru_forward``. Returns ``(dxg, dh0, dw_hh, db_hh)`` (the last two None when
+    ``need_w`` is False or ``done`` is given); dxg is also the gradient of b_ih (summed over T,
+    B). ``done(t, dx, dgh)``: as in lstm_backward, with the gradient dgh of the h-side GEMM's
+    output (it differs from dx in the n columns with reset_after; see ``gru_weights``).
+    ``d``: the caller's arrays (dx, dgh) to write them to (dgh is dx without reset_after)."""
     T, B, G = acts.shape
     H = G // 3
     dt = acts.dtype
     one = dt.type(1.0)
-    dh = np.zeros((B, H), dt) if dh_n is None else np.array(dh_n, dt, copy=True)
+    dh = _grad_state(dh_n, B, H, dt)
     has_dout = dout is not None
     zero = np.zeros((B, H), dt)
-    dx = np.empty((T, B, G), dt)
     tmp = np.empty((B, H), dt)
-    dw = db = None
-    if reset_after:
-        dgh = np.empty((T, B, G), dt)
-        for t in range(T - 1, -1, -1):
-            _gru_bwd_after(acts[t], hs[t], aux[t], dout[t] if has_dout else zero, has_dout,
-                           dh, dx[t], dgh[t], one)
-            np.matmul(dgh[t], w_hh, out=tmp)
-            dh += tmp
-        if need_w:
-            dgf = dgh.reshape(T * B, G)
-            with blas_threads(2.0 * T * B * G * H):
-                dw = dgf.T @ hs[:-1].reshape(T * B, H)
-            db = dgf.sum(0)
+    # reset_after: the h-side GEMM output's gradient differs from dx in the n columns
+    if d is None:
+        dx = np.empty((T, B, G), dt)
+        dgh = np.empty((T, B, G), dt) if reset_after else dx
     else:
-        w_rz = w_hh[:2 * H]
-        w_n = w_hh[2 * H:]
-        drh = np.empty((B, H), dt)
-        for t in range(T - 1, -1, -1):
-            _gru_bwd_before_1(acts[t], hs[t], dout[t] if has_dout else zero, has_dout,
-                              dh, dx[t], one)
+        dx, dgh = d
+    w_rz, w_n = w_hh[:2 * H], w_hh[2 * H:]
+    drh = np.empty((B, H), dt)
+    for t in range(T - 1, -1, -1):
+        dzt = dout[t] if has_dout else zero
+        if reset_after:
+            _gru_bwd_after(acts[t], hs[t], aux[t], dzt, has_dout, dh, dx[t], dgh[t], one)
+            _handed(done, t, dx, dgh)
+            np.matmul(dgh[t], w_hh, out=tmp)
+        else:
+            _gru_bwd_before_1(acts[t], hs[t], dzt, has_dout, dh, dx[t], one)
             np.matmul(dx[t][:, 2 * H:], w_n, out=drh)
             _gru_bwd_before_2(acts[t], hs[t], drh, dh, dx[t], one)
+            _handed(done, t, dx, dgh)
             np.matmul(dx[t][:, :2 * H], w_rz, out=tmp)
-            dh += tmp
-        if need_w:
-            dxf = dx.reshape(T * B, G)
-            dw = np.empty((G, H), dt)
-            with blas_threads(2.0 * T * B * G * H):
-                dw[:2 * H] = dxf[:, :2 * H].T @ hs[:-1].reshape(T * B, H)
-                dw[2 * H:] = dxf[:, 2 * H:].T @ aux.reshape(T * B, H)
-            db = dxf.sum(0)
+        dh += tmp
+    if done is not None:
+        done(0, dx, dgh)
+    if done is not None or not need_w:
+        return dx, dh, None, None
+    dw, db = gru_weights(dx, dgh, hs[:-1], aux, reset_after)
     return dx, dh, dw, db
+
+
+def gru_weights(dx, dgh, hprev, aux, reset_after, threaded=True):
+    """dW_hh and db_hh of a block of GRU steps: the h-side GEMM's input (h_{t-1}, or r ⊙ h_{t-1}
+    = aux for the n rows without reset_after) against its output gradient."""
+    if reset_after:
+        return weights(dgh, hprev, threaded=threaded)
+    G, H = dx.shape[-1], hprev.shape[-1]
+    g = dx.reshape(-1, G)
+    dw = np.empty((G, H), dx.dtype)
+    with _blas.threads_for(2.0 * g.shape[0] * G * H if threaded else 0):
+        dw[:2 * H] = g[:, :2 * H].T @ hprev.reshape(-1, H)
+        dw[2 * H:] = g[:, 2 * H:].T @ aux.reshape(-1, H)
+    return dw, g.sum(0)
 
 
 # ============================================================================================
@@ -517,20 +545,20 @@ def gru_backward(dout, dh_n, hs, acts, aux, w_hh, reset_after=True, need_w=True)
 # ============================================================================================
 
 @_single_blas_thread
-def rnn_forward(xg, h0, w_hh, b_hh=None, nonlinearity="tanh"):
-    """h_t = act(xg_t + h_{t-1} W_hhᵀ + b_hh).  Returns hs (T+1, B, H) with hs[0] = h0."""
+def rnn_forward(xg, h0, w_hh, b_hh=None, nonlinearity="tanh", ready=None, hs=None):
+    """h_t = act(xg_t + h_{t-1} W_hhᵀ + b_hh).  Returns hs (T+1, B, H) with hs[0] = h0
+    (``ready``, ``hs``: as in lstm_forward)."""
     T, B, H = xg.shape
-    dt = xg.dtype
-    hs = np.empty((T + 1, B, H), dt)
-    hs[0] = h0
+    hs, use_b, bb = _start(T, B, H, xg.dtype, h0, b_hh, hs)
     w_t = np.ascontiguousarray(w_hh.T)
     relu = nonlinearity == "relu"
     for t in range(T):
+        _wait(ready, t)
         h = hs[t + 1]
         np.matmul(hs[t], w_t, out=h)
         h += xg[t]
-        if b_hh is not None:
-            h += b_hh
+        if use_b:
+            h += bb
         if relu:
             np.maximum(h, 0, out=h)
         else:
@@ -539,13 +567,14 @@ def rnn_forward(xg, h0, w_hh, b_hh=None, nonlinearity="tanh"):
 
 
 @_single_blas_thread
-def rnn_backward(dout, dh_n, hs, w_hh, nonlinearity="tanh", need_w=True):
-    """BPTT for ``rnn_forward``.  Returns ``(dxg, dh0, dw_hh, db_hh)``."""
+def rnn_backward(dout, dh_n, hs, w_hh, nonlinearity="tanh", need_w=True, done=None, d=None):
+    """BPTT for ``rnn_forward`` (``done``, ``d``: as in lstm_backward).  Returns ``(dxg, dh0,
+    dw_hh, db_hh)``."""
     T1, B, H = hs.shape
     T = T1 - 1
     dt = hs.dtype
-    dh = np.zeros((B, H), dt) if dh_n is None else np.array(dh_n, dt, copy=True)
-    d = np.empty((T, B, H), dt)
+    dh = _grad_state(dh_n, B, H, dt)
+    d = np.empty((T, B, H), dt) if d is None else d
     relu = nonlinearity == "relu"
     for t in range(T - 1, -1, -1):
         if dout is not None:
@@ -558,11 +587,7 @@ def rnn_backward(dout, dh_n, hs, w_hh, nonlinearity="tanh", need_w=True):
             np.multiply(h, h, out=dd)
             np.subtract(1, dd, out=dd)
             dd *= dh
+        _handed(done, t, d)
         np.matmul(dd, w_hh, out=dh)
-    dw = db = None
-    if need_w:
-        df = d.reshape(T * B, H)
-        with blas_threads(2.0 * T * B * H * H):
-            dw = df.T @ hs[:-1].reshape(T * B, H)
-        db = df.sum(0)
+    dw, db = _weights(d, hs, need_w, done, T)
     return d, dh, dw, db

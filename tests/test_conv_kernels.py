@@ -153,6 +153,26 @@ def test_avg_pool_reference_and_adjoint(geom, include_pad):
     assert np.isclose(np.vdot(out, g), np.vdot(x, gx), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 3, 1, 8, 8), (2, 3, 1, 7, 9)])
+def test_avg_pool_k2s2_fast_path_equals_the_general_kernel(shape, dtype):
+    """The 2x2/2 kernels give bit for bit what the general ones give (same summation order),
+    uncovered rows/columns of an odd input included (zero gradient there)."""
+    x = rng.standard_normal(shape).astype(dtype)
+    o = shape[:3] + (shape[3] // 2, shape[4] // 2)
+    out, out2 = np.empty(o, dtype), np.empty(o, dtype)
+    KP.avg_pool2d_k2s2_into(x, out)
+    KP.avg_pool_into(x, out2, 1, 2, 2, 1, 2, 2, 0, 0, 0, True)
+    np.testing.assert_array_equal(out, out2)
+    g = rng.standard_normal(o).astype(dtype)
+    gx, gx2 = np.full(shape, np.nan, dtype), np.full(shape, np.nan, dtype)
+    KP.avg_pool2d_k2s2_adjoint_into(g, gx)
+    KP.avg_pool_adjoint_into(g, gx2, 1, 2, 2, 1, 2, 2, 0, 0, 0, True)
+    np.testing.assert_array_equal(gx, gx2)
+    if shape[3] % 2:
+        assert not gx[..., -1, :].any() and not gx[..., :, -1].any()
+
+
 @pytest.mark.parametrize("shape,osz", [((2, 3, 1, 7, 9), (1, 3, 4)), ((1, 2, 1, 5, 5), (1, 1, 1)),
                                        ((1, 2, 4, 6, 5), (3, 2, 5))])
 def test_adaptive_avg_pool_reference_and_adjoint(shape, osz):
@@ -204,37 +224,37 @@ def test_second_process_starts_warm_from_the_cache(tmp_path):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("geom", [g for g in GEOMS if g[2] == (1, 1, 1)])
-def test_flat_stride1_im2col_matches_im2col_and_col2im_flat_is_adjoint(geom, dtype):
-    """The stride-1 layout over the padded grid holds the same columns at the real positions."""
+@pytest.mark.parametrize("geom", GEOMS)
+def test_phase_layout_im2col_holds_the_columns_and_col2im_is_adjoint(geom, dtype):
+    """The phase layout (any stride) holds the reference columns at the real positions, col2im
+    is its adjoint and writes every cell, and the layout moves are each other's adjoint."""
     from numpy.lib.stride_tricks import as_strided
     shape, k, s, p, d = geom
     N, C, D, H, W = shape
     x = rng.standard_normal(shape).astype(dtype)
-    od, oh, ow = [KC.out_size(n, kk, 1, pp, dd) for n, kk, pp, dd in zip((D, H, W), k, p, d)]
-    Dp, Hp, Wp = D + 2 * p[0], H + 2 * p[1], W + 2 * p[2]
-    Q = ((od - 1) * Hp + oh) * Wp
+    od, oh, ow = [KC.out_size(n, kk, ss, pp, dd) for n, kk, ss, pp, dd in zip((D, H, W), k, s, p, d)]
+    geo = KC.Geometry(k, s, p, d, (od, oh, ow))
+    Q, (s2, s3) = geo.Q, geo.grid
     cols = np.empty((C * k[0] * k[1] * k[2], N * Q), dtype)
-    xp = np.zeros((C, Dp * Hp * Wp + Wp), dtype)
-    KC.im2col_flat_into(x, cols, xp, *k, *p, *d, od, oh)
+    xp = np.zeros((C, geo.nph, geo.L), dtype)
+    KC.im2col_into(x, cols, xp, *geo.args)
     it = cols.itemsize
     real = as_strided(cols, (cols.shape[0], N, od, oh, ow),
-                      (cols.strides[0], Q * it, Hp * Wp * it, Wp * it, it))
+                      (cols.strides[0], Q * it, s2 * it, s3 * it, it))
     np.testing.assert_array_equal(real.reshape(cols.shape[0], -1), im2col_ref(x, k, s, p, d))
     y = rng.standard_normal(cols.shape).astype(dtype)
-    gx = np.empty_like(x)
-    KC.col2im_flat_into(y, gx, xp, *k, *p, *d, od, oh)
+    gx = np.full_like(x, np.nan)  # every cell must be written (zero where no window reads)
+    KC.col2im_into(y, gx, np.empty_like(xp), *geo.args)
     lhs, rhs = np.vdot(cols.astype(np.float64), y), np.vdot(x.astype(np.float64), gx)
     assert abs(lhs - rhs) <= (1e-4 if dtype == np.float32 else 1e-11) * max(1.0, abs(lhs))
-    # the layout moves between the GEMM result and NCHW are each other's adjoint
     Co = 3
     yg = rng.standard_normal((Co, N * Q)).astype(dtype)
     out = np.empty((N, Co, od, oh, ow), dtype)
-    KC.gemm_to_nchw_into(yg, out, np.zeros(Co, dtype), Q, Hp * Wp, Wp)
+    KC.gemm_to_nchw_into(yg, out, np.zeros(Co, dtype), Q, s2, s3)
     np.testing.assert_array_equal(
-        out, as_strided(yg, (Co, N, od, oh, ow), (yg.strides[0], Q * it, Hp * Wp * it, Wp * it, it))
+        out, as_strided(yg, (Co, N, od, oh, ow), (yg.strides[0], Q * it, s2 * it, s3 * it, it))
         .transpose(1, 0, 2, 3, 4))
     g = rng.standard_normal(out.shape).astype(dtype)
     gt = np.zeros((Co, N * Q), dtype)
-    KC.nchw_to_gemm_into(g, gt, Q, Hp * Wp, Wp)
+    KC.nchw_to_gemm_into(g, gt, Q, s2, s3)
     assert np.isclose(np.vdot(out.astype(np.float64), g), np.vdot(yg.astype(np.float64), gt), rtol=1e-5)

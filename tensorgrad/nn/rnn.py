@@ -6,9 +6,9 @@ Names, shapes and gate orders are PyTorch's, so a PyTorch state_dict loads uncha
 ``bias_ih_l{k}[_reverse]``, ``bias_hh_l{k}[_reverse]`` (G·H,) with G = 4 (LSTM: i, f, g, o),
 3 (GRU: r, z, n), 1 (RNN).  Initialisation U(-1/√H, 1/√H) for every parameter.
 
-Each layer-direction is: one ``linear`` op for the input projection of all steps (one GEMM),
-then one fused recurrent op (``tensorgrad.ops.recurrent``) that runs the recurrence and, in
-backward, backpropagation through time.
+Each layer-direction is one fused recurrent op (``tensorgrad.ops.recurrent``): the input
+projection of all steps, the recurrence and, in backward, backpropagation through time and the
+weight gradients (the GEMMs beside the time loop on the ops' worker thread).
 
 Options beyond PyTorch (**tg**), the variants of the notes:
 
@@ -24,7 +24,6 @@ import math
 
 import numpy as np
 
-from ..ops.runtime import blas_threads
 from ..ops import recurrent as _R
 from ..ops.linalg import linear
 from ..ops.movement import cat, stack
@@ -145,32 +144,29 @@ class RNNBase(Module):
 
     def _run(self, x, h0s, c0s):
         """x (T, B, I); h0s/c0s lists (one (B, H) per layer-direction). Returns out, h_n, c_n."""
-        T, B, _ = x.shape
-        H = self.hidden_size
         D = 2 if self.bidirectional else 1
         hn, cn = [], []
-        G = _GATES[self.mode]
         for layer in range(self.num_layers):
             if layer > 0:
                 x = _dropout(x, self.dropout, self.training)
             outs = []
-            I = x.shape[2]
-            x2 = x.reshape(T * B, I)
             for d in range(D):
                 w_ih, w_hh, b_ih, b_hh, peep = self._params(layer, d)
-                with blas_threads(2.0 * T * B * I * G * H):  # see kernels.rnn.blas_threads
-                    xg = linear(x2, w_ih, b_ih)
-                xg = xg.reshape(T, B, G * H)
                 idx = layer * D + d
                 rev = d == 1
+                # one op per layer-direction: projection, time loop, and in backward BPTT and
+                # the weight gradients (tensorgrad.ops.recurrent, _rnn_impl)
                 if self.mode == "LSTM":
-                    o, h, c = _R.lstm(xg, h0s[idx], c0s[idx], w_hh, b_hh, peep, reverse=rev)
+                    o, h, c = _R.lstm_layer(x, h0s[idx], c0s[idx], w_ih, w_hh, b_ih, b_hh, peep,
+                                            reverse=rev)
                     cn.append(c)
                 elif self.mode == "GRU":
-                    o, h = _R.gru(xg, h0s[idx], w_hh, b_hh, self.reset_after, reverse=rev)
+                    o, h = _R.gru_layer(x, h0s[idx], w_ih, w_hh, b_ih, b_hh, self.reset_after,
+                                        reverse=rev)
                 else:
-                    o, h = _R.rnn(xg, h0s[idx], w_hh, b_hh,
-                                  "relu" if self.mode == "RNN_RELU" else "tanh", reverse=rev)
+                    o, h = _R.rnn_layer(x, h0s[idx], w_ih, w_hh, b_ih, b_hh,
+                                        "relu" if self.mode == "RNN_RELU" else "tanh",
+                                        reverse=rev)
                 outs.append(o)
                 hn.append(h)
             x = outs[0] if D == 1 else cat(outs, 2)

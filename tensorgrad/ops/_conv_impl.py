@@ -6,11 +6,14 @@ gradients of <conv(x, w) + b, g> with respect to x, w and b, in one pass over th
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import threading
 
 import numpy as np
+
+from ..kernels import _blas
 
 
 def _kernels():
@@ -32,11 +35,11 @@ _DB_IN_GEMM = [True]  # bias gradient folded into the weight-gradient GEMM (im2c
 _MIN_PARALLEL_BYTES = 1 << 20  # less work than ~1 MB of columns: the thread hand-off costs more
 _THREADS = [min(2, os.cpu_count() or 1)]
 _POOL = []
-_BLAS = []
 
 
 def set_num_threads(n: int) -> None:
-    """Threads the convolution ops use (1 = run every chunk on the calling thread)."""
+    """Threads the convolution, pooling and recurrent ops use (1 = everything on the calling
+    thread; 2, the default on 2+ cores: one worker thread beside it)."""
     if int(n) < 1:
         raise ValueError(f"set_num_threads: expected a positive count, got {n}")
     _THREADS[0] = int(n)
@@ -63,43 +66,15 @@ def _buffer(name, size, dtype):
     return buf[:size]
 
 
-def _blas_controllers():
-    if not _BLAS:
-        ctl = []
-        try:
-            from threadpoolctl import ThreadpoolController
-            ctl = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-        except Exception:  # threadpoolctl missing or failing: leave BLAS threading alone
-            ctl = []
-        _BLAS.append(ctl)
-    return _BLAS[0]
-
-
-class _SingleThreadBlas:
-    """Context: BLAS on one thread while inside (re-entrant across Python threads: the first
-    to enter saves the thread counts, the last to leave restores them)."""
-    __slots__ = ()
-    _lock = threading.Lock()
-    _depth = [0]
-    _saved = [()]
-
-    def __enter__(self):
-        with self._lock:
-            if self._depth[0] == 0:
-                ctl = _blas_controllers()
-                self._saved[0] = tuple(c.get_num_threads() for c in ctl)
-                for c, n in zip(ctl, self._saved[0]):
-                    if n != 1:
-                        c.set_num_threads(1)
-            self._depth[0] += 1
-
-    def __exit__(self, *exc):
-        with self._lock:
-            self._depth[0] -= 1
-            if self._depth[0] == 0:
-                for c, n in zip(_blas_controllers(), self._saved[0]):
-                    if n != 1:
-                        c.set_num_threads(n)
+def background():
+    """The one worker thread the ops share (conv chunks, a recurrent layer's GEMMs beside its
+    time loop), or None when the ops run on one thread (``set_num_threads(1)``)."""
+    if _THREADS[0] < 2:
+        return None
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-worker"))
+    return _POOL[0]
 
 
 def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=False):
@@ -117,14 +92,12 @@ def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=Fals
             h = (n0 + n1) // 2
             tail += [(n0, h), (h, n1)] if h > n0 else [(n0, n1)]
         chunks = chunks[:-2] + tail
-    with _SingleThreadBlas():
+    with _blas.single_thread():
         if (_THREADS[0] < 2 or len(chunks) < 2
                 or n_items * per_item_bytes < _MIN_PARALLEL_BYTES
-                or not _blas_controllers()):  # BLAS threads not controllable: let BLAS thread
+                or not _blas.controllable()):  # BLAS threads not controllable: let BLAS thread
             return [task(chunks, m)]
-        if not _POOL:
-            from concurrent.futures import ThreadPoolExecutor
-            _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-conv"))
+        pool = background()
         counter = itertools.count()
 
         def source():
@@ -134,7 +107,7 @@ def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=Fals
                     return
                 yield chunks[i]
 
-        fut = _POOL[0].submit(task, source(), m)
+        fut = pool.submit(task, source(), m)
         r0 = task(source(), m)
         if fut.cancel():  # the worker never started: everything is done already
             return [r0]
@@ -145,28 +118,24 @@ def _x5(a, geo):
     return np.ascontiguousarray(a).reshape(a.shape[:2] + geo.isp)
 
 
+@functools.lru_cache(maxsize=256)
+def _phase_geometry(k, s, p, d, o):
+    return _kernels().Geometry(k, s, p, d, o)
+
+
 class _Layout:
-    """How a batch chunk becomes columns: the general im2col (P = OD*OH*OW columns per sample)
-    or, for stride 1, the flat variant over the padded grid (Q >= P columns per sample, the
-    extra ones cropped; see kernels/conv.py)."""
-    __slots__ = ("flat", "Qs", "C", "scratch", "args", "grid")
+    """How a batch chunk becomes columns: the phase layout of kernels/conv.py (Q >= P flat
+    positions per sample, the extra ones cropped), for every stride and padding."""
+    __slots__ = ("Qs", "C", "scratch", "args", "grid", "ph")
 
     def __init__(self, geo, C):
-        od, oh, ow = geo.osp
+        g = _phase_geometry(geo.k, geo.s, geo.p, geo.d, geo.osp)
         self.C = C
-        self.flat = geo.s == (1, 1, 1) and geo.sym
-        if self.flat:
-            Dp, Hp, Wp = (n + 2 * p for n, p in zip(geo.isp, geo.p))
-            self.Qs = ((od - 1) * Hp + oh) * Wp
-            self.scratch = C * (Dp * Hp * Wp + Wp)
-            self.args = (*geo.k, *geo.p, *geo.d, od, oh)
-            self.grid = (Hp * Wp, Wp)
-        else:
-            self.Qs = od * oh * ow
-            self.scratch = 0
-            self.args = geo.args()
-            self.grid = (oh * ow, ow)
-        self.grid = self.grid + (geo.osp,)
+        self.Qs = g.Q
+        self.ph = (g.nph, g.L)
+        self.scratch = C * g.nph * g.L
+        self.args = g.args
+        self.grid = g.grid
 
     def to_nchw(self, K_, y, out, bias):
         K_.gemm_to_nchw_into(y, out, bias, self.Qs, self.grid[0], self.grid[1])
@@ -175,29 +144,23 @@ class _Layout:
         K_.nchw_to_gemm_into(g, gt, self.Qs, self.grid[0], self.grid[1])
 
     def new_scratch(self, dtype, name="scratch"):
-        if not self.flat:
-            return None
-        buf = _buffer(name, self.scratch, dtype).reshape(self.C, -1)
+        buf = _buffer(name, self.scratch, dtype).reshape((self.C,) + self.ph)
         buf.fill(0)
         return buf
 
     def pack(self, K_, x5c, cols, scratch):
-        if self.flat:
-            K_.im2col_flat_into(x5c, cols, scratch, *self.args)
-        else:
-            K_.im2col_into(x5c, cols, *self.args)
+        K_.im2col_into(x5c, cols, scratch, *self.args)
 
     def unpack(self, K_, cols, gxc, scratch):
-        if self.flat:
-            K_.col2im_flat_into(cols, gxc, scratch, *self.args)
-        else:
-            K_.col2im_into(cols, gxc, *self.args)
+        K_.col2im_into(cols, gxc, scratch, *self.args)
 
 
 def forward(x, w, b, geo):
     """y = conv(x, w) + b on arrays."""
     if _use_winograd(geo, x.shape[1], w.shape[0]):
         return _wino_forward(x, w, b, geo)
+    if _pointwise(geo):
+        return _pw_forward(x, w, b, geo)
     K_ = _kernels()
     x5 = _x5(x, geo)
     N, C = x5.shape[:2]
@@ -229,6 +192,8 @@ def backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
     need_w, w only when need_x)."""
     if _use_winograd(geo, x_shape[1], g.shape[1]):
         return _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b)
+    if _pointwise(geo):
+        return _pw_backward(x, w, g, x_shape, w_shape, need_x, need_w, need_b)
     K_ = _kernels()
     N, Co = g.shape[:2]
     C = x_shape[1]
@@ -243,12 +208,11 @@ def backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
 
     def task(chunks, m_max):
         gbuf = _buffer("gemm", Co * m_max * Qs, dt)
-        if lay.flat:
-            gbuf.fill(0)  # garbage columns must hold zeros
+        gbuf.fill(0)  # the dropped positions must hold zeros
         # with the weight gradient, the bias gradient comes out of its GEMM: a row of ones
-        # under the columns makes the last row of cols @ g^T the row sums of g (the flat
-        # layout's garbage columns of g are zeros); a separate sum cost 20-70 us per chunk
-        # of conv a, the extra row ~4 us
+        # under the columns makes the last row of cols @ g^T the row sums of g (the dropped
+        # positions of g are zeros); a separate sum cost 20-70 us per chunk of conv a, the
+        # extra row ~4 us
         fold_b = need_b and need_w and _DB_IN_GEMM[0]
         Kb = Kc + 1 if fold_b else Kc
         cbuf = _buffer("cols", Kb * m_max * Qs, dt)
@@ -261,8 +225,8 @@ def backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
         for n0, n1 in chunks:
             m = n1 - n0
             gt = gbuf[:Co * m * Qs].reshape(Co, m * Qs)
-            if m != m_prev and lay.flat:
-                gt.fill(0)  # the garbage columns must hold zeros
+            if m != m_prev:
+                gt.fill(0)  # the dropped positions must hold zeros
             m_prev = m
             lay.to_gemm(K_, g5[n0:n1], gt)
             colsb = cbuf[:Kb * m * Qs].reshape(Kb, m * Qs)
@@ -294,6 +258,68 @@ def backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
     if need_b and gb is None:
         gb = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
     return (dx.reshape(x_shape) if need_x else None), gw, gb
+
+
+# ---- 1x1 convolutions, stride 1, no padding: no columns at all ------------------------------------
+# Each sample is already its own column matrix (C x P): y[n] = W x[n], dx[n] = W^T g[n],
+# dW = sum_n g[n] x[n]^T, straight in NCHW (no im2col copy, no layout move). For the 256 -> 64
+# bottleneck of bench/bench_conv.py: ~12-15 ms -> see bench/RESULTS.md.
+def _pointwise(geo):
+    return geo.k == (1, 1, 1) and geo.s == (1, 1, 1) and geo.p == (0, 0, 0)
+
+
+def _pw_forward(x, w, b, geo):
+    N, C = x.shape[:2]
+    Co = w.shape[0]
+    x3 = np.ascontiguousarray(x).reshape(N, C, -1)
+    w2 = np.ascontiguousarray(w).reshape(Co, C)
+    out = np.empty((N, Co) + x.shape[2:], dtype=x3.dtype)
+    o3 = out.reshape(N, Co, -1)
+    b1 = None if b is None else np.ascontiguousarray(b).reshape(Co, 1)
+
+    def task(chunks, m):
+        for n0, n1 in chunks:
+            np.matmul(w2, x3[n0:n1], out=o3[n0:n1])
+            if b1 is not None:
+                o3[n0:n1] += b1
+
+    _run_chunks(task, N, (C + Co) * x3.shape[2] * x3.dtype.itemsize)
+    return out
+
+
+def _pw_backward(x, w, g, x_shape, w_shape, need_x, need_w, need_b):
+    N, Co = g.shape[:2]
+    C = x_shape[1]
+    g3 = np.ascontiguousarray(g).reshape(N, Co, -1)
+    dt = g3.dtype
+    x3 = np.ascontiguousarray(x).reshape(N, C, -1) if need_w else None
+    w2t = np.ascontiguousarray(np.asarray(w).reshape(Co, C).T) if need_x else None
+    dx = np.empty(x_shape, dtype=dt) if need_x else None
+    dx3 = dx.reshape(N, C, -1) if need_x else None
+
+    def task(chunks, m):
+        dw = np.zeros((Co, C), dtype=dt) if need_w else None
+        tmp = np.empty((Co, C), dtype=dt) if need_w else None
+        db = np.zeros(Co, dtype=dt) if need_b else None
+        for n0, n1 in chunks:
+            if need_x:
+                np.matmul(w2t, g3[n0:n1], out=dx3[n0:n1])
+            for n in range(n0, n1) if need_w else ():
+                np.matmul(g3[n], x3[n].T, out=tmp)
+                dw += tmp
+            if need_b:
+                db += g3[n0:n1].sum(axis=(0, 2))
+        return dw, db
+
+    parts = _run_chunks(task, N, (C + Co) * g3.shape[2] * dt.itemsize) if N else [(None, None)]
+    gw = gb = None
+    if need_w:
+        gw = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
+        gw = gw.reshape(w_shape) if gw is not None else np.zeros(w_shape, dt)
+    if need_b:
+        gb = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
+        gb = gb if gb is not None else np.zeros(Co, dt)
+    return dx, gw, gb
 
 
 # ---- Winograd F(2x2, 3x3) path (kernels/winograd.py) -----------------------------------------

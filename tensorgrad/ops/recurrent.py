@@ -2,20 +2,28 @@
 
 One op runs one recurrent layer in one direction over a whole sequence:
 
+    lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, peephole=None, reverse=False)
+    gru_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True, reverse=False)
+    rnn_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", reverse=False)
+
+return ``(out, h_n, c_n)`` (LSTM) or ``(out, h_n)``; ``x`` is (T, B, I). They include the
+input projection ``x W_ihᵀ + b_ih`` of every step, so that its GEMMs (and those of the weight
+gradients) can run beside the time loop (``_rnn_impl.py``); ``tensorgrad.nn.rnn`` uses them.
+The same ops without the projection take ``xg`` (T, B, G·H), the input part of the gate
+pre-activations, instead (the cells use them):
+
     lstm(xg, h0, c0, w_hh, b_hh=None, peephole=None, reverse=False) -> (out, h_n, c_n)
     gru(xg, h0, w_hh, b_hh=None, reset_after=True, reverse=False)   -> (out, h_n)
     rnn(xg, h0, w_hh, b_hh=None, nonlinearity="tanh", reverse=False) -> (out, h_n)
 
-``xg`` (T, B, G·H) is the input part of the gate pre-activations, ``x W_ihᵀ + b_ih`` for every
-step: the layers (``tensorgrad.nn.rnn``) compute it with one ordinary ``linear`` op over all
-steps (one GEMM) and hand it in, so only the recurrence lives here.  Weight layouts and gate
-orders are PyTorch's (LSTM i, f, g, o; GRU r, z, n).
+Weight layouts and gate orders are PyTorch's (LSTM i, f, g, o; GRU r, z, n).
 
 Three things per op:
 
 * the forward: the fused numba/numpy kernels of ``tensorgrad.kernels.rnn``;
 * the plain backward (``backward()`` without ``create_graph``): backpropagation through time
-  in the fused kernels (the array branch of the op's VJP);
+  in the fused kernels, and the weight gradients in blocks of steps (the array branch of the
+  op's VJP);
 * the differentiable backward (``create_graph=True``): the VJP of the *reference* composition
   (``lstm_reference`` etc., the same recurrence written with tensorgrad ops), recorded as one
   op whose own backward is derived the same way, so gradients of any order exist.
@@ -30,8 +38,8 @@ import numpy as np
 from ..autograd.engine import grad as _grad
 from ..autograd.grad_mode import enable_grad
 from ..autograd.node import record_multi, tensor_vjp
-from ..kernels import rnn as _K
 from ..tensor import Tensor, _wrap
+from . import _rnn_impl as _impl
 from ._xp import on_arrays
 
 
@@ -184,11 +192,10 @@ def _as_t(x, what, op):
     raise TypeError(f"{op}: {what} must be a Tensor, got {type(x).__name__}")
 
 
-def _check(op, xg, h0, w_hh, b_hh, G, c0=None, peephole=None):
-    if xg.ndim != 3:
-        raise ValueError(f"{op}: expected the input projection xg of shape (T, B, {G}*hidden), "
-                         f"got shape {xg.shape}")
-    T, B, GH = xg.shape
+def _check(op, xshape, h0, w_hh, b_hh, G, c0=None, peephole=None, more=()):
+    """Shapes of the recurrence's inputs (``xshape`` (T, B, G·H): the projection's output);
+    returns T, B, H and the dtype of the computation."""
+    T, B, GH = xshape
     if w_hh.ndim != 2 or w_hh.shape[0] != G * w_hh.shape[1]:
         raise ValueError(f"{op}: weight_hh must have shape ({G}*hidden, hidden), got "
                          f"{w_hh.shape}")
@@ -207,7 +214,7 @@ def _check(op, xg, h0, w_hh, b_hh, G, c0=None, peephole=None):
                          f"{peephole.shape}")
     if T == 0:
         raise ValueError(f"{op}: the sequence is empty (T = 0)")
-    dts = [t.dtype for t in (xg, h0, w_hh, b_hh, c0, peephole) if t is not None]
+    dts = [t.dtype for t in (h0, w_hh, b_hh, c0, peephole, *more) if t is not None]
     for d in dts:
         if d.kind != "f":
             raise TypeError(f"{op}: expected floating-point tensors, got dtype {d}")
@@ -217,137 +224,144 @@ def _check(op, xg, h0, w_hh, b_hh, G, c0=None, peephole=None):
     return T, B, H, np.dtype(dt)
 
 
+def _check_xg(op, xg, G):
+    if xg.ndim != 3:
+        raise ValueError(f"{op}: expected the input projection xg of shape (T, B, {G}*hidden), "
+                         f"got shape {xg.shape}")
+    return xg.shape
+
+
+def _check_x(op, x, w_ih, b_ih, b_hh, G):
+    """The projection's inputs; returns the shape of its output."""
+    if x.ndim != 3:
+        raise ValueError(f"{op}: expected an input of shape (T, B, input_size), got shape "
+                         f"{x.shape}")
+    if w_ih.ndim != 2 or w_ih.shape[1] != x.shape[2]:
+        raise ValueError(f"{op}: weight_ih must have shape ({G}*hidden, {x.shape[2]}) for an "
+                         f"input with {x.shape[2]} features, got {w_ih.shape}")
+    if (b_ih is None) != (b_hh is None):
+        raise ValueError(f"{op}: give both biases (bias_ih and bias_hh) or neither")
+    if b_ih is not None and b_ih.shape != (w_ih.shape[0],):
+        raise ValueError(f"{op}: expected bias_ih of shape {(w_ih.shape[0],)}, got "
+                         f"{b_ih.shape}")
+    return x.shape[:2] + (w_ih.shape[0],)
+
+
 def _arr(t, dt):
     return None if t is None else np.ascontiguousarray(t._data, dtype=dt)
 
 
-def _flipT(a):
-    return None if a is None else a[::-1]
-
-
 # ============================================================================================
-# The three layer ops share one VJP
+# All the recurrent ops share one VJP
 # ============================================================================================
 
-class _Seq:
-    """What the VJP of one recurrent layer op needs besides the saved tensors and arrays."""
-    __slots__ = ("kind", "n_in", "reverse", "has_b", "extra", "dtype", "w", "p")
-
-    def __init__(self, kind, n_in, reverse, has_b, extra, dtype, w, p=None):
-        self.kind, self.n_in, self.reverse, self.has_b = kind, n_in, reverse, has_b
-        self.extra, self.dtype, self.w, self.p = extra, dtype, w, p
-
-    def reference(self):
-        """The op as a composition of tensorgrad ops (what create_graph differentiates)."""
-        kind, reverse, has_b, extra = self.kind, self.reverse, self.has_b, self.extra
-
-        def fn(xg, h0, *rest):
-            rest = list(rest)
-            c0 = rest.pop(0) if kind == "lstm" else None
-            w_hh = rest.pop(0)
-            b = rest.pop(0) if has_b else None
-            if kind == "lstm":
-                return lstm_reference(xg, h0, c0, w_hh, b, rest.pop(0) if extra else None,
-                                      reverse)
-            if kind == "gru":
-                return gru_reference(xg, h0, w_hh, b, extra, reverse)
-            return rnn_reference(xg, h0, w_hh, b, extra, reverse)
-        return fn
-
-    def kernel_backward(self, grads, arrays, needs):
-        """Backpropagation through time in the fused kernels; one gradient per input."""
-        if self.kind == "lstm":
-            dout, dhn, dcn = grads
-            hs, cs, acts, tcs = arrays
-            dxg, dh0, dc0, dw, db, dp = _K.lstm_backward(dout, dhn, dcn, hs, cs, acts, tcs,
-                                                         self.w, self.p, need_w=any(needs[3:]))
-            res = [dxg, dh0, dc0, dw] + ([db] if self.has_b else []) + \
-                ([dp] if self.extra else [])
-        elif self.kind == "gru":
-            hs, acts, aux = arrays
-            dxg, dh0, dw, db = _K.gru_backward(*grads, hs, acts, aux, self.w, self.extra,
-                                               need_w=any(needs[2:]))
-            res = [dxg, dh0, dw] + ([db] if self.has_b else [])
-        else:
-            (hs,) = arrays
-            dxg, dh0, dw, db = _K.rnn_backward(*grads, hs, self.w, self.extra,
-                                               need_w=any(needs[2:]))
-            res = [dxg, dh0, dw] + ([db] if self.has_b else [])
-        return res
+def _reference(spec):
+    """The op as a composition of tensorgrad ops (what create_graph differentiates)."""
+    def fn(*args):
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, peep = spec.split(args)
+        xg = x
+        if spec.proj:
+            from .linalg import linear
+            T, B, I = x.shape
+            xg = linear(x.reshape(T * B, I), w_ih, b_ih).reshape(T, B, w_hh.shape[0])
+        if spec.kind == "lstm":
+            return lstm_reference(xg, h0, c0, w_hh, b_hh, peep, spec.reverse)
+        if spec.kind == "gru":
+            return gru_reference(xg, h0, w_hh, b_hh, spec.extra, spec.reverse)
+        return rnn_reference(xg, h0, w_hh, b_hh, spec.extra, spec.reverse)
+    return fn
 
 
 def _seq_vjp(ctx, gs, *args):
     spec = args[-1]
     n_in = spec.n_in
     if not any(on_arrays(g) for g in gs if g is not None):  # create_graph: differentiable
-        return _vjp_of(spec.kind, spec.reference(), args[:n_in], ctx.needs, ctx.meta, gs)
+        return _vjp_of(spec.kind, _reference(spec), args[:n_in], ctx.needs, ctx.meta, gs)
     grads = [None if g is None else np.ascontiguousarray(g, dtype=spec.dtype) for g in gs]
-    if spec.reverse:
-        grads[0] = _flipT(grads[0])
-    res = spec.kernel_backward(grads, args[n_in:-1], ctx.needs)
-    if spec.reverse:
-        res[0] = res[0][::-1]
-    return tuple(r if need else None for r, need in zip(res, ctx.needs))
+    (x, w_ih, w_hh, peep), saved = args[n_in], args[n_in + 1]
+    return tuple(_impl.backward(spec, grads, saved, x, w_ih, w_hh, peep, ctx.needs))
 
 
-def _record_seq(spec, outs, inputs, arrays):
-    return record_multi(spec.kind, outs, tuple(inputs), _seq_vjp,
-                        saved=tuple(inputs) + tuple(arrays) + (spec,))
+def _run(spec, parts):
+    """Forward of one op on its inputs (x/xg, h0, c0, w_ih, w_hh, b_ih, b_hh, peep; None where
+    absent), recorded with the shared VJP."""
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh, peep = (_arr(t, spec.dtype) for t in parts)
+    out, hn, cn, saved = _impl.forward(spec, x, h0, c0, w_ih, b_ih, w_hh, b_hh, peep)
+    inputs = tuple(spec.join(*parts))
+    outs = (out, hn) if cn is None else (out, hn, cn)
+    return record_multi(spec.kind, outs, inputs, _seq_vjp,
+                        saved=inputs + ((x, w_ih, w_hh, peep), saved, spec))
+
+
+def _tensors(op, **kw):
+    return [_as_t(v, k, op) for k, v in kw.items()]
 
 
 def lstm(xg, h0, c0, w_hh, b_hh=None, peephole=None, reverse=False):
     """One LSTM layer-direction over a sequence; returns ``(out (T,B,H), h_n, c_n)``."""
-    op = "lstm"
-    xg, h0, c0, w_hh = (_as_t(a, n, op) for a, n in ((xg, "xg"), (h0, "h0"), (c0, "c0"),
-                                                      (w_hh, "weight_hh")))
-    b_hh = _as_t(b_hh, "bias_hh", op)
-    peephole = _as_t(peephole, "peephole", op)
-    T, B, H, dt = _check(op, xg, h0, w_hh, b_hh, 4, c0=c0, peephole=peephole)
-    x = _arr(xg, dt)
-    w = _arr(w_hh, dt)
-    p = _arr(peephole, dt)
-    hs, cs, acts, tcs = _K.lstm_forward(x[::-1] if reverse else x, _arr(h0, dt), _arr(c0, dt),
-                                        w, _arr(b_hh, dt), p)
-    out = hs[1:][::-1] if reverse else hs[1:]
-    inputs = [t for t in (xg, h0, c0, w_hh, b_hh, peephole) if t is not None]
-    spec = _Seq(op, len(inputs), reverse, b_hh is not None, peephole is not None, dt, w, p)
-    return _record_seq(spec, (np.ascontiguousarray(out), hs[-1].copy(), cs[-1].copy()), inputs,
-                       (hs, cs, acts, tcs))
+    xg, h0, c0, w_hh, b_hh, peephole = _tensors("lstm", xg=xg, h0=h0, c0=c0, weight_hh=w_hh,
+                                                bias_hh=b_hh, peephole=peephole)
+    dt = _check("lstm", _check_xg("lstm", xg, 4), h0, w_hh, b_hh, 4, c0, peephole, (xg,))[3]
+    spec = _impl.Spec("lstm", False, reverse, b_hh is not None, peephole is not None, dt)
+    return _run(spec, (xg, h0, c0, None, w_hh, None, b_hh, peephole))
 
 
 def gru(xg, h0, w_hh, b_hh=None, reset_after=True, reverse=False):
     """One GRU layer-direction over a sequence; returns ``(out (T,B,H), h_n)``."""
-    op = "gru"
-    xg, h0, w_hh = (_as_t(a, n, op) for a, n in ((xg, "xg"), (h0, "h0"), (w_hh, "weight_hh")))
-    b_hh = _as_t(b_hh, "bias_hh", op)
-    T, B, H, dt = _check(op, xg, h0, w_hh, b_hh, 3)
-    x = _arr(xg, dt)
-    w = _arr(w_hh, dt)
-    hs, acts, aux = _K.gru_forward(x[::-1] if reverse else x, _arr(h0, dt), w, _arr(b_hh, dt),
-                                   reset_after)
-    out = hs[1:][::-1] if reverse else hs[1:]
-    inputs = [t for t in (xg, h0, w_hh, b_hh) if t is not None]
-    spec = _Seq(op, len(inputs), reverse, b_hh is not None, bool(reset_after), dt, w)
-    return _record_seq(spec, (np.ascontiguousarray(out), hs[-1].copy()), inputs,
-                       (hs, acts, aux))
+    xg, h0, w_hh, b_hh = _tensors("gru", xg=xg, h0=h0, weight_hh=w_hh, bias_hh=b_hh)
+    dt = _check("gru", _check_xg("gru", xg, 3), h0, w_hh, b_hh, 3, more=(xg,))[3]
+    spec = _impl.Spec("gru", False, reverse, b_hh is not None, bool(reset_after), dt)
+    return _run(spec, (xg, h0, None, None, w_hh, None, b_hh, None))
+
+
+def _nonlinearity(op, nonlinearity):
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"{op}: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or "
+                         f"'relu')")
 
 
 def rnn(xg, h0, w_hh, b_hh=None, nonlinearity="tanh", reverse=False):
     """One Elman RNN layer-direction (tanh or relu); returns ``(out (T,B,H), h_n)``."""
-    op = "rnn"
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"{op}: unknown nonlinearity {nonlinearity!r} (expected 'tanh' or "
-                         f"'relu')")
-    xg, h0, w_hh = (_as_t(a, n, op) for a, n in ((xg, "xg"), (h0, "h0"), (w_hh, "weight_hh")))
-    b_hh = _as_t(b_hh, "bias_hh", op)
-    T, B, H, dt = _check(op, xg, h0, w_hh, b_hh, 1)
-    x = _arr(xg, dt)
-    w = _arr(w_hh, dt)
-    hs = _K.rnn_forward(x[::-1] if reverse else x, _arr(h0, dt), w, _arr(b_hh, dt), nonlinearity)
-    out = hs[1:][::-1] if reverse else hs[1:]
-    inputs = [t for t in (xg, h0, w_hh, b_hh) if t is not None]
-    spec = _Seq(op, len(inputs), reverse, b_hh is not None, nonlinearity, dt, w)
-    return _record_seq(spec, (np.ascontiguousarray(out), hs[-1].copy()), inputs, (hs,))
+    _nonlinearity("rnn", nonlinearity)
+    xg, h0, w_hh, b_hh = _tensors("rnn", xg=xg, h0=h0, weight_hh=w_hh, bias_hh=b_hh)
+    dt = _check("rnn", _check_xg("rnn", xg, 1), h0, w_hh, b_hh, 1, more=(xg,))[3]
+    spec = _impl.Spec("rnn", False, reverse, b_hh is not None, nonlinearity, dt)
+    return _run(spec, (xg, h0, None, None, w_hh, None, b_hh, None))
+
+
+def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, peephole=None, reverse=False):
+    """``lstm`` with the input projection: x (T, B, I); returns ``(out, h_n, c_n)``."""
+    op = "lstm_layer"
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh, peephole = _tensors(
+        op, input=x, h0=h0, c0=c0, weight_ih=w_ih, weight_hh=w_hh, bias_ih=b_ih, bias_hh=b_hh,
+        peephole=peephole)
+    dt = _check(op, _check_x(op, x, w_ih, b_ih, b_hh, 4), h0, w_hh, b_hh, 4, c0, peephole,
+                (x, w_ih, b_ih))[3]
+    spec = _impl.Spec("lstm", True, reverse, b_hh is not None, peephole is not None, dt)
+    return _run(spec, (x, h0, c0, w_ih, w_hh, b_ih, b_hh, peephole))
+
+
+def gru_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True, reverse=False):
+    """``gru`` with the input projection: x (T, B, I); returns ``(out, h_n)``."""
+    op = "gru_layer"
+    x, h0, w_ih, w_hh, b_ih, b_hh = _tensors(op, input=x, h0=h0, weight_ih=w_ih, weight_hh=w_hh,
+                                             bias_ih=b_ih, bias_hh=b_hh)
+    dt = _check(op, _check_x(op, x, w_ih, b_ih, b_hh, 3), h0, w_hh, b_hh, 3,
+                more=(x, w_ih, b_ih))[3]
+    spec = _impl.Spec("gru", True, reverse, b_hh is not None, bool(reset_after), dt)
+    return _run(spec, (x, h0, None, w_ih, w_hh, b_ih, b_hh, None))
+
+
+def rnn_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", reverse=False):
+    """``rnn`` with the input projection: x (T, B, I); returns ``(out, h_n)``."""
+    op = "rnn_layer"
+    _nonlinearity(op, nonlinearity)
+    x, h0, w_ih, w_hh, b_ih, b_hh = _tensors(op, input=x, h0=h0, weight_ih=w_ih, weight_hh=w_hh,
+                                             bias_ih=b_ih, bias_hh=b_hh)
+    dt = _check(op, _check_x(op, x, w_ih, b_ih, b_hh, 1), h0, w_hh, b_hh, 1,
+                more=(x, w_ih, b_ih))[3]
+    spec = _impl.Spec("rnn", True, reverse, b_hh is not None, nonlinearity, dt)
+    return _run(spec, (x, h0, None, w_ih, w_hh, b_ih, b_hh, None))
 
 
 # ============================================================================================

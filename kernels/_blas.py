@@ -1,0 +1,87 @@
+"""numpy's BLAS thread count, switched cheaply around the kernels that want it changed.
+
+Why the kernels switch it (docs in bench/RESULTS.md): a GEMM too small to split (the per-step
+products of a recurrent layer, a convolution's batch chunk) gains nothing from a second BLAS
+thread, and after a multi-threaded call OpenBLAS's worker spins for ~100 ms, fighting whatever
+runs next (our own chunk threads, numba kernels) for the 2 cores. So the time loops and the
+convolution chunks run on one BLAS thread, and only big GEMMs get the default count.
+
+threadpoolctl finds the BLAS libraries numpy loaded (OpenBLAS, MKL, BLIS) once; after that a
+switch is one call into the library (~1 µs). threadpoolctl's own ``limit()`` costs ~100 µs of
+Python per use, which was 0.3 ms of every LSTM forward. Without threadpoolctl (or with a BLAS
+it cannot control) the contexts do nothing.
+"""
+from __future__ import annotations
+
+import threading
+
+__all__ = ["blas_threads", "single_thread", "threads_for", "controllable", "default_threads",
+           "BIG_GEMM_FLOPS"]
+
+# GEMMs with fewer FLOPs than this run on one BLAS thread (see threads_for)
+BIG_GEMM_FLOPS = 5e7
+
+_LIBS = []
+_DEFAULT = [1]
+_LOCK = threading.Lock()
+
+
+def _libs():
+    if not _LIBS:
+        libs = []
+        try:
+            from threadpoolctl import ThreadpoolController
+            libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+        except Exception:  # pragma: no cover - threadpoolctl missing or failing
+            libs = []
+        _DEFAULT[0] = max([c.get_num_threads() for c in libs] + [1])
+        _LIBS.append(libs)
+    return _LIBS[0]
+
+
+def controllable() -> bool:
+    """Whether numpy's BLAS thread count can be changed here."""
+    return bool(_libs())
+
+
+def default_threads() -> int:
+    """numpy's BLAS thread count when the kernels first looked (the environment's setting)."""
+    _libs()
+    return _DEFAULT[0]
+
+
+class blas_threads:
+    """Context manager: numpy's BLAS on ``n`` threads inside, the previous counts restored
+    after (nestable; switching from several Python threads at once is not coordinated)."""
+    __slots__ = ("n", "saved")
+
+    def __init__(self, n):
+        self.n = max(1, int(n))
+        self.saved = ()
+
+    def __enter__(self):
+        libs = _libs()
+        with _LOCK:
+            self.saved = tuple(c.get_num_threads() for c in libs)
+            for c, s in zip(libs, self.saved):
+                if s != self.n:
+                    c.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        with _LOCK:
+            for c, s in zip(_libs(), self.saved):
+                if s != self.n:
+                    c.set_num_threads(s)
+
+
+def single_thread() -> blas_threads:
+    """One BLAS thread inside (for time loops and batch chunks)."""
+    return blas_threads(1)
+
+
+def threads_for(flops) -> blas_threads:
+    """For one GEMM of ``flops`` floating-point operations: the default thread count when it is
+    big (≥ ``BIG_GEMM_FLOPS``: e.g. the weight gradient Σ_t dG_tᵀ h_{t-1} of a T50 B32 H128
+    LSTM, 210 MFLOP, 1.7x faster on two threads of an idle machine), one thread otherwise."""
+    return blas_threads(default_threads() if flops >= BIG_GEMM_FLOPS else 1)

@@ -1,0 +1,253 @@
+"""Array-level recurrent layers: the time loops of kernels/rnn.py plus, for a whole layer, the
+input projection and the weight gradients. No autograd here: ``tensorgrad.ops.recurrent``
+records the ops and calls these.
+
+A layer-direction is ``xg = x W_ihᵀ + b_ih`` for all T steps (GEMMs), the time loop over ``xg``
+(one small GEMM and a few fused kernels per step), and in backward the loop of BPTT followed by
+``dW_hh = Σ_t d_tᵀ h_{t-1}``, ``dW_ih = Σ_t d_tᵀ x_t``, ``dx_t = d_t W_ih`` and the bias sums
+(GEMMs over blocks of steps). The time loop is sequential and runs on one core; the GEMMs are
+not, so with the ops' worker thread (``tensorgrad.ops.conv.set_num_threads``, 2 by default)
+they run beside it: in forward the worker projects block after block of steps ahead of the
+loop, in backward it takes each block of steps as soon as BPTT has finished it. On 2 cores that
+hides most of the projection and weight-gradient time (about 40 % of an LSTM step) behind the
+loop, without a spinning BLAS thread pool: BLAS runs single-threaded on each side (see
+kernels/_blas.py). With one thread the GEMMs run once over all steps, after (or before) the
+loop.
+
+Time order: arrays handed in and out are in natural time order; a reverse direction runs the
+kernels on time-reversed views of the same arrays, so no copies are made for it.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ..kernels import _blas
+from ._conv_impl import background
+
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def _kernels():
+    from ..kernels import rnn as K  # numba import deferred to first use
+    return K
+
+
+class Spec:
+    """What one recurrent op is: ``kind`` (lstm, gru, rnn), ``proj`` (the op takes x and W_ih
+    and projects itself; else it takes xg), ``reverse``, ``has_b``, ``extra`` (LSTM: peephole
+    weights given; GRU: reset_after; RNN: the nonlinearity), ``dtype`` and the number of
+    inputs ``n_in`` (in the order x/xg, h0, [c0], [w_ih], w_hh, [b_ih], [b_hh], [peephole])."""
+    __slots__ = ("kind", "proj", "reverse", "has_b", "extra", "dtype", "n_in")
+
+    def __init__(self, kind, proj, reverse, has_b, extra, dtype):
+        self.kind, self.proj, self.reverse, self.has_b = kind, proj, reverse, has_b
+        self.extra, self.dtype = extra, dtype
+        peep = kind == "lstm" and bool(extra)
+        self.n_in = (2 + (kind == "lstm") + 1 + proj + (1 + proj) * has_b + peep)
+
+    def split(self, items):
+        """(x, h0, c0, w_ih, w_hh, b_ih, b_hh, peep) from a list in input order (None where the
+        op has no such input)."""
+        it = iter(items)
+        x, h0 = next(it), next(it)
+        c0 = next(it) if self.kind == "lstm" else None
+        w_ih = next(it) if self.proj else None
+        w_hh = next(it)
+        b_ih = next(it) if self.proj and self.has_b else None
+        b_hh = next(it) if self.has_b else None
+        peep = next(it) if self.kind == "lstm" and self.extra else None
+        return x, h0, c0, w_ih, w_hh, b_ih, b_hh, peep
+
+    def join(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh, peep):
+        """The inverse of split (drops what the op has no input for)."""
+        out = [x, h0]
+        if self.kind == "lstm":
+            out.append(c0)
+        if self.proj:
+            out.append(w_ih)
+        out.append(w_hh)
+        if self.has_b:
+            out += [b_ih, b_hh] if self.proj else [b_hh]
+        if self.kind == "lstm" and self.extra:
+            out.append(peep)
+        return out
+
+
+def _blocks(T, reverse):
+    """The blocks of kernels.rnn.BLOCK steps in loop order, as natural-time row ranges."""
+    n = _kernels().BLOCK
+    out = []
+    for t in range(0, T, n):
+        t1 = min(T, t + n)
+        out.append((T - t1, T - t) if reverse else (t, t1))
+    return out
+
+
+def _rev(a, reverse):
+    return a[::-1] if reverse and a is not None else a
+
+
+# ---- forward ----------------------------------------------------------------------------------
+def _project(x, w_ih, b_ih, xg, a, b, threaded):
+    """xg[a:b] = x[a:b] W_ihᵀ + b_ih (rows = time steps). ``threaded``: BLAS's default thread
+    count for a big GEMM (never on the worker: the count is per process)."""
+    I = x.shape[2]
+    x2 = x[a:b].reshape(-1, I)
+    y = xg[a:b].reshape(x2.shape[0], -1)
+    with _blas.threads_for(2.0 * x2.shape[0] * I * y.shape[1] if threaded else 0):
+        np.matmul(x2, w_ih.T, out=y)
+    if b_ih is not None:
+        y += b_ih
+
+
+def forward(spec, x, h0, c0, w_ih, b_ih, w_hh, b_hh, peep):
+    """One layer-direction on arrays. Returns (out (T, B, H), h_n, c_n or None, saved)."""
+    K = _kernels()
+    T, B = x.shape[:2]
+    H = w_hh.shape[1]
+    dt = spec.dtype
+    rev = spec.reverse
+    hs = np.empty((T + 1, B, H), dt)
+    fut = ready = None
+    with _blas.single_thread():
+        if spec.proj:
+            xg = np.empty((T, B, w_hh.shape[0]), dt)
+            blocks = _blocks(T, rev)
+            pool = background() if len(blocks) > 1 else None
+            if pool is None:
+                _project(x, w_ih, b_ih, xg, 0, T, True)
+            else:  # the worker projects block after block ahead of the loop
+                events = [threading.Event() for _ in blocks]
+
+                def produce():
+                    try:
+                        for (a, b), ev in zip(blocks, events):
+                            _project(x, w_ih, b_ih, xg, a, b, False)
+                            ev.set()
+                    finally:
+                        for ev in events:  # on an error the loop must not wait forever
+                            ev.set()
+
+                fut = pool.submit(produce)
+
+                def ready(t):
+                    events[t // K.BLOCK].wait()
+        else:
+            xg = x
+        xl, hl = _rev(xg, rev), _rev(hs, rev)
+        try:
+            if spec.kind == "lstm":
+                _, cs, acts, tcs = K.lstm_forward(xl, h0, c0, w_hh, b_hh, peep, ready, hs=hl)
+                saved = (hs, cs, acts, tcs)
+            elif spec.kind == "gru":
+                aux = np.empty((T, B, H), dt)
+                _, acts, _ = K.gru_forward(xl, h0, w_hh, b_hh, spec.extra, ready, hs=hl,
+                                           aux=_rev(aux, rev))
+                saved = (hs, acts, aux)
+            else:
+                K.rnn_forward(xl, h0, w_hh, b_hh, spec.extra, ready, hs=hl)
+                saved = (hs,)
+        finally:
+            if fut is not None:
+                fut.result()
+    out = hs[:T] if rev else hs[1:]
+    c_n = saved[1][-1].copy() if spec.kind == "lstm" else None
+    return out, hl[-1].copy(), c_n, saved
+
+
+# ---- backward ---------------------------------------------------------------------------------
+class _Grads:
+    """The weight, bias and input gradients of one layer-direction, summed block by block."""
+
+    def __init__(self, spec, x, w_ih, hprev, aux, d, dgh, want_w, want_x):
+        self.spec, self.x, self.w_ih, self.hprev, self.aux = spec, x, w_ih, hprev, aux
+        self.d, self.dgh, self.want_w, self.want_x = d, dgh, want_w, want_x
+        self.dw_hh = self.db_hh = self.dw_ih = self.db_ih = None
+        self.dx = np.empty(x.shape, d.dtype) if spec.proj and want_x else None
+        self.threaded = True
+
+    @staticmethod
+    def _add(total, part):
+        return part if total is None else total + part
+
+    def block(self, a, b):
+        """Steps [a, b) (natural time)."""
+        K = _kernels()
+        th = self.threaded
+        d = self.d[a:b]  # the x-side gradient (GRU: dx; else the pre-activations)
+        if self.want_w:
+            if self.spec.kind == "gru":
+                dw, db = K.gru_weights(d, self.dgh[a:b], self.hprev[a:b], self.aux[a:b],
+                                       self.spec.extra, threaded=th)
+            else:
+                dw, db = K.weights(d, self.hprev[a:b], threaded=th)
+            self.dw_hh, self.db_hh = self._add(self.dw_hh, dw), self._add(self.db_hh, db)
+            if self.spec.proj:  # LSTM, RNN: b_ih's gradient is b_hh's
+                dwi, dbi = K.weights(d, self.x[a:b], self.spec.kind == "gru", threaded=th)
+                self.dw_ih = self._add(self.dw_ih, dwi)
+                self.db_ih = self._add(self.db_ih, db.copy() if dbi is None else dbi)
+        if self.dx is not None:
+            d2 = d.reshape(-1, d.shape[-1])
+            with _blas.threads_for(2.0 * d2.size * self.w_ih.shape[1] if th else 0):
+                np.matmul(d2, self.w_ih, out=self.dx[a:b].reshape(d2.shape[0], -1))
+
+
+def backward(spec, grads, saved, x, w_ih, w_hh, peep, needs):
+    """Gradients of one layer-direction (plain backward, arrays), one per input, in input
+    order (None where ``needs`` says none)."""
+    K = _kernels()
+    dout, dhn = grads[0], grads[1]
+    dcn = grads[2] if spec.kind == "lstm" else None
+    rev = spec.reverse
+    hs = saved[0]
+    T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+    G = GATES[spec.kind] * H
+    dt = spec.dtype
+    n = dict(zip(("x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh", "peep"),
+                 spec.split(needs)))
+    want_w = bool(n["w_hh"] or n["b_hh"] or n["w_ih"] or n["b_ih"])
+    want_x = bool(n["x"])
+    d = np.empty((T, B, G), dt)
+    dgh = np.empty((T, B, G), dt) if spec.kind == "gru" and spec.extra else d
+    aux = saved[2] if spec.kind == "gru" else None
+    acc = _Grads(spec, x, w_ih, hs[1:] if rev else hs[:-1], aux, d, dgh, want_w, want_x)
+    blocks = spec.proj or want_w
+    pool = background() if blocks and T > K.BLOCK else None
+    futs = []
+    done = None
+    if pool is not None:
+        acc.threaded = False
+        def done(t, *_):
+            a, b = (T - min(T, t + K.BLOCK), T - t) if rev else (t, min(T, t + K.BLOCK))
+            futs.append(pool.submit(acc.block, a, b))
+    dl, hl, doutl = _rev(d, rev), _rev(hs, rev), _rev(dout, rev)
+    with _blas.single_thread():
+        try:
+            if spec.kind == "lstm":
+                _, cs, acts, tcs = saved
+                _, dh0, dc0, _, _, _ = K.lstm_backward(doutl, dhn, dcn, hl, cs, acts, tcs, w_hh,
+                                                       peep, need_w=False, done=done, d=dl)
+            elif spec.kind == "gru":
+                _, dh0, _, _ = K.gru_backward(doutl, dhn, hl, saved[1], _rev(aux, rev), w_hh,
+                                              spec.extra, need_w=False, done=done,
+                                              d=(dl, _rev(dgh, rev)))
+                dc0 = None
+            else:
+                _, dh0, _, _ = K.rnn_backward(doutl, dhn, hl, w_hh, spec.extra, need_w=False,
+                                              done=done, d=dl)
+                dc0 = None
+        finally:
+            for f in futs:
+                f.result()
+        if pool is None and blocks:
+            acc.block(0, T)
+    dpeep = None
+    if n["peep"]:
+        cs = saved[1]
+        dpeep = np.stack([np.einsum("tbh,tbh->h", dl[..., k * H:(k + 1) * H], cs[:-1])
+                          for k in (0, 1, 3)])
+    dxin = acc.dx if spec.proj else d
+    res = spec.join(dxin, dh0, dc0, acc.dw_ih, acc.dw_hh, acc.db_ih, acc.db_hh, dpeep)
+    return [r if need else None for r, need in zip(res, needs)]
