@@ -21,7 +21,7 @@ from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 
 _LAZY = {"viz", "data", "text", "metrics", "strategy", "tune", "train", "demo", "io",
-         "vision", "kernels"}
+         "vision", "kernels", "models"}
 
 
 def __getattr__(name):

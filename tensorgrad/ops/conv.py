@@ -581,8 +581,9 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
     weight = _as_tensor(weight, op, "weight")
     if bias is not None:
         bias = _as_tensor(bias, op, "bias")
-    if groups != 1:
-        raise NotImplementedError(f"{op}: groups={groups} is not supported (only groups=1)")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
+    groups = int(groups)
     xs, ws = x.data.shape, weight.data.shape
     if len(ws) != nd + 2:
         raise ValueError(f"{op}: weight must be {nd + 2}-D {_WAXES[nd]}, got shape {ws}")
@@ -591,9 +592,13 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
         raise ValueError(f"{op}: expected a {nd + 2}-D input {_AXES[nd]} (or {nd + 1}-D "
                          f"unbatched), got a {len(xs)}-D input of shape {xs}")
     c_in = xs[0] if unbatched else xs[1]
-    if c_in != ws[1]:
-        raise ValueError(f"{op}: input has {c_in} channels, weight expects {ws[1]} "
-                         f"(input shape {xs}, weight shape {ws})")
+    if ws[0] % groups:
+        raise ValueError(f"{op}: out_channels {ws[0]} (weight shape {ws}) must be divisible "
+                         f"by groups={groups}")
+    if c_in != ws[1] * groups:
+        g_s = f" = {ws[1]} per group x groups={groups}" if groups != 1 else ""
+        raise ValueError(f"{op}: input has {c_in} channels, weight expects {ws[1] * groups}"
+                         f"{g_s} (input shape {xs}, weight shape {ws})")
     for t, what in ((x, "input"), (weight, "weight"), (bias, "bias")):
         if t is not None and t.data.dtype not in _FLOATS:
             raise TypeError(f"{op}: {what} must be float32 or float64, got {t.data.dtype}")
@@ -610,7 +615,19 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
         from .movement import unsqueeze, squeeze
         x = unsqueeze(x, 0)
     geo = _geometry(op, nd, x.data.shape, ws, stride, padding, dilation)
-    out = _conv_core(x, weight, bias, geo)
+    if groups == 1:
+        out = _conv_core(x, weight, bias, geo)
+    else:
+        # grouped / depthwise convolution: group k's output channels see only input channels
+        # [k*ci, (k+1)*ci); each group is an ordinary convolution on a channel slice and the
+        # results are concatenated, so gradients (and gradients of gradients) come from the
+        # slicing, conv and cat ops of the graph
+        from .movement import cat
+        ci, co = ws[1], ws[0] // groups
+        outs = [_conv_core(x[:, k * ci:(k + 1) * ci], weight[k * co:(k + 1) * co],
+                           None if bias is None else bias[k * co:(k + 1) * co], geo)
+                for k in range(groups)]
+        out = cat(outs, dim=1)
     if unbatched:
         out = squeeze(out, 0)
     return out
