@@ -129,10 +129,12 @@ class DataLoader:
     given, else from a private generator seeded with ``seed`` if given, else from tensorgrad's
     global generator (so ``tg.manual_seed`` fixes it). The last, smaller batch is kept unless
     ``drop_last``. ``collate_fn`` turns a list of examples into a batch (``default_collate``).
+    ``transform`` (**tg**) is applied to each batch's inputs (its first field), e.g. a
+    ``tg.vision.transforms`` augmentation that draws new parameters for every image.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, *, seed=None,
-                 generator=None, collate_fn=None, collate=None):
+                 generator=None, collate_fn=None, collate=None, transform=None):
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: dataset must define __len__ and __getitem__, got "
                             f"{type(dataset).__name__}")
@@ -151,6 +153,10 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn or collate
+        if transform is not None and not callable(transform):
+            raise TypeError(f"DataLoader: transform must be callable, got "
+                            f"{type(transform).__name__}")
+        self.transform = transform
         self.seed = seed
         self.generator = generator if generator is not None else (
             np.random.default_rng(seed) if seed is not None else None)
@@ -177,6 +183,9 @@ class DataLoader:
             if batch is None:
                 examples = [self.dataset[int(i)] for i in idx]
                 batch = (self.collate_fn or default_collate)(examples)
+            if self.transform is not None:
+                batch = ((self.transform(batch[0]),) + tuple(batch[1:])
+                         if isinstance(batch, (tuple, list)) else self.transform(batch))
             yield batch
 
     # the private generator's state travels with checkpoints
