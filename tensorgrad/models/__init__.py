@@ -15,7 +15,10 @@ from .alexnet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .resnet import *  # noqa: F401,F403
 from .googlenet import *  # noqa: F401,F403
+from .ensemble import Ensemble, multi_crop_predict, predict_proba  # noqa: F401
+from . import transfer, ensemble  # noqa: F401
 
 # (the functions alexnet/googlenet shadow their submodules' names, as in torchvision)
 __all__ = [n for m in ("lenet", "alexnet", "vgg", "resnet", "googlenet")
-           for n in _sys.modules[f"{__name__}.{m}"].__all__]
+           for n in _sys.modules[f"{__name__}.{m}"].__all__] + [
+    "Ensemble", "multi_crop_predict", "predict_proba", "transfer", "ensemble"]
