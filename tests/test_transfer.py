@@ -55,6 +55,12 @@ def test_replace_and_set_head():
     assert path == "classifier.4" and head.out_features == 10
     old = TL.set_head(lenet, nn.Identity())
     assert old is head and lenet(tg.randn(1, 1, 32, 32)).shape == (1, 84)
+    assert TL.get_head(lenet)[0] == "classifier.4"
+    assert TL.set_head(lenet, head) is not head and lenet.classifier[4] is head  # put back
+    with pytest.raises(ValueError, match="replace_head: the head of ResNet is a Identity"):
+        r = tg.models.resnet18()
+        TL.set_head(r, nn.Identity())
+        TL.replace_head(r, 3)
     with pytest.raises(ValueError, match="get_head: found no classification head on "
                                          "Sequential"):
         TL.get_head(nn.Sequential(nn.ReLU()))

@@ -245,10 +245,12 @@ class CifarResNet(nn.Module):
     paper; strides 1, 2, 2), global average pooling and ``fc`` — ``6n + 2`` weight layers
     (ResNet-20: n = 3). ``residual=False`` gives the "plain" network of the same depth (the
     paper's Figure 6 comparison). ``shortcut``: ``"B"`` (1×1 convolution + BN where the shape
-    changes, as torchvision) or ``"A"`` (zero padding, no parameters)."""
+    changes, as torchvision) or ``"A"`` (zero padding, no parameters). ``stem_width``
+    (default ``widths[0]``) and ``strides`` (default 1, 2, 2, ...) shape cheaper variants,
+    e.g. ``strides=(2, 2)`` to leave full resolution right after the first convolution."""
 
     def __init__(self, n=3, num_classes=10, in_channels=3, widths=(16, 32, 64), residual=True,
-                 shortcut="B", zero_init_residual=False):
+                 shortcut="B", zero_init_residual=False, stem_width=None, strides=None):
         super().__init__()
         if shortcut not in ("A", "B"):
             raise ValueError(f"CifarResNet: shortcut must be 'A' (zero padding) or 'B' "
@@ -258,13 +260,17 @@ class CifarResNet(nn.Module):
                              f"stage width, got n={n}, widths={widths}")
         self.in_channels = int(in_channels)
         self.residual = bool(residual)
-        w0 = int(widths[0])
+        strides = tuple(strides) if strides is not None else (1,) + (2,) * (len(widths) - 1)
+        if len(strides) != len(widths):
+            raise ValueError(f"CifarResNet: one stride per stage: got strides={strides} for "
+                             f"widths={tuple(widths)}")
+        w0 = int(widths[0] if stem_width is None else stem_width)
         self.conv1 = nn.Conv2d(self.in_channels, w0, kernel_size=3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(w0)
         self.relu = nn.ReLU(inplace=True)
         inplanes = w0
         for i, w in enumerate(widths):
-            stride = 1 if i == 0 else 2
+            stride = int(strides[i])
             blocks = []
             for j in range(int(n)):
                 s = stride if j == 0 else 1

@@ -93,16 +93,19 @@ _HEADS = ("fc", "classifier", "head", "heads")
 
 def get_head(model):
     """``(path, module)`` of the model's final classification layer: ``fc`` (ResNet,
-    GoogLeNet), the last Linear of ``classifier`` (VGG, AlexNet, LeNet-5) or of ``head``."""
+    GoogLeNet), the last Linear of ``classifier`` (VGG, AlexNet, LeNet-5) or of ``head`` —
+    or the ``nn.Identity`` that ``set_head(model, nn.Identity())`` put there."""
     _check_model(model, "get_head")
     for attr in _HEADS:
         m = getattr(model, attr, None)
-        if isinstance(m, nn.Linear):
-            return attr, m
         if isinstance(m, nn.Sequential):
+            if len(m) and isinstance(m[len(m) - 1], (nn.Linear, nn.Identity)):
+                return f"{attr}.{len(m) - 1}", m[len(m) - 1]
             idx = [i for i, sub in enumerate(m) if isinstance(sub, nn.Linear)]
             if idx:
                 return f"{attr}.{idx[-1]}", m[idx[-1]]
+        elif isinstance(m, nn.Module):
+            return attr, m
     raise ValueError(f"get_head: found no classification head on {type(model).__name__} "
                      f"(looked for a Linear named {', '.join(_HEADS)} or the last Linear of "
                      f"such a Sequential)")
@@ -124,6 +127,10 @@ def replace_head(model, num_classes, bias=True):
     """Swap the head for a freshly initialized ``Linear(in_features, num_classes)`` (same
     dtype) and return it."""
     _, old = get_head(model)
+    if not isinstance(old, nn.Linear):
+        raise ValueError(f"replace_head: the head of {type(model).__name__} is a "
+                         f"{type(old).__name__}, not a Linear whose input size could be reused; "
+                         f"use set_head(model, nn.Linear(in_features, {num_classes}))")
     new = nn.Linear(old.in_features, int(num_classes), bias=bias, dtype=old.weight.dtype)
     set_head(model, new)
     return new

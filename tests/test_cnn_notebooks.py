@@ -1,0 +1,70 @@
+"""Execute the chapter-8 notebooks on classic CNNs, transfer learning and data augmentation
+(quick settings: TG_NOTEBOOK_QUICK=1, nbclient, cwd = notebooks/) and check what they print."""
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _run(name):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("sklearn")
+    try:
+        import tensorgrad as tg
+        tg.data.load_fashion_mnist("test", n=1)
+    except FileNotFoundError:
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    nb = nbformat.read(NB_DIR / name, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
+        f"{name}: commit notebooks without outputs"
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(NB_DIR)}})
+    env = dict(os.environ, TG_NOTEBOOK_QUICK="1", OPENBLAS_NUM_THREADS="1",
+               OMP_NUM_THREADS="1")
+    client.execute(env=env)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors, errors[0].get("evalue") if errors else None
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+
+
+def test_classic_cnns_notebook():
+    text = _run("08b_classic_cnns.ipynb")
+    for row in ("(6, 28, 28)             4,704       456", "(16, 10, 10)            1,600     2,416",
+                "(120,)                    120    48,120", "Total params: 62,006"):
+        assert row in text
+    assert "resnet18      11,689,512" in text and "resnet50      25,557,032" in text
+    assert "(1, 192, 28, 28) -> (1, 256, 28, 28)" in text
+    assert "120.4M multiplications" in text and "12.4M" in text
+    assert "block(a) == a: True" in text
+    acc = float(re.search(r"LeNet-5 test accuracy ([0-9.]+)", text).group(1))
+    assert 0.2 < acc <= 1.0  # one quick epoch on 2,000 images: well above chance (0.1)
+    for name in ("plain-8", "plain-14", "resnet-8", "resnet-14"):
+        errs = re.search(name + r"\s+training error by epoch: ([0-9. ]+)", text).group(1)
+        assert all(0 <= float(e) <= 1 for e in errs.split())
+
+
+def test_transfer_learning_notebook():
+    text = _run("08c_transfer_learning.ipynb")
+    assert "['conv1', 'bn1', 'layer1.0', 'layer2.0', 'fc']" in text
+    assert "cached features: (150, 64)" in text
+    assert "cache hit equals the first pass: True" in text
+    m = re.search(r"from scratch ([0-9.]+), frozen trunk \+ new head ([0-9.]+), fine-tuned "
+                  r"([0-9.]+)", text)
+    assert m and all(0.0 <= float(v) <= 1.0 for v in m.groups())
+    assert "trainable at the end: ['layer1.0', 'layer2.0', 'fc']" in text
+
+
+def test_data_augmentation_notebook():
+    text = _run("08d_data_augmentation.ipynb")
+    assert "'all of the above': (8, 1, 28, 28)" in text
+    ev = [float(v) for v in re.search(r"colour eigenvalues: \[([^\]]+)\]", text).group(1).split()]
+    assert ev == sorted(ev, reverse=True) and ev[0] > 10 * ev[2]
+    for line in ("without augmentation: train accuracy", "with augmentation:    train accuracy",
+                 "10-crop", "-> ensemble of 3:"):
+        assert line in text
