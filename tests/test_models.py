@@ -148,6 +148,8 @@ def test_alexnet_keys_count_and_parity():
     tg.manual_seed(0)
     m = tg.models.alexnet()
     assert _count(m) == 61_100_840 and _keys(m) == TV["alexnet"]["state_dict"]
+    w = m.classifier[4].weight.detach().numpy()  # PyTorch's default init, drawn once
+    assert 0.9 / 64 < np.abs(w).max() <= 1 / 64 and np.isfinite(w).all()
     tm = R.AlexNet(3)
     sizes = [(9216, 6), (6, 5), (5, 3)]  # the 4096-wide head, shrunk (same layout)
     m.classifier = _small_head(nn, sizes, "DLRDLRL")
@@ -169,8 +171,10 @@ def test_vgg16_keys_count_and_parity():
     import _tv_reference as R
     from tensorgrad.models.vgg import cfgs
     tg.manual_seed(0)
-    m = tg.models.vgg16(init_weights=False)  # (skips 2 s of drawing what is overwritten)
+    m = tg.models.vgg16(init_weights=False)  # PyTorch's default init instead of VGG's
     assert _count(m) == 138_357_544 and _keys(m) == TV["vgg16"]["state_dict"]
+    w = m.classifier[6].weight.detach().numpy()
+    assert 0.9 / 64 < np.abs(w).max() <= 1 / 64
     s = nn.summary(m, input_size=(3, 32, 32))  # VGG-16's totals
     assert s.total_params == 138_357_544 == s.trainable_params
     assert "Total params: 138,357,544" in str(s)
@@ -184,16 +188,23 @@ def test_vgg16_keys_count_and_parity():
     _parity(m, _torch_vgg(torch, R, cfgs["D"], False, sizes), _x(2, 3, 32, 32))
 
 
-def test_vgg_bn_parity():
+def test_vgg_bn_features_parity():
+    # VGG-11-BN's feature extractor (the classifier is VGG-16's, tested above)
     torch = pytest.importorskip("torch")
     import _tv_reference as R
-    from tensorgrad.models.vgg import cfgs
+    from tensorgrad.models.vgg import cfgs, make_layers
     tg.manual_seed(0)
-    m = tg.models.vgg11_bn(init_weights=False)
     sizes = [(25088, 6), (6, 5), (5, 4)]
+    m = nn.Sequential()
+    m.features = make_layers(cfgs["A"], batch_norm=True)
+    m.avgpool, m.flatten = nn.AdaptiveAvgPool2d((7, 7)), nn.Flatten()
     m.classifier = _small_head(nn, sizes, "LRDLRDL")
     tg.models._utils.init_like_torchvision(m)
-    _parity(m, _torch_vgg(torch, R, cfgs["A"], True, sizes), _x(2, 3, 32, 32))
+    tm = torch.nn.Sequential()
+    tm.features = R.vgg_features(cfgs["A"], True)
+    tm.avgpool, tm.flatten = torch.nn.AdaptiveAvgPool2d((7, 7)), torch.nn.Flatten()
+    tm.classifier = _small_head(torch.nn, sizes, "LRDLRDL")
+    _parity(m, tm, _x(2, 3, 32, 32))
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet50"])

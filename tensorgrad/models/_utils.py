@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
+
+import numpy as np
 
 from ..tensor import Tensor
 from ..nn import init
 
-__all__ = ["load_weights", "check_images", "init_like_torchvision"]
+__all__ = ["load_weights", "check_images", "init_like_torchvision", "uninitialized_linear",
+           "default_init_", "deferred_init", "init_deferred"]
 
 
 def load_weights(model, weights, name):
@@ -29,8 +34,30 @@ def load_weights(model, weights, name):
                         f"state dict, got {type(weights).__name__} (torchvision's weight enums "
                         f"are not available: save the state_dict to safetensors and pass the "
                         f"path)")
-    model.load_state_dict(state)
+    model.load_state_dict(state)  # strict: every parameter now holds loaded values
+    for m in model.modules():
+        if getattr(m, "_tg_uninitialized", False):
+            m._tg_uninitialized = False
     return model
+
+
+_DEFER = threading.local()
+
+
+@contextmanager
+def deferred_init():
+    """While inside, the big models skip their random initialization (a builder that is about
+    to load weights into every parameter uses it)."""
+    old = getattr(_DEFER, "on", False)
+    _DEFER.on = True
+    try:
+        yield
+    finally:
+        _DEFER.on = old
+
+
+def init_deferred():
+    return getattr(_DEFER, "on", False)
 
 
 def check_images(name, x, in_channels, size=None, min_size=None):
@@ -74,4 +101,28 @@ def init_like_torchvision(model, linear="default"):
         elif isinstance(m, Linear) and linear == "normal":
             init.normal_(m.weight, 0.0, 0.01)
             init.zeros_(m.bias)
+            m._tg_uninitialized = False
+    return default_init_(model)
+
+
+def uninitialized_linear(in_features, out_features):
+    """A ``Linear(in_features, out_features)`` whose parameters are allocated but not drawn:
+    the big classifiers of AlexNet/VGG hold ~10^8 weights, and drawing PyTorch's default init
+    only to overwrite it (torchvision's VGG init, or loaded weights) costs seconds. The caller
+    initializes it (``default_init_`` gives PyTorch's default)."""
+    from ..nn import Linear, Parameter
+    lin = Linear(1, 1)
+    lin.in_features, lin.out_features = int(in_features), int(out_features)
+    lin.weight = Parameter(np.empty((lin.out_features, lin.in_features), np.float32))
+    lin.bias = Parameter(np.empty((lin.out_features,), np.float32))
+    lin._tg_uninitialized = True
+    return lin
+
+
+def default_init_(model):
+    """PyTorch's default initialization for every Linear left uninitialized."""
+    for m in model.modules():
+        if getattr(m, "_tg_uninitialized", False):
+            m.reset_parameters()
+            m._tg_uninitialized = False
     return model

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from .. import nn
 from ..ops import flatten
-from ._utils import check_images, load_weights
+from ._utils import (check_images, default_init_, deferred_init, init_deferred, load_weights,
+                     uninitialized_linear)
 
 __all__ = ["AlexNet", "alexnet"]
 
@@ -40,13 +41,15 @@ class AlexNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
             nn.Dropout(p=dropout),
-            nn.Linear(256 * 6 * 6, 4096),
+            uninitialized_linear(256 * 6 * 6, 4096),
             nn.ReLU(inplace=True),
             nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096),
+            uninitialized_linear(4096, 4096),
             nn.ReLU(inplace=True),
-            nn.Linear(4096, num_classes),
+            uninitialized_linear(4096, num_classes),
         )
+        if not init_deferred():
+            default_init_(self)  # PyTorch's default layer initialization, as torchvision
 
     def forward(self, x):
         check_images("AlexNet", x, self.in_channels, min_size=self.min_size)
@@ -59,4 +62,8 @@ class AlexNet(nn.Module):
 def alexnet(*, weights=None, progress=True, **kwargs):
     """AlexNet with PyTorch's default layer initialization (as torchvision). ``weights``: a
     safetensors path or a state dict with torchvision's keys."""
-    return load_weights(AlexNet(**kwargs), weights, "alexnet")
+    if weights is None:
+        return AlexNet(**kwargs)
+    with deferred_init():
+        model = AlexNet(**kwargs)
+    return load_weights(model, weights, "alexnet")

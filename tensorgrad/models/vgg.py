@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from .. import nn
 from ..ops import flatten
-from ._utils import check_images, init_like_torchvision, load_weights
+from ._utils import (check_images, default_init_, deferred_init, init_deferred,
+                     init_like_torchvision, load_weights, uninitialized_linear)
 
 __all__ = ["VGG", "make_layers", "cfgs", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
            "vgg16_bn", "vgg19", "vgg19_bn"]
@@ -58,15 +59,20 @@ class VGG(nn.Module):
         super().__init__()
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+        lin = uninitialized_linear  # drawn once below (or loaded), not twice
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
-            nn.Linear(4096, num_classes))
+            lin(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
+            lin(4096, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
+            lin(4096, num_classes))
         first = next(iter(features))
         self.in_channels = first.in_channels if isinstance(first, nn.Conv2d) else 3
         self.min_size = 2 ** sum(1 for m in features if isinstance(m, nn.MaxPool2d))
-        if init_weights:
+        if init_deferred():
+            pass  # the builder loads weights into every parameter
+        elif init_weights:
             init_like_torchvision(self, linear="normal")
+        else:
+            default_init_(self)  # PyTorch's default layer initialization
 
     def forward(self, x):
         check_images(type(self).__name__, x, self.in_channels, min_size=self.min_size)
@@ -77,10 +83,12 @@ class VGG(nn.Module):
 
 
 def _vgg(name, cfg, batch_norm, weights, progress, in_channels=3, **kwargs):
-    if weights is not None:
-        kwargs.setdefault("init_weights", False)  # no point drawing what is overwritten
-    model = VGG(make_layers(cfgs[cfg], batch_norm=batch_norm, in_channels=in_channels),
-                **kwargs)
+    if weights is None:
+        return VGG(make_layers(cfgs[cfg], batch_norm=batch_norm, in_channels=in_channels),
+                   **kwargs)
+    with deferred_init():  # no point drawing what is overwritten
+        model = VGG(make_layers(cfgs[cfg], batch_norm=batch_norm, in_channels=in_channels),
+                    **kwargs)
     return load_weights(model, weights, name)
 
 
