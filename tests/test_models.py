@@ -241,7 +241,19 @@ def test_googlenet_parity_with_side_classifiers():
     assert len(outs) == 3  # logits, aux2, aux1 in training mode
     m = tg.models.googlenet(num_classes=4)
     m.eval()
-    assert m(tg.randn(1, 3, 64, 64)).shape == (1, 4)  # eval: logits only
+    x = tg.randn(1, 3, 64, 64)
+    assert m(x).shape == (1, 4)  # eval: logits only
+    # transform_input: ImageNet-normalized RGB re-normalized as the original weights expect
+    m.transform_input = True
+    xn = x.numpy()
+    scale, shift = np.array([0.229, 0.224, 0.225]) / 0.5, (np.array([0.485, 0.456, 0.406])
+                                                            - 0.5) / 0.5
+    moved = tg.tensor((xn * scale[:, None, None] + shift[:, None, None]).astype(np.float32))
+    with tg.no_grad():
+        a = m(x).numpy()
+        m.transform_input = False
+        b = m(moved).numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("residual", [True, False])
@@ -343,6 +355,9 @@ def test_bad_inputs_name_the_model_and_the_shapes():
                                          r"\(N, 3, H, W\), got a 3-D input of shape "
                                          r"\(3, 64, 64\)"):
         tg.models.googlenet()(tg.randn(3, 64, 64))
+    with pytest.raises(ValueError, match=r"GoogLeNet: images must be at least 31x31 .* got "
+                                         r"24x24"):
+        tg.models.googlenet()(tg.randn(1, 3, 24, 24))
     with pytest.raises(TypeError, match="LeNet5: expected a Tensor"):
         tg.models.lenet5()(np.zeros((1, 1, 32, 32)))
     with pytest.raises(ValueError, match="cifar_resnet: depth must be 6n"):

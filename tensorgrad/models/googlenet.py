@@ -150,8 +150,13 @@ class GoogLeNet(nn.Module):
               for i, (m, s) in enumerate(((0.485, 0.229), (0.456, 0.224), (0.406, 0.225)))]
         return cat(ch, 1)
 
+    # tensorgrad's max pools reject a window larger than the whole (unpadded) input, which
+    # torch's ceil_mode pools accept (a 3x3 window over a 2x2 map); below 31 pixels one of the
+    # ceil_mode pools meets such a map
+    min_size = 31
+
     def forward(self, x):
-        check_images("GoogLeNet", x, self.in_channels)
+        check_images("GoogLeNet", x, self.in_channels, min_size=self.min_size)
         x = self._transform_input(x)
         x = self.maxpool1(self.conv1(x))
         x = self.maxpool2(self.conv3(self.conv2(x)))

@@ -17,7 +17,7 @@ parameter-free subsample-and-zero-pad of the paper.
 from __future__ import annotations
 
 from .. import nn
-from ..ops import cat, flatten, relu, zeros
+from ..ops import cat, flatten, zeros
 from ._utils import check_images, init_like_torchvision, load_weights
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50",

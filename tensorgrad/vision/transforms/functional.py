@@ -15,7 +15,6 @@ torchvision's ``fill`` blending, antialiased bilinear resizing (PIL's triangle f
 """
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -256,6 +255,9 @@ def resize(x, size, interpolation="bilinear", max_size=None, antialias=True):
     im = _Img(x, "resize")
     N, C, H, W = im.a.shape
     oh, ow = _resize_size(H, W, size, "resize")
+    if max_size is not None and not (isinstance(size, numbers.Number) or len(size) == 1):
+        raise ValueError("resize: max_size should only be passed if size specifies the length "
+                         f"of the smaller edge (an int), got size={size!r}")
     if max_size is not None and max(oh, ow) > max_size:
         f = max_size / max(oh, ow)
         oh, ow = int(oh * f), int(ow * f)
