@@ -164,16 +164,17 @@ def run(args):
         from tensorgrad.nn import functional as F
         fw.manual_seed(args.seed)
         model = build_tg(args)
-        if args.blas_threads:
+        if args.threads:  # BLAS and tensorgrad's own conv threads
             from threadpoolctl import threadpool_limits
-            threadpool_limits(args.blas_threads, user_api="blas")
+            threadpool_limits(args.threads, user_api="blas")
+            fw.ops.conv.set_num_threads(args.threads)
         as_tensor = fw.tensor
     else:
         import torch as fw
         import torch.nn.functional as F
         fw.manual_seed(args.seed)
-        if args.blas_threads:
-            fw.set_num_threads(args.blas_threads)
+        if args.threads:
+            fw.set_num_threads(args.threads)
         model = build_torch(args)
         as_tensor = fw.from_numpy
     from tqdm.auto import tqdm
@@ -247,7 +248,8 @@ def run(args):
            "final_test_acc": history[-1]["test_acc"],
            "best_test_acc": max(h["test_acc"] for h in history),
            "train_time_s": train_time, "history": history, "loadavg_end": load,
-           "params": int(sum(p.numel() for p in model.parameters()))}
+           "params": int(sum(p.numel() for p in model.parameters())),
+           "threads": args.threads}
     if args.out:
         with open(args.out, "w") as f:
             json.dump(res, f, indent=1)
@@ -269,7 +271,8 @@ def parse(argv=None):
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--train-subset", type=int, default=None)
     p.add_argument("--test-subset", type=int, default=None)
-    p.add_argument("--blas-threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None,
+                   help="tensorgrad: BLAS and conv threads; torch: torch.set_num_threads")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="write the result as JSON here")
     p.add_argument("--no-progress", action="store_true")

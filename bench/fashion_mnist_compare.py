@@ -30,7 +30,7 @@ def main():
     p.add_argument("--model", choices=["lenet5", "resnet"], default="lenet5")
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--threads", type=int, default=None,
-                   help="BLAS threads for tensorgrad, torch.set_num_threads for torch")
+                   help="tensorgrad: BLAS + conv threads; torch: torch.set_num_threads")
     p.add_argument("--frameworks", nargs="+", default=["tg", "torch"])
     args, extra = p.parse_known_args()
     extra = [a for a in extra if a != "--"]
@@ -42,7 +42,7 @@ def main():
                 cmd = [sys.executable, os.path.join(HERE, "fashion_mnist_cnn.py"), "--model",
                        args.model, "--framework", fw, "--out", out] + extra
                 if args.threads:
-                    cmd += ["--blas-threads", str(args.threads)]
+                    cmd += ["--threads", str(args.threads)]
                 print("$", " ".join(cmd[1:]), flush=True)
                 subprocess.run(cmd, check=True)
                 with open(out) as f:

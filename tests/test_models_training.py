@@ -47,7 +47,7 @@ def test_training_script_runs(model, framework, tmp_path):
     out = str(tmp_path / "r.json")
     args = s.parse(["--model", model, "--framework", framework, "--epochs", "2",
                     "--train-subset", "1024", "--test-subset", "200", "--no-progress",
-                    "--blas-threads", "1",
+                    "--threads", "1",
                     "--batch-size", "64", "--lr", "0.1", "--depth", "8", "--widths", "4", "8",
                     "--out", out])
     res = s.run(args)
