@@ -8,7 +8,7 @@ Data: Debian's ``dataset-fashion-mnist`` (60,000 training and 10,000 test images
 straight from the IDX files so that the torch process never imports tensorgrad), scaled to
 [0, 1] and standardized with the training set's mean and std. LeNet-5 sees the images padded
 to 32×32 (its fixed-size head); the ResNet sees 28×28 images with random 2-pixel shifts and
-horizontal flips (one numpy function for both frameworks, seeded).
+horizontal flips (``--augment``; one numpy function for both frameworks, seeded).
 
 Schedule: SGD with Nesterov momentum 0.9 and weight decay 5e-4, batch 128, a one-cycle
 learning rate set every step (linear warm-up over the first 15 % of the steps to ``--lr``,
@@ -65,9 +65,16 @@ def prepare(X, model, mean, std):
     return np.ascontiguousarray((X - mean) / std, dtype=np.float32)
 
 
-def shift_and_flip(xb, rng, pad=2, fill=0.0):
-    """Random shifts of up to ``pad`` pixels (pad-and-crop) and horizontal flips, per image."""
+def shift_and_flip(xb, rng, pad=2, fill=0.0, flip=True):
+    """Random shifts of up to ``pad`` pixels (pad-and-crop; none if pad=0) and horizontal
+    flips, per image."""
     n, c, h, w = xb.shape
+    if pad == 0:
+        out = xb.copy()
+        if flip:
+            f = rng.random(n) < 0.5
+            out[f] = out[f, :, :, ::-1]
+        return out
     padded = np.full((n, c, h + 2 * pad, w + 2 * pad), fill, dtype=xb.dtype)
     padded[:, :, pad:pad + h, pad:pad + w] = xb
     top = rng.integers(0, 2 * pad + 1, n)
@@ -76,8 +83,9 @@ def shift_and_flip(xb, rng, pad=2, fill=0.0):
     cols = left[:, None] + np.arange(w)
     out = padded[np.arange(n)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
     out = out.transpose(0, 3, 1, 2)
-    flip = rng.random(n) < 0.5
-    out[flip] = out[flip, :, :, ::-1]
+    if flip:
+        f = rng.random(n) < 0.5
+        out[f] = out[f, :, :, ::-1]
     return np.ascontiguousarray(out)
 
 
@@ -189,7 +197,7 @@ def run(args):
     n, bs = len(Xtr), args.batch_size
     steps_per_epoch = n // bs  # drop the last partial batch (batch norm dislikes tiny ones)
     total = steps_per_epoch * args.epochs
-    augment = args.model == "resnet" and not args.no_augment
+    augment = args.augment != "none"
     history, train_time, step = [], 0.0, 0
 
     def evaluate():
@@ -213,12 +221,14 @@ def run(args):
             idx = perm[b * bs:(b + 1) * bs]
             xb = Xtr[idx]
             if augment:
-                xb = shift_and_flip(xb, rng, fill=fill)
+                xb = shift_and_flip(xb, rng, pad=args.shift, fill=fill,
+                                    flip=args.augment == "shift-flip" or args.augment == "flip")
             lr = one_cycle(step, total, args.lr)
             for g in opt.param_groups:
                 g["lr"] = lr
             opt.zero_grad()
-            loss = F.cross_entropy(model(as_tensor(xb)), as_tensor(ytr[idx]))
+            loss = F.cross_entropy(model(as_tensor(xb)), as_tensor(ytr[idx]),
+                                   label_smoothing=args.label_smoothing)
             loss.backward()
             opt.step()
             step += 1
@@ -244,7 +254,8 @@ def run(args):
            "depth": args.depth if args.model == "resnet" else None,
            "widths": list(args.widths) if args.model == "resnet" else None,
            "stem_width": args.stem_width, "strides": args.strides,
-           "batch_size": bs, "lr": args.lr, "augment": augment,
+           "batch_size": bs, "lr": args.lr, "augment": args.augment, "shift": args.shift,
+           "label_smoothing": args.label_smoothing,
            "final_test_acc": history[-1]["test_acc"],
            "best_test_acc": max(h["test_acc"] for h in history),
            "train_time_s": train_time, "history": history, "loadavg_end": load,
@@ -268,7 +279,10 @@ def parse(argv=None):
     p.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])
     p.add_argument("--stem-width", type=int, default=None)
     p.add_argument("--strides", type=int, nargs="+", default=None)
-    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--augment", choices=["none", "flip", "shift", "shift-flip"], default=None,
+                   help="default: shift-flip for the ResNet, none for LeNet-5")
+    p.add_argument("--shift", type=int, default=2, help="largest random shift (pixels)")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--train-subset", type=int, default=None)
     p.add_argument("--test-subset", type=int, default=None)
     p.add_argument("--threads", type=int, default=None,
@@ -279,6 +293,10 @@ def parse(argv=None):
     args = p.parse_args(argv)
     if args.epochs is None:
         args.epochs = 10 if args.model == "lenet5" else 12
+    if args.augment is None:
+        args.augment = "shift-flip" if args.model == "resnet" else "none"
+    if args.augment == "flip":
+        args.shift = 0
     if args.lr is None:
         args.lr = 0.05 if args.model == "lenet5" else 0.1
     return args
