@@ -8,6 +8,7 @@ from .tensor import Tensor, float16, float32, float64, int32, int64, bool_  # no
 from .ops import *  # noqa: F401,F403,E402
 from . import ops  # noqa: E402
 from .random import manual_seed  # noqa: E402
+from .device import accelerator, cuda, device  # noqa: E402
 from . import autograd  # noqa: E402
 from .autograd import (detect_anomaly, enable_grad, grad, gradcheck, gradgradcheck,  # noqa: E402
                        is_grad_enabled, no_grad, set_grad_enabled)
@@ -21,7 +22,7 @@ from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 
 _LAZY = {"viz", "data", "text", "metrics", "strategy", "tune", "train", "demo", "io",
-         "vision", "kernels", "models"}
+         "vision", "kernels", "distributed", "models"}
 
 
 def __getattr__(name):

@@ -8,7 +8,7 @@ In about a minute on a laptop CPU it shows the three things tensorgrad is for:
    after one backward pass — a graph coloured by gradient norm (SVG) and a per-parameter bar
    chart (PNG);
 3. **check** it: compare backpropagation with finite differences for every parameter
-   (``tg.check_gradients``, course notes §5.4).
+   (``tg.check_gradients``, §5.4 of docs/maths.md).
 
 Everything is written to ``--out`` (default ``./tensorgrad-demo-output``); the paths are printed.
 ``--quick`` trains on a small subset for a few steps (what the test suite runs).
@@ -38,7 +38,7 @@ def load_data(images=True, seed=0, quick=False):
     except (AttributeError, ImportError):
         from sklearn.datasets import load_digits as _ld
         d = _ld()
-        X = (d.data / 16.0).astype(np.float32)
+        X = (d._data / 16.0).astype(np.float32)
         X = X.reshape(-1, 1, 8, 8) if images else X
         y = d.target.astype(np.int64)
     try:
@@ -107,7 +107,7 @@ def _accuracy(model, X, y, batch_size=512):
     correct = 0
     with tg.no_grad():
         for i in range(0, len(X), batch_size):
-            logits = model(tg.tensor(X[i:i + batch_size])).data
+            logits = model(tg.tensor(X[i:i + batch_size]))._data
             correct += int((logits.argmax(axis=1) == y[i:i + batch_size]).sum())
     return correct / max(1, len(X))
 
@@ -119,7 +119,7 @@ def _cross_entropy(logits, target):
         return F.cross_entropy(logits, target)
     # plain fallback: -mean(log_softmax[target])
     lp = logits.log_softmax(dim=1)
-    return -(lp[np.arange(target.shape[0]), target.data]).mean()
+    return -(lp[np.arange(target.shape[0]), target._data]).mean()
 
 
 def train(model, Xtr, ytr, epochs, batch_size=64, lr=3e-3, seed=0, progress=True):

@@ -17,7 +17,8 @@ numpy arrays; nothing in a file can make ``load`` run code.
 
 A save is atomic: the file is written under a temporary name in the same directory, flushed and
 fsynced, then moved over the old one with ``os.replace``; if anything fails on the way, the old
-file is untouched. ``load`` checks every length, offset, dtype and shape against the file and
+file is untouched (a save killed outright leaves its temporary file, which the next save to the
+same path removes). Saving to a symlink writes the file it points to. ``load`` checks every length, offset, dtype and shape against the file and
 says what is wrong (truncated, not safetensors, a pickle file, ...) naming the file.
 
 A safetensors file without tensorgrad's metadata (e.g. written by ``safetensors.torch.save_file``
@@ -30,9 +31,12 @@ import json
 import math
 import os
 import tempfile
+import threading
+import time
 
 import numpy as np
 
+from .device import check_device, device
 from .tensor import Tensor, _wrap
 
 __all__ = ["save", "load", "LoadError"]
@@ -40,6 +44,8 @@ __all__ = ["save", "load", "LoadError"]
 _FORMAT = "tensorgrad"
 _VERSION = 1
 _MAX_HEADER = 100 * 2 ** 20  # 100 MB, the safetensors package's own limit
+_MAX_DIMS = 64  # numpy's limit
+_MAX_ELEMENTS = 2 ** 62
 
 _DTYPES = {
     "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
@@ -65,8 +71,10 @@ def _code(arr, where):
 
 def _scalar_node(x, where):
     if hasattr(x, "state_dict") and callable(x.state_dict):
-        raise TypeError(f"save: {where} is a {type(x).__name__}; save its state_dict() instead "
-                        f"(tg.save stores tensors and plain containers, never pickled objects)")
+        raise TypeError(f"save: {where} is a {type(x).__name__}; save its state_dict() instead, "
+                        f"e.g. tg.save(model.state_dict(), path), and rebuild the object in code "
+                        f"before load_state_dict (tg.save stores tensors and plain containers, "
+                        f"never pickled objects)")
     if x is None:
         return {"t": "none"}
     if isinstance(x, (bool, np.bool_)):
@@ -96,7 +104,7 @@ class _Writer:
     def node(self, obj, path):
         where = "object" if not path else "entry " + ".".join(path)
         if isinstance(obj, Tensor):
-            return {"t": "tensor", "k": self.add(obj.data, path, where)}
+            return {"t": "tensor", "k": self.add(obj._data, path, where)}
         if isinstance(obj, np.ndarray):
             return {"t": "ndarray", "k": self.add(obj, path, where)}
         if isinstance(obj, np.generic) and not isinstance(obj, (np.bool_,)) and \
@@ -142,9 +150,64 @@ def _header(tensors, metadata):
     return raw
 
 
+def _destination(path):
+    """Where the bytes go: for a symlink, the file it points to (following every link, as
+    ``open(path, "w")`` would), so the link itself stays a link."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
+_ACTIVE = set()  # temp files this process is writing right now (other threads' saves)
+_ACTIVE_LOCK = threading.Lock()
+_STALE_AGE = 24 * 3600  # seconds after which a temp file of a live process counts as stale
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _clean_stale_temps(directory, base):
+    """Remove the temp files that earlier saves to this same path left behind when they were
+    killed (``.<name>.<pid>.<random>.tmp``): those of processes that no longer exist, of this
+    process but not in use, and any older than a day. A save in progress elsewhere is left
+    alone. Best effort: a file that can't be examined or removed is skipped."""
+    prefix = "." + base + "."
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return
+    now = time.time()
+    for n in names:
+        full = os.path.join(directory, n)
+        owner = n[len(prefix):].split(".", 1)[0]
+        with _ACTIVE_LOCK:
+            if full in _ACTIVE:
+                continue
+        try:
+            old = now - os.lstat(full).st_mtime > _STALE_AGE
+            if owner.isdigit() and int(owner) != os.getpid() and _alive(int(owner)) \
+                    and not old:
+                continue
+            if not owner.isdigit() and not old and now - os.lstat(full).st_mtime < 3600:
+                continue  # not ours (no pid in the name) and recent: leave it
+            os.unlink(full)
+        except OSError:
+            pass
+
+
 def save(obj, path):
     """Save ``obj`` — a state dict, or nested dicts/lists/tuples of tensors, numpy arrays,
-    numbers, strings, bools and None — to ``path`` in the safetensors format, atomically."""
+    numbers, strings, bools and None — to ``path`` in the safetensors format, atomically.
+
+    Whole modules and optimizers are refused (``tg.save(model.state_dict(), path)`` saves the
+    weights; there is no pickle). If ``path`` is a symlink, the file it points to is replaced
+    and the link kept. Temp files left by an earlier save to the same path that was killed
+    midway are removed."""
     path = os.fspath(path)
     w = _Writer()
     tree = w.node(obj, [])
@@ -152,9 +215,13 @@ def save(obj, path):
             _FORMAT: json.dumps({"version": _VERSION, "tree": tree}, separators=(",", ":"),
                                 ensure_ascii=False)}
     header = _header(w.tensors, meta)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
+    target = _destination(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    base = os.path.basename(target)
+    _clean_stale_temps(directory, base)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{base}.{os.getpid()}.", suffix=".tmp")
+    with _ACTIVE_LOCK:
+        _ACTIVE.add(tmp)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(len(header).to_bytes(8, "little"))
@@ -166,13 +233,16 @@ def save(obj, path):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(tmp)
     try:  # make the rename itself durable (best effort: not every filesystem allows it)
         dfd = os.open(directory, os.O_RDONLY)
         try:
@@ -233,6 +303,8 @@ def _read_tensors(path, buf, header, start):
             raise _fail(path, f"tensor {name!r}: header entry must have exactly dtype, shape "
                               f"and data_offsets, got {info!r}")
         code, shape, offs = info["dtype"], info["shape"], info["data_offsets"]
+        if not isinstance(code, str):
+            raise _fail(path, f"tensor {name!r}: dtype must be a string, got {code!r:.40}")
         if code == "BF16":
             dt = np.dtype("<u2")
         elif code in _DTYPES:
@@ -241,7 +313,11 @@ def _read_tensors(path, buf, header, start):
             raise _fail(path, f"tensor {name!r}: unsupported dtype {code!r}")
         if not (isinstance(shape, list) and all(isinstance(s, int) and not isinstance(s, bool)
                                                 and s >= 0 for s in shape)):
-            raise _fail(path, f"tensor {name!r}: bad shape {shape!r}")
+            raise _fail(path, f"tensor {name!r}: bad shape {shape!r:.80}")
+        if len(shape) > _MAX_DIMS or math.prod(max(d, 1) for d in shape) > _MAX_ELEMENTS:
+            raise _fail(path, f"tensor {name!r}: shape with {len(shape)} dimensions and "
+                              f"{math.prod(shape)} elements is beyond what an array can hold "
+                              f"(at most {_MAX_DIMS} dimensions of at most 2**62 elements)")
         if not (isinstance(offs, list) and len(offs) == 2 and
                 all(isinstance(o, int) and not isinstance(o, bool) and o >= 0 for o in offs)
                 and offs[0] <= offs[1]):
@@ -277,6 +353,8 @@ def _read_tensors(path, buf, header, start):
 
 
 def _scalar(node, path):
+    if not isinstance(node, dict):
+        raise _fail(path, f"malformed tensorgrad metadata node {node!r:.60}")
     t = node.get("t")
     if t == "none":
         return None
@@ -293,7 +371,7 @@ def _scalar(node, path):
 
 def _build(node, arrays, path, used):
     if not isinstance(node, dict):
-        raise _fail(path, f"malformed tensorgrad metadata node {node!r}")
+        raise _fail(path, f"malformed tensorgrad metadata node {node!r:.60}")
     t = node.get("t")
     if t in ("tensor", "ndarray"):
         k = node.get("k")
@@ -310,19 +388,61 @@ def _build(node, arrays, path, used):
     return _scalar(node, path)
 
 
-def load(path, map_location=None, weights_only=True):
+def _check_map_location(map_location):
+    """None, 'cpu', a CPU device, a dict whose targets are the CPU, or a function (called with
+    nothing to move: every tensor is already on the CPU) — anything naming another device raises
+    the one error saying tensorgrad runs on the CPU."""
+    if map_location is None or callable(map_location):
+        return
+    targets = map_location.values() if isinstance(map_location, dict) else [map_location]
+    for t in targets:
+        if isinstance(t, str) or isinstance(t, device) or isinstance(t, int):
+            check_device(t, "load: map_location")
+        elif getattr(t, "type", None) != "cpu":  # e.g. a torch.device
+            raise TypeError(f"load: map_location must be 'cpu', a tg.device, a dict or a "
+                            f"function, got {type(t).__name__}")
+
+
+def load(path, map_location=None, weights_only=True, **kwargs):
     """Load what :func:`save` wrote (or any safetensors file, as a flat ``{name: Tensor}``).
     Tensors come back with their dtypes and ``requires_grad=False``.
 
-    ``map_location`` and ``weights_only`` are accepted so ``torch.load(path,
-    map_location="cpu", weights_only=True)`` lines run unchanged; there is only one device, and
-    loading never unpickles whatever ``weights_only`` says."""
+    ``map_location`` (the CPU in any of PyTorch's spellings; another device raises) and
+    ``weights_only`` are accepted so ``torch.load(path, map_location="cpu",
+    weights_only=True)`` lines run unchanged; loading never unpickles, whatever
+    ``weights_only`` says (so ``weights_only=False`` does not make pickle files load), and
+    ``mmap``/``pickle_module`` are refused by name.
+
+    Whatever the file holds, a file that is not a valid save raises :class:`LoadError` (never a
+    numpy/JSON/recursion error from deep inside), naming the file and what is wrong."""
+    unknown = set(kwargs) - {"mmap"}
+    if unknown or kwargs.get("mmap"):
+        what = sorted(unknown) or ["mmap=True"]
+        raise TypeError(f"load: unsupported argument(s) {', '.join(what)} (tensorgrad reads "
+                        f"safetensors files without pickle; map_location and weights_only are "
+                        f"accepted)")
+    if weights_only not in (True, False, None):
+        raise TypeError(f"load: weights_only must be a bool, got {weights_only!r}")
+    _check_map_location(map_location)
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:
             buf = f.read()
     except FileNotFoundError:
         raise FileNotFoundError(f"load: {path}: no such file") from None
+    try:
+        return _parse(path, buf)
+    except LoadError:
+        raise
+    except RecursionError:
+        raise _fail(path, "the header or the tensorgrad metadata is nested too deeply; corrupt "
+                          "or not a tensorgrad file") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, MemoryError,
+            OverflowError) as e:
+        raise _fail(path, f"malformed file ({type(e).__name__}: {str(e)[:120]})") from None
+
+
+def _parse(path, buf):
     header, start = _read_header(path, buf)
     meta = header.get("__metadata__", {}) or {}
     if not isinstance(meta, dict):
@@ -335,13 +455,13 @@ def load(path, map_location=None, weights_only=True):
         spec = json.loads(spec)
         version, tree = spec["version"], spec["tree"]
     except (TypeError, ValueError, KeyError) as e:
-        raise _fail(path, f"the tensorgrad metadata is corrupt ({e!r})") from None
+        raise _fail(path, f"the tensorgrad metadata is corrupt ({e!r:.120})") from None
     if not isinstance(version, int) or version > _VERSION:
-        raise _fail(path, f"written by a newer tensorgrad (format version {version}; this one "
-                          f"reads up to {_VERSION})")
+        raise _fail(path, f"written by a newer tensorgrad (format version {version!r:.20}; "
+                          f"this one reads up to {_VERSION})")
     try:
         return _build(tree, arrays, path, set())
     except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, LoadError):
             raise
-        raise _fail(path, f"the tensorgrad metadata is corrupt ({e!r})") from None
+        raise _fail(path, f"the tensorgrad metadata is corrupt ({e!r:.120})") from None

@@ -1,5 +1,5 @@
-"""Classification metrics (notes §7.2): accuracy, precision, recall, F1, confusion matrix and
-the weighted error that lets some mistakes cost more than others.
+"""Classification metrics (§7.2, docs/maths.md): accuracy, precision, recall, F1, confusion
+matrix and the weighted error that lets some mistakes cost more than others.
 
 Inputs are labels (Tensors, numpy arrays or lists). ``from_logits`` helpers turn model outputs
 into labels first."""
@@ -15,7 +15,7 @@ __all__ = ["accuracy", "error_rate", "precision", "recall", "f1_score",
 
 
 def _labels(x, name, op):
-    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    a = x._data if isinstance(x, Tensor) else np.asarray(x)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 1:
@@ -37,7 +37,7 @@ def _pair(y_true, y_pred, op):
 def predict_labels(outputs, threshold=0.0):
     """Labels from model outputs: argmax over classes for (N, C>1) scores, ``output > threshold``
     for (N,) or (N, 1) outputs (threshold 0 for logits, 0.5 for probabilities)."""
-    a = outputs.data if isinstance(outputs, Tensor) else np.asarray(outputs)
+    a = outputs._data if isinstance(outputs, Tensor) else np.asarray(outputs)
     if a.ndim == 2 and a.shape[1] > 1:
         return a.argmax(axis=1)
     if a.ndim == 2:
@@ -60,10 +60,10 @@ def error_rate(y_true, y_pred) -> float:
 
 
 def weighted_error(y_true, y_pred, weights) -> float:
-    """The notes' weighted error (§7.2): ``Σ w⁽ⁱ⁾ 1{ŷ⁽ⁱ⁾ ≠ y⁽ⁱ⁾} / Σ w⁽ⁱ⁾`` — e.g. weight 100 for
+    """The weighted error of §7.2: ``Σ w⁽ⁱ⁾ 1{ŷ⁽ⁱ⁾ ≠ y⁽ⁱ⁾} / Σ w⁽ⁱ⁾`` — e.g. weight 100 for
     examples whose mistakes are unacceptable, 1 for the others. Lies in [0, 1]."""
     t, p = _pair(y_true, y_pred, "weighted_error")
-    w = weights.data if isinstance(weights, Tensor) else np.asarray(weights, dtype=np.float64)
+    w = weights._data if isinstance(weights, Tensor) else np.asarray(weights, dtype=np.float64)
     if w.shape != t.shape:
         raise ValueError(f"weighted_error: expected one weight per example ({t.shape[0]}), got "
                          f"weights of shape {w.shape}")

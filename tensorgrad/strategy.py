@@ -1,6 +1,7 @@
-"""The notes' ML-strategy toolbox (§7): pick a model by one optimizing metric under satisficing
-constraints (§7.2), and diagnose where the error comes from — avoidable bias, variance, data
-mismatch, overfitting to the dev set (§7.3–7.4) — with the notes' remedies for the largest.
+"""An ML-strategy toolbox (§7, docs/maths.md): pick a model by one optimizing metric under
+satisficing constraints (§7.2), and diagnose where the error comes from — avoidable bias,
+variance, data mismatch, overfitting to the dev set (§7.3–7.4) — with the usual remedies for the
+largest.
 """
 from __future__ import annotations
 
@@ -156,8 +157,8 @@ class Diagnosis:
     ``avoidable_bias = train − human`` (human-level error as a proxy for Bayes error),
     ``variance = train_dev − train`` (or ``dev − train`` without a training-dev set),
     ``data_mismatch = dev − train_dev``, ``dev_overfitting = test − dev``; gaps that can't be
-    computed are None. ``largest`` names the biggest gap and ``remedies`` are the notes'
-    suggestions for it; ``notes`` holds caveats (e.g. negative gaps)."""
+    computed are None. ``largest`` names the biggest gap and ``remedies`` are the usual
+    suggestions for it (``REMEDIES``); ``notes`` holds caveats (e.g. negative gaps)."""
     human: float | None
     train: float
     train_dev: float | None
@@ -191,7 +192,7 @@ class Diagnosis:
         if self.largest is None:
             lines.append("no positive gap: nothing stands out to fix")
         else:
-            lines.append(f"focus on {self.largest}; the notes suggest:")
+            lines.append(f"focus on {self.largest}; remedies to try:")
             lines += [f"  - {r}" for r in self.remedies]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -211,7 +212,7 @@ def _check_err(name, v):
 
 
 def diagnose(*, train, dev=None, human=None, train_dev=None, test=None) -> Diagnosis:
-    """Bias/variance/mismatch analysis of the notes (§7.3–7.4) from error rates (fractions).
+    """Bias/variance/mismatch analysis (§7.3–7.4, docs/maths.md) from error rates (fractions).
 
     ``human``: human-level error, the proxy for Bayes error (0 if omitted, with a note).
     ``train_dev``: error on held-out data from the *training* distribution (see

@@ -1,13 +1,15 @@
 """The Tensor: a numpy array plus what autograd needs to know about it.
 
-Operators and methods delegate to the op library (``tensorgrad.ops``); they are bound at the
-bottom of this file so that one op lives in one place.
+This file holds only the tensor's state and its autograd methods. Its operators and op methods
+(``x + y``, ``x.exp()``, ``x.view(...)``, ``x.add_(...)``) are declared next to each op in
+``tensorgrad.ops`` (``@op``; see ``tensorgrad/ops/_registry.py``) and bound onto the class when
+``tensorgrad.ops`` is imported, so one op lives in one place.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._state import STATE
+from .device import CPU as _CPU
 from .utils.hooks import RemovableHandle
 
 float32 = np.float32
@@ -20,14 +22,16 @@ _ndarray = np.ndarray
 _new = object.__new__
 
 
-def _wrap(data):
-    """Fast internal constructor: ``data`` must already be an ndarray."""
-    t = _new(Tensor)
-    t.data = data
+def _wrap(data, vc=None, cls=None):
+    """Fast internal constructor: ``data`` must already be an ndarray; ``vc``: a version
+    counter to share (views share their base's); ``cls``: a subclass (Parameter). The one
+    place a Tensor's slots are set."""
+    t = _new(cls or Tensor)
+    t._data = data
     t.grad = None
     t.requires_grad = False
     t.grad_fn = None
-    t._vc = [0]
+    t._vc = [0] if vc is None else vc
     t._oi = 0
     t._hooks = None
     return t
@@ -49,25 +53,22 @@ class Tensor:
     constructor with PyTorch's dtype defaults.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_vc", "_oi", "_hooks",
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_vc", "_oi", "_hooks",
                  "__weakref__")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __new__(cls, data=None, requires_grad: bool = False, dtype=None):
+        if data is None:
+            data = np.zeros(0, dtype=np.float32)
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         arr = np.asarray(data, dtype=_as_dtype(dtype))
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
             arr = arr.astype(np.float32)  # Python floats -> float32, as tg.tensor and torch.Tensor
-        self.data = arr
-        self.grad = None
-        self.requires_grad = False
-        self.grad_fn = None
-        self._vc = [0]
-        self._oi = 0
-        self._hooks = None
+        t = _wrap(arr, None, cls)
         if requires_grad:
-            self.requires_grad_(True)
+            t.requires_grad_(True)
+        return t
 
     # ---- version counter: shared by a tensor and its views (reshape, transpose, slices, ...),
     # bumped by every in-place change; the engine compares it with what saved tensors had.
@@ -77,64 +78,73 @@ class Tensor:
 
     @_version.setter
     def _version(self, value):
-        try:
-            self._vc[0] = value
-        except AttributeError:
-            self._vc = [value]
+        self._vc[0] = value
+
+    # ---- the array ------------------------------------------------------------------------------
+    @property
+    def data(self):
+        """As PyTorch's ``.data``: a Tensor sharing this one's memory, outside autograd (writes
+        through it are not tracked). The numpy array itself is ``.numpy()``."""
+        return _wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._data = arr
 
     # ---- basic attributes -------------------------------------------------------------------
     @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
+
+    @property
+    def device(self):
+        return _CPU
+
+    @property
+    def is_cuda(self):
+        return False
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self):
         return self.grad_fn is None
 
-    @property
-    def T(self):
-        return _ops.permute(self, tuple(range(self.data.ndim - 1, -1, -1)))
-
-    @property
-    def mT(self):
-        return _ops.transpose(self, -2, -1)
-
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def numpy(self):
         if self.requires_grad:
             raise RuntimeError("numpy(): can't call numpy() on a Tensor that requires grad; "
                                "use tensor.detach().numpy()")
-        return self.data
+        return self._data
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to Python "
-                             f"scalars, got shape {self.data.shape}")
-        return self.data.reshape(()).item()
+                             f"scalars, got shape {self._data.shape}")
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -143,26 +153,26 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
-        return bool(self.data.reshape(()).item())
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is ambiguous")
+        return bool(self._data.reshape(()).item())
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, threshold=200,
+        body = np.array2string(self._data, separator=", ", precision=4, threshold=200,
                                prefix="tensor(")
         extra = []
-        if self.data.dtype not in (np.float32, np.int64, np.bool_):
-            extra.append(f"dtype={self.data.dtype}")
+        if self._data.dtype not in (np.float32, np.int64, np.bool_):
+            extra.append(f"dtype={self._data.dtype}")
         if self.grad_fn is not None:
             extra.append(f"grad_fn=<{self.grad_fn.name}Backward>")
         elif self.requires_grad:
@@ -171,9 +181,9 @@ class Tensor:
 
     # ---- autograd -----------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True):
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(f"requires_grad_: only floating point tensors can require "
-                               f"gradients, got dtype {self.data.dtype}")
+                               f"gradients, got dtype {self._data.dtype}")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False): you can only change requires_grad of "
                                "leaf tensors; use detach() for a non-leaf")
@@ -181,9 +191,7 @@ class Tensor:
         return self
 
     def detach(self):
-        t = _wrap(self.data)
-        t._vc = self._vc  # shares data, so shares the version counter (as PyTorch)
-        return t
+        return _wrap(self._data, self._vc)  # shares data, so shares the version counter
 
     def detach_(self):
         self.grad_fn = None
@@ -234,197 +242,5 @@ class Tensor:
         def _keep(g):
             t = ref()
             if t is not None:
-                t.grad = g if t.grad is None else _wrap(t.grad.data + g.data)
+                t.grad = g if t.grad is None else _wrap(t.grad._data + g._data)
         self.grad_fn.register_hook(_keep, self._oi)
-
-    # ---- dtype conversion ---------------------------------------------------------------------
-    def double(self):
-        return _ops.astype(self, np.float64)
-
-    def float(self):
-        return _ops.astype(self, np.float32)
-
-    def long(self):
-        return _ops.astype(self, np.int64)
-
-    def int(self):
-        return _ops.astype(self, np.int32)
-
-    def bool(self):
-        return _ops.astype(self, np.bool_)
-
-    def type(self, dtype):
-        return _ops.astype(self, dtype)
-
-    def to(self, dtype=None, *args, **kwargs):
-        if dtype is None or isinstance(dtype, str) and dtype in ("cpu",):
-            return self
-        return _ops.astype(self, dtype)
-
-    def cpu(self):
-        return self
-
-    def contiguous(self):
-        return self
-
-    def clone(self):
-        return _ops.clone(self)
-
-    # ---- in-place operations (bump the version counter) --------------------------------------
-    def _inplace(self, name, fn, other=None):
-        """Apply ``fn(self_value, other) -> Tensor`` in place, recording it when needed."""
-        tracking = STATE.enabled and (self.requires_grad or
-                                      (isinstance(other, Tensor) and other.requires_grad))
-        if tracking:
-            if self.grad_fn is None and self.requires_grad:
-                raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used "
-                                   f"in an in-place operation (wrap it in tg.no_grad())")
-            # Record the op out of place and rebind this tensor to the result: arrays the
-            # graph saved (inputs or outputs of earlier ops) are never overwritten.
-            old = _wrap(self.data)
-            old.requires_grad = self.requires_grad
-            old.grad_fn = self.grad_fn
-            old._oi = self._oi
-            res = fn(old, other)
-            if res.data.shape != self.data.shape:
-                raise RuntimeError(f"{name}: output with shape {self.data.shape} doesn't match "
-                                   f"the broadcast shape {res.data.shape}")
-            self.data = res.data.astype(self.data.dtype, copy=False)
-            self._vc = [self._vc[0]]  # new storage: views of the old one keep their counter
-            self.grad_fn = res.grad_fn
-            self._oi = res._oi
-            self.requires_grad = res.requires_grad
-        else:
-            prev = STATE.enabled  # no_grad, spelled out (autograd.grad_mode imports this module)
-            STATE.enabled = False
-            try:
-                res = fn(self, other)
-            finally:
-                STATE.enabled = prev
-            if res.data.shape != self.data.shape:
-                raise RuntimeError(f"{name}: output with shape {self.data.shape} doesn't match "
-                                   f"the broadcast shape {res.data.shape}")
-            np.copyto(self.data, res.data, casting="unsafe")
-        self._version += 1
-        return self
-
-    def add_(self, other, alpha=1):
-        return self._inplace("add_", lambda a, b: a + (b * alpha if alpha != 1 else b), other)
-
-    def sub_(self, other, alpha=1):
-        return self._inplace("sub_", lambda a, b: a - (b * alpha if alpha != 1 else b), other)
-
-    def mul_(self, other):
-        return self._inplace("mul_", lambda a, b: a * b, other)
-
-    def div_(self, other):
-        return self._inplace("div_", lambda a, b: a / b, other)
-
-    def pow_(self, other):
-        return self._inplace("pow_", lambda a, b: a ** b, other)
-
-    def clamp_(self, min=None, max=None):
-        return self._inplace("clamp_", lambda a, _: _ops.clamp(a, min, max))
-
-    def zero_(self):
-        return self.fill_(0)
-
-    def fill_(self, value):
-        value = value.item() if isinstance(value, Tensor) else value
-        return self._inplace("fill_", lambda a, _: _ops.full_like(a, value))
-
-    def copy_(self, src):
-        src_t = src if isinstance(src, Tensor) else Tensor(np.asarray(src))
-        return self._inplace("copy_", lambda a, b: _ops.expand(_ops.astype(b, a.data.dtype),
-                                                             a.data.shape), src_t)
-
-    def __iadd__(self, other):
-        return self.add_(other)
-
-    def __isub__(self, other):
-        return self.sub_(other)
-
-    def __imul__(self, other):
-        return self.mul_(other)
-
-    def __itruediv__(self, other):
-        return self.div_(other)
-
-    def __setitem__(self, index, value):
-        index = _ops.normalize_index(index)
-        self._inplace("__setitem__", lambda a, v: _ops.index_put(a, index, v),
-                      value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=self.data.dtype)))
-
-    # ---- reflected arithmetic --------------------------------------------------------------
-    def __radd__(self, other):
-        return _ops.add(other, self)
-
-    def __rsub__(self, other):
-        return _ops.sub(other, self)
-
-    def __rmul__(self, other):
-        return _ops.mul(other, self)
-
-    def __rtruediv__(self, other):
-        return _ops.div(other, self)
-
-    def __rpow__(self, other):
-        return _ops.pow(other, self)
-
-    def __rmatmul__(self, other):
-        return _ops.matmul(other, self)
-
-    def __pos__(self):
-        return self
-
-    # ---- methods with several spellings ------------------------------------------------------
-    def view(self, *shape):
-        return _ops.reshape(self, *shape)
-
-    def reshape(self, *shape):
-        return _ops.reshape(self, *shape)
-
-    def permute(self, *dims):
-        return _ops.permute(self, *dims)
-
-    def expand(self, *shape):
-        return _ops.expand(self, *shape)
-
-    def repeat(self, *sizes):
-        return _ops.repeat(self, *sizes)
-
-    def view_as(self, other):
-        return _ops.reshape(self, other.shape)
-
-    def expand_as(self, other):
-        return _ops.expand(self, other.shape)
-
-
-from . import ops as _ops  # noqa: E402  (binds the op library to the methods below)
-
-for _name, _fn in {
-    "__add__": _ops.add, "__sub__": _ops.sub, "__mul__": _ops.mul, "__truediv__": _ops.div,
-    "__pow__": _ops.pow, "__matmul__": _ops.matmul, "__neg__": _ops.neg, "__abs__": _ops.abs,
-    "__getitem__": _ops.getitem,
-    "__lt__": _ops.lt, "__le__": _ops.le, "__gt__": _ops.gt, "__ge__": _ops.ge,
-    "__eq__": _ops.eq, "__ne__": _ops.ne,
-    "__and__": _ops.logical_and, "__or__": _ops.logical_or, "__invert__": _ops.logical_not,
-    "add": _ops.add, "sub": _ops.sub, "mul": _ops.mul, "div": _ops.div, "pow": _ops.pow,
-    "matmul": _ops.matmul, "neg": _ops.neg, "abs": _ops.abs, "exp": _ops.exp, "log": _ops.log,
-    "sqrt": _ops.sqrt, "sin": _ops.sin, "cos": _ops.cos, "tanh": _ops.tanh,
-    "sigmoid": _ops.sigmoid, "relu": _ops.relu, "clamp": _ops.clamp, "clip": _ops.clamp,
-    "log1p": _ops.log1p, "expm1": _ops.expm1, "square": _ops.square, "rsqrt": _ops.rsqrt,
-    "reciprocal": _ops.reciprocal, "sign": _ops.sign, "floor": _ops.floor, "ceil": _ops.ceil,
-    "round": _ops.round, "maximum": _ops.maximum, "minimum": _ops.minimum,
-    "sum": _ops.sum, "mean": _ops.mean, "var": _ops.var, "std": _ops.std, "amax": _ops.amax,
-    "amin": _ops.amin, "max": _ops.max, "min": _ops.min, "argmax": _ops.argmax,
-    "argmin": _ops.argmin, "logsumexp": _ops.logsumexp, "softmax": _ops.softmax,
-    "log_softmax": _ops.log_softmax, "norm": _ops.norm, "prod": _ops.prod,
-    "transpose": _ops.transpose, "flatten": _ops.flatten, "unsqueeze": _ops.unsqueeze,
-    "squeeze": _ops.squeeze, "astype": _ops.astype, "flip": _ops.flip,
-    "masked_fill": _ops.masked_fill, "gather": _ops.gather, "split": _ops.split,
-    "chunk": _ops.chunk, "unbind": _ops.unbind, "all": _ops.all, "any": _ops.any,
-    "isnan": _ops.isnan, "isfinite": _ops.isfinite,
-}.items():
-    setattr(Tensor, _name, _fn)
-del _name, _fn

@@ -1,7 +1,7 @@
-"""Hyperparameter search as the notes recommend (§6.7–6.8): random search rather than a grid,
-on the right scale (learning rates on a log scale, β through ``1 − β`` on a log scale), then
-coarse to fine — zoom into the region of the best trials and sample again. Trials run in
-parallel worker processes ("caviar" rather than "panda").
+"""Hyperparameter search (§6.7–§6.8, docs/maths.md; Bergstra & Bengio 2012): random search
+rather than a grid, on the right scale (learning rates on a log scale, β through ``1 − β`` on a
+log scale), then coarse to fine — zoom into the region of the best trials and sample again.
+Trials run in parallel worker processes ("caviar" rather than "panda").
 
     space = {"lr": LogUniform(1e-4, 1), "beta": OneMinusLogUniform(0.9, 0.999),
              "hidden": Choice([32, 64, 128])}
@@ -10,6 +10,8 @@ parallel worker processes ("caviar" rather than "panda").
 
 The objective ``f(params: dict) -> float | dict`` must be a module-level function (it is
 pickled to the worker processes); ``n_workers=1`` runs trials in this process instead.
+``engine="ray"`` runs each trial as a task on a cluster engine, local or at
+``address=``; ``successive_halving`` stops the worse half of the trials at each budget.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ import numpy as np
 from . import random as _random
 
 __all__ = ["Uniform", "LogUniform", "OneMinusLogUniform", "IntUniform", "Choice",
-           "sample_space", "random_search", "coarse_to_fine", "zoom_space", "Trial", "Results"]
+           "sample_space", "random_search", "coarse_to_fine", "successive_halving", "zoom_space",
+           "Trial", "Results"]
 
 
 # ---- search-space dimensions ------------------------------------------------------------------
@@ -314,40 +317,34 @@ def _call(objective, params, metric):
         return math.nan, {}, "".join(tb).strip(), time.perf_counter() - t0
 
 
-def _run(objective, configs, first_id, rnd, metric, n_workers, progress, mp_context):
+def _run(objective, configs, first_id, rnd, metric, eng, progress):
+    """Evaluate ``configs`` on engine ``eng`` (one task per trial), recording each result as
+    it arrives."""
     trials = [Trial(first_id + i, rnd, c) for i, c in enumerate(configs)]
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(trials), desc=f"tune round {rnd}", unit="trial", leave=False)
-
-    def done(t, res):
-        t.value, t.metrics, t.error, t.seconds = res
-        if bar is not None:
-            bar.update(1)
-
     try:
-        if n_workers <= 1:
-            for t in trials:
-                done(t, _call(objective, t.params, metric))
-        else:
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-            import multiprocessing as mp
-            ctx = mp.get_context(mp_context) if isinstance(mp_context, str) else mp_context
-            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
-                futs = {pool.submit(_call, objective, t.params, metric): t for t in trials}
-                for f in as_completed(futs):
-                    done(futs[f], f.result())
+        for i, res in eng.map_unordered(_call, [(objective, t.params, metric) for t in trials]):
+            trials[i].value, trials[i].metrics, trials[i].error, trials[i].seconds = res
+            if bar is not None:
+                bar.update(1)
     finally:
         if bar is not None:
             bar.close()
     return trials
 
 
-def _check_objective(objective, n_workers):
+def _engine(engine, n_workers, address, mp_context):
+    from .tune_engines import make_engine
+    return make_engine(engine, n_workers, address, mp_context or _default_context())
+
+
+def _check_objective(objective, n_workers, engine=None):
     if not callable(objective):
         raise TypeError(f"tune: the objective must be callable, got {type(objective).__name__}")
-    if n_workers > 1:
+    if engine in ("process", "ray") or (engine is None and n_workers > 1):
         try:
             pickle.dumps(objective)
         except Exception as e:  # noqa: BLE001
@@ -365,7 +362,8 @@ def _default_context():
 
 
 def random_search(objective, space, n_trials=20, *, seed=None, mode="min", metric="value",
-                  n_workers=2, progress=True, mp_context=None) -> Results:
+                  n_workers=2, progress=True, mp_context=None, engine=None,
+                  address=None) -> Results:
     """Evaluate ``n_trials`` random configurations of ``space`` (§6.7); returns ``Results``.
 
     ``objective(params)`` returns the number to optimize, or a dict holding it under
@@ -373,41 +371,114 @@ def random_search(objective, space, n_trials=20, *, seed=None, mode="min", metri
     (accuracies). Trials run in ``n_workers`` processes (1 = in this process), started with
     ``fork`` where available (fast; functions defined in a notebook or script work); pass
     ``mp_context="spawn"`` if the objective uses libraries that don't survive a fork. Each
-    trial should seed what it draws (``tg.manual_seed``): which worker runs it is not fixed."""
+    trial should seed what it draws (``tg.manual_seed``): which worker runs it is not fixed.
+
+    ``engine`` runs the trials elsewhere: ``"ray"`` (the running Ray, the cluster at
+    ``address``, or else a local Ray with ``n_workers`` CPUs started on demand and kept for
+    later searches); ``"process"``/``"inline"`` name the default ones (see
+    ``tensorgrad.tune_engines``). The same seed gives the same configurations on every engine."""
     if mode not in ("min", "max"):
         raise ValueError(f"random_search: mode must be 'min' or 'max', got {mode!r}")
     if int(n_trials) < 1:
         raise ValueError(f"random_search: n_trials must be >= 1, got {n_trials}")
-    _check_objective(objective, n_workers)
+    _check_objective(objective, n_workers, engine)
     configs = sample_space(space, n_trials, seed)
-    trials = _run(objective, configs, 0, 0, metric, int(n_workers), progress,
-                  mp_context or _default_context())
+    eng = _engine(engine, n_workers, address, mp_context)
+    try:
+        trials = _run(objective, configs, 0, 0, metric, eng, progress)
+    finally:
+        eng.close()
     return Results(trials, mode, metric, [space])
 
 
 def coarse_to_fine(objective, space, rounds=2, trials_per_round=10, top_k=3, margin=0.5, *,
                    seed=None, mode="min", metric="value", n_workers=2, progress=True,
-                   mp_context=None) -> Results:
+                   mp_context=None, engine=None, address=None) -> Results:
     """Random search in ``rounds``: after each round, zoom every dimension into the region of
     the ``top_k`` best trials so far (on its own scale, widened by ``margin`` of the span) and
-    sample ``trials_per_round`` more there (§6.7's coarse-to-fine scheme). ``Results.spaces``
-    keeps the space of every round."""
+    sample ``trials_per_round`` more there (the coarse-to-fine scheme of §6.7). ``Results.spaces``
+    keeps the space of every round. ``engine``/``address`` as in ``random_search`` (one engine
+    serves every round)."""
     if mode not in ("min", "max"):
         raise ValueError(f"coarse_to_fine: mode must be 'min' or 'max', got {mode!r}")
     if int(rounds) < 1 or int(trials_per_round) < 1 or int(top_k) < 1:
         raise ValueError("coarse_to_fine: rounds, trials_per_round and top_k must be >= 1")
-    _check_objective(objective, n_workers)
+    _check_objective(objective, n_workers, engine)
     gen = np.random.default_rng(seed) if seed is not None else _random.generator()
-    ctx = mp_context or _default_context()
     all_trials, spaces, cur = [], [], space
-    for r in range(int(rounds)):
-        spaces.append(cur)
-        configs = sample_space(cur, trials_per_round, int(gen.integers(2 ** 63 - 1)))
-        all_trials += _run(objective, configs, len(all_trials), r, metric, int(n_workers),
-                           progress, ctx)
-        res = Results(all_trials, mode, metric, spaces)
-        best = res.top(top_k)
-        if not best:
-            break
-        cur = zoom_space(cur, [t.params for t in best], margin)
+    eng = _engine(engine, n_workers, address, mp_context)
+    try:
+        for r in range(int(rounds)):
+            spaces.append(cur)
+            configs = sample_space(cur, trials_per_round, int(gen.integers(2 ** 63 - 1)))
+            all_trials += _run(objective, configs, len(all_trials), r, metric, eng, progress)
+            res = Results(all_trials, mode, metric, spaces)
+            best = res.top(top_k)
+            if not best:
+                break
+            cur = zoom_space(cur, [t.params for t in best], margin)
+    finally:
+        eng.close()
     return Results(all_trials, mode, metric, spaces)
+
+
+# ---- early stopping: successive halving -------------------------------------------------------
+class _HalvingResults(Results):
+    """Trials of later rungs (more budget) rank before earlier ones: the best configuration
+    is the best of the last rung, whatever a cheap early evaluation scored."""
+
+    def _key(self, t):
+        bad, v, i = super()._key(t)
+        return (bad, -t.round if not bad else 0, v, i)
+
+
+def successive_halving(objective, space, n_trials=16, *, min_budget=1, max_budget=None, eta=2,
+                       budget_key="budget", seed=None, mode="min", metric="value", n_workers=2,
+                       progress=True, mp_context=None, engine=None, address=None) -> Results:
+    """Random search that stops bad trials early (successive halving: Jamieson & Talwalkar,
+    AISTATS 2016; the synchronous form of Hyperband's inner loop, Li et al., JMLR 2018).
+
+    Rung 0 evaluates ``n_trials`` random configurations with budget ``min_budget`` (passed to
+    the objective as ``params[budget_key]`` — epochs, steps, examples: the objective decides);
+    each next rung keeps the best ``1/eta`` of the previous one (at least one) and evaluates
+    them again with ``eta`` times the budget, until one configuration is left or the budget
+    would pass ``max_budget``. Every evaluation is one task on the engine (``engine``,
+    ``address`` as in ``random_search``). A rung waits for all its trials, so the survivors —
+    and the result — don't depend on which trial finished first. ``Trial.round`` is the rung;
+    ``Results.best`` is the best trial of the last rung."""
+    if mode not in ("min", "max"):
+        raise ValueError(f"successive_halving: mode must be 'min' or 'max', got {mode!r}")
+    if int(n_trials) < 1:
+        raise ValueError(f"successive_halving: n_trials must be >= 1, got {n_trials}")
+    if not eta > 1:
+        raise ValueError(f"successive_halving: eta must be > 1, got {eta}")
+    if not min_budget > 0 or (max_budget is not None and max_budget < min_budget):
+        raise ValueError(f"successive_halving: need 0 < min_budget <= max_budget, got "
+                         f"min_budget={min_budget}, max_budget={max_budget}")
+    if budget_key in space:
+        raise ValueError(f"successive_halving: budget_key {budget_key!r} is also a dimension of "
+                         f"the search space; name the budget differently")
+    _check_objective(objective, n_workers, engine)
+    configs = sample_space(space, n_trials, seed)
+    budget = min_budget
+    all_trials, rung = [], 0
+    eng = _engine(engine, n_workers, address, mp_context)
+    try:
+        while True:
+            with_budget = [{**c, budget_key: budget} for c in configs]
+            trials = _run(objective, with_budget, len(all_trials), rung, metric, eng, progress)
+            all_trials += trials
+            keep = max(1, int(len(configs) // eta))
+            nxt = budget * eta
+            if isinstance(min_budget, int) and float(eta).is_integer():
+                nxt = int(nxt)
+            if len(configs) == 1 or (max_budget is not None and nxt > max_budget):
+                break
+            best = Results(trials, mode, metric).top(keep)
+            if not best:
+                break
+            configs = [{k: t.params[k] for k in space} for t in best]
+            budget, rung = nxt, rung + 1
+    finally:
+        eng.close()
+    return _HalvingResults(all_trials, mode, metric, [space])

@@ -36,7 +36,7 @@ def test_diamond_graph_matches_torch():
     f(tg, a).backward()
     ta = torch.tensor(x, requires_grad=True)
     f(torch, ta).backward()
-    np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.grad.detach().numpy(), ta.grad.numpy(), rtol=1e-12)
 
 
 def test_long_chain_backprops_without_recursion():
@@ -46,7 +46,7 @@ def test_long_chain_backprops_without_recursion():
     for i in range(100_000):
         y = y * 1.00001 if i % 2 else y + 0.5
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1.00001 ** 50_000], rtol=1e-9)
+    np.testing.assert_allclose(x.grad.detach().numpy(), [1.00001 ** 50_000], rtol=1e-9)
 
 
 def test_long_chain_create_graph():
@@ -55,25 +55,25 @@ def test_long_chain_create_graph():
     for _ in range(20_000):
         y = y * 1.0001
     (g,) = tg.grad(y.sum(), x, create_graph=True)
-    np.testing.assert_allclose(g.data, [1.0001 ** 20_000], rtol=1e-9)
+    np.testing.assert_allclose(g.detach().numpy(), [1.0001 ** 20_000], rtol=1e-9)
 
 
 def test_gradients_accumulate_into_leaves_across_calls():
     a = f64([1.0, 2.0])
     (a * 3).sum().backward()
     (a * a).sum().backward()
-    np.testing.assert_allclose(a.grad.data, 3 + 2 * a.data)
+    np.testing.assert_allclose(a.grad.detach().numpy(), 3 + 2 * a.detach().numpy())
 
 
 def test_grad_not_aliased_between_leaves_or_mutated_later():
     a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
     (a + b).sum().backward()
-    assert a.grad.data is not b.grad.data
+    assert a.grad.detach().numpy() is not b.grad.detach().numpy()
     a.grad.data[0] = 100.0
-    assert b.grad.data[0] == 1.0
-    g_before = b.grad.data.copy()
+    assert b.grad.detach().numpy()[0] == 1.0
+    g_before = b.grad.detach().numpy().copy()
     (a + b).sum().backward()  # accumulation must not write into an array seen by someone else
-    np.testing.assert_allclose(b.grad.data, g_before + 1)
+    np.testing.assert_allclose(b.grad.detach().numpy(), g_before + 1)
 
 
 def test_broadcast_gradients_summed_to_input_shape_and_dtype():
@@ -82,7 +82,7 @@ def test_broadcast_gradients_summed_to_input_shape_and_dtype():
     (a * b).sum().backward()
     assert a.grad.shape == (3, 1) and a.grad.dtype == np.float32
     assert b.grad.shape == (2, 1, 4) and b.grad.dtype == np.float64
-    np.testing.assert_allclose(a.grad.data[:, 0], np.full(3, b.data.sum()), rtol=1e-6)
+    np.testing.assert_allclose(a.grad.detach().numpy()[:, 0], np.full(3, b.detach().numpy().sum()), rtol=1e-6)
 
 
 def test_retain_graph_allows_second_backward():
@@ -90,7 +90,7 @@ def test_retain_graph_allows_second_backward():
     y = (a * a * a).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(a.grad.data, 2 * 3 * a.data ** 2)
+    np.testing.assert_allclose(a.grad.detach().numpy(), 2 * 3 * a.detach().numpy() ** 2)
 
 
 def test_second_backward_through_freed_graph_names_retain_graph():
@@ -112,7 +112,7 @@ def test_non_scalar_backward_needs_gradient():
     with pytest.raises(RuntimeError, match=r"shape"):
         (a * 2).backward(tg.ones(3, dtype=tg.float64))
     (a * 2).backward(tg.tensor([1.0, 10.0], dtype=tg.float64))
-    np.testing.assert_allclose(a.grad.data, [2.0, 20.0])
+    np.testing.assert_allclose(a.grad.detach().numpy(), [2.0, 20.0])
 
 
 def test_backward_on_tensor_without_graph_is_clear():
@@ -124,7 +124,7 @@ def test_backward_inputs_argument():
     a, b = f64([1.0]), f64([2.0])
     (a * b).sum().backward(inputs=[a])
     assert b.grad is None
-    np.testing.assert_allclose(a.grad.data, [2.0])
+    np.testing.assert_allclose(a.grad.detach().numpy(), [2.0])
 
 
 # ---- tg.grad, create_graph, higher order -----------------------------------------------------
@@ -133,7 +133,7 @@ def test_grad_returns_without_touching_dot_grad():
     (g,) = tg.grad((a * a).sum(), a)
     assert a.grad is None
     assert not g.requires_grad
-    np.testing.assert_allclose(g.data, 2 * a.data)
+    np.testing.assert_allclose(g.detach().numpy(), 2 * a.detach().numpy())
 
 
 def test_grad_unused_input():
@@ -150,9 +150,9 @@ def test_grad_of_grad_third_order():
     (g1,) = tg.grad(y, x, create_graph=True)
     (g2,) = tg.grad(g1.sum(), x, create_graph=True)
     (g3,) = tg.grad(g2.sum(), x)
-    np.testing.assert_allclose(g1.data, 4 * x.data ** 3)
-    np.testing.assert_allclose(g2.data, 12 * x.data ** 2)
-    np.testing.assert_allclose(g3.data, 24 * x.data)
+    np.testing.assert_allclose(g1.detach().numpy(), 4 * x.detach().numpy() ** 3)
+    np.testing.assert_allclose(g2.detach().numpy(), 12 * x.detach().numpy() ** 2)
+    np.testing.assert_allclose(g3.detach().numpy(), 24 * x.detach().numpy())
 
 
 def test_hessian_vector_product_of_mlp_loss_matches_torch():
@@ -183,7 +183,7 @@ def test_backward_create_graph_makes_grad_differentiable():
     (x ** 3).sum().backward(create_graph=True)
     assert x.grad.requires_grad
     (g2,) = tg.grad(x.grad.sum(), x)
-    np.testing.assert_allclose(g2.data, 6 * x.data)
+    np.testing.assert_allclose(g2.detach().numpy(), 6 * x.detach().numpy())
 
 
 # ---- grad modes, detach, requires_grad_ ------------------------------------------------------
@@ -250,7 +250,7 @@ def test_detach_and_requires_grad_():
     # detach shares storage, as in PyTorch
     b = a * 2
     b.detach().data[0] = 7.0
-    assert b.data[0] == 7.0
+    assert b.detach().numpy()[0] == 7.0
     c = tg.ones(2)
     assert c.requires_grad_() is c and c.requires_grad
     with pytest.raises(RuntimeError, match="floating point"):
@@ -275,11 +275,11 @@ def test_op_without_gradient_raises_naming_it():
 def test_leaf_hook_sees_and_replaces_gradient():
     a = f64([1.0, 2.0])
     seen = []
-    a.register_hook(lambda g: seen.append(g.data.copy()))
+    a.register_hook(lambda g: seen.append(g.detach().numpy().copy()))
     a.register_hook(lambda g: g * 10)
     (a * 3).sum().backward()
     np.testing.assert_allclose(seen[0], [3.0, 3.0])
-    np.testing.assert_allclose(a.grad.data, [30.0, 30.0])
+    np.testing.assert_allclose(a.grad.detach().numpy(), [30.0, 30.0])
 
 
 def test_nonleaf_hook_changes_upstream_gradient():
@@ -287,14 +287,14 @@ def test_nonleaf_hook_changes_upstream_gradient():
     m = a * 2
     m.register_hook(lambda g: g * 0.5)
     (m * m).sum().backward()
-    np.testing.assert_allclose(a.grad.data, 2 * (2 * m.data) * 0.5)
+    np.testing.assert_allclose(a.grad.detach().numpy(), 2 * (2 * m.detach().numpy()) * 0.5)
 
 
 def test_hooks_apply_with_create_graph_too():
     a = f64([1.0, 2.0])
     a.register_hook(lambda g: g * 2)
     (a * a).sum().backward(create_graph=True)
-    np.testing.assert_allclose(a.grad.data, 4 * a.data)
+    np.testing.assert_allclose(a.grad.detach().numpy(), 4 * a.detach().numpy())
 
 
 def test_hook_changing_gradient_shape_is_an_error():
@@ -314,21 +314,21 @@ def test_leaf_hook_runs_once_on_the_total_gradient():
     such as clipping acts on the total."""
     seen = []
     a = f64([1.0, 2.0])
-    a.register_hook(lambda g: seen.append(g.data.copy()) or g.clamp(-1, 1))
+    a.register_hook(lambda g: seen.append(g.detach().numpy().copy()) or g.clamp(-1, 1))
     (a * 3 + a * 5).sum().backward()
     assert len(seen) == 1
     np.testing.assert_allclose(seen[0], [8.0, 8.0])
-    np.testing.assert_allclose(a.grad.data, [1.0, 1.0])
+    np.testing.assert_allclose(a.grad.detach().numpy(), [1.0, 1.0])
 
 
 def test_nonleaf_hook_runs_once_on_the_total_gradient():
     seen = []
     a = f64([1.0, 2.0])
     m = a * 1
-    m.register_hook(lambda g: seen.append(g.data.copy()) or g.clamp(-1, 1))
+    m.register_hook(lambda g: seen.append(g.detach().numpy().copy()) or g.clamp(-1, 1))
     (m * 3 + m * 5).sum().backward()
     assert len(seen) == 1
-    np.testing.assert_allclose(a.grad.data, [1.0, 1.0])
+    np.testing.assert_allclose(a.grad.detach().numpy(), [1.0, 1.0])
 
 
 def test_register_hook_needs_requires_grad():
@@ -341,7 +341,7 @@ def test_retain_grad():
     m = a * 2
     m.retain_grad()
     (m * m).sum().backward()
-    np.testing.assert_allclose(m.grad.data, 2 * m.data)
+    np.testing.assert_allclose(m.grad.detach().numpy(), 2 * m.detach().numpy())
 
 
 # ---- Function API ---------------------------------------------------------------------------------
@@ -393,7 +393,7 @@ def test_function_forward_backward_and_gradcheck():
     y = Cube.apply(x, 2.0)
     assert y.grad_fn is not None and y.grad_fn.name == "Cube"
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, 6 * x.data ** 2)
+    np.testing.assert_allclose(x.grad.detach().numpy(), 6 * x.detach().numpy() ** 2)
     assert tg.gradcheck(lambda t: Cube.apply(t, 2.0), (f64([0.5, -1.0]),))
 
 
@@ -420,14 +420,14 @@ def test_function_double_backward_through_saved_input():
     x = f64([0.5, -1.0])
     (g,) = tg.grad(Cube.apply(x, 1.0).sum(), x, create_graph=True)
     (h,) = tg.grad(g.sum(), x)
-    np.testing.assert_allclose(h.data, 6 * x.data)
+    np.testing.assert_allclose(h.detach().numpy(), 6 * x.detach().numpy())
 
 
 def test_function_double_backward_through_saved_output_like_torch():
     x = f64([0.5, 1.0])
     (g,) = tg.grad(MyExp.apply(x).sum(), x, create_graph=True)
     (h,) = tg.grad(g.sum(), x)
-    np.testing.assert_allclose(h.data, np.exp(x.data))
+    np.testing.assert_allclose(h.detach().numpy(), np.exp(x.detach().numpy()))
 
 
 def test_function_non_differentiable_output():
@@ -435,7 +435,7 @@ def test_function_non_differentiable_output():
     pos, mask = SplitSign.apply(x)
     assert not mask.requires_grad and pos.requires_grad
     pos.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [1.0, 0.0, 1.0])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [1.0, 0.0, 1.0])
 
 
 def test_function_wrong_number_of_gradients():
@@ -478,10 +478,10 @@ def test_inplace_on_unsaved_tensor_is_fine_and_tracked():
     c = b + 1          # add saves nothing
     b.mul_(3)          # recorded: b is now (a*2)*3
     c.sum().backward(retain_graph=True)
-    np.testing.assert_allclose(a.grad.data, [2.0, 2.0])
+    np.testing.assert_allclose(a.grad.detach().numpy(), [2.0, 2.0])
     a.grad = None
     b.sum().backward()
-    np.testing.assert_allclose(a.grad.data, [6.0, 6.0])
+    np.testing.assert_allclose(a.grad.detach().numpy(), [6.0, 6.0])
 
 
 @pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid", "sqrt"])
@@ -511,7 +511,7 @@ def test_inplace_change_through_a_view_is_detected(view):
     v = VIEWS[view](b)
     with tg.no_grad():
         v.add_(1.0)            # writes into b's memory
-    assert not np.array_equal(b.data, 2 * a.data)  # the write did reach b
+    assert not np.array_equal(b.detach().numpy(), 2 * a.detach().numpy())  # the write did reach b
     with pytest.raises(RuntimeError, match=r"mul: .*in-place"):
         c.backward()
 
@@ -533,7 +533,7 @@ def test_inplace_on_leaf_requiring_grad_refused_outside_no_grad():
         a.add_(1)
     with tg.no_grad():
         a.add_(1)
-    assert a.data[0] == 2.0
+    assert a.detach().numpy()[0] == 2.0
 
 
 def test_inplace_on_saved_input_of_function_detected():
@@ -631,7 +631,7 @@ def test_gradgradcheck_catches_a_backward_that_is_not_differentiable():
         @staticmethod
         def backward(ctx, g):
             (x,) = ctx.saved_tensors
-            return g * tg.tensor(3 * x.data ** 2)  # computed outside the graph
+            return g * tg.tensor(3 * x.detach().numpy() ** 2)  # computed outside the graph
 
     x = f64([0.5, 1.5])
     assert tg.gradcheck(NumpyBackward.apply, (x,))            # first order is right

@@ -51,8 +51,8 @@ def test_relative_error_is_the_notes_formula():
     r = rep["w"]
     assert r.rel_error == pytest.approx(1 / 3, rel=1e-6)
     assert r.verdict == "bug" and not rep.ok and rep.failed == [r]
-    np.testing.assert_allclose(r.numeric_grad, 2 * w.data, rtol=1e-6)
-    np.testing.assert_allclose(r.analytic_grad, 4 * w.data)
+    np.testing.assert_allclose(r.numeric_grad, 2 * w.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(r.analytic_grad, 4 * w.detach().numpy())
     assert r.worst_index == (2,)  # largest |difference| is at the largest |w|
     assert r.numeric == pytest.approx(4.0, rel=1e-6) and r.analytic == pytest.approx(8.0)
     assert "FAILED" in str(rep) and "<--" in str(rep)
@@ -128,14 +128,20 @@ def test_whole_mlp_with_l2_penalty_and_dropout_passes():
     model = _mlp(dropout=0.5)
     X, y = _data()
     inner = _l2_loss(model, X, y)
-    seen_p = set()
+    probe = tg.ones(64)
+    seen = set()
+
+    def dropout_is_identity():  # the Dropout module, in train mode, leaves its input alone
+        return bool(np.array_equal(model[2](probe).detach().numpy(), probe.detach().numpy()))
 
     def loss():
-        seen_p.add(model[2].p)
+        seen.add(dropout_is_identity())
         return inner()
 
     rep = tg.check_gradients(loss, model.named_parameters(), model=model)
-    assert seen_p == {0.0} and model[2].p == 0.5  # off during the check, back on after
+    # off during the check, back on after (p untouched)
+    assert seen == {True} and model[2].training and model[2].p == 0.5
+    assert not dropout_is_identity()
     assert rep.ok, str(rep)
     assert rep.rel_error < 1e-7 and len(rep.rows) == 6
 
@@ -144,25 +150,25 @@ def test_batchnorm_train_mode_kept_and_running_stats_restored():
     model = _mlp(batchnorm=True)
     model.train()
     bn = model[1]
-    mean_before = bn.running_mean.data.copy()
-    arr = bn.running_mean.data
-    nbt = int(bn.num_batches_tracked.data)
+    mean_before = bn.running_mean.detach().numpy().copy()
+    arr = bn.running_mean.detach().numpy()
+    nbt = int(bn.num_batches_tracked.detach().numpy())
     X, y = _data()
     rep = tg.check_gradients(_l2_loss(model, X, y), model)
     assert rep.ok, str(rep)
     assert bn.training
     # the bias right before batch norm has a zero gradient: judged by round-off, not the ratio
     assert rep["0.bias"].verdict in ("great", "great (zero grad)")
-    assert bn.running_mean.data is arr
-    np.testing.assert_array_equal(bn.running_mean.data, mean_before)
-    assert int(bn.num_batches_tracked.data) == nbt
+    assert bn.running_mean.detach().numpy() is arr
+    np.testing.assert_array_equal(bn.running_mean.detach().numpy(), mean_before)
+    assert int(bn.num_batches_tracked.detach().numpy()) == nbt
 
 
 def test_model_left_exactly_as_found():
     model = _mlp(dropout=0.3)
     X, y = _data()
     F.cross_entropy(model(X), y).backward()  # some existing .grad to preserve
-    before = {n: (p, p.data, p.data.copy(), p.grad, p.grad.data.copy(), p.dtype)
+    before = {n: (p, p.detach().numpy(), p.detach().numpy().copy(), p.grad, p.grad.detach().numpy().copy(), p.dtype)
               for n, p in model.named_parameters()}
     drop = model[2]
     tg.manual_seed(123)
@@ -172,17 +178,17 @@ def test_model_left_exactly_as_found():
     assert tg.random.get_rng_state() == state
     for n, p in model.named_parameters():
         obj, arr, vals, g, gvals, dt = before[n]
-        assert p is obj and p.data is arr and p.dtype == dt == np.float32
-        np.testing.assert_array_equal(p.data, vals)
+        assert p is obj and p.detach().numpy() is arr and p.dtype == dt == np.float32
+        np.testing.assert_array_equal(p.detach().numpy(), vals)
         assert p.grad is g
-        np.testing.assert_array_equal(p.grad.data, gvals)
+        np.testing.assert_array_equal(p.grad.detach().numpy(), gvals)
         assert p.requires_grad
     assert X.dtype == np.float32
 
 
 def test_restores_even_when_loss_fn_raises():
     w = tg.tensor([1.0, 2.0], requires_grad=True)
-    arr = w.data
+    arr = w.detach().numpy()
     calls = []
 
     def loss():
@@ -193,14 +199,14 @@ def test_restores_even_when_loss_fn_raises():
 
     with pytest.raises(ValueError, match="boom"):
         tg.check_gradients(loss, {"w": w})
-    assert w.data is arr and w.dtype == np.float32 and w.grad is None
+    assert w.detach().numpy() is arr and w.dtype == np.float32 and w.grad is None
 
 
 def test_functional_dropout_switched_off_during_check():
     w = tg.tensor(np.linspace(-1, 1, 6), dtype=tg.float64, requires_grad=True)
     rep = tg.check_gradients(lambda: (F.dropout(w, 0.5, training=True) ** 2).sum(), {"w": w})
-    np.testing.assert_allclose(rep["w"].analytic_grad, 2 * w.data)  # no mask, no scaling
-    assert F.dropout(w, 1.0, training=True).data.sum() == 0  # switched back on afterwards
+    np.testing.assert_allclose(rep["w"].analytic_grad, 2 * w.detach().numpy())  # no mask, no scaling
+    assert F.dropout(w, 1.0, training=True).detach().numpy().sum() == 0  # switched back on afterwards
 
 
 def test_sampling_is_seeded_and_bounded():

@@ -8,6 +8,7 @@ import torch
 import tensorgrad as tg
 from tensorgrad.kernels import winograd as WK
 from tensorgrad.ops import conv as C
+from tensorgrad.ops import _conv_impl as CI  # array-level knobs (chunk sizes, threads, Winograd)
 
 TF = torch.nn.functional
 rng = np.random.default_rng(11)
@@ -143,7 +144,7 @@ def _tensors(case, dtype=np.float64):
 
 def _dispatches(x, w, p):
     geo = C._geometry("conv2d", 2, x.shape, w.shape, 1, p, 1)
-    return C._use_winograd(geo, x.shape[1], w.shape[0])
+    return CI._use_winograd(geo, x.shape[1], w.shape[0])
 
 
 @pytest.mark.parametrize("case", OP_CASES, ids=_op_ids)
@@ -157,17 +158,17 @@ def test_winograd_conv_matches_pytorch_float64(case):
     tb = torch.tensor(b, requires_grad=True) if b is not None else None
     y = C.conv2d(X, W, B, padding=p)
     ty = TF.conv2d(tx, tw, tb, padding=p)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=0, atol=1e-9)
     g = rng.standard_normal(ty.shape)
     y.backward(tg.tensor(g))
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(X.grad.data, tx.grad.numpy(), rtol=0, atol=1e-9)
-    np.testing.assert_allclose(W.grad.data, tw.grad.numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(X.grad.detach().numpy(), tx.grad.numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(W.grad.detach().numpy(), tw.grad.numpy(), rtol=0, atol=1e-9)
     if B is not None:
-        np.testing.assert_allclose(B.grad.data, tb.grad.numpy(), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(B.grad.detach().numpy(), tb.grad.numpy(), rtol=0, atol=1e-9)
     # relative parity (the values are sums of ~150-250 unit-variance terms)
-    for a, r in ((y.data, ty.detach().numpy()), (X.grad.data, tx.grad.numpy()),
-                 (W.grad.data, tw.grad.numpy())):
+    for a, r in ((y.detach().numpy(), ty.detach().numpy()), (X.grad.detach().numpy(), tx.grad.numpy()),
+                 (W.grad.detach().numpy(), tw.grad.numpy())):
         assert np.abs(a - r).max() <= 1e-7 * np.abs(r).max()
 
 
@@ -187,27 +188,27 @@ def test_winograd_second_derivatives_match_pytorch(case):
     # the create_graph VJP (recorded ops) and the numpy fast VJP agree
     y2 = C.conv2d(X, W, B, padding=p)
     y2.backward(tg.tensor(g))
-    np.testing.assert_allclose(gx.data, X.grad.data, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(gw.data, W.grad.data, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(gx.detach().numpy(), X.grad.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(gw.detach().numpy(), W.grad.detach().numpy(), rtol=0, atol=1e-12)
     X.grad = W.grad = None
     vx, vw = rng.standard_normal(tgx.shape), rng.standard_normal(tgw.shape)
     s = (gx * tg.tensor(vx)).sum() + (gw * tg.tensor(vw)).sum() + (gx * gx).sum()
     ts = (tgx * torch.tensor(vx)).sum() + (tgw * torch.tensor(vw)).sum() + (tgx * tgx).sum()
     s.backward()
     ts.backward()
-    np.testing.assert_allclose(X.grad.data, tx.grad.numpy(), rtol=0, atol=1e-8)
-    np.testing.assert_allclose(W.grad.data, tw.grad.numpy(), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(X.grad.detach().numpy(), tx.grad.numpy(), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(W.grad.detach().numpy(), tw.grad.numpy(), rtol=0, atol=1e-8)
 
 
 def test_winograd_gradcheck_and_gradgradcheck_small(monkeypatch):
     # lower the dispatch thresholds so that a shape small enough for finite differences runs
     # the Winograd path
-    monkeypatch.setattr(C, "_WINO_MIN_CHANNELS", 1)
-    monkeypatch.setattr(C, "_WINO_MIN_SIZE", 1)
+    monkeypatch.setattr(CI, "_WINO_MIN_CHANNELS", 1)
+    monkeypatch.setattr(CI, "_WINO_MIN_SIZE", 1)
     x = tg.tensor(rng.standard_normal((2, 2, 5, 6)), requires_grad=True)
     w = tg.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
     b = tg.tensor(rng.standard_normal(3), requires_grad=True)
-    assert _dispatches(x.data, w.data, 1)
+    assert _dispatches(x.detach().numpy(), w.detach().numpy(), 1)
     for p in (0, 1):
         assert tg.gradcheck(lambda a, k, c: C.conv2d(a, k, c, padding=p), (x, w, b))
         assert tg.gradgradcheck(lambda a, k, c: C.conv2d(a, k, c, padding=p), (x, w, b))
@@ -223,15 +224,15 @@ def test_winograd_chunks_threads_and_im2col_agree(monkeypatch, threads):
                    tg.tensor(b, requires_grad=True))
         C.conv2d(X, W, B, padding=1).backward(tg.tensor(g))
         y = C.conv2d(X, W, B, padding=1)
-        return y.data, X.grad.data, W.grad.data, B.grad.data
+        return y.detach().numpy(), X.grad.detach().numpy(), W.grad.detach().numpy(), B.grad.detach().numpy()
 
-    monkeypatch.setattr(C, "_THREADS", [threads])
+    monkeypatch.setattr(CI, "_THREADS", [threads])
     ref = run()
     # small chunks: several chunks of 2 images and a last one of 1, shared across threads
-    monkeypatch.setattr(C, "_WINO_CHUNK_BYTES", 2 * 16 * 32 * 7 * 7 * 8)
-    monkeypatch.setattr(C, "_MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(CI, "_WINO_CHUNK_BYTES", 2 * 16 * 32 * 7 * 7 * 8)
+    monkeypatch.setattr(CI, "_MIN_PARALLEL_BYTES", 0)
     small = run()
-    monkeypatch.setattr(C, "_WINO_MIN_CHANNELS", 10 ** 9)  # the im2col path
+    monkeypatch.setattr(CI, "_WINO_MIN_CHANNELS", 10 ** 9)  # the im2col path
     im2col = run()
     for a, r, s in zip(ref, small, im2col):
         np.testing.assert_allclose(s, r, rtol=0, atol=1e-11)
@@ -250,24 +251,24 @@ def test_winograd_float32_and_dispatch_rules():
     y = C.conv2d(X, W, B, padding=1)
     ty = TF.conv2d(tx, tw, tb, padding=1)
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-5)
     g = rng.standard_normal(ty.shape).astype(np.float32)
     y.backward(tg.tensor(g))
     ty.backward(torch.tensor(g))
     assert X.grad.dtype == np.float32 and W.grad.dtype == np.float32
-    np.testing.assert_allclose(X.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(W.grad.data, tw.grad.numpy(), rtol=1e-4, atol=1e-3)
-    np.testing.assert_allclose(B.grad.data, tb.grad.numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(X.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(W.grad.detach().numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(B.grad.detach().numpy(), tb.grad.numpy(), rtol=1e-4, atol=1e-3)
     # shapes that keep im2col: few channels (conv a), small outputs, stride/dilation, 5x5, 1-D
     assert not _dispatches(np.zeros((1, 3, 32, 32)), np.zeros((16, 3, 3, 3)), 1)
     assert not _dispatches(np.zeros((1, 32, 8, 8)), np.zeros((64, 32, 3, 3)), 1)
     assert not _dispatches(np.zeros((1, 16, 16, 16)), np.zeros((32, 16, 5, 5)), 2)
     geo = C._geometry("conv2d", 2, (1, 16, 16, 16), (32, 16, 3, 3), 2, 1, 1)
-    assert not C._use_winograd(geo, 16, 32)
+    assert not CI._use_winograd(geo, 16, 32)
     geo = C._geometry("conv2d", 2, (1, 16, 16, 16), (32, 16, 3, 3), 1, 2, 2)
-    assert not C._use_winograd(geo, 16, 32)
+    assert not CI._use_winograd(geo, 16, 32)
     geo = C._geometry("conv1d", 1, (1, 16, 16), (32, 16, 3), 1, 1, 1)
-    assert not C._use_winograd(geo, 16, 32)
+    assert not CI._use_winograd(geo, 16, 32)
 
 
 def test_winograd_empty_batch_and_unbatched_input():
@@ -276,8 +277,8 @@ def test_winograd_empty_batch_and_unbatched_input():
     y = C.conv2d(x, w, padding=1)
     assert y.shape == (0, 16, 12, 12)
     y.sum().backward()
-    assert x.grad.shape == (0, 16, 12, 12) and not w.grad.data.any()
+    assert x.grad.shape == (0, 16, 12, 12) and not w.grad.detach().numpy().any()
     xu = rng.standard_normal((16, 12, 11))
     y = C.conv2d(tg.tensor(xu), w, padding=1)
-    ref = TF.conv2d(torch.tensor(xu), torch.tensor(w.data), padding=1).numpy()
-    np.testing.assert_allclose(y.data, ref, rtol=0, atol=1e-9)
+    ref = TF.conv2d(torch.tensor(xu), torch.tensor(w.detach().numpy()), padding=1).numpy()
+    np.testing.assert_allclose(y.detach().numpy(), ref, rtol=0, atol=1e-9)

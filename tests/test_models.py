@@ -358,8 +358,11 @@ def test_bad_inputs_name_the_model_and_the_shapes():
     with pytest.raises(ValueError, match=r"GoogLeNet: images must be at least 31x31 .* got "
                                          r"24x24"):
         tg.models.googlenet()(tg.randn(1, 3, 24, 24))
-    with pytest.raises(TypeError, match="LeNet5: expected a Tensor"):
+    with pytest.raises(TypeError, match="LeNet5: expected tg.Tensor inputs, got a numpy array"):
         tg.models.lenet5()(np.zeros((1, 1, 32, 32)))
+    with pytest.raises(TypeError, match=r"LeNet5: expected a Tensor of images \(N, 1, H, W\), "
+                                        r"got str"):
+        tg.models.lenet5()("image.png")
     with pytest.raises(ValueError, match="cifar_resnet: depth must be 6n"):
         tg.models.cifar_resnet(21)
 

@@ -25,18 +25,18 @@ def _compare(torch, tmod, gmod, x, rtol=1e-10, atol=1e-12, upstream_seed=3):
     tx = torch.tensor(x, requires_grad=x.dtype.kind == "f")
     gx = tg.tensor(x, requires_grad=x.dtype.kind == "f")
     to, go = tmod(tx), gmod(gx)
-    np.testing.assert_allclose(go.data, to.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(go.detach().numpy(), to.detach().numpy(), rtol=rtol, atol=atol)
     up = np.random.default_rng(upstream_seed).standard_normal(to.shape)
     (to * torch.tensor(up)).sum().backward()
     (go * tg.tensor(up)).sum().backward()
     if x.dtype.kind == "f":
-        np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(gx.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-11)
     tp = dict(tmod.named_parameters())
     for k, p in gmod.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tp[k].grad.numpy(), rtol=1e-9, atol=1e-11,
+        np.testing.assert_allclose(p.grad.detach().numpy(), tp[k].grad.numpy(), rtol=1e-9, atol=1e-11,
                                    err_msg=k)
     for k, b in tmod.state_dict().items():
-        np.testing.assert_allclose(gmod.state_dict()[k].data, b.numpy(), rtol=1e-12, err_msg=k)
+        np.testing.assert_allclose(gmod.state_dict()[k].detach().numpy(), b.numpy(), rtol=1e-12, err_msg=k)
     return go
 
 
@@ -86,13 +86,13 @@ def test_batchnorm_running_stats_formula():
     bn = nn.BatchNorm1d(3)
     x = np.random.default_rng(0).standard_normal((10, 3)) * [1, 2, 3] + [0, 1, -1]
     bn(tg.tensor(x, dtype=tg.float32))
-    np.testing.assert_allclose(bn.running_mean.data, 0.1 * x.mean(0), rtol=1e-5)
-    np.testing.assert_allclose(bn.running_var.data, 0.9 + 0.1 * x.var(0, ddof=1), rtol=1e-5)
+    np.testing.assert_allclose(bn.running_mean.detach().numpy(), 0.1 * x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.detach().numpy(), 0.9 + 0.1 * x.var(0, ddof=1), rtol=1e-5)
     assert int(bn.num_batches_tracked.item()) == 1
     bn.eval()
     y = bn(tg.tensor(x, dtype=tg.float32))
-    exp = (x - bn.running_mean.data) / np.sqrt(bn.running_var.data + 1e-5)
-    np.testing.assert_allclose(y.data, exp, rtol=1e-4, atol=1e-5)
+    exp = (x - bn.running_mean.detach().numpy()) / np.sqrt(bn.running_var.detach().numpy() + 1e-5)
+    np.testing.assert_allclose(y.detach().numpy(), exp, rtol=1e-4, atol=1e-5)
     assert int(bn.num_batches_tracked.item()) == 1  # eval does not count
 
 
@@ -132,7 +132,7 @@ def test_batchnorm_fast_twin_matches_tensor_vjp():
     y = F.batch_norm(x, None, None, w, b, training=True)
     (y * up).sum().backward()
     for s, p in zip(slow, (x, w, b)):
-        np.testing.assert_allclose(p.grad.data, s.data, rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(p.grad.detach().numpy(), s.detach().numpy(), rtol=1e-12, atol=1e-13)
 
 
 def test_batchnorm_torch_double_backward(torch):
@@ -149,9 +149,9 @@ def test_batchnorm_torch_double_backward(torch):
     gy = F.batch_norm(gx, None, None, gw, None, training=True)
     (ggx,) = tg.grad((gy ** 3).sum(), gx, create_graph=True)
     (ggx ** 2).sum().backward()
-    np.testing.assert_allclose(ggx.data, tgx.detach().numpy(), rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(gx.grad.data, tx.grad.numpy(), rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(gw.grad.data, tw.grad.numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ggx.detach().numpy(), tgx.detach().numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(gx.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(gw.grad.detach().numpy(), tw.grad.numpy(), rtol=1e-8, atol=1e-10)
 
 
 def test_dropout_inverted_statistics_and_eval():
@@ -159,19 +159,19 @@ def test_dropout_inverted_statistics_and_eval():
     d = nn.Dropout(0.25)
     x = tg.ones(200, 500, requires_grad=True)
     y = d(x)
-    vals = np.unique(y.data)
+    vals = np.unique(y.detach().numpy())
     np.testing.assert_allclose(vals, [0.0, 1 / 0.75], rtol=1e-6)
-    assert abs((y.data == 0).mean() - 0.25) < 0.01
-    assert abs(y.data.mean() - 1.0) < 0.01  # expectation kept (inverted dropout)
+    assert abs((y.detach().numpy() == 0).mean() - 0.25) < 0.01
+    assert abs(y.detach().numpy().mean() - 1.0) < 0.01  # expectation kept (inverted dropout)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, y.data)  # same mask, same scale
+    np.testing.assert_array_equal(x.grad.detach().numpy(), y.detach().numpy())  # same mask, same scale
     d.eval()
     assert d(x) is x
     tg.manual_seed(3)
-    a = F.dropout(tg.ones(10), 0.5).data
+    a = F.dropout(tg.ones(10), 0.5).detach().numpy()
     tg.manual_seed(3)
-    np.testing.assert_array_equal(F.dropout(tg.ones(10), 0.5).data, a)
-    assert not F.dropout(tg.ones(4), 1.0).data.any()
+    np.testing.assert_array_equal(F.dropout(tg.ones(10), 0.5).detach().numpy(), a)
+    assert not F.dropout(tg.ones(4), 1.0).detach().numpy().any()
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout(1.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
@@ -191,24 +191,24 @@ def test_embedding_matches_pytorch(torch):
     torch.manual_seed(0)
     tm = torch.nn.Embedding(7, 3, padding_idx=2).double()
     gm = nn.Embedding(7, 3, padding_idx=2).double()
-    assert not gm.weight.data[2].any()
+    assert not gm.weight.detach().numpy()[2].any()
     _copy_weights(tm, gm)
     idx = np.array([[1, 2, 1, 6], [2, 0, 1, -1 + 7]])
     to, go = tm(torch.tensor(idx)), gm(tg.tensor(idx))
-    np.testing.assert_allclose(go.data, to.detach().numpy())
+    np.testing.assert_allclose(go.detach().numpy(), to.detach().numpy())
     up = np.random.default_rng(0).standard_normal(to.shape)
     (to * torch.tensor(up)).sum().backward()
     (go * tg.tensor(up)).sum().backward()
-    np.testing.assert_allclose(gm.weight.grad.data, tm.weight.grad.numpy(), rtol=1e-12)
-    assert not gm.weight.grad.data[2].any()  # padding row gets no gradient
+    np.testing.assert_allclose(gm.weight.grad.detach().numpy(), tm.weight.grad.numpy(), rtol=1e-12)
+    assert not gm.weight.grad.detach().numpy()[2].any()  # padding row gets no gradient
     # repeated indices accumulate
-    np.testing.assert_allclose(gm.weight.grad.data[1], up[0, 0] + up[0, 2] + up[1, 2])
+    np.testing.assert_allclose(gm.weight.grad.detach().numpy()[1], up[0, 0] + up[0, 2] + up[1, 2])
     with pytest.raises(IndexError, match="index 7 is out of range for 7 embeddings"):
         gm(tg.tensor([7]))
     with pytest.raises(TypeError, match="integer indices"):
         gm(tg.tensor([1.0]))
     pre = nn.Embedding.from_pretrained(tg.tensor(np.eye(3)))
-    assert not pre.weight.requires_grad and pre(tg.tensor([2])).data.tolist() == [[0, 0, 1]]
+    assert not pre.weight.requires_grad and pre(tg.tensor([2])).detach().numpy().tolist() == [[0, 0, 1]]
 
 
 def test_embedding_gradcheck():
@@ -222,11 +222,11 @@ def test_linear_default_init_and_errors(torch):
     lin = nn.Linear(400, 30)
     bound = 1 / np.sqrt(400)
     assert lin.weight.dtype == np.float32 and lin.weight.shape == (30, 400)
-    assert np.abs(lin.weight.data).max() <= bound and np.abs(lin.bias.data).max() <= bound
+    assert np.abs(lin.weight.detach().numpy()).max() <= bound and np.abs(lin.bias.detach().numpy()).max() <= bound
     # U(-b, b) has std b/sqrt(3), like PyTorch's kaiming_uniform_(a=sqrt(5))
-    assert abs(lin.weight.data.std() - bound / np.sqrt(3)) < 0.05 * bound
+    assert abs(lin.weight.detach().numpy().std() - bound / np.sqrt(3)) < 0.05 * bound
     tstd = torch.nn.Linear(400, 30).weight.detach().numpy().std()
-    assert abs(lin.weight.data.std() - tstd) < 0.05 * bound
+    assert abs(lin.weight.detach().numpy().std() - tstd) < 0.05 * bound
     with pytest.raises(RuntimeError, match="linear"):
         lin(tg.randn(2, 5))
 
@@ -244,4 +244,4 @@ def test_unflatten_roundtrip():
     x = tg.randn(2, 12)
     y = nn.Unflatten(1, (3, 4))(x)
     assert y.shape == (2, 3, 4)
-    np.testing.assert_array_equal(nn.Flatten()(y).data, x.data)
+    np.testing.assert_array_equal(nn.Flatten()(y).detach().numpy(), x.detach().numpy())

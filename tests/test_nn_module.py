@@ -90,30 +90,30 @@ def test_pytorch_weights_load_and_outputs_match():
         getattr(g, mode)()
         ta, tb = t(torch.tensor(idx))
         ga, gb = g(tg.tensor(idx))
-        np.testing.assert_allclose(ga.data, ta.detach().numpy(), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(gb.data, tb.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ga.detach().numpy(), ta.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gb.detach().numpy(), tb.detach().numpy(), rtol=1e-10, atol=1e-12)
         (ta.sum() + (tb ** 2).sum()).backward()
         (ga.sum() + (gb ** 2).sum()).backward()
         for (k, tp), (k2, gp) in zip(t.named_parameters(), g.named_parameters()):
             assert k == k2
-            np.testing.assert_allclose(gp.grad.data, tp.grad.numpy(), rtol=1e-9, atol=1e-11,
+            np.testing.assert_allclose(gp.grad.detach().numpy(), tp.grad.numpy(), rtol=1e-9, atol=1e-11,
                                        err_msg=k)
         t.zero_grad()
         g.zero_grad()
     # running statistics evolved identically in train mode
     for k, v in t.state_dict().items():
-        np.testing.assert_allclose(g.state_dict()[k].data, v.numpy(), rtol=1e-12, err_msg=k)
+        np.testing.assert_allclose(g.state_dict()[k].detach().numpy(), v.numpy(), rtol=1e-12, err_msg=k)
     # and the other way: tensorgrad weights load into the PyTorch model
     t2 = _torch_encoder(torch).double()
-    t2.load_state_dict({k: torch.tensor(np.array(v.data)) for k, v in g.state_dict().items()})
+    t2.load_state_dict({k: torch.tensor(np.array(v.detach().numpy())) for k, v in g.state_dict().items()})
     t2.eval()
     np.testing.assert_allclose(t2(torch.tensor(idx))[0].detach().numpy(),
-                               g(tg.tensor(idx))[0].data, rtol=1e-10, atol=1e-12)
+                               g(tg.tensor(idx))[0].detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_load_state_dict_errors_and_non_strict():
     g = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
-    sd = {k: v.data.copy() for k, v in g.state_dict().items()}
+    sd = {k: v.detach().numpy().copy() for k, v in g.state_dict().items()}
     bad = dict(sd)
     del bad["1.bias"]
     bad["extra.weight"] = np.zeros(3)
@@ -140,11 +140,11 @@ def test_load_keeps_module_dtype_and_copies_values():
     src = {"weight": np.arange(4, dtype=np.float64).reshape(2, 2), "bias": tg.tensor([1.0, 2.0], dtype=tg.float64)}
     g.load_state_dict(src)
     assert g.weight is w and w.dtype == np.float32 and w._version > v0
-    np.testing.assert_array_equal(w.data, [[0, 1], [2, 3]])
+    np.testing.assert_array_equal(w.detach().numpy(), [[0, 1], [2, 3]])
     src["weight"][0, 0] = 99  # a copy, not a view
-    assert w.data[0, 0] == 0
+    assert w.detach().numpy()[0, 0] == 0
     sd = g.state_dict()
-    assert not sd["weight"].requires_grad and sd["weight"].data is w.data  # shares memory
+    assert not sd["weight"].requires_grad and sd["weight"].detach().numpy() is w.detach().numpy()  # shares memory
     assert g.state_dict(keep_vars=True)["weight"] is w
 
 
@@ -207,7 +207,7 @@ def test_modes_zero_grad_apply_requires_grad():
         m.train("yes")
     m(tg.randn(4, 2)).sum().backward()
     m.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in m.parameters())
+    assert all(p.grad is not None and not p.grad.detach().numpy().any() for p in m.parameters())
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
     seen = []
@@ -244,11 +244,11 @@ def test_forward_hooks_and_handles():
     assert len(calls) == 2
     # hooks can replace inputs and outputs
     h = m[1].register_forward_hook(lambda mod, args, out: out * 0)
-    assert not m(tg.randn(3, 2)).data.any()
+    assert not m(tg.randn(3, 2)).detach().numpy().any()
     h.remove()
     with m[0].register_forward_pre_hook(lambda mod, args: (args[0] * 0,)):
         out = m[0](tg.ones(1, 2))
-    np.testing.assert_allclose(out.data, m[0].bias.data[None], rtol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy(), m[0].bias.detach().numpy()[None], rtol=1e-6)
     assert not m[0]._forward_pre_hooks
 
 
@@ -297,7 +297,7 @@ def test_sequential_and_lists():
     assert "y" in md and list(md.keys()) == ["x", "y"] and len(md) == 2
     pl = nn.ParameterList([nn.Parameter(tg.zeros(2)), tg.ones(3)])
     assert [k for k, _ in pl.named_parameters()] == ["0", "1"] and pl[1].requires_grad
-    assert nn.Identity(54, unused=1)(tg.ones(2)).data.tolist() == [1.0, 1.0]
+    assert nn.Identity(54, unused=1)(tg.ones(2)).detach().numpy().tolist() == [1.0, 1.0]
 
 
 def test_summary_lenet5_matches_the_notes_table():

@@ -52,10 +52,10 @@ def test_binary_ops_broadcast_like_torch(name, shapes, seed):
     xb = torch.tensor(b, requires_grad=True)
     tout = fn(torch, xa, xb)
     tout.backward(torch.tensor(go))
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-7, atol=1e-12)
     for t, x in ((ta, xa), (tb, xb)):
         assert t.grad.shape == t.shape
-        np.testing.assert_allclose(t.grad.data, x.grad.numpy(), rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(t.grad.detach().numpy(), x.grad.numpy(), rtol=1e-7, atol=1e-12)
 
 
 REDUCTIONS = {
@@ -103,8 +103,8 @@ def test_reductions_like_torch(name, sdk, seed):
     go = _vals(seed + 3, out.shape)
     out.backward(tg.tensor(go, dtype=tg.float64))
     tout.backward(torch.tensor(go))
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-7, atol=1e-12)
-    np.testing.assert_allclose(ta.grad.data, xa.grad.numpy(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(ta.grad.detach().numpy(), xa.grad.numpy(), rtol=1e-7, atol=1e-12)
 
 
 @SETTINGS
@@ -115,19 +115,19 @@ def test_integer_indexing_repeats_accumulate(n, idx, cols):
     a = tg.tensor(np.random.default_rng(n).standard_normal((n, cols)), dtype=tg.float64,
                   requires_grad=True)
     out = a[tg.tensor(idx)]
-    np.testing.assert_array_equal(out.data, a.data[idx])
+    np.testing.assert_array_equal(out.detach().numpy(), a.detach().numpy()[idx])
     out.sum().backward()
     counts = np.bincount(idx, minlength=n).astype(float)
-    np.testing.assert_array_equal(a.grad.data, np.repeat(counts[:, None], cols, axis=1))
+    np.testing.assert_array_equal(a.grad.detach().numpy(), np.repeat(counts[:, None], cols, axis=1))
 
 
 @SETTINGS
 @given(shape=array_shapes(min_dims=1, max_dims=3, max_side=4), seed=st.integers(0, 999))
 def test_boolean_mask_gradient_is_the_mask(shape, seed):
     a = tg.tensor(_vals(seed, shape), dtype=tg.float64, requires_grad=True)
-    mask = a.data > 0
+    mask = a.detach().numpy() > 0
     a[tg.tensor(mask)].sum().backward()
-    np.testing.assert_array_equal(a.grad.data, mask.astype(float))
+    np.testing.assert_array_equal(a.grad.detach().numpy(), mask.astype(float))
 
 
 # ---- numerically stable softmax family -----------------------------------------------------------
@@ -150,12 +150,12 @@ def test_stable_at_1e4_float32(name):
         out = STABLE[name](tg, t)
         out.backward(tg.tensor(go))
     assert out.dtype == np.float32 and t.grad.dtype == np.float32
-    assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(t.grad.data))
+    assert np.all(np.isfinite(out.detach().numpy())) and np.all(np.isfinite(t.grad.detach().numpy()))
     xt = torch.tensor(x.astype(np.float64), requires_grad=True)
     ref = STABLE[name](torch, xt)
     ref.backward(torch.tensor(go.astype(np.float64)))
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(t.grad.data, xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(t.grad.detach().numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 @st.composite
@@ -187,12 +187,12 @@ def test_basic_indexing_forward_and_gradient(si, seed):
     a = _vals(seed, shape)
     t = tg.tensor(a, dtype=tg.float64, requires_grad=True)
     out = t[idx]
-    np.testing.assert_array_equal(out.data, a[idx])
+    np.testing.assert_array_equal(out.detach().numpy(), a[idx])
     go = _vals(seed + 1, out.shape)
     out.backward(tg.tensor(go, dtype=tg.float64))
     ref = np.zeros(shape)
     ref[idx] += go
-    np.testing.assert_array_equal(t.grad.data, ref)
+    np.testing.assert_array_equal(t.grad.detach().numpy(), ref)
 
 
 @SETTINGS
@@ -214,9 +214,9 @@ def test_matmul_random_batch_broadcasting_like_torch(data):
     go = _vals(seed + 2, out.shape)
     out.backward(tg.tensor(go, dtype=tg.float64))
     tout.backward(torch.tensor(go))
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-7, atol=1e-12)
-    np.testing.assert_allclose(ta.grad.data, xa.grad.numpy(), rtol=1e-7, atol=1e-12)
-    np.testing.assert_allclose(tb.grad.data, xb.grad.numpy(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(ta.grad.detach().numpy(), xa.grad.numpy(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(tb.grad.detach().numpy(), xb.grad.numpy(), rtol=1e-7, atol=1e-12)
 
 
 @st.composite
@@ -268,10 +268,10 @@ def test_linear_ops_vjp_is_the_adjoint(op, seed):
     y = tg.tensor(_vals(seed + 1, out.shape), dtype=tg.float64)
     (lt_y,) = tg.grad(out, x, grad_outputs=y, retain_graph=True)
     (lt_y2,) = tg.grad(out, x, grad_outputs=y, create_graph=True)
-    lhs = float(np.sum(out.data * y.data))
-    rhs = float(np.sum(x.data * lt_y.data))
+    lhs = float(np.sum(out.detach().numpy() * y.detach().numpy()))
+    rhs = float(np.sum(x.detach().numpy() * lt_y.detach().numpy()))
     assert np.isclose(lhs, rhs, rtol=1e-10, atol=1e-10), (kind, lhs, rhs)
-    np.testing.assert_allclose(lt_y2.data, lt_y.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(lt_y2.detach().numpy(), lt_y.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
 # ---- random programs: compositions of ops, first and second derivatives vs torch -------------------
@@ -316,7 +316,7 @@ def test_random_programs_first_and_second_derivatives_like_torch(prog, seed):
         gx, gw = grad(out, [x, w], create_graph=True)
         hv = grad((gx * m.tensor(v1)).sum() + (gw * m.tensor(v2)).sum(), [x, w],
                   allow_unused=True)
-        as_np = (lambda t: t.detach().numpy()) if m is torch else (lambda t: t.data)
+        as_np = (lambda t: t.detach().numpy()) if m is torch else (lambda t: t.detach().numpy())
         results.append([as_np(out), as_np(gx), as_np(gw)] +
                        [np.zeros(s) if h is None else as_np(h) for h, s in zip(hv, [(3, 4), (4,)])])
     for ours, ref, what in zip(*results, ["loss", "dx", "dw", "Hv_x", "Hv_w"]):

@@ -21,8 +21,8 @@ def test_tensor_copies_its_data():
     a = np.ones(3)
     t = tg.tensor(a)
     a[0] = 5
-    assert t.data[0] == 1.0
-    assert tg.from_numpy(a).data is a
+    assert t.detach().numpy()[0] == 1.0
+    assert tg.from_numpy(a).detach().numpy() is a
 
 
 def test_constructors():
@@ -30,15 +30,15 @@ def test_constructors():
     a = tg.randn(2, 3)
     tg.manual_seed(0)
     b = tg.randn((2, 3))
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     assert a.dtype == np.float32 and a.shape == (2, 3)
-    assert tg.zeros(2, 3).shape == (2, 3) and tg.ones(4).data.sum() == 4
-    assert tg.full((2, 2), 3.0).data.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    assert tg.zeros(2, 3).shape == (2, 3) and tg.ones(4).detach().numpy().sum() == 4
+    assert tg.full((2, 2), 3.0).detach().numpy().tolist() == [[3.0, 3.0], [3.0, 3.0]]
     assert tg.arange(5).dtype == np.int64 and tg.arange(0, 1, 0.5).dtype == np.float32
-    assert tg.eye(3).data.trace() == 3
+    assert tg.eye(3).detach().numpy().trace() == 3
     assert tg.zeros_like(tg.ones(2, dtype=tg.float64)).dtype == np.float64
     assert tg.randn(3, dtype=tg.float64).dtype == np.float64
-    assert tg.rand(100).data.min() >= 0 and tg.rand(100).data.max() < 1
+    assert tg.rand(100).detach().numpy().min() >= 0 and tg.rand(100).detach().numpy().max() < 1
     r = tg.randn(3, requires_grad=True)
     assert r.requires_grad and r.is_leaf
     with pytest.raises((ValueError, TypeError)):
@@ -68,8 +68,8 @@ def test_attributes_and_conversions():
 def test_integer_tensors_as_indices():
     a = tg.arange(10).float()
     idx = tg.tensor([1, 3, 3])
-    np.testing.assert_array_equal(a[idx].data, [1, 3, 3])
-    np.testing.assert_array_equal(a[tg.tensor(4)].data, 4)
+    np.testing.assert_array_equal(a[idx].detach().numpy(), [1, 3, 3])
+    np.testing.assert_array_equal(a[tg.tensor(4)].detach().numpy(), 4)
     lst = [0, 1, 2]
     assert lst[tg.tensor(2)] == 2   # __index__
 
@@ -111,7 +111,7 @@ def test_integer_and_bool_tensors_compose():
     assert (i + 1).dtype == np.int64
     assert (i * 2.5).dtype.kind == "f"
     m = tg.tensor([1.0, -1.0]) > 0
-    assert m.dtype == np.bool_ and (m & m).dtype == np.bool_ and (~m).data.tolist() == [False, True]
+    assert m.dtype == np.bool_ and (m & m).dtype == np.bool_ and (~m).detach().numpy().tolist() == [False, True]
 
 
 # ---- shape errors name the op and both shapes ---------------------------------------------------
@@ -160,17 +160,17 @@ def test_broadcast_error_names_op_and_both_shapes(name):
 def test_inplace_methods_values():
     t = tg.tensor([1.0, 2.0, 3.0])
     t.add_(1).mul_(2).sub_(tg.tensor([1.0, 1.0, 1.0])).div_(2)
-    np.testing.assert_allclose(t.data, [1.5, 2.5, 3.5])
+    np.testing.assert_allclose(t.detach().numpy(), [1.5, 2.5, 3.5])
     t.clamp_(2.0, 3.0)
-    np.testing.assert_allclose(t.data, [2.0, 2.5, 3.0])
+    np.testing.assert_allclose(t.detach().numpy(), [2.0, 2.5, 3.0])
     t.fill_(7)
-    assert t.data.tolist() == [7, 7, 7] and t.dtype == np.float32
+    assert t.detach().numpy().tolist() == [7, 7, 7] and t.dtype == np.float32
     t.copy_(tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64))
-    assert t.dtype == np.float32 and t.data.tolist() == [1, 2, 3]
+    assert t.dtype == np.float32 and t.detach().numpy().tolist() == [1, 2, 3]
     t[1:] = 0.0
-    assert t.data.tolist() == [1, 0, 0]
+    assert t.detach().numpy().tolist() == [1, 0, 0]
     t[tg.tensor([True, False, True])] = tg.tensor([5.0, 6.0])
-    assert t.data.tolist() == [5, 0, 6]
+    assert t.detach().numpy().tolist() == [5, 0, 6]
     with pytest.raises(RuntimeError, match=r"add_: .*\(3,\).*\(2, 3\)"):
         t.add_(tg.ones(2, 3))
 
@@ -181,7 +181,7 @@ def test_setitem_is_differentiable():
     b = a * 2
     b[1] = v * 3
     b.sum().backward()
-    assert a.grad.data.tolist() == [2.0, 0.0, 2.0] and v.grad.item() == 3.0
+    assert a.grad.detach().numpy().tolist() == [2.0, 0.0, 2.0] and v.grad.item() == 3.0
 
 
 def test_data_writes_are_untracked():
@@ -189,7 +189,7 @@ def test_data_writes_are_untracked():
     v = a._version
     a.data -= 0.5
     assert a._version == v
-    np.testing.assert_allclose(a.data, [0.5, 1.5])
+    np.testing.assert_allclose(a.detach().numpy(), [0.5, 1.5])
 
 
 def test_methods_and_aliases():
@@ -198,7 +198,7 @@ def test_methods_and_aliases():
     assert a.mean(dim=(0, 2)).shape == (3,)
     assert a.amax(axis=-1).shape == (2, 3)
     v, i = a.max(dim=2)
-    assert v.shape == (2, 3) and i.dtype == np.int64 and (i.data == 3).all()
+    assert v.shape == (2, 3) and i.dtype == np.int64 and (i.detach().numpy() == 3).all()
     assert a.max().item() == 23 and a.min().item() == 0
     assert a.transpose(0, 1).shape == (3, 2, 4) and a.T.shape == (4, 3, 2)
     assert a.flatten().shape == (24,) and a.view(6, 4).shape == (6, 4)

@@ -79,10 +79,10 @@ def test_sequence_nll_matches_torch_cross_entropy():
     loss = T.sequence_nll(lt, y)
     loss_t = torch.nn.functional.cross_entropy(th.reshape(-1, 7), torch.tensor(y).reshape(-1),
                                                ignore_index=-100)
-    np.testing.assert_allclose(loss.data, loss_t.item(), rtol=1e-12)
+    np.testing.assert_allclose(loss.detach().numpy(), loss_t.item(), rtol=1e-12)
     loss.backward()
     loss_t.backward()
-    np.testing.assert_allclose(lt.grad.data, th.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(lt.grad.detach().numpy(), th.grad.numpy(), rtol=1e-10, atol=1e-14)
     with pytest.raises(ValueError, match=r"sequence_nll: targets must lie in \[0, 7\)"):
         T.sequence_nll(lt, np.full((3, 5), 9))
 
@@ -118,7 +118,7 @@ def test_sentence_probability_is_product_of_step_conditionals(cell):
     with tg.no_grad():
         for tok in ids:
             logits, state = m(np.array([[prev]]), state)
-            z = logits.data[0, -1].astype(np.float64)
+            z = logits.detach().numpy()[0, -1].astype(np.float64)
             total += z[tok] - (np.log(np.exp(z - z.max()).sum()) + z.max())
             prev = tok
     assert math.isclose(lp, total, rel_tol=1e-5)
@@ -208,7 +208,7 @@ def _fit(model, loss_fn, steps, lr=1e-2):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return float(loss.data)
+    return float(loss.detach().numpy())
 
 
 def test_many_to_one_and_many_to_many_learn():
@@ -228,8 +228,8 @@ def test_many_to_one_and_many_to_many_learn():
         return T.sequence_nll(tagger(x), y_many)
     _fit(clf, l1, 120)
     _fit(tagger, l2, 150, lr=2e-2)
-    assert (clf(x).data.argmax(-1) == y_one).mean() > 0.9
-    assert (tagger(x).data.argmax(-1) == y_many).mean() > 0.9
+    assert (clf(x).detach().numpy().argmax(-1) == y_one).mean() > 0.9
+    assert (tagger(x).detach().numpy().argmax(-1) == y_many).mean() > 0.9
 
 
 def test_one_to_many_and_encoder_decoder():

@@ -56,7 +56,7 @@ def test_logistic_regression_on_breast_cancer():
     X, y = tg.data.load_breast_cancer()
     y = y.float().reshape(-1, 1)
     (Xtr, ytr), (Xd, yd), (Xte, yte) = train_dev_test_split(X, y, fractions=(0.7, 0.1, 0.2),
-                                                            seed=1, stratify=y.data[:, 0])
+                                                            seed=1, stratify=y.detach().numpy()[:, 0])
     norm = Normalizer()
     Xtr, Xd, Xte = norm.fit_transform(Xtr), norm.transform(Xd), norm.transform(Xte)
     model = nn.Linear(30, 1)
@@ -94,7 +94,7 @@ def test_resume_from_checkpoint_is_bit_identical(tmp_path, loader_seed):
     model, opt, sched, loader, dev = _resume_setup(0, loader_seed)
     full = tg.train.fit(model, nn.CrossEntropyLoss(), opt, loader, dev, epochs=5,
                         metrics=["accuracy"], scheduler=sched, progress=False)
-    want = {k: v.data.copy() for k, v in model.state_dict().items()}
+    want = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     # interrupted after 2 epochs, then a fresh process-like restart (other init, other RNG)
     ck = str(tmp_path / "run.ckpt")
     model, opt, sched, loader, dev = _resume_setup(0, loader_seed)
@@ -105,7 +105,7 @@ def test_resume_from_checkpoint_is_bit_identical(tmp_path, loader_seed):
                            metrics=["accuracy"], scheduler=sched, checkpoint_path=ck,
                            resume=True, progress=False)
     for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(v.data, want[k], err_msg=k)
+        np.testing.assert_array_equal(v.detach().numpy(), want[k], err_msg=k)
     assert resumed.epochs == full.epochs == [1, 2, 3, 4, 5]
     assert resumed.train_loss == full.train_loss
     assert resumed.lr == full.lr and opt.param_groups[0]["lr"] == 1e-2 * 0.5 ** 2
@@ -124,7 +124,7 @@ def test_early_stopping_restores_best_weights(tmp_path):
     class Spy(nn.CrossEntropyLoss):
         def forward(self, out, target):
             if not tg.is_grad_enabled():  # evaluation pass: remember the weights it saw
-                snapshots.append(model.weight.data.copy())
+                snapshots.append(model.weight.detach().numpy().copy())
             return super().forward(out, target)
 
     hist = tg.train.fit(model, Spy(), opt, DataLoader(TensorDataset(X, y), batch_size=64),
@@ -133,14 +133,14 @@ def test_early_stopping_restores_best_weights(tmp_path):
     assert hist.stopped_early and len(hist) < 50
     best = int(np.argmin(hist.dev_loss))
     assert hist.best_epoch == best + 1 and len(hist) == hist.best_epoch + 3
-    np.testing.assert_array_equal(model.weight.data, snapshots[best])
+    np.testing.assert_array_equal(model.weight.detach().numpy(), snapshots[best])
     # resuming a finished run returns its history (and the best weights) without training
     again = tg.train.fit(model, Spy(), opt, DataLoader(TensorDataset(X, y), batch_size=64),
                          DataLoader(TensorDataset(X, 1 - y), batch_size=64), epochs=50,
                          early_stopping=3, progress=False, checkpoint_path=str(tmp_path / "c"),
                          resume=True)
     assert again.epochs == hist.epochs
-    np.testing.assert_array_equal(model.weight.data, snapshots[best])
+    np.testing.assert_array_equal(model.weight.detach().numpy(), snapshots[best])
 
 
 def test_checkpoint_round_trip_and_atomicity(tmp_path):
@@ -160,12 +160,12 @@ def test_checkpoint_round_trip_and_atomicity(tmp_path):
     assert tg.random.get_rng_state() == state
     assert ck["epoch"] == 4 and ck["extra"]["note"] == "hi" and ck["extra"]["t"] == (1, 2.5)
     nested = ck["extra"]["nested"][3]
-    assert nested[0] == math.inf and nested[1] is None and nested[2].data.tolist() == [1.0]
+    assert nested[0] == math.inf and nested[1] is None and nested[2].detach().numpy().tolist() == [1.0]
     for (k, a), b in zip(model.state_dict().items(), model2.state_dict().values()):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
     sd1, sd2 = opt.state_dict(), opt2.state_dict()
     assert sd2["param_groups"][0]["betas"] == (0.9, 0.999) and sd2["param_groups"][0]["lr"] == 0.01
-    np.testing.assert_array_equal(sd1["state"][0]["exp_avg"].data, sd2["state"][0]["exp_avg"].data)
+    np.testing.assert_array_equal(sd1["state"][0]["exp_avg"].detach().numpy(), sd2["state"][0]["exp_avg"].detach().numpy())
     # a save that fails leaves the old file intact and no temporary file behind
     before = path.read_bytes()
     with pytest.raises(TypeError, match="extra.bad"):

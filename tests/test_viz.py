@@ -8,7 +8,8 @@ import pytest
 import tensorgrad as tg
 from tensorgrad.autograd import engine
 from tensorgrad.autograd.node import Node
-from tensorgrad.viz import render, scopes as scope_mod
+from tensorgrad._state import STATE
+from tensorgrad.viz import render
 
 nn = tg.nn
 HAS_DOT = render.find_dot() is not None
@@ -104,20 +105,25 @@ def test_clusters_without_trace_use_parameter_owners():
     assert "act" not in src  # no parameters, no trace: ReLU cannot be attributed
 
 
-def test_trace_cleans_up_hooks_and_node_patch():
+def test_trace_cleans_up_hooks_and_patches_nothing():
     orig = Node.__init__
     m = MLP()
+    seen = []
+    # a hook of our own, registered first, runs before trace's closing hook: fc2 is still open
+    m.fc2.register_forward_hook(lambda mod, args, out: seen.append(STATE.scope.qualname))
     with tg.viz.trace(m):
-        assert Node.__init__ is not orig
+        assert Node.__init__ is orig and STATE.scope is None
         m(tg.randn(2, 12))
-    assert Node.__init__ is orig
+    assert seen == ["MLP.fc2"]  # the innermost open scope while fc2 runs
+    assert Node.__init__ is orig and STATE.scope is None
     for mod in m.modules():
-        assert not mod._forward_hooks and not mod._forward_pre_hooks
+        assert len(mod._forward_pre_hooks) == 0
+        assert len(mod._forward_hooks) == (1 if mod is m.fc2 else 0)
     # a forward that raises inside the trace leaves no open scope behind
     with pytest.raises(RuntimeError, match="linear"):
         with tg.viz.trace(m):
             m(tg.randn(2, 5))
-    assert scope_mod._STACK == [] and Node.__init__ is orig
+    assert STATE.scope is None and Node.__init__ is orig
     with pytest.raises(TypeError, match="trace: expected"):
         tg.viz.trace(object())
 
@@ -499,7 +505,7 @@ def test_trace_several_modules_and_root_false():
         tg.viz.trace()
 
 
-def test_trace_falls_back_to_wrapping_call_for_modules_without_hooks():
+def test_trace_refuses_modules_without_hooks_and_scope_covers_them():
     class Base:
         def __call__(self, *a):
             return self.forward(*a)
@@ -520,17 +526,24 @@ def test_trace_falls_back_to_wrapping_call_for_modules_without_hooks():
             return [("", self), ("a", self.a), ("b", self.b)]
 
         def forward(self, x):
-            return self.b(self.a(x).tanh())
+            with tg.viz.scope("a"):
+                h = self.a(x).tanh()
+            with tg.viz.scope("b"):
+                return self.b(h)
 
     net = Net()
     orig = Base.__call__
-    with tg.viz.trace(net):
-        assert Base.__call__ is not orig
-        y = net(tg.randn(4, 3)).sum()
-    assert Base.__call__ is orig
-    assert tg.viz.scope_of(y.grad_fn) is None
+    with pytest.raises(TypeError, match=r"trace: Net \(the model\) has no forward hooks.*"
+                                        r"tg\.viz\.scope"):
+        tg.viz.trace(net)
+    assert Base.__call__ is orig and STATE.scope is None
+    # objects without hooks get their boxes from named scopes instead
+    with tg.viz.scope("Net"):
+        out = net(tg.randn(4, 3))
+    y = out.sum()
+    assert tg.viz.scope_of(y.grad_fn) is None and tg.viz.scope_of(out.grad_fn).qualname == "Net.b"
     src = tg.viz.draw(y).source
-    assert "<B>a</B> (Lin)" in src and "<B>b</B> (Lin)" in src and "<B>Net</B>" in src
+    assert "<B>a</B>" in src and "<B>b</B>" in src and "<B>Net</B>" in src
 
 
 def test_plot_grad_flow_on_shared_axes_keeps_both_ranges():

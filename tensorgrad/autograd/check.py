@@ -1,16 +1,16 @@
-"""Gradient checking of a whole model, as in the course notes (§5.4).
+"""Gradient checking of a whole model (§5.4; the maths is in docs/maths.md).
 
 ``check_gradients(loss_fn, params)`` compares the gradient backpropagation gives for every named
 parameter with central differences
 
     dθ_approx[i] = (J(θ + ε·e_i) − J(θ − ε·e_i)) / (2ε)
 
-and reports, per parameter, the notes' relative error
+and reports, per parameter, the relative error
 
     ‖dθ_approx − dθ‖₂ / (‖dθ_approx‖₂ + ‖dθ‖₂)
 
-with the worst element, so a wrong backward shows up on the layer that owns it. The notes'
-reading of the number: ≤ 1e-7 great; around 1e-5 look closer; ≥ 1e-3 almost surely a bug.
+with the worst element, so a wrong backward shows up on the layer that owns it. How to
+read the number (with ε = 1e-7): ≤ 1e-7 great; around 1e-5 look closer; ≥ 1e-3 almost surely a bug.
 
 How the check runs (and what it puts back afterwards):
 
@@ -18,22 +18,22 @@ How the check runs (and what it puts back afterwards):
   (the Parameter object stays the same, so the model uses it); float32 tensors the loss captures
   (inputs, buffers) promote to float64 by numpy's rules. In float32, central differences with
   ε = 1e-7 would be pure round-off.
-* **Dropout off** (notes: set keep_prob = 1). Two switches, both undone afterwards: every module
-  reachable from ``params``/``model`` whose class name contains ``Dropout`` and that has a ``p``
-  attribute gets ``p = 0``; and the dropout switch that ``tg.nn.functional.dropout`` reads is
-  flipped off, so functional dropout calls inside ``loss_fn`` are off too. Batch norm stays in whatever mode it
-  is in (train mode: the batch statistics are part of J); its running statistics, which every
-  evaluation would update, are restored.
+* **Dropout off** (keep_prob = 1: a random mask would make J a different function at every
+  evaluation). The dropout switch that ``tg.nn.functional.dropout`` reads
+  (``tensorgrad._state.STATE.dropout``) is flipped off and back on afterwards; ``nn.Dropout``
+  and the recurrent layers' dropout go through that function, so they are off too. Batch norm
+  stays in whatever mode it is in (train mode: the batch statistics are part of J); its running
+  statistics, which every evaluation would update, are restored.
 * **Same randomness in every evaluation.** tensorgrad's random generator is reset to one state
   before each evaluation of J (and restored at the end), so any remaining randomness is a fixed
   part of J rather than noise in the differences.
 * Parameter values, dtypes, ``.grad`` and ``requires_grad``, module buffers, training flags and
-  dropout probabilities are exactly as before when the function returns (also on error).
+  the dropout switch are exactly as before when the function returns (also on error).
 * **Zero gradients.** Where the true gradient is 0 (e.g. a bias right before batch norm) the
   ratio compares two round-off errors and is meaningless (often ≈ 1). A row whose every
   |numeric − analytic| is below the round-off level of central differences,
   16·u·max(|J|, 1)/ε (u = float64 machine epsilon), gets the verdict "great (zero grad)" and
-  counts as ok; ``rel_error`` still shows the notes' number.
+  counts as ok; ``rel_error`` still shows the ratio.
 * **Sampling.** A tensor with more than ``max_elements`` elements gets ``max_elements`` of them
   checked, chosen with ``numpy.random.default_rng(seed)`` (so a run is reproducible); the row
   says how many were checked.
@@ -52,12 +52,12 @@ from ..tensor import Tensor
 
 __all__ = ["check_gradients", "GradientCheckReport", "GradientCheckRow", "verdict_for"]
 
-GREAT = 1e-7   # notes: O(1e-7) or smaller — great
-BUG = 1e-3     # notes: O(1e-3) — indicative of a bug
+GREAT = 1e-7   # O(1e-7) or smaller: great
+BUG = 1e-3     # O(1e-3) or more: almost surely a bug
 
 
 def verdict_for(rel_error: float) -> str:
-    """The notes' reading of a relative error: 'great', 'look closer' or 'bug'."""
+    """How to read a relative error (§5.4): 'great', 'look closer' or 'bug'."""
     if not math.isfinite(rel_error):
         return "bug"
     if rel_error <= GREAT:
@@ -123,7 +123,7 @@ class GradientCheckRow:
 
 class GradientCheckReport:
     """Result of :func:`check_gradients`: ``rows`` (one per parameter), ``ok``,
-    ``rel_error`` (the notes' number over all checked elements together), ``verdict``,
+    ``rel_error`` (the relative error over all checked elements together), ``verdict``,
     ``failed`` (rows over ``tol``); ``str(report)`` is a readable table; ``report[name]`` a row."""
 
     def __init__(self, rows, tol, eps, loss):
@@ -168,7 +168,7 @@ class GradientCheckReport:
         status = ("OK" if self.ok else
                   f"FAILED: {', '.join(r.name for r in self.failed)} over tol {self.tol:g}")
         out.append(f"overall relative error {self.rel_error:.2e} ({self.verdict}) -> {status}")
-        out.append("reading (notes 5.4): <= 1e-7 great; ~1e-5 look closer; >= 1e-3 a bug")
+        out.append("reading (§5.4): <= 1e-7 great; ~1e-5 look closer; >= 1e-3 a bug")
         return "\n".join(out)
 
     def __repr__(self):
@@ -205,8 +205,8 @@ def _named_params(params):
         if not isinstance(p, Tensor):
             raise TypeError(f"check_gradients: parameter {name!r} is a {type(p).__name__}, "
                             f"expected a Tensor")
-        if p.data.dtype.kind != "f":
-            raise TypeError(f"check_gradients: parameter {name!r} has dtype {p.data.dtype}; "
+        if p._data.dtype.kind != "f":
+            raise TypeError(f"check_gradients: parameter {name!r} has dtype {p._data.dtype}; "
                             f"only floating point tensors have gradients")
         if p.grad_fn is not None:
             raise ValueError(f"check_gradients: parameter {name!r} is not a leaf tensor (it has "
@@ -231,49 +231,40 @@ class _Restore:
     """Everything check_gradients changes, and how to put it back."""
 
     def __init__(self, named, modules):
-        self.params = [(p, p.data, p.grad, p.requires_grad) for _, p in named]
+        self.params = [(p, p._data, p.grad, p.requires_grad) for _, p in named]
         self.buffers = []
-        self.dropouts = []
         self.training = []
         for m in modules:
             self.training.append((m, getattr(m, "training", None)))
-            if "Dropout" in type(m).__name__ and hasattr(m, "p"):
-                self.dropouts.append((m, m.p))
             named_buffers = getattr(m, "named_buffers", None)
             if callable(named_buffers):
                 for _, b in named_buffers(recurse=False):
                     if isinstance(b, Tensor):
-                        self.buffers.append((b, b.data, b.data.copy(), b._version))
-        self.functional = []  # the dropout switch as it was
+                        self.buffers.append((b, b._data, b._data.copy(), b._version))
+        self.dropout = STATE.dropout  # the dropout switch as it was
         from .. import random as _random
         self._random = _random
         self.rng_state = _random.get_rng_state()
 
     def switch_dropout_off(self):
-        for m, _ in self.dropouts:
-            m.p = 0.0
-        self.functional.append(STATE.dropout)
-        STATE.dropout = False  # functional dropout reads this switch
+        STATE.dropout = False  # tg.nn.functional.dropout reads this switch
 
     def reset_rng(self):
         self._random.set_rng_state(self.rng_state)
 
     def restore(self):
         for p, data, g, rg in self.params:
-            p.data = data
+            p._data = data
             p.grad = g
             p.requires_grad = rg
         for b, arr, values, v in self.buffers:
             arr[...] = values  # the original array object, with its original values
-            b.data = arr
+            b._data = arr
             b._version = v
-        for m, p in self.dropouts:
-            m.p = p
         for m, t in self.training:
             if t is not None and getattr(m, "training", None) != t:
                 m.training = t
-        for flag in self.functional:
-            STATE.dropout = flag
+        STATE.dropout = self.dropout
         self.reset_rng()
 
 
@@ -281,21 +272,21 @@ def _scalar(loss, where):
     if not isinstance(loss, Tensor):
         raise TypeError(f"check_gradients: loss_fn must return a Tensor, got "
                         f"{type(loss).__name__} ({where})")
-    if loss.data.size != 1:
+    if loss._data.size != 1:
         raise ValueError(f"check_gradients: loss_fn must return a scalar, got shape "
-                         f"{loss.data.shape} ({where})")
-    return float(loss.data.reshape(()))
+                         f"{loss._data.shape} ({where})")
+    return float(loss._data.reshape(()))
 
 
 # ---- the check ----------------------------------------------------------------------------------
 def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=0, model=None,
                     progress=None):
-    """Check backprop against central differences for every named parameter (notes §5.4).
+    """Check backprop against central differences for every named parameter (§5.4).
 
     ``loss_fn()`` takes no arguments and returns the scalar cost J (include any regularization
     term: dθ is the derivative of the whole cost). ``params``: a dict name → tensor,
-    ``module.named_parameters()``, or a Module. ``model``: a Module whose dropout to switch off
-    and buffers to restore, if ``params`` is not the module itself. Returns a
+    ``module.named_parameters()``, or a Module. ``model``: a Module whose buffers and training
+    flags to restore, if ``params`` is not the module itself. Returns a
     :class:`GradientCheckReport`; ``report.ok`` is True when every parameter's relative error is
     at most ``tol``. ``progress``: show a tqdm bar over the checked elements (default: only when
     there are more than 500 of them and tqdm is installed).
@@ -313,7 +304,7 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
     try:
         state.switch_dropout_off()
         for _, p in named:
-            p.data = p.data.astype(np.float64)  # a copy; the original array is put back after
+            p._data = p._data.astype(np.float64)  # a copy; the original array is put back after
             p.grad = None
             p.requires_grad = True
         tensors = [p for _, p in named]
@@ -325,14 +316,14 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
         if not loss.requires_grad:
             raise RuntimeError("check_gradients: the loss does not depend on any of the given "
                                "parameters (it has no grad_fn); did loss_fn run under no_grad?")
-        if loss.data.dtype != np.float64:
-            warnings.warn(f"check_gradients: the loss came out as {loss.data.dtype}, not float64 "
+        if loss._data.dtype != np.float64:
+            warnings.warn(f"check_gradients: the loss came out as {loss._data.dtype}, not float64 "
                           f"(does the model cast to float32 somewhere, e.g. .float()?); central "
-                          f"differences with eps={eps:g} in {loss.data.dtype} are mostly "
+                          f"differences with eps={eps:g} in {loss._data.dtype} are mostly "
                           f"round-off, so expect large errors", RuntimeWarning, stacklevel=2)
         grads = _grad([loss], tensors, allow_unused=True)
         del loss
-        analytic = [np.zeros(p.data.shape) if g is None else g.data.astype(np.float64)
+        analytic = [np.zeros(p._data.shape) if g is None else g._data.astype(np.float64)
                     for p, g in zip(tensors, grads)]
 
         # numeric gradient: two evaluations of J per checked element. Its round-off is about
@@ -349,14 +340,14 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
 
         chosen = []
         for _, p in named:
-            n = p.data.size
+            n = p._data.size
             if max_elements is None or n <= max_elements:
                 chosen.append(np.arange(n))
             else:
                 chosen.append(np.sort(rng.choice(n, size=max_elements, replace=False)))
         bar = _progress_bar(progress, sum(len(i) for i in chosen))
         for (name, p), ana_full, idx in zip(named, analytic, chosen):
-            flat = p.data.reshape(-1)  # a view of the float64 copy
+            flat = p._data.reshape(-1)  # a view of the float64 copy
             num = np.empty(len(idx))
             for j, k in enumerate(idx):
                 orig = flat[k]
@@ -368,7 +359,7 @@ def check_gradients(loss_fn, params, eps=1e-7, tol=1e-5, max_elements=200, seed=
                 num[j] = (plus - minus) / (2.0 * eps)
             if bar is not None:
                 bar.update(len(idx))
-            rows.append(GradientCheckRow(name, p.data.shape, idx, num,
+            rows.append(GradientCheckRow(name, p._data.shape, idx, num,
                                          ana_full.reshape(-1)[idx].copy(), tol, noise))
     finally:
         state.restore()

@@ -2,47 +2,54 @@
 
 No recursion anywhere: a 100,000-op chain backpropagates.
 
-Two modes share one loop:
-* ``create_graph=True``: gradients are Tensors and each node's VJP (written with tensorgrad
-  ops) is recorded, so gradients are differentiable;
-* otherwise gradients are plain numpy arrays: a node whose VJP has a registered numpy twin
-  (``node.fast_vjp``) runs it directly; any other VJP runs on wrapped Tensors under no_grad.
+Two modes share one loop and every VJP (see autograd/node.py):
+* plain ``backward()``: gradients are numpy arrays and each VJP gets the arrays of what its op
+  saved, so no Tensor is built per gradient;
+* ``create_graph=True``: gradients are Tensors, each VJP gets the saved Tensors and its
+  operations are recorded, so gradients are differentiable.
+
+The engine imports nothing above the Tensor: un-broadcasting a Tensor gradient uses the
+Tensor's own ``sum_to_size``/``to`` methods.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._state import STATE
-from .node import FAST
 from ..tensor import Tensor, _wrap
 from ..utils.hooks import RemovableHandle
 
 _ndarray = np.ndarray
+_Tensor = Tensor
 
 
 # ---- fitting a gradient to its input (the one place un-broadcasting happens) -----------------
 def _fit(g, shape, dtype):
-    if g.data.shape != shape:
-        from ..ops.reduce import sum_to
-        g = sum_to(g, shape)
-    if g.data.dtype != dtype:
-        from ..ops.elementwise import astype
-        g = astype(g, dtype)
+    if g._data.shape != shape:
+        g = g.sum_to_size(shape)
+    if g._data.dtype != dtype:
+        g = g.to(dtype)
+    return g
+
+
+def sum_to_np(g, shape):
+    """Sum array ``g`` down to ``shape`` (the adjoint of broadcasting ``shape`` to g.shape)."""
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        g = g.reshape((1,) * -lead + g.shape)
+        lead = 0
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
+                                      if s == 1 and g.shape[i + lead] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if g.shape != shape:
+        g = g.reshape(shape)
     return g
 
 
 def _fit_np(g, shape, dtype):
     if g.shape != shape:
-        lead = g.ndim - len(shape)
-        if lead < 0:
-            g = g.reshape((1,) * -lead + g.shape)
-            lead = 0
-        axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape)
-                                          if s == 1 and g.shape[i + lead] != 1)
-        if axes:
-            g = g.sum(axis=axes, keepdims=True)
-        if g.shape != shape:
-            g = g.reshape(shape)
+        g = sum_to_np(g, shape)
     if g.dtype != dtype:
         g = g.astype(dtype)
     return g
@@ -61,7 +68,7 @@ def _check_versions(node):
         if v is not None and s._vc[0] != v:
             raise RuntimeError(
                 f"{node.name}: one of the tensors needed for gradient computation has been "
-                f"modified by an in-place operation: a saved tensor of shape {s.data.shape} is "
+                f"modified by an in-place operation: a saved tensor of shape {s._data.shape} is "
                 f"at version {s._version}; expected version {v}. Use an out-of-place op (or "
                 f".clone()) before modifying it.")
 
@@ -69,12 +76,12 @@ def _check_versions(node):
 def _check_outputs(node):
     for i, r in enumerate(node.orefs):
         t = r()
-        # a recorded in-place op rebinds t.data to a new array and leaves the saved one intact
-        if t is not None and t._vc[0] != 0 and t.data is node.outs[i]:
+        # a recorded in-place op rebinds t._data to a new array and leaves the saved one intact
+        if t is not None and t._vc[0] != 0 and t._data is node.outs[i]:
             raise RuntimeError(
                 f"{node.name}: one of the tensors needed for gradient computation has been "
                 f"modified by an in-place operation: output {i} of {node.name} (shape "
-                f"{t.data.shape}) is at version {t._vc[0]}; expected version 0. Use an "
+                f"{t._data.shape}) is at version {t._vc[0]}; expected version 0. Use an "
                 f"out-of-place op (or .clone()) before modifying it.")
 
 
@@ -82,7 +89,7 @@ def _anomaly_backward(node, grads):
     for g in grads:
         if g is None:
             continue
-        d = g.data if isinstance(g, Tensor) else g
+        d = g._data if isinstance(g, Tensor) else g
         if d.dtype.kind in "fc" and not np.all(np.isfinite(d)):
             raise RuntimeError(
                 f"detect_anomaly: op '{node.name}' returned NaN/inf in its backward gradient "
@@ -91,16 +98,16 @@ def _anomaly_backward(node, grads):
 
 def _make_root_grad(t, g):
     if g is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs; this "
-                f"output has shape {t.data.shape}. Pass gradient= (a tensor of that shape).")
-        return _wrap(np.ones(t.data.shape, dtype=t.data.dtype))
+                f"output has shape {t._data.shape}. Pass gradient= (a tensor of that shape).")
+        return _wrap(np.ones(t._data.shape, dtype=t._data.dtype))
     if not isinstance(g, Tensor):
-        g = _wrap(np.asarray(g, dtype=t.data.dtype))
-    if g.data.shape != t.data.shape:
-        raise RuntimeError(f"backward: gradient has shape {g.data.shape}, but the output has "
-                           f"shape {t.data.shape}")
+        g = _wrap(np.asarray(g, dtype=t._data.dtype))
+    if g._data.shape != t._data.shape:
+        raise RuntimeError(f"backward: gradient has shape {g._data.shape}, but the output has "
+                           f"shape {t._data.shape}")
     return g
 
 
@@ -109,22 +116,13 @@ def _apply_hooks(hooks, g, fast):
     for h in list(hooks.values()):
         r = h(_wrap(g) if fast else g)
         if r is not None:
-            new = r.data if fast else r
+            new = r._data if fast else r
             if new.shape != g.shape:
                 raise RuntimeError(f"hook {getattr(h, '__name__', h)!r} changed the gradient's "
                                    f"shape from {tuple(g.shape)} to {tuple(new.shape)}; a hook "
                                    f"must return a gradient of the same shape (or None)")
             g = new
     return g
-
-
-def _slow_call(n, gs):
-    """Run a tensor-op VJP on array gradients (no create_graph): wrap, call, unwrap."""
-    if n.nout == 1:
-        res = n.fn(n, _wrap(gs))
-    else:
-        res = n.fn(n, tuple(None if g is None else _wrap(g) for g in gs))
-    return [None if r is None else r.data for r in res]
 
 
 _BACKWARD_HOOKS = {}  # handle id -> (on_start, on_finish)
@@ -192,7 +190,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
             handed.add(id(g))
             leaf.grad = _wrap(g)
         else:
-            leaf.grad = _wrap(leaf.grad.data + g)
+            leaf.grad = _wrap(leaf.grad._data + g)
         if h is not None:
             for fn in list(h[1].values()):
                 fn(leaf)
@@ -234,7 +232,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
     # 2) seed the output gradients
     buf = {}
     for t, g in zip(outputs, grad_outputs):
-        g = g.data if fast else g
+        g = g._data if fast else g
         handed.add(id(g))
         if t.grad_fn is None:
             if not t.requires_grad:
@@ -297,13 +295,20 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                 if len(ors) > 1 or (t is not None and t._vc[0]):
                     _check_outputs(n)
             if fast:
-                f = FAST.get(n.fn)
-                in_grads = f(n, gs) if f is not None else _slow_call(n, gs)
+                sv = n.saved
+                if not sv:
+                    in_grads = n.fn(n, gs)
+                elif n.outs is None:  # saved Tensors become their arrays (inlined n.arrays())
+                    in_grads = n.fn(n, gs, *[s._data if isinstance(s, _Tensor) else s for s in sv])
+                elif len(sv) == 1 and n.nout == 1:  # saved=(OUT,): exp, tanh, sigmoid, ...
+                    in_grads = n.fn(n, gs, n.outs[0])
+                else:
+                    in_grads = n.fn(n, gs, *n.arrays())
             else:
-                in_grads = n.fn(n, gs)
+                in_grads = n.fn(n, gs, *n.tensor_args())
             if anomaly:
                 _anomaly_backward(n, in_grads)
-            if not retain_graph and (n.saved or n.outs is not None):
+            if not retain_graph and n.saved:
                 n.saved = None
                 n.outs = None
                 n.released = True
@@ -331,9 +336,9 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                         ready.append(m)
                 elif item._hooks is not None:
                     hooked_edge(item, None if g is None else
-                                fit(g, item.data.shape, item.data.dtype))
+                                fit(g, item._data.shape, item._data.dtype))
                 elif g is not None:
-                    to_leaf(item, fit(g, item.data.shape, item.data.dtype))
+                    to_leaf(item, fit(g, item._data.shape, item._data.dtype))
         else:
             for item in nxt:
                 if type(item) is tuple:
@@ -361,9 +366,9 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
                            accumulate=False)
         for i, t in enumerate(inputs):
             if i in got:
-                gi = _fit(got[i], t.data.shape, t.data.dtype)
+                gi = _fit(got[i], t._data.shape, t._data.dtype)
                 if not create_graph:
-                    gi = _wrap(gi.data.copy())
+                    gi = _wrap(gi._data.copy())
                 t.grad = gi if t.grad is None else t.grad + gi
         return
     run_backward([tensor], [g], retain_graph, create_graph)
@@ -396,10 +401,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         gi = got.get(i)
         if gi is None:
             if not allow_unused:
-                raise RuntimeError(f"grad: input {i} (shape {t.data.shape}) was not used in the "
+                raise RuntimeError(f"grad: input {i} (shape {t._data.shape}) was not used in the "
                                    f"graph of the outputs; pass allow_unused=True to get None")
         else:
-            gi = _fit(gi, t.data.shape, t.data.dtype)
+            gi = _fit(gi, t._data.shape, t._data.dtype)
             if not create_graph:
                 gi = gi.detach()
         res.append(gi)

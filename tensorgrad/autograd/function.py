@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .grad_mode import STATE
-from .node import record_multi
+from .node import outputs, record_multi, tensor_vjp
 from ..tensor import Tensor, _wrap
 
 
@@ -58,15 +58,18 @@ class Function:
                                 f"Tensors, got {type(o).__name__}")
         tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         inputs = tuple(args[i] for i in tensor_pos)
-        saved = tuple(s for s in ctx._saved if s is not None)
         nargs = len(args)
         # saved outputs: under create_graph they must be re-attached to this node
         out_pos = {id(o): k for k, o in enumerate(outs)}
         saved_out = tuple(None if s is None else out_pos.get(id(s)) for s in ctx._saved)
         orig_saved = ctx._saved
         any_out = any(k is not None for k in saved_out)
+        # what the node keeps (for version checks and, for outputs, re-attachment)
+        saved = tuple(s if k is None else outputs(k) for s, k in zip(ctx._saved, saved_out)
+                      if s is not None)
 
-        def _bw(node, grads):
+        @tensor_vjp
+        def _vjp(node, grads, *_saved):
             if any_out and STATE.enabled:
                 ctx._saved = tuple(s if k is None else node.output(k)
                                    for s, k in zip(orig_saved, saved_out))
@@ -91,6 +94,6 @@ class Function:
             return tuple(out)
 
         diff = tuple(id(o) not in ctx._non_diff for o in outs)
-        results = record_multi(cls.__name__, [o.data for o in outs], inputs, _bw, saved=saved,
-                               differentiable=diff, save_output=any_out)
+        results = record_multi(cls.__name__, [o._data for o in outs], inputs, _vjp, saved=saved,
+                               differentiable=diff)
         return results[0] if single else results

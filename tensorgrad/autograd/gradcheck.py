@@ -23,19 +23,19 @@ def _as_tuple(x):
 
 def _outputs(fn, inputs):
     out = _as_tuple(fn(*inputs))
-    return [o for o in out if isinstance(o, Tensor) and o.data.dtype.kind in "fc"]
+    return [o for o in out if isinstance(o, Tensor) and o._data.dtype.kind in "fc"]
 
 
 def _numeric_jacobian(fn, inputs, idx, eps, n_out_elems):
     x = inputs[idx]
-    flat = x.data.reshape(-1)  # a view: perturb in place
+    flat = x._data.reshape(-1)  # a view: perturb in place
     cols = []
     for k in range(flat.size):
         orig = flat[k]
         flat[k] = orig + eps
-        plus = [o.data.astype(np.float64).ravel().copy() for o in _outputs(fn, inputs)]
+        plus = [o._data.astype(np.float64).ravel().copy() for o in _outputs(fn, inputs)]
         flat[k] = orig - eps
-        minus = [o.data.astype(np.float64).ravel().copy() for o in _outputs(fn, inputs)]
+        minus = [o._data.astype(np.float64).ravel().copy() for o in _outputs(fn, inputs)]
         flat[k] = orig
         cols.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
                     if plus else np.zeros(0))
@@ -44,22 +44,22 @@ def _numeric_jacobian(fn, inputs, idx, eps, n_out_elems):
 
 def _analytic_jacobians(fn, inputs, diff_idx):
     outs = _outputs(fn, inputs)
-    sizes = [o.data.size for o in outs]
+    sizes = [o._data.size for o in outs]
     total = int(sum(sizes))
-    jac = {i: np.zeros((total, inputs[i].data.size)) for i in diff_idx}
+    jac = {i: np.zeros((total, inputs[i]._data.size)) for i in diff_idx}
     row = 0
     for o, n in zip(outs, sizes):
         for k in range(n):
             if not o.requires_grad:
                 row += 1
                 continue
-            go = np.zeros(o.data.shape, dtype=o.data.dtype)
+            go = np.zeros(o._data.shape, dtype=o._data.dtype)
             go.reshape(-1)[k] = 1
             gs = _grad([o], [inputs[i] for i in diff_idx], grad_outputs=[_wrap(go)],
                        retain_graph=True, allow_unused=True)
             for i, g in zip(diff_idx, gs):
                 if g is not None:
-                    jac[i][row] = g.data.astype(np.float64).ravel()
+                    jac[i][row] = g._data.astype(np.float64).ravel()
             row += 1
     return jac, total
 
@@ -77,8 +77,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
         raise ValueError("gradcheck: no input requires grad; set requires_grad=True on the "
                          "tensors to check")
     for i in diff_idx:
-        if inputs[i].data.dtype != np.float64:
-            warnings.warn(f"gradcheck: input {i} has dtype {inputs[i].data.dtype}, not float64; "
+        if inputs[i]._data.dtype != np.float64:
+            warnings.warn(f"gradcheck: input {i} has dtype {inputs[i]._data.dtype}, not float64; "
                           f"finite differences will be inaccurate", UserWarning, stacklevel=2)
     jac, total = _analytic_jacobians(fn, inputs, diff_idx)
     for i in diff_idx:
@@ -91,9 +91,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
         if bad.any():
             excess = np.where(bad, np.abs(ana - num) - (atol + rtol * np.abs(num)), -np.inf)
             r, c = np.unravel_index(np.argmax(excess), excess.shape)
-            elem = np.unravel_index(c, inputs[i].data.shape) if inputs[i].data.ndim else ()
+            elem = np.unravel_index(c, inputs[i]._data.shape) if inputs[i]._data.ndim else ()
             msg = (f"gradcheck: Jacobian mismatch for output element {r} with respect to "
-                   f"input {i} (shape {inputs[i].data.shape}), element {tuple(int(e) for e in elem)}: "
+                   f"input {i} (shape {inputs[i]._data.shape}), element {tuple(int(e) for e in elem)}: "
                    f"numerical {num[r, c]:.10g} vs analytical {ana[r, c]:.10g} "
                    f"({int(bad.sum())} of {bad.size} entries outside atol={atol}, rtol={rtol})")
             if raise_exception:
@@ -110,7 +110,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
-        grad_outputs = tuple(_wrap(rng.standard_normal(o.data.shape).astype(o.data.dtype))
+        grad_outputs = tuple(_wrap(rng.standard_normal(o._data.shape).astype(o._data.dtype))
                              .requires_grad_(True) for o in outs)
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)

@@ -1,9 +1,26 @@
 """Graph nodes and the one primitive every op uses to record itself: ``record``.
 
-A Node is the ``grad_fn`` of the tensors an op produced. It holds the op's backward function
-(a vector-Jacobian product written with tensorgrad ops), what the op saved for it, and edges to
-the producers of its inputs: ``next[i]`` is ``(node, output_index)`` for a non-leaf input, the
-leaf Tensor itself for a leaf that requires grad, or ``None`` for a constant.
+A Node is the ``grad_fn`` of the tensors an op produced. It holds the op's VJP, the values the
+op saved for it, and edges to the producers of its inputs: ``next[i]`` is
+``(node, output_index)`` for a non-leaf input, the leaf Tensor itself for a leaf that requires
+grad, or ``None`` for a constant.
+
+A VJP is written once, for both backward modes (see docs/architecture.md):
+
+    def _mul_vjp(ctx, g, a, b):          # ctx: the Node (ctx.needs: which inputs want a grad)
+        n = ctx.needs
+        return (g * b if n[0] else None, g * a if n[1] else None)
+
+    record("mul", a._data * b._data, (a, b), _mul_vjp, saved=(a, b))
+
+``saved`` values reach the VJP as positional arguments after the gradient, under the names the
+VJP gives them. On plain ``backward()`` the gradient is a numpy array and every saved Tensor
+arrives as its array; under ``create_graph=True`` they are Tensors and the VJP's own operations
+are recorded, so gradients are differentiable. ``OUT`` in ``saved`` stands for the op's output
+and comes first (``record(..., saved=(OUT, dim))``); ``outputs(k)`` stands for output k of a
+multi-output op (anywhere in ``saved``). Other saved values (shapes, masks, scalars) arrive as
+they are. A VJP that needs functions rather than operators picks them with
+``tensorgrad.ops.array_module(g)`` (numpy or tensorgrad, with the same signatures).
 """
 from __future__ import annotations
 
@@ -13,16 +30,36 @@ import weakref
 
 import numpy as np
 
-from .grad_mode import STATE
+from .._state import STATE
 from ..tensor import Tensor, _wrap
 from ..utils.hooks import RemovableHandle
 
 _ndarray = np.ndarray
-_new = object.__new__
 _ref = weakref.ref
-
-
+_new = object.__new__
 _NEEDS1 = (True,)
+
+
+class _Out:
+    """Placeholder for output ``i`` of the op in ``saved``."""
+    __slots__ = ("i",)
+
+    def __init__(self, i):
+        self.i = i
+
+    def __repr__(self):
+        return f"OUT{self.i}"
+
+
+_OUTS = [_Out(i) for i in range(8)]
+OUT = _OUTS[0]
+
+
+def outputs(i):
+    """The placeholder for output ``i`` of a multi-output op (``OUT`` is ``outputs(0)``)."""
+    while i >= len(_OUTS):
+        _OUTS.append(_Out(len(_OUTS)))
+    return _OUTS[i]
 
 
 class _NodeHookHandle(RemovableHandle):
@@ -44,10 +81,10 @@ class _NodeHookHandle(RemovableHandle):
 
 
 class Node:
-    __slots__ = ("name", "fn", "next", "needs", "saved", "versions", "info", "meta",
-                 "outs", "orefs", "hooks", "trace", "released", "nout", "scope", "__weakref__")
+    __slots__ = ("name", "fn", "next", "needs", "saved", "versions", "meta", "outs", "orefs",
+                 "hooks", "trace", "released", "nout", "scope", "__weakref__")
 
-    def __init__(self, name, fn, inputs, saved, info, nout=1):
+    def __init__(self, name, fn, inputs, saved, datas, outs_saved):
         self.name = name
         self.fn = fn
         if len(inputs) == 1:  # the common case: record() only builds a node if it requires grad
@@ -69,18 +106,31 @@ class Node:
             self.next = tuple(nxt)
             self.needs = tuple(needs)
         self.saved = saved
-        self.versions = tuple([s._vc[0] if isinstance(s, Tensor) else None for s in saved]) if saved else ()
-        self.info = info
-        self.outs = None
+        if saved:
+            # the version of every saved Tensor now, to detect in-place changes by backward
+            vs = [s._vc[0] if isinstance(s, Tensor) else None for s in saved]
+            self.versions = () if vs.count(None) == len(vs) else vs  # () when nothing to check
+            self.outs = datas if outs_saved else None
+        else:
+            self.versions = ()
+            self.outs = None
         self.orefs = None
         self.hooks = None
         self.trace = None
         self.released = False
-        self.nout = nout
+        self.nout = len(datas)
 
-    # -- helpers for backward functions ------------------------------------------------------
+    def arrays(self):
+        """``saved`` as the VJP gets it on the plain backward path (arrays for Tensors)."""
+        outs = self.outs
+        if outs is None:
+            return [s._data if isinstance(s, Tensor) else s for s in self.saved]
+        return [s._data if isinstance(s, Tensor) else outs[s.i] if type(s) is _Out else s
+                for s in self.saved]
+
+    # -- what the VJP gets under create_graph ----------------------------------------------------
     def output(self, i: int = 0) -> Tensor:
-        """The op's i-th output as a Tensor attached to this node (ops recorded with save_output)."""
+        """The op's i-th output as a Tensor attached to this node (for differentiable VJPs)."""
         if self.outs is None:
             raise RuntimeError(f"{self.name}: output was not saved for backward (internal error)")
         t = _wrap(self.outs[i])
@@ -88,6 +138,10 @@ class Node:
         t.requires_grad = True
         t._oi = i
         return t
+
+    def tensor_args(self):
+        """``saved`` with output placeholders replaced by the attached outputs."""
+        return [self.output(s.i) if type(s) is _Out else s for s in self.saved]
 
     @property
     def next_functions(self):
@@ -121,20 +175,22 @@ class Node:
         return f"<{self.name}Backward>"
 
 
-FAST = {}
-
-
-def fast_vjp(backward):
-    """Register a numpy twin of a tensor-op VJP: ``fast(node, g_array) -> tuple of arrays``.
-
-    The tensor-op VJP stays the definition (it is what ``create_graph=True`` differentiates);
-    the twin is what plain ``backward()`` runs, without building Tensors for every gradient.
-    Both must compute the same thing; the test suite checks each pair against each other
-    (tests/test_fast_vjp.py)."""
-    def deco(fast):
-        FAST[backward] = fast
-        return fast
-    return deco
+def tensor_vjp(fn):
+    """Adapt a VJP that only works on Tensors (user ``Function``s, compositions differentiated
+    by the engine) to the plain backward path: there it gets the gradients wrapped as Tensors
+    and the op's saved Tensors themselves, runs under no_grad, and its results are unwrapped."""
+    def vjp(ctx, g, *saved):
+        if isinstance(g, Tensor) or (type(g) is tuple and any(isinstance(x, Tensor) for x in g)):
+            return fn(ctx, g, *saved)
+        if type(g) is tuple:
+            g = tuple(None if x is None else _wrap(np.asarray(x)) for x in g)
+        else:
+            g = _wrap(np.asarray(g))
+        res = fn(ctx, g, *ctx.tensor_args())
+        return tuple(None if r is None else r._data for r in res)
+    vjp.__name__ = getattr(fn, "__name__", "vjp")
+    vjp.__wrapped__ = fn
+    return vjp
 
 
 def _anomaly_forward(node, name, datas):
@@ -149,19 +205,24 @@ def _anomaly_forward(node, name, datas):
 _SEQ = itertools.count()
 
 
-def _tag(node, scope):
-    """Tag a new node with the open scope and its creation number (read by tg.viz)."""
-    node.scope = (scope, next(_SEQ))
+def _watch(node, name, datas):
+    """Tag a new node with the open viz scope and its creation number; in anomaly mode, record
+    where it was created and check its outputs."""
+    if STATE.scope is not None:
+        node.scope = (STATE.scope, next(_SEQ))
+    if STATE.anomaly:
+        _anomaly_forward(node, name, datas)
 
 
-def record(name, data, inputs, backward, saved=(), info=None, save_output=False, view_of=None):
+def record(name, data, inputs, vjp, saved=(), view_of=None):
     """Wrap ``data`` (the op's numpy result) in a Tensor and, if any input requires grad and
-    grad mode is on, attach a Node that will call ``backward(node, grad)``. ``view_of``: the
+    grad mode is on, attach a Node that will call ``vjp(node, grad, *saved)``. ``view_of``: the
     input whose memory ``data`` shares (a view op), so the two share a version counter."""
     if type(data) is not _ndarray:
         data = np.asarray(data)
+    # the output Tensor, built inline (this is the hottest path; _wrap is the other place)
     out = _new(Tensor)
-    out.data = data
+    out._data = data
     out.grad = None
     out.requires_grad = False
     out.grad_fn = None
@@ -174,46 +235,48 @@ def record(name, data, inputs, backward, saved=(), info=None, save_output=False,
                 break
         else:
             return out
-        node = Node(name, backward, inputs, saved, info)
+        # output placeholders come first in ``saved`` (OUT, ...), so one check finds them
+        node = Node(name, vjp, inputs, saved, (data,),
+                    saved and type(saved[0]) is _Out)
         node.meta = (data.shape, data.dtype)
-        if save_output:
-            node.outs = (data,)
+        if node.outs is not None:
             node.orefs = (_ref(out),)  # weak: lets backward see in-place changes to the output
         out.grad_fn = node
         out.requires_grad = True
-        if STATE.scope is not None:
-            _tag(node, STATE.scope)
-        if STATE.anomaly:
-            _anomaly_forward(node, name, (data,))
+        if STATE.watch:  # a viz scope is open or anomaly mode is on
+            _watch(node, name, (data,))
     return out
 
 
-def record_multi(name, datas, inputs, backward, saved=(), info=None, save_output=False,
-                 differentiable=None):
-    """Like ``record`` for an op with several outputs; ``backward(node, grads)`` gets a tuple of
-    gradients (None for outputs that received none). ``differentiable`` (tuple of bools) marks
-    outputs that carry no gradient (e.g. indices)."""
+def _one(vjp):
+    def one(ctx, g, *saved):
+        return vjp(ctx, (g,), *saved)
+    one.__wrapped__ = vjp
+    return one
+
+
+def record_multi(name, datas, inputs, vjp, saved=(), differentiable=None):
+    """Like ``record`` for an op with several outputs; ``vjp(node, grads, *saved)`` gets a
+    tuple of gradients (None for outputs that received none). ``differentiable`` (tuple of
+    bools) marks outputs that carry no gradient (e.g. indices)."""
     datas = tuple(d if type(d) is _ndarray else np.asarray(d) for d in datas)
     outs = tuple(_wrap(d) for d in datas)
     if STATE.enabled and any(t.requires_grad for t in inputs):
-        if len(datas) == 1:  # the engine passes single-output nodes a bare gradient
-            fn = backward
-
-            def backward(node, g, _fn=fn):
-                return _fn(node, (g,))
-        node = Node(name, backward, inputs, saved, info, nout=len(datas))
-        node.meta = ((datas[0].shape, datas[0].dtype) if len(datas) == 1 else
-                     tuple((d.shape, d.dtype) for d in datas))
-        if save_output:
-            node.outs = datas
+        if len(datas) == 1:  # the engine hands single-output nodes a bare gradient
+            node = Node(name, _one(vjp), inputs, saved, datas,
+                        any(type(s) is _Out for s in saved))
+            node.meta = (datas[0].shape, datas[0].dtype)
+        else:
+            node = Node(name, vjp, inputs, saved, datas,
+                        any(type(s) is _Out for s in saved))
+            node.meta = tuple((d.shape, d.dtype) for d in datas)
+        if node.outs is not None:
             node.orefs = tuple(_ref(t) for t in outs)
         for i, t in enumerate(outs):
             if differentiable is None or differentiable[i]:
                 t.grad_fn = node
                 t.requires_grad = True
                 t._oi = i
-        if STATE.scope is not None:
-            _tag(node, STATE.scope)
-        if STATE.anomaly:
-            _anomaly_forward(node, name, datas)
+        if STATE.watch:
+            _watch(node, name, datas)
     return outs

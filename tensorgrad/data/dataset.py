@@ -1,4 +1,4 @@
-"""Datasets and the mini-batch loader (notes §6.1)."""
+"""Datasets and the mini-batch loader (§6.1, docs/maths.md)."""
 from __future__ import annotations
 
 import numbers
@@ -7,12 +7,16 @@ import numpy as np
 
 from .. import random as _random
 from ..tensor import Tensor, _wrap
+from .sampler import BatchSampler, RandomSampler, SequentialSampler, numpy_generator
+from .workers import threaded_batches
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "default_collate"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "DataLoader",
+           "default_collate", "default_convert"]
 
 
 class Dataset:
-    """A dataset maps an index ``0 <= i < len(ds)`` to an example (usually a tuple)."""
+    """A dataset maps an index ``0 <= i < len(ds)`` to an example (usually a tuple).
+    ``ds1 + ds2`` is their ``ConcatDataset``."""
 
     def __getitem__(self, index):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
@@ -20,10 +24,26 @@ class Dataset:
     def __len__(self):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement __len__")
 
+    def __add__(self, other):
+        from .combine import ConcatDataset
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A dataset that is a stream: ``__iter__`` yields the examples (no indexing, maybe no
+    length). ``ds1 + ds2`` chains two of them (``ChainDataset``)."""
+
+    def __iter__(self):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __add__(self, other):
+        from .combine import ChainDataset
+        return ChainDataset([self, other])
+
 
 def _as_array(x, what):
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if isinstance(x, np.ndarray):
         return x
     try:
@@ -67,8 +87,9 @@ class TensorDataset(Dataset):
         return tuple(_wrap(np.asarray(a[index])) for a in self.arrays)
 
     def _batch(self, idx):
-        """Fast path for DataLoader: one fancy-index per tensor instead of stacking rows."""
-        return tuple(_wrap(a[idx]) for a in self.arrays)
+        """Fast path for DataLoader: one fancy-index per tensor instead of stacking rows
+        (a list of fields, as ``default_collate`` gives for tuple examples)."""
+        return [_wrap(a[idx]) for a in self.arrays]
 
 
 class Subset(Dataset):
@@ -85,6 +106,8 @@ class Subset(Dataset):
         return int(self.indices.size)
 
     def __getitem__(self, index):
+        if isinstance(index, list):
+            return [self.dataset[int(self.indices[i])] for i in index]
         return self.dataset[int(self.indices[index])]
 
     def _batch(self, idx):
@@ -94,99 +117,248 @@ class Subset(Dataset):
         return inner(self.indices[idx])
 
 
+_COLLATE_ERR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or "
+                "lists; found {}")
+
+
+def _stack(arrays, first):
+    try:
+        return np.stack(arrays)
+    except ValueError:
+        shapes = sorted({a.shape for a in arrays})
+        raise RuntimeError(f"default_collate: stack expects each {first} to be equal size, but "
+                           f"got shapes {shapes}") from None
+
+
 def default_collate(batch):
-    """Stack a list of examples: tuples stack field by field; Tensors, arrays and numbers become
-    one Tensor with a new first dimension; dicts stack per key."""
+    """Stack a list of examples into a batch, as PyTorch's ``default_collate``: Tensors and
+    numpy arrays stack along a new first dimension; Python floats become a float64 Tensor,
+    ints an int64 Tensor, bools a bool Tensor; strings stay as they are; dicts collate per key;
+    tuples and lists collate field by field (a tuple example gives a *list* of fields, as in
+    PyTorch; a namedtuple keeps its type)."""
     if len(batch) == 0:
         raise ValueError("default_collate: got an empty batch")
     first = batch[0]
+    if isinstance(first, Tensor):
+        return _wrap(_stack([ex._data for ex in batch], "tensor"))
+    if isinstance(first, np.ndarray):
+        if first.dtype.kind in "OUSV":
+            raise TypeError(_COLLATE_ERR.format(f"numpy array of dtype {first.dtype} (don't "
+                                                f"know how to batch it; pass collate_fn=)"))
+        return _wrap(_stack([np.asarray(ex) for ex in batch], "array"))
+    if isinstance(first, np.generic) and first.dtype.kind not in "OUSV":
+        return _wrap(np.asarray(batch))
+    if isinstance(first, (bool, np.bool_)):
+        return _wrap(np.asarray(batch, dtype=bool))
+    if isinstance(first, numbers.Integral):
+        return _wrap(np.asarray(batch, dtype=np.int64))
+    if isinstance(first, numbers.Real):
+        return _wrap(np.asarray(batch, dtype=np.float64))
+    if isinstance(first, (str, bytes)):
+        return batch
+    if isinstance(first, dict):
+        out = {k: default_collate([ex[k] for ex in batch]) for k in first}
+        if type(first) is not dict:  # e.g. an OrderedDict keeps its type where it can
+            try:
+                return type(first)(out)
+            except TypeError:
+                pass
+        return out
     if isinstance(first, (tuple, list)):
         n = len(first)
         for i, ex in enumerate(batch):
             if len(ex) != n:
-                raise ValueError(f"default_collate: example {i} has {len(ex)} fields, example 0 "
-                                 f"has {n}")
-        return tuple(default_collate([ex[j] for ex in batch]) for j in range(n))
-    if isinstance(first, dict):
-        return {k: default_collate([ex[k] for ex in batch]) for k in first}
-    if isinstance(first, Tensor):
-        return _wrap(np.stack([ex.data for ex in batch]))
-    if isinstance(first, (np.ndarray, np.generic, numbers.Number)):
-        arr = np.stack([np.asarray(ex) for ex in batch])
-        if arr.dtype == np.float64 and isinstance(first, float):
-            arr = arr.astype(np.float32)  # Python floats follow tg.tensor's default
-        return _wrap(arr)
-    if isinstance(first, str):
-        return list(batch)
-    raise TypeError(f"default_collate: don't know how to batch examples of type "
-                    f"{type(first).__name__}; pass collate_fn=")
+                raise RuntimeError(f"default_collate: each element in list of batch should be "
+                                   f"of equal size (example {i} has {len(ex)} fields, example "
+                                   f"0 has {n})")
+        fields = [default_collate(samples) for samples in zip(*batch)]
+        if isinstance(first, tuple) and hasattr(first, "_fields"):  # a namedtuple
+            return type(first)(*fields)
+        return fields
+    raise TypeError(_COLLATE_ERR.format(f"{type(first).__name__} (don't know how to batch it; "
+                                        f"pass collate_fn=)"))
+
+
+def default_convert(data):
+    """What a loader with ``batch_size=None`` applies to each example: numpy arrays (and numpy
+    scalars) become Tensors, inside dicts, tuples and lists too; everything else is unchanged."""
+    if isinstance(data, np.ndarray) and data.dtype.kind not in "OUSV":
+        return _wrap(data)
+    if isinstance(data, np.generic) and data.dtype.kind not in "OUSV":
+        return _wrap(np.asarray(data))
+    if isinstance(data, dict):
+        return {k: default_convert(v) for k, v in data.items()}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(v) for v in data))
+    if isinstance(data, tuple):
+        return [default_convert(v) for v in data]
+    if isinstance(data, list):
+        return [default_convert(v) for v in data]
+    return data
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in mini-batches.
+    """Iterate over ``dataset`` in mini-batches, with PyTorch's arguments.
 
-    ``shuffle=True`` draws a new order each epoch from ``generator`` (a numpy Generator) if
-    given, else from a private generator seeded with ``seed`` if given, else from tensorgrad's
-    global generator (so ``tg.manual_seed`` fixes it). The last, smaller batch is kept unless
-    ``drop_last``. ``collate_fn`` turns a list of examples into a batch (``default_collate``).
-    ``transform`` (**tg**) is applied to each batch's inputs (its first field), e.g. a
-    ``tg.vision.transforms`` augmentation that draws new parameters for every image.
+    * Order: ``shuffle=True`` draws a new order each pass from ``generator`` (a numpy
+      Generator, or an object holding one), else from a private generator seeded with
+      ``seed`` (tensorgrad's), else from tensorgrad's global generator (``tg.manual_seed``
+      fixes it). ``sampler`` (e.g. ``WeightedRandomSampler``, ``DistributedSampler``) gives
+      the indices instead; ``batch_sampler`` gives whole batches of indices.
+    * Batching: ``batch_size`` examples per batch (the last smaller unless ``drop_last``),
+      stacked by ``collate_fn`` (``default_collate``); ``batch_size=None`` turns batching off
+      (each example goes through ``default_convert``).
+    * ``IterableDataset``: examples come from its iterator, batched as they come.
+    * ``num_workers > 0``: threads of this process prefetch ``prefetch_factor`` batches each
+      (see ``tensorgrad/data/workers.py`` for what that does and doesn't speed up);
+      ``worker_init_fn``, ``timeout``, ``persistent_workers`` work with them. ``pin_memory``,
+      ``pin_memory_device``, ``multiprocessing_context`` and ``in_order`` are accepted and
+      change nothing (one device, in-order threads).
+
+    * ``transform`` (**tg**): applied to each batch's inputs (its first field), e.g. a
+      ``tg.vision.transforms`` augmentation that draws new parameters for every image.
+
+    ``len(loader)`` is the number of batches, as in PyTorch.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, *, seed=None,
-                 generator=None, collate_fn=None, collate=None, transform=None):
-        if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
-            raise TypeError(f"DataLoader: dataset must define __len__ and __getitem__, got "
-                            f"{type(dataset).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size should be a positive integer, got "
-                             f"{batch_size!r}")
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
+                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
+                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor=None, persistent_workers=False, pin_memory_device="",
+                 in_order=True, seed=None, collate=None, transform=None):
+        name = "DataLoader"
+        iterable = isinstance(dataset, IterableDataset)
+        if not iterable and not hasattr(dataset, "__getitem__"):
+            raise TypeError(f"{name}: dataset must define __getitem__ and __len__ (a map-style "
+                            f"Dataset) or be an IterableDataset, got {type(dataset).__name__}")
+        if batch_size is not None:
+            if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                    or batch_size < 1:
+                raise ValueError(f"{name}: batch_size should be a positive integer or None, got "
+                                 f"{batch_size!r}")
+        elif drop_last:
+            raise ValueError(f"{name}: batch_size=None option disables auto-batching and is "
+                             f"mutually exclusive with drop_last")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) \
+                or num_workers < 0:
+            raise ValueError(f"{name}: num_workers option should be non-negative; use "
+                             f"num_workers=0 to disable workers (got {num_workers!r})")
+        if timeout < 0:
+            raise ValueError(f"{name}: timeout option should be non-negative, got {timeout}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(f"{name}: prefetch_factor option could only be specified with "
+                             f"num_workers > 0 (let num_workers > 0 or set prefetch_factor to "
+                             f"None)")
+        if persistent_workers and num_workers == 0:
+            raise ValueError(f"{name}: persistent_workers option needs num_workers > 0")
         if seed is not None and generator is not None:
-            raise ValueError("DataLoader: give either seed or generator, not both")
-        if generator is not None and not isinstance(generator, np.random.Generator):
-            raise TypeError(f"DataLoader: generator must be a numpy Generator "
-                            f"(np.random.default_rng(...)), got {type(generator).__name__}; "
-                            f"pass an int as seed= instead")
+            raise ValueError(f"{name}: give either seed or generator, not both")
+        gen = numpy_generator(generator, name)
+        if seed is not None:
+            gen = np.random.default_rng(seed)
+        if iterable:
+            for what, v in (("shuffle", shuffle), ("sampler", sampler),
+                            ("batch_sampler", batch_sampler)):
+                if v not in (None, False):
+                    raise ValueError(f"{name} with IterableDataset: expected unspecified {what} "
+                                     f"option, but got {what}={v!r}")
+        if sampler is not None and shuffle:
+            raise ValueError(f"{name}: sampler option is mutually exclusive with shuffle")
+        if sampler is not None and not hasattr(sampler, "__iter__"):
+            raise ValueError(f"{name}: sampler must be iterable, got {type(sampler).__name__}")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(f"{name}: batch_sampler option is mutually exclusive with "
+                                 f"batch_size, shuffle, sampler, and drop_last")
+            batch_size, drop_last = None, False
+        if sampler is None and not iterable:
+            if shuffle:
+                sampler = RandomSampler(dataset, generator=gen)
+            else:
+                sampler = SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None and not iterable:
+            batch_sampler = BatchSampler(sampler, int(batch_size), bool(drop_last))
         self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.drop_last = bool(drop_last)
-        self.collate_fn = collate_fn or collate
         if transform is not None and not callable(transform):
-            raise TypeError(f"DataLoader: transform must be callable, got "
+            raise TypeError(f"{name}: transform must be callable, got "
                             f"{type(transform).__name__}")
         self.transform = transform
-        self.seed = seed
-        self.generator = generator if generator is not None else (
-            np.random.default_rng(seed) if seed is not None else None)
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        self.shuffle = bool(shuffle)
+        self.generator, self.seed = gen, seed
+        self.num_workers, self.prefetch_factor = int(num_workers), prefetch_factor
+        self.timeout, self.worker_init_fn = timeout, worker_init_fn
+        self.persistent_workers, self.pin_memory = persistent_workers, pin_memory
+        self.pin_memory_device, self.in_order = pin_memory_device, in_order
+        self.multiprocessing_context = multiprocessing_context
+        self._auto_collation = batch_sampler is not None or (iterable and batch_size is not None)
+        self._user_collate = collate_fn or collate
+        self.collate_fn = self._user_collate or (default_collate if self._auto_collation
+                                                 else default_convert)
 
     def __len__(self):
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)
+            if self.batch_size is not None:
+                return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            return n
+        return len(self.batch_sampler if self._auto_collation else self.sampler)
 
-    def _order(self):
-        n = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(n)
-        gen = self.generator if self.generator is not None else _random.generator()
-        return gen.permutation(n)
+    def _fetch(self, idx):
+        """One batch (or, without batching, one example) for the indices ``idx``."""
+        if not self._auto_collation:
+            return self.collate_fn(self.dataset[idx])
+        fast = getattr(self.dataset, "_batch", None) if self._user_collate is None else None
+        batch = fast(np.asarray(idx, dtype=np.int64)) if fast is not None else None
+        if batch is None:
+            batch = self.collate_fn([self.dataset[i] for i in idx])
+        return batch
+
+    def _iter_stream(self):
+        it = iter(self.dataset)
+        if self.batch_size is None:
+            for ex in it:
+                yield self.collate_fn(ex)
+            return
+        buf = []
+        for ex in it:
+            buf.append(ex)
+            if len(buf) == self.batch_size:
+                yield self.collate_fn(buf)
+                buf = []
+        if buf and not self.drop_last:
+            yield self.collate_fn(buf)
 
     def __iter__(self):
-        order = self._order()
-        n, bs = order.size, self.batch_size
-        stop = (n // bs) * bs if self.drop_last else n
-        fast = getattr(self.dataset, "_batch", None) if self.collate_fn is None else None
-        for start in range(0, stop, bs):
-            idx = order[start:start + bs]
-            batch = fast(idx) if fast is not None else None
-            if batch is None:
-                examples = [self.dataset[int(i)] for i in idx]
-                batch = (self.collate_fn or default_collate)(examples)
-            if self.transform is not None:
-                batch = ((self.transform(batch[0]),) + tuple(batch[1:])
-                         if isinstance(batch, (tuple, list)) else self.transform(batch))
-            yield batch
+        batches = self._batches()
+        if self.transform is None:
+            return batches
+        # the transform runs here, in the consuming thread, so its random draws (from
+        # tensorgrad's generator) come in batch order whatever num_workers is
+        return (self._transformed(b) for b in batches)
+
+    def _transformed(self, batch):
+        if isinstance(batch, (tuple, list)):
+            return (self.transform(batch[0]),) + tuple(batch[1:])
+        return self.transform(batch)
+
+    def _batches(self):
+        if isinstance(self.dataset, IterableDataset):
+            return self._iter_stream()
+        indices = self.batch_sampler if self._auto_collation else self.sampler
+        if self.num_workers == 0:
+            return (self._fetch(idx) for idx in indices)
+        # the workers' seeds come from a copy of the generator, so the draws (shuffles,
+        # dropout, ...) are the same whatever num_workers is
+        gen = self.generator if self.generator is not None else _random.generator()
+        peek = np.random.Generator(type(gen.bit_generator)())
+        peek.bit_generator.state = gen.bit_generator.state
+        base_seed = int(peek.integers(2 ** 62))
+        return threaded_batches(indices, self._fetch, self.dataset, self.num_workers,
+                                self.prefetch_factor or 2, self.worker_init_fn, base_seed,
+                                self.timeout)
 
     # the private generator's state travels with checkpoints
     def state_dict(self) -> dict:
@@ -203,6 +375,7 @@ class DataLoader:
             self.generator.bit_generator.state = g
 
     def __repr__(self):
-        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
+        size = len(self.dataset) if hasattr(self.dataset, "__len__") else "?"
+        return (f"DataLoader({type(self.dataset).__name__} of {size}, "
                 f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last})")
+                f"drop_last={self.drop_last}, num_workers={self.num_workers})")

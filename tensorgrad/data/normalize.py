@@ -1,4 +1,4 @@
-"""Input normalization fitted on the training set (notes §5.1)."""
+"""Input normalization fitted on the training set (§5.1, docs/maths.md)."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +13,8 @@ class Normalizer:
     ``μ`` and scale to dev and test data (§5.1).
 
     ``scale="std"`` (default) divides by ``σ = sqrt(mean((x − μ)²))``, which gives every feature
-    unit variance — the standardization the notes describe. ``scale="variance"`` divides by
-    ``σ²`` as the notes' formula literally writes it; ``scale=None`` only centres. Features whose
+    unit variance (standardization). ``scale="variance"`` divides by ``σ²``, as some texts write
+    the formula; ``scale=None`` only centres. Features whose
     scale is (almost) zero — constant pixels, say — are divided by 1 instead.
 
     ``axis`` are the dimensions averaged over: 0 (per feature, default) or e.g. ``(0, 2, 3)``
@@ -32,7 +32,7 @@ class Normalizer:
     @staticmethod
     def _arr(x, op):
         if isinstance(x, Tensor):
-            return x.data
+            return x._data
         a = np.asarray(x)
         if a.dtype.kind not in "fiub":
             raise TypeError(f"Normalizer.{op}: expected numeric data, got dtype {a.dtype}")
@@ -93,8 +93,8 @@ class Normalizer:
         missing = {"mean", "scale"} - set(state)
         if missing:
             raise ValueError(f"Normalizer.load_state_dict: missing keys {sorted(missing)}")
-        m = state["mean"].data if isinstance(state["mean"], Tensor) else np.asarray(state["mean"])
-        s = state["scale"].data if isinstance(state["scale"], Tensor) else np.asarray(state["scale"])
+        m = state["mean"]._data if isinstance(state["mean"], Tensor) else np.asarray(state["mean"])
+        s = state["scale"]._data if isinstance(state["scale"], Tensor) else np.asarray(state["scale"])
         if m.shape != s.shape:
             raise ValueError(f"Normalizer.load_state_dict: mean {m.shape} and scale {s.shape} "
                              f"differ in shape")

@@ -1,13 +1,15 @@
-"""Train/dev/test splits (notes §4.1, §7.2) and the training-dev set of §7.4.1."""
+"""Train/dev/test splits (§4.1, §7.2) and the training-dev set of §7.4.1 (docs/maths.md)."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from .. import random as _random
 from ..tensor import Tensor, _wrap
 from .dataset import Dataset, Subset
+from .sampler import numpy_generator
 
 __all__ = ["train_dev_test_split", "train_dev_split", "mismatched_split", "split_indices",
            "random_split"]
@@ -51,7 +53,7 @@ def split_indices(n, fractions, *, shuffle=True, seed=None, stratify=None, op="s
     sizes = _counts(n, fr, op)
     gen = _gen(seed)
     if stratify is not None:
-        labels = np.asarray(stratify.data if isinstance(stratify, Tensor) else stratify)
+        labels = np.asarray(stratify._data if isinstance(stratify, Tensor) else stratify)
         if labels.shape[:1] != (n,):
             raise ValueError(f"{op}: stratify has {labels.shape[0] if labels.ndim else 0} "
                              f"labels for {n} examples")
@@ -74,7 +76,7 @@ def _take(arrays, idx):
     out = []
     for a in arrays:
         if isinstance(a, Tensor):
-            out.append(_wrap(a.data[idx]))
+            out.append(_wrap(a._data[idx]))
         elif isinstance(a, np.ndarray):
             out.append(a[idx])
         else:
@@ -113,7 +115,7 @@ def _split(arrays, fractions, shuffle, seed, stratify, op):
 def train_dev_test_split(*arrays, fractions=(0.98, 0.01, 0.01), shuffle=True, seed=None,
                          stratify=None):
     """Split arrays (Tensors, numpy arrays, lists; all with the same number of examples) or one
-    Dataset into train, dev and test parts by ``fractions`` (the notes' 98/1/1 by default;
+    Dataset into train, dev and test parts by ``fractions`` (98/1/1 by default, for large data sets;
     60/20/20 suits small data). Returns ``(train, dev, test)``; each part is a tuple with one
     entry per input (or the array itself for one input; a Subset for a Dataset). ``seed``
     (else tg's global generator) fixes the shuffle; ``stratify=y`` keeps class proportions.
@@ -159,8 +161,8 @@ def mismatched_split(source, target, *, target_in_train=0.5, train_dev_fraction=
     merged = []
     for s, t in zip(source, t_train):
         if isinstance(s, Tensor) or isinstance(t, Tensor):
-            sa = s.data if isinstance(s, Tensor) else np.asarray(s)
-            ta = t.data if isinstance(t, Tensor) else np.asarray(t)
+            sa = s._data if isinstance(s, Tensor) else np.asarray(s)
+            ta = t._data if isinstance(t, Tensor) else np.asarray(t)
             merged.append(_wrap(np.concatenate([sa, ta])))
         else:
             merged.append(np.concatenate([np.asarray(s), np.asarray(t)]))
@@ -175,19 +177,27 @@ def mismatched_split(source, target, *, target_in_train=0.5, train_dev_fraction=
 def random_split(dataset, lengths, generator=None, *, seed=None):
     """PyTorch's ``random_split``: Subsets of ``dataset`` with the given ``lengths`` (integers
     summing to ``len(dataset)``, or fractions summing to 1 — leftover examples from rounding go
-    round-robin to the parts). Shuffled with ``generator`` (a numpy Generator), ``seed``, or
-    tg's global generator."""
+    round-robin to the parts). Shuffled with ``generator`` (a numpy Generator or an object
+    holding one), ``seed``, or tg's global generator."""
+    if generator is not None and seed is not None:
+        raise ValueError("random_split: give either generator or seed, not both")
     n = len(dataset)
     lengths = list(lengths)
     if lengths and all(isinstance(x, float) for x in lengths) and abs(sum(lengths) - 1) < 1e-6:
         counts = [int(math.floor(n * f)) for f in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
+        for i, k in enumerate(counts):
+            if k == 0:
+                warnings.warn(f"random_split: length of split at index {i} is 0; this might "
+                              f"result in an empty dataset", UserWarning, stacklevel=2)
         lengths = counts
     if any(int(x) != x or x < 0 for x in lengths) or sum(lengths) != n:
         raise ValueError(f"random_split: lengths {lengths} must be non-negative integers that "
                          f"sum to the dataset's {n} examples (or fractions that sum to 1)")
-    gen = generator if generator is not None else _gen(seed)
+    gen = numpy_generator(generator, "random_split")
+    if gen is None:
+        gen = _gen(seed)
     order = gen.permutation(n)
     out, start = [], 0
     for k in lengths:

@@ -48,7 +48,7 @@ class Ensemble(nn.Module):
 def predict_proba(model, X, batch_size=256):
     """Class probabilities of ``model`` on ``X`` (eval mode, no graph, in batches) as a numpy
     array (N, num_classes). An ``Ensemble(average="prob")`` already returns probabilities."""
-    arr = X.data if isinstance(X, Tensor) else np.asarray(X)
+    arr = X._data if isinstance(X, Tensor) else np.asarray(X)
     was = model.training
     model.eval()
     outs = []
@@ -58,7 +58,7 @@ def predict_proba(model, X, batch_size=256):
                 o = model(_wrap(arr[i:i + int(batch_size)]))
                 if not (isinstance(model, Ensemble) and model.average == "prob"):
                     o = softmax(o, dim=1)
-                outs.append(np.array(o.data, copy=True))
+                outs.append(np.array(o._data, copy=True))
     finally:
         model.train(was)
     return np.concatenate(outs)
@@ -71,7 +71,7 @@ def multi_crop_predict(model, X, size, crops=10, batch_size=256):
     from ..vision.transforms import functional as VF
     if crops not in (5, 10):
         raise ValueError(f"multi_crop_predict: crops must be 5 or 10, got {crops}")
-    arr = X.data if isinstance(X, Tensor) else np.asarray(X)
+    arr = X._data if isinstance(X, Tensor) else np.asarray(X)
     if arr.ndim != 4:
         raise ValueError(f"multi_crop_predict: expected a batch of images (N, C, H, W), got "
                          f"shape {arr.shape}")

@@ -151,7 +151,7 @@ def precompute_features(trunk, X, path=None, batch_size=256, progress=False):
     features as one Tensor. With ``path``, the features are cached there as safetensors
     (``tg.save``; no pickle) together with a fingerprint of ``X`` and the trunk's parameter
     count: a later call with the same data loads the file instead of recomputing."""
-    arr = X.data if isinstance(X, Tensor) else np.asarray(X)
+    arr = X._data if isinstance(X, Tensor) else np.asarray(X)
     if arr.ndim < 1 or len(arr) == 0:
         raise ValueError(f"precompute_features: expected a non-empty batch of inputs, got shape "
                          f"{arr.shape}")
@@ -176,7 +176,7 @@ def precompute_features(trunk, X, path=None, batch_size=256, progress=False):
         with no_grad():
             for i in it:
                 out = trunk(_wrap(arr[i:i + int(batch_size)]))
-                outs.append(np.array(out.data, copy=True))
+                outs.append(np.array(out._data, copy=True))
     finally:
         if was_training:
             trunk.train()

@@ -4,15 +4,16 @@ Every function fills its tensor in place under ``no_grad`` (bumping its version 
 draws from ``tensorgrad.random.generator()`` — so ``tg.manual_seed`` makes them reproducible —
 and returns the tensor.
 
-The course notes' schemes (§2.3.1, §5.3), offered under **tg** names because PyTorch's
-``xavier_*`` uses Var = 2/(fan_in + fan_out):
+The textbook schemes of §2.3.1 and §5.3 (explained in docs/maths.md), offered under **tg**
+names (``*_notes_``: the course's conventions) because PyTorch's ``xavier_*`` (Glorot & Bengio
+2010) uses Var = 2/(fan_in + fan_out):
 
 =====================================  ====================================================
-``small_normal_(w, scale=0.01)``       ``randn * 0.01``, the notes' small random init
+``small_normal_(w, scale=0.01)``       ``randn * 0.01``, small random init
 ``xavier_notes_(w)``                   ``randn * sqrt(1/n[l-1])`` (Var = 1/fan_in)
 ``he_notes_(w)``                       ``randn * sqrt(2/n[l-1])`` (Var = 2/fan_in; the same as
                                        ``kaiming_normal_(w, nonlinearity='relu')``)
-``xavier_normal_(w, variance='notes')`` the notes' Var = 1/fan_in under PyTorch's name
+``xavier_normal_(w, variance='notes')`` Var = 1/fan_in under PyTorch's name
 ``init_module_(model, scheme)``        one of 'zeros', 'small', 'xavier', 'xavier_notes',
                                        'he', 'default' on every Linear/conv weight (biases 0)
 =====================================  ====================================================
@@ -37,14 +38,14 @@ def _check(tensor, fn):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init.{fn}: expected a tg.Tensor (e.g. a Parameter), got "
                         f"{type(tensor).__name__}")
-    if tensor.data.dtype.kind != "f":
-        raise TypeError(f"init.{fn}: expected a floating tensor, got dtype {tensor.data.dtype}")
+    if tensor._data.dtype.kind != "f":
+        raise TypeError(f"init.{fn}: expected a floating tensor, got dtype {tensor._data.dtype}")
 
 
 def _fill(tensor, values):
     """Copy ``values`` (a numpy array) into ``tensor`` in place, without recording a graph."""
     with no_grad():
-        tensor.copy_(Tensor(np.asarray(values, dtype=tensor.data.dtype)))
+        tensor.copy_(Tensor(np.asarray(values, dtype=tensor._data.dtype)))
     return tensor
 
 
@@ -150,7 +151,8 @@ def xavier_uniform_(tensor, gain=1.0):
 def xavier_normal_(tensor, gain=1.0, variance="pytorch"):
     """Glorot normal: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)) (PyTorch).
 
-    **tg** ``variance='notes'``: the course notes' Xavier, std = gain * sqrt(1 / fan_in)."""
+    **tg** ``variance='notes'``: the textbook Xavier of §5.3 (docs/maths.md),
+    std = gain * sqrt(1 / fan_in)."""
     _check(tensor, "xavier_normal_")
     fi, fo = calculate_fan_in_and_fan_out(tensor)
     if variance == "pytorch":
@@ -175,7 +177,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     """He normal: N(0, std^2), std = gain / sqrt(fan); with the defaults (leaky_relu, a=0)
-    Var = 2/fan_in — the notes' He initialization for ReLU layers."""
+    Var = 2/fan_in — He initialization for ReLU layers (He et al. 2015; §5.3)."""
     _check(tensor, "kaiming_normal_")
     fan = _fan(tensor, mode)
     if fan == 0:
@@ -184,20 +186,21 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     return _fill(tensor, _random.generator().normal(0.0, std, size=tensor.shape))
 
 
-# ---- the notes' schemes (tg) ----------------------------------------------------------------
+# ---- the textbook schemes of §2.3.1 / §5.3 (tg) ---------------------------------------------
 def small_normal_(tensor, scale=0.01):
-    """**tg** The notes' small random init (§2.3.1): ``randn(shape) * scale``."""
+    """**tg** Small random init (§2.3.1, docs/maths.md): ``randn(shape) * scale``."""
     _check(tensor, "small_normal_")
     return _fill(tensor, _random.generator().standard_normal(tensor.shape) * scale)
 
 
 def xavier_notes_(tensor):
-    """**tg** The notes' Xavier (§5.3): ``randn(shape) * sqrt(1 / fan_in)``."""
+    """**tg** Xavier in its textbook form (§5.3, docs/maths.md):
+    ``randn(shape) * sqrt(1 / fan_in)``."""
     return xavier_normal_(tensor, variance="notes")
 
 
 def he_notes_(tensor):
-    """**tg** The notes' He (§5.3): ``randn(shape) * sqrt(2 / fan_in)``."""
+    """**tg** He (§5.3, docs/maths.md): ``randn(shape) * sqrt(2 / fan_in)``."""
     _check(tensor, "he_notes_")
     fi, _ = calculate_fan_in_and_fan_out(tensor)
     return _fill(tensor, _random.generator().standard_normal(tensor.shape) * math.sqrt(2.0 / fi))
@@ -215,8 +218,8 @@ _SCHEMES = {
 
 
 def init_module_(module, scheme="he", bias=0.0):
-    """**tg** Re-initialize every weight (2-D or more) of ``module`` with one of the notes'
-    schemes — 'zeros', 'small' (×0.01), 'xavier' (Var 1/n, the notes'), 'xavier_pytorch',
+    """**tg** Re-initialize every weight (2-D or more) of ``module`` with one of the schemes
+    of §2.3.1 / §5.3 — 'zeros', 'small' (×0.01), 'xavier' (Var 1/n), 'xavier_pytorch',
     'he' (Var 2/n) or 'default' (each layer's ``reset_parameters``) — and set biases (1-D
     parameters named ``bias``) to ``bias``. Returns the module."""
     if scheme == "default":

@@ -1,4 +1,4 @@
-"""Layers: Linear, activations, Flatten, Dropout, BatchNorm1d/2d, Embedding (PyTorch's
+"""Layers: Linear, Flatten, Unflatten (PyTorch's
 names, arguments, parameter shapes, state_dict keys and default initializations)."""
 from __future__ import annotations
 
@@ -6,22 +6,16 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, _wrap, _as_dtype
+from ..tensor import _wrap
 from .. import ops as _ops
 from . import init
-from . import _functional as F
-from .module import Module, Parameter
+from .module import Module, Parameter, check_factory_kwargs
 
-__all__ = ["Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Flatten",
-           "Unflatten", "Dropout", "BatchNorm1d", "BatchNorm2d", "Embedding"]
+__all__ = ["Linear", "Flatten", "Unflatten"]
 
 
-def _dtype(dtype):
-    return np.dtype(np.float32) if dtype is None else _as_dtype(dtype)
-
-
-def _empty(shape, dtype):
-    return Parameter(_wrap(np.zeros(shape, dtype=_dtype(dtype))))
+def _empty(shape, dt):
+    return Parameter(_wrap(np.zeros(shape, dtype=dt)))
 
 
 class Linear(Module):
@@ -32,9 +26,10 @@ class Linear(Module):
         super().__init__()
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.weight = _empty((self.out_features, self.in_features), dtype)
+        dt = check_factory_kwargs("Linear", device, dtype)
+        self.weight = _empty((self.out_features, self.in_features), dt)
         if bias:
-            self.bias = _empty((self.out_features,), dtype)
+            self.bias = _empty((self.out_features,), dt)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -51,65 +46,6 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
-
-
-class ReLU(Module):
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input):
-        return _ops.relu(input)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
-
-
-class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01, inplace=False):
-        super().__init__()
-        self.negative_slope = negative_slope
-        self.inplace = inplace
-
-    def forward(self, input):
-        return _ops.leaky_relu(input, self.negative_slope)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
-
-
-class Tanh(Module):
-    def forward(self, input):
-        return _ops.tanh(input)
-
-
-class Sigmoid(Module):
-    def forward(self, input):
-        return _ops.sigmoid(input)
-
-
-class Softmax(Module):
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input):
-        return _ops.softmax(input, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class LogSoftmax(Module):
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input):
-        return _ops.log_softmax(input, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
 
 class Flatten(Module):
@@ -142,160 +78,3 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
-
-
-class Dropout(Module):
-    """Inverted dropout (notes §4.2): in training, zero each entry with probability ``p`` and
-    scale the rest by 1/(1-p); in eval mode, the identity."""
-
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: dropout probability has to be between 0 and 1, but got "
-                             f"{p}")
-        self.p = p
-        self.inplace = inplace
-
-    def forward(self, input):
-        return F.dropout(input, self.p, self.training)
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
-
-
-class _BatchNorm(Module):
-    _expected_dims = ()
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None, *, bias=True):
-        super().__init__()
-        self.num_features = int(num_features)
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        dt = _dtype(dtype)
-        if affine:
-            self.weight = Parameter(_wrap(np.ones(self.num_features, dtype=dt)))
-            if bias:
-                self.bias = Parameter(_wrap(np.zeros(self.num_features, dtype=dt)))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", _wrap(np.zeros(self.num_features, dtype=dt)))
-            self.register_buffer("running_var", _wrap(np.ones(self.num_features, dtype=dt)))
-            self.register_buffer("num_batches_tracked", _wrap(np.array(0, dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-        self.reset_parameters()
-
-    def reset_running_stats(self):
-        if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
-
-    def reset_parameters(self):
-        self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
-
-    def _check_input_dim(self, input):
-        if input.ndim not in self._expected_dims:
-            exp = " or ".join(f"{d}D" for d in self._expected_dims)
-            raise ValueError(f"{type(self).__name__}: expected {exp} input, got "
-                             f"{input.ndim}D input of shape {tuple(input.shape)}")
-        if input.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: input has {input.shape[1]} channels "
-                             f"(dim 1), the layer expects num_features={self.num_features} "
-                             f"(input shape {tuple(input.shape)})")
-
-    def forward(self, input):
-        self._check_input_dim(input)
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
-            self.num_batches_tracked._version += 1
-            if self.momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked.data)
-        use_batch = self.training or self.running_mean is None
-        track = not self.training or self.track_running_stats
-        return F.batch_norm(input,
-                            self.running_mean if track else None,
-                            self.running_var if track else None,
-                            self.weight, self.bias, use_batch, momentum, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
-
-
-class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L) inputs, per feature/channel C (notes §6.9)."""
-    _expected_dims = (2, 3)
-
-
-class BatchNorm2d(_BatchNorm):
-    """Batch norm over (N, C, H, W) inputs, per channel."""
-    _expected_dims = (4,)
-
-
-class Embedding(Module):
-    """A lookup table: ``weight`` (num_embeddings, embedding_dim) ~ N(0, 1) (PyTorch's init);
-    the ``padding_idx`` row starts at zero and gets no gradient."""
-
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
-                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, device=None, dtype=None):
-        super().__init__()
-        self.num_embeddings = int(num_embeddings)
-        self.embedding_dim = int(embedding_dim)
-        if padding_idx is not None:
-            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
-                                 f"[-{self.num_embeddings}, {self.num_embeddings})")
-            if padding_idx < 0:
-                padding_idx += self.num_embeddings
-        self.padding_idx = padding_idx
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
-                                      "not supported")
-        self.max_norm = None
-        if _weight is None:
-            self.weight = _empty((self.num_embeddings, self.embedding_dim), dtype)
-            self.reset_parameters()
-        else:
-            w = _weight.data if isinstance(_weight, Tensor) else np.asarray(_weight)
-            if w.shape != (self.num_embeddings, self.embedding_dim):
-                raise ValueError(f"Embedding: _weight has shape {w.shape}, expected "
-                                 f"{(self.num_embeddings, self.embedding_dim)}")
-            self.weight = Parameter(_wrap(w), requires_grad=not _freeze)
-
-    def reset_parameters(self):
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
-
-    def forward(self, input):
-        return F.embedding(input, self.weight, self.padding_idx)
-
-    @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
-        if embeddings.ndim != 2:
-            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
-                             f"{tuple(embeddings.shape)}")
-        n, d = embeddings.shape
-        return cls(n, d, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze)
-
-    def extra_repr(self):
-        s = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.padding_idx is not None:
-            s += f", padding_idx={self.padding_idx}"
-        return s

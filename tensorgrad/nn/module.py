@@ -1,4 +1,5 @@
-"""``Module`` and ``Parameter``: the containers every layer is built from (PyTorch-style).
+"""``Module`` and ``Parameter``: what every layer is built from (PyTorch-style). The
+containers (``Sequential``, ``ModuleList``, ...) are in ``containers.py``.
 
 A Module owns Parameters, buffers (non-trainable state such as batch norm's running mean) and
 child Modules. Assigning any of them as an attribute registers it, as in PyTorch, so
@@ -13,16 +14,35 @@ entry is a Parameter, a Module or another container. PyTorch would ignore them; 
 """
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
-import itertools
+from collections import OrderedDict
 
 import numpy as np
 
-from ..tensor import Tensor, _wrap
+from ..device import check_device
+from ..tensor import Tensor, _as_dtype, _wrap
 from ..utils.hooks import RemovableHandle
+from ._hooks import call_with_hooks, check_inputs
+from ._module_state import load_state_dict as _load_state_dict, parse_to as _parse_to
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
-           "ParameterDict", "Identity", "RemovableHandle"]
+__all__ = ["Module", "Parameter", "Identity", "RemovableHandle"]
+
+
+def default_float_dtype():
+    """The float dtype layers create their parameters in when ``dtype=`` is not given."""
+    return np.dtype(np.float32)
+
+
+def check_factory_kwargs(where, device=None, dtype=None):
+    """PyTorch's ``device=``/``dtype=`` layer arguments: the device must be the CPU (one
+    clear error otherwise), the dtype a floating one; returns the numpy dtype to use."""
+    check_device(device, where)
+    if dtype is None:
+        return default_float_dtype()
+    dt = _as_dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"{where}: dtype must be a floating point dtype (float16, float32 or "
+                        f"float64), got {dt}")
+    return dt
 
 
 # ---- Parameter ---------------------------------------------------------------------------------
@@ -36,12 +56,12 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
         if isinstance(data, Tensor):
-            arr = data.data
+            arr = data._data
         else:
             arr = np.asarray(data)
             if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
                 arr = arr.astype(np.float32)  # Python floats -> float32, as tg.tensor
-        self.data = arr
+        self._data = arr
         self.grad = None
         self.requires_grad = False
         self.grad_fn = None
@@ -55,30 +75,15 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, proto):  # pragma: no cover - pickling is not how tg saves
-        return (Parameter, (self.data, self.requires_grad))
+        return (Parameter, (self._data, self.requires_grad))
 
 
-# ---- hooks -------------------------------------------------------------------------------------
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
+# ---- helpers -----------------------------------------------------------------------------------
 def _addindent(s, n):
     lines = s.split("\n")
     if len(lines) == 1:
         return s
     return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
-
-
-def _as_array(v):
-    """A state-dict value as a numpy array: Tensors, numpy arrays, numbers, and anything with
-    ``__array__`` or ``.numpy()`` (e.g. a CPU torch tensor) are accepted."""
-    if isinstance(v, Tensor):
-        return v.data
-    if isinstance(v, np.ndarray):
-        return v
-    if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor, without importing torch
-        return v.detach().cpu().numpy()
-    return np.asarray(v)
 
 
 # ---- Module ------------------------------------------------------------------------------------
@@ -101,6 +106,11 @@ class Module:
         d["_modules"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
+        d["_forward_hooks_with_kwargs"] = set()
+        d["_forward_pre_hooks_with_kwargs"] = set()
+        d["_forward_hooks_always_called"] = set()
 
     # -- forward ---------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -109,38 +119,56 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        pre = d.get("_forward_pre_hooks")
-        if pre:
-            for hook in list(pre.values()):
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        out = self.forward(*args, **kwargs)
-        post = d.get("_forward_hooks")
-        if post:
-            for hook in list(post.values()):
-                res = hook(self, args, out)
-                if res is not None:
-                    out = res
-        return out
+        if (d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks")
+                or d.get("_backward_pre_hooks")):
+            return call_with_hooks(self, args, kwargs)
+        try:
+            return self.forward(*args, **kwargs)
+        except (TypeError, AttributeError) as exc:  # free when nothing is raised
+            check_inputs(self, args, kwargs, exc)  # a numpy array or a list: one clear error
+            raise
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args)`` runs before ``forward``; a returned value (a tuple, or one
-        value) replaces the positional arguments. Returns a handle with ``.remove()``."""
-        if "_forward_pre_hooks" not in self.__dict__:
+    def _add_hook(self, store, hook, prepend, flags=()):
+        if store not in self.__dict__:
             raise AttributeError("cannot register a hook before Module.__init__() call")
-        h = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[h.id] = hook
+        d = self.__dict__[store]
+        h = RemovableHandle(d)
+        d[h.id] = hook
+        if prepend:
+            d.move_to_end(h.id, last=False)
+        for name, on in flags:
+            if on:
+                self.__dict__.setdefault(name, set()).add(h.id)
         return h
 
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output)`` runs after ``forward``; a returned value replaces the
-        output. Returns a handle with ``.remove()``."""
-        if "_forward_hooks" not in self.__dict__:
-            raise AttributeError("cannot register a hook before Module.__init__() call")
-        h = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[h.id] = hook
-        return h
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` (or ``hook(module, args, kwargs)`` with ``with_kwargs``)
+        runs before ``forward``; a returned value replaces the positional arguments (a tuple
+        or one value; ``(args, kwargs)`` with ``with_kwargs``). Returns a handle with
+        ``.remove()``; ``prepend`` puts the hook first."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend,
+                              (("_forward_pre_hooks_with_kwargs", with_kwargs),))
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) runs after ``forward``; a returned value replaces the output.
+        ``always_call``: also run (with output None) when ``forward`` raises."""
+        return self._add_hook("_forward_hooks", hook, prepend,
+                              (("_forward_hooks_with_kwargs", with_kwargs),
+                               ("_forward_hooks_always_called", always_call)))
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the gradients of the module's outputs are
+        known; a returned tuple replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients of the module's
+        positional tensor inputs are computed (None for the other arguments); a returned
+        tuple replaces ``grad_input``. As in PyTorch, built from identity ops on the inputs
+        and outputs, so the module's inputs and outputs are new tensors while it is hooked."""
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     # -- registration ----------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -211,16 +239,22 @@ class Module:
         extra = list(self._parameters) + list(self._buffers) + list(self._modules)
         return sorted(set(object.__dir__(self)) | set(extra))
 
+    def _check_entry(self, store, what, name, value, cls, expected):
+        """What ``register_parameter`` and ``register_buffer`` check: ``Module.__init__`` has
+        run, ``name`` is a non-empty string without '.', ``value`` is a ``cls`` or None."""
+        fn = f"register_{what}"
+        if store not in self.__dict__:
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{fn}: {what} name must be a non-empty string without '.', got "
+                           f"{name!r}")
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(f"{fn}: cannot assign '{type(value).__name__}' as {what} '{name}' "
+                            f"({expected} or None expected)")
+
     def register_parameter(self, name, param):
         """Add a parameter (or ``None``: a declared but absent parameter, like ``bias=False``)."""
-        if "_parameters" not in self.__dict__:
-            raise AttributeError("cannot assign parameter before Module.__init__() call")
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"register_parameter: parameter name must be a non-empty string "
-                           f"without '.', got {name!r}")
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: cannot assign '{type(param).__name__}' as "
-                            f"parameter '{name}' (tg.nn.Parameter or None expected)")
+        self._check_entry("_parameters", "parameter", name, param, Parameter, "tg.nn.Parameter")
         if hasattr(type(self), name):
             raise KeyError(f"register_parameter: attribute '{name}' already exists")
         self._remove_from(name, keep="_parameters")
@@ -228,14 +262,7 @@ class Module:
 
     def register_buffer(self, name, tensor, persistent: bool = True):
         """Add non-trainable state saved in ``state_dict`` (unless ``persistent=False``)."""
-        if "_buffers" not in self.__dict__:
-            raise AttributeError("cannot assign buffer before Module.__init__() call")
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"register_buffer: buffer name must be a non-empty string without "
-                           f"'.', got {name!r}")
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: cannot assign '{type(tensor).__name__}' as "
-                            f"buffer '{name}' (tg.Tensor or None expected)")
+        self._check_entry("_buffers", "buffer", name, tensor, Tensor, "tg.Tensor")
         if name in self._parameters or name in self._modules:
             raise KeyError(f"register_buffer: attribute '{name}' already exists")
         self.__dict__.pop(name, None)
@@ -284,19 +311,16 @@ class Module:
                         stack.append((nm, item))
         return out
 
+    def _local(self, store, kind):
+        """This module's own (name, obj) of one kind: registered ones, then implicit ones."""
+        return list(self.__dict__[store].items()) + [
+            (nm, obj) for nm, obj in self._implicit() if isinstance(obj, kind)]
+
     def _local_params(self):
-        items = list(self._parameters.items())
-        for nm, obj in self._implicit():
-            if isinstance(obj, Parameter):
-                items.append((nm, obj))
-        return items
+        return self._local("_parameters", Parameter)
 
     def _local_modules(self):
-        items = list(self._modules.items())
-        for nm, obj in self._implicit():
-            if isinstance(obj, Module):
-                items.append((nm, obj))
-        return items
+        return self._local("_modules", Module)
 
     # -- traversal -------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
@@ -406,7 +430,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = _wrap(np.zeros_like(p.grad.data))
+                p.grad = _wrap(np.zeros_like(p.grad._data))
 
     def apply(self, fn):
         """Call ``fn`` on every submodule (children first) and then on self."""
@@ -420,13 +444,13 @@ class Module:
         for m in self.modules():
             for p in m._local_params():
                 p = p[1]
-                if p is not None and p.data.dtype.kind == "f" and p.data.dtype != dtype:
-                    p.data = p.data.astype(dtype)
+                if p is not None and p._data.dtype.kind == "f" and p._data.dtype != dtype:
+                    p._data = p._data.astype(dtype)
                     if p.grad is not None:
-                        p.grad = _wrap(p.grad.data.astype(dtype))
+                        p.grad = _wrap(p.grad._data.astype(dtype))
             for name, b in list(m._buffers.items()):
-                if b is not None and b.data.dtype.kind == "f" and b.data.dtype != dtype:
-                    b.data = b.data.astype(dtype)
+                if b is not None and b._data.dtype.kind == "f" and b._data.dtype != dtype:
+                    b._data = b._data.astype(dtype)
         return self
 
     def double(self):
@@ -437,22 +461,31 @@ class Module:
         """Cast floating parameters and buffers to float32 in place."""
         return self._cast_floats(np.float32)
 
+    def half(self):
+        """Cast floating parameters and buffers to float16 in place."""
+        return self._cast_floats(np.float16)
+
     def to(self, *args, **kwargs):
-        """``to(dtype)`` casts floats; devices (``"cpu"``) are accepted and ignored."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, str) and a.startswith("cpu"):
-                continue
-            dtype = a
-        if dtype is None:
-            return self
-        return self._cast_floats(dtype)
+        """PyTorch's ``to(device=None, dtype=None, non_blocking=False)``, ``to(dtype)``,
+        ``to(tensor)``: floating parameters and buffers are cast to ``dtype`` in place; the
+        device must be the CPU (anything else raises the one CPU-only error)."""
+        dt = _parse_to(self, args, kwargs)
+        return self if dt is None else self._cast_floats(dt)
 
     def cpu(self):
         return self
 
+    def cuda(self, device=None):
+        check_device("cuda" if device is None else device if isinstance(device, str)
+                     else f"cuda:{device}" if isinstance(device, int) else device,
+                     f"{type(self).__name__}.cuda")
+        return self
+
     def type(self, dtype):
-        return self._cast_floats(dtype)
+        return self._cast_floats(_as_dtype(dtype))
+
+    def share_memory(self):
+        return self
 
     # -- state dict ------------------------------------------------------------------------
     def _save_to_state_dict(self, destination, prefix, keep_vars):
@@ -487,43 +520,13 @@ class Module:
                     slots[pre + name] = b
         return slots
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy values from ``state_dict`` into this module's parameters and buffers (values
-        keep the module's dtypes, as PyTorch). Shape mismatches always raise; with
-        ``strict=True`` missing and unexpected keys raise too. Returns
+        keep the module's dtypes, as PyTorch); ``assign=True`` makes each parameter/buffer hold
+        the state dict's array itself (its dtype too) instead of a copy. Shape mismatches
+        always raise; with ``strict=True`` missing and unexpected keys raise too. Returns
         ``(missing_keys, unexpected_keys)``."""
-        if not hasattr(state_dict, "items"):
-            raise TypeError(f"load_state_dict: expected a dict-like state_dict, got "
-                            f"{type(state_dict).__name__}")
-        slots = self._state_slots()
-        missing = [k for k in slots if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in slots]
-        errors = []
-        arrays = {}
-        for k, t in slots.items():
-            if k not in state_dict:
-                continue
-            arr = _as_array(state_dict[k])
-            if arr.shape != t.data.shape:
-                errors.append(f"size mismatch for {k}: copying a param with shape {arr.shape} "
-                              f"from checkpoint, the shape in current model is {t.data.shape}.")
-            else:
-                arrays[k] = arr
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
-        for k, arr in arrays.items():
-            t = slots[k]
-            np.copyto(t.data, arr, casting="unsafe")
-            t._version += 1
-        return _IncompatibleKeys(missing, unexpected)
+        return _load_state_dict(self, state_dict, strict, assign)
 
     # -- printing --------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -550,295 +553,6 @@ class Module:
         return main + ")"
 
 
-# ---- containers ----------------------------------------------------------------------------
-class Sequential(Module):
-    """Modules applied one after another. ``Sequential(a, b)`` names them ``0``, ``1``;
-    ``Sequential(OrderedDict(name=module, ...))`` keeps the given names."""
-
-    def __init__(self, *args):
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], (dict, OrderedDict)):
-            for k, m in args[0].items():
-                self.add_module(k, m)
-        else:
-            for i, m in enumerate(args):
-                if not isinstance(m, Module):
-                    raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, "
-                                    f"not a Module")
-                self.add_module(str(i), m)
-
-    def _idx(self, idx):
-        n = len(self._modules)
-        if not -n <= idx < n:
-            raise IndexError(f"{type(self).__name__}: index {idx} is out of range "
-                             f"(length {n})")
-        return idx % n
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return type(self)(OrderedDict(list(self._modules.items())[idx]))
-        return list(self._modules.values())[self._idx(int(idx))]
-
-    def __setitem__(self, idx, module):
-        key = list(self._modules.keys())[self._idx(int(idx))]
-        self.add_module(key, module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules.keys())
-        if isinstance(idx, slice):
-            for k in keys[idx]:
-                del self._modules[k]
-        else:
-            del self._modules[keys[self._idx(int(idx))]]
-        # renumber like PyTorch
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __add__(self, other):
-        if not isinstance(other, Sequential):
-            raise TypeError("Sequential + : expected another Sequential")
-        out = Sequential()
-        for m in itertools.chain(self, other):
-            out.append(m)
-        return out
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        n = len(items)
-        if not -n <= index <= n:
-            raise IndexError(f"Sequential.insert: index {index} out of range (length {n})")
-        items.insert(index % (n + 1) if index < 0 else index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
-        return self
-
-    def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-
-class ModuleList(Module):
-    """A list of Modules, registered (named ``0``, ``1``, ...)."""
-
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.extend(modules)
-
-    def _idx(self, idx):
-        n = len(self._modules)
-        if not -n <= idx < n:
-            raise IndexError(f"ModuleList: index {idx} is out of range (length {n})")
-        return idx % n
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
-        return self._modules[str(self._idx(int(idx)))]
-
-    def __setitem__(self, idx, module):
-        self.add_module(str(self._idx(int(idx))), module)
-
-    def __delitem__(self, idx):
-        items = list(self._modules.values())
-        del items[idx]
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __iadd__(self, modules):
-        return self.extend(modules)
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
-
-    def __repr__(self):
-        # runs of identical entries print once, as "(i-j): n x Layer(...)" (PyTorch's layout)
-        reprs = [repr(m) for m in self]
-        if not reprs:
-            return "ModuleList()"
-        groups = []  # [first index, last index, text]
-        for i, r in enumerate(reprs):
-            if groups and groups[-1][2] == r:
-                groups[-1][1] = i
-            else:
-                groups.append([i, i, r])
-        lines = []
-        for a, b, r in groups:
-            head = f"({a})" if a == b else f"({a}-{b}): {b - a + 1} x"
-            lines.append(_addindent(f"{head}{':' if a == b else ''} {r}", 2))
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
-
-    def forward(self, *a, **k):
-        raise NotImplementedError("ModuleList has no forward: iterate over it in your "
-                                  "module's forward")
-
-
-class ModuleDict(Module):
-    """A dict of Modules, registered under their keys (insertion order kept)."""
-
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
-
-    def __getitem__(self, key):
-        return self._modules[key]
-
-    def __setitem__(self, key, module):
-        self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def pop(self, key):
-        return self._modules.pop(key)
-
-    def clear(self):
-        self._modules.clear()
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self[k] = m
-
-    def forward(self, *a, **k):
-        raise NotImplementedError("ModuleDict has no forward: index it in your module's forward")
-
-
-class ParameterList(Module):
-    """A list of Parameters, registered (named ``0``, ``1``, ...)."""
-
-    def __init__(self, values=None):
-        super().__init__()
-        if values is not None:
-            self.extend(values)
-
-    def __getitem__(self, idx):
-        n = len(self._parameters)
-        idx = int(idx)
-        if not -n <= idx < n:
-            raise IndexError(f"ParameterList: index {idx} is out of range (length {n})")
-        return self._parameters[str(idx % n)]
-
-    def __setitem__(self, idx, p):
-        n = len(self._parameters)
-        self.register_parameter(str(int(idx) % n), p if isinstance(p, Parameter) else Parameter(p))
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters.values())
-
-    def append(self, p):
-        self.register_parameter(str(len(self)), p if isinstance(p, Parameter) else Parameter(p))
-        return self
-
-    def extend(self, ps):
-        for p in ps:
-            self.append(p)
-        return self
-
-    def extra_repr(self):
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
-                         for k, p in self._parameters.items())
-
-
-class ParameterDict(Module):
-    """A dict of Parameters, registered under their keys."""
-
-    def __init__(self, parameters=None):
-        super().__init__()
-        if parameters is not None:
-            self.update(parameters)
-
-    def __getitem__(self, key):
-        return self._parameters[key]
-
-    def __setitem__(self, key, p):
-        self.register_parameter(key, p if isinstance(p, Parameter) else Parameter(p))
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for k, p in items:
-            self[k] = p
-
-
 class Identity(Module):
     """Returns its input unchanged (arguments are accepted and ignored, as PyTorch)."""
 
@@ -847,3 +561,15 @@ class Identity(Module):
 
     def forward(self, x):
         return x
+
+
+_CONTAINERS = ("Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict")
+
+
+def __getattr__(name):
+    """The containers live in ``containers.py``; ``from tensorgrad.nn.module import
+    Sequential`` (their old home) still works."""
+    if name in _CONTAINERS:
+        from . import containers
+        return getattr(containers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

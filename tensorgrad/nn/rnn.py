@@ -24,13 +24,13 @@ import math
 
 import numpy as np
 
-from ..kernels.rnn import blas_threads
+from ..ops.runtime import blas_threads
 from ..ops import recurrent as _R
 from ..ops.linalg import linear
 from ..ops.movement import cat, stack
 from ..random import generator
 from ..tensor import Tensor, _wrap
-from .module import Module, Parameter
+from .module import Module, Parameter, check_factory_kwargs
 
 __all__ = ["RNNBase", "RNN", "GRU", "LSTM", "RNNCellBase", "RNNCell", "GRUCell", "LSTMCell"]
 
@@ -41,9 +41,6 @@ def _uniform(shape, k, dtype):
     return Parameter(_wrap(generator().uniform(-k, k, size=shape).astype(dtype)))
 
 
-def _check_device(device, name):
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"{name}: tensorgrad runs on the CPU only, got device={device!r}")
 
 
 def _dropout(x, p, training):
@@ -61,7 +58,7 @@ class RNNBase(Module):
                  peephole=False, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
-        _check_device(device, name)
+        dt = check_factory_kwargs(name, device, dtype)
         for nm, v in (("input_size", input_size), ("hidden_size", hidden_size),
                       ("num_layers", num_layers)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
@@ -81,7 +78,6 @@ class RNNBase(Module):
         G = _GATES[mode]
         H = self.hidden_size
         D = 2 if self.bidirectional else 1
-        dt = np.dtype(dtype) if dtype is not None else np.dtype(np.float32)
         k = 1.0 / math.sqrt(H)
         self._flat_names = []
         for layer in range(self.num_layers):
@@ -104,7 +100,7 @@ class RNNBase(Module):
         """Re-draw every parameter from U(-1/√H, 1/√H) (PyTorch's default)."""
         k = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
-            p.data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
+            p._data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
 
     def flatten_parameters(self):
         """PyTorch compatibility (cuDNN weight packing there); nothing to do here."""
@@ -282,14 +278,13 @@ class RNNCellBase(Module):
                  dtype=None):
         super().__init__()
         name = type(self).__name__
-        _check_device(device, name)
+        dt = check_factory_kwargs(name, device, dtype)
         for nm, v in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name}: {nm} must be a positive integer, got {v!r}")
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
         self.bias = bool(bias)
-        dt = np.dtype(dtype) if dtype is not None else np.dtype(np.float32)
         k = 1.0 / math.sqrt(hidden_size)
         H = self.hidden_size
         self.weight_ih = _uniform((G * H, self.input_size), k, dt)
@@ -306,7 +301,7 @@ class RNNCellBase(Module):
     def reset_parameters(self):
         k = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
-            p.data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
+            p._data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
 
     def _prep(self, input, hx, what="hx"):
         name = type(self).__name__

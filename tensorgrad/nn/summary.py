@@ -1,5 +1,5 @@
 """**tg** ``tg.nn.summary(model, input_shape)``: a per-layer table of output shape, activation
-size and parameter count, plus totals — the layout of the notes' LeNet-5 table (§8.7).
+size and parameter count, plus totals — the layout of the LeNet-5 table of §8.7 (docs/maths.md).
 
 It runs one forward pass (eval mode, no_grad, batch of ``batch_size``) with forward hooks on
 every leaf module, then restores the model's training flags and removes its hooks.
@@ -88,7 +88,7 @@ def summary(model, input_shape=None, batch_size=1, dtype=None, input_data=None, 
     """Run ``model`` once on zeros of shape ``(batch_size, *input_shape)`` (or on
     ``input_data``) and tabulate every leaf module — and every container that owns parameters
     directly, after its children — with output shape (batch dim dropped), activation size per
-    example and its own parameter count (the notes' §8.7 table).
+    example and its own parameter count (the §8.7 table).
 
     ``input_size`` is an alias of ``input_shape`` (torchinfo's name). ``hide``: class names
     whose rows are left out of the table (the totals still count them); ``"activations"``

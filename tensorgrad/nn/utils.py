@@ -39,8 +39,8 @@ def _norm(arrays, norm_type):
 def get_total_norm(tensors, norm_type=2.0):
     """The norm of all the given tensors' values taken together, as a Tensor."""
     ts = _as_list(tensors, "get_total_norm")
-    dtype = ts[0].data.dtype if ts else np.float32
-    return _wrap(np.asarray(_norm([t.data for t in ts], float(norm_type)), dtype=dtype))
+    dtype = ts[0]._data.dtype if ts else np.float32
+    return _wrap(np.asarray(_norm([t._data for t in ts], float(norm_type)), dtype=dtype))
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
@@ -57,7 +57,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise ValueError(f"clip_grad_norm_: norm_type must be > 0 (or inf), got {norm_type}")
     if not params:
         return _wrap(np.asarray(0.0, dtype=np.float32))
-    grads = [p.grad.data for p in params]
+    grads = [p.grad._data for p in params]
     total = _norm(grads, norm_type)
     dtype = grads[0].dtype
     if error_if_nonfinite and not math.isfinite(total):
@@ -66,7 +66,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                            f"error_if_nonfinite=False to clip anyway")
     coef = min(max_norm / (total + 1e-6), 1.0)
     for p in params:
-        p.grad = _wrap((p.grad.data * coef).astype(p.grad.data.dtype, copy=False))
+        p.grad = _wrap((p.grad._data * coef).astype(p.grad._data.dtype, copy=False))
     return _wrap(np.asarray(total, dtype=dtype))
 
 
@@ -77,7 +77,7 @@ def clip_grad_value_(parameters, clip_value):
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for p in _as_list(parameters, "clip_grad_value_"):
         if p.grad is not None:
-            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
 
 
 def parameters_to_vector(parameters) -> Tensor:
@@ -92,16 +92,16 @@ def parameters_to_vector(parameters) -> Tensor:
 def vector_to_parameters(vec, parameters) -> None:
     """Copy consecutive slices of the 1-D ``vec`` into the parameters' values (untracked)."""
     params = _as_list(parameters, "vector_to_parameters")
-    arr = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    arr = vec._data if isinstance(vec, Tensor) else np.asarray(vec)
     if arr.ndim != 1:
         raise ValueError(f"vector_to_parameters: expected a 1-D vector, got shape {arr.shape}")
-    need = sum(p.data.size for p in params)
+    need = sum(p._data.size for p in params)
     if arr.size != need:
         raise ValueError(f"vector_to_parameters: the vector has {arr.size} elements, the "
                          f"parameters need {need}")
     i = 0
     for p in params:
-        n = p.data.size
-        np.copyto(p.data, arr[i:i + n].reshape(p.data.shape), casting="unsafe")
+        n = p._data.size
+        np.copyto(p._data, arr[i:i + n].reshape(p._data.shape), casting="unsafe")
         p._version += 1
         i += n

@@ -1,7 +1,7 @@
 """Convolution (1-D, 2-D, 3-D cross-correlation, as PyTorch) as differentiable ops.
 
 Forward: ``im2col`` (numba, ``tensorgrad.kernels.conv``) + a BLAS GEMM per cache-sized batch
-chunk (see ``_run_chunks``).
+chunk, or a Winograd F(2x2, 3x3) path; the array-level code is in ``_conv_impl.py``.
 Three recorded ops close under differentiation (``T(x, w, g) = <conv(x, w), g>`` is trilinear):
 
 * ``conv``          y  = conv(x, w) (+ b)
@@ -9,34 +9,31 @@ Three recorded ops close under differentiation (``T(x, w, g) = <conv(x, w), g>``
 * ``conv_weight_grad`` dw = conv_dw(x, g)  = d<conv(x, w), g>/dw   (g times the columns)
 
 and the VJP of each is written with the three of them, so gradients of gradients flow
-(``create_graph=True``, gradgradcheck). Plain ``backward()`` runs a numpy twin of the conv VJP
-(``fast_vjp``) that computes all three gradients in one pass over the batch chunks.
+(``create_graph=True``, gradgradcheck). On plain ``backward()`` the conv VJP gets arrays and
+computes all three gradients in one pass over the batch chunks instead.
+
+``groups > 1`` (grouped / depthwise convolution, weight ``(C_out, C_in/groups, *k)``) runs one
+convolution per channel group and concatenates them (``per_group``, shared with
+``conv_transpose.py``).
 
 All three spatial ranks share the 5-D kernels: a 1-D input ``(N, C, L)`` is viewed as
 ``(N, C, 1, 1, L)``, a 2-D one as ``(N, C, 1, H, W)``.
 """
 from __future__ import annotations
 
-import itertools
-import os
-import threading
-
 import numpy as np
 
-from ..autograd.node import fast_vjp, record
+from ..autograd.node import record, tensor_vjp
 from ..tensor import Tensor, _wrap
-
-__all__ = ["conv1d", "conv2d", "conv3d"]  # set_num_threads/get_num_threads: module level
+from . import _conv_impl as _impl
+from ._conv_impl import get_num_threads, set_num_threads  # noqa: F401 (tg.ops.conv API)
+from ._registry import op
+from ._xp import on_arrays
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _AXES = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 _WAXES = {1: "(out_channels, in_channels, kL)", 2: "(out_channels, in_channels, kH, kW)",
           3: "(out_channels, in_channels, kD, kH, kW)"}
-
-
-def _kernels():
-    from ..kernels import conv as K  # numba import deferred to first use
-    return K
 
 
 # ---- argument handling ----------------------------------------------------------------------
@@ -111,459 +108,65 @@ def _geometry(op, nd, x_shape, w_shape, stride, padding, dilation):
                  _pad3(sp, 1), _pad3(tuple(out), 1), op, sym=lo == hi)
 
 
-# ---- array-level computations (shared by the recorded ops and the fast VJP) ------------------
-#
-# The batch is cut into chunks whose columns and GEMM output ((K + C_out) x m*P) take ~0.5 MB
-# (for conv a, 3 -> 16 at 32 x 32: 2 samples, measured 10-15 % faster than 4); each chunk is
-# packed (im2col), multiplied and unpacked while it is still in cache, instead of writing the
-# whole column matrix to memory and reading it back (measured: that memory traffic, not the
-# GEMM, is what makes a plain im2col convolution slow). Chunks alternate between the calling
-# thread and one worker thread; inside, BLAS runs single-threaded (OpenBLAS's own pool
-# spin-waits after each call and fights every other thread for the 2 cores, see PERF.md).
-_CHUNK_BYTES = 512 * 1024
-_DB_IN_GEMM = [True]  # bias gradient folded into the weight-gradient GEMM (im2col)
-_MIN_PARALLEL_BYTES = 1 << 20  # less work than ~1 MB of columns: the thread hand-off costs more
-_THREADS = [min(2, os.cpu_count() or 1)]
-_POOL = []
-_BLAS = []
-
-
-def set_num_threads(n: int) -> None:
-    """Threads the convolution ops use (1 = run every chunk on the calling thread)."""
-    if int(n) < 1:
-        raise ValueError(f"set_num_threads: expected a positive count, got {n}")
-    _THREADS[0] = int(n)
-
-
-def get_num_threads() -> int:
-    return _THREADS[0]
-
-
-_LOCAL = threading.local()
-
-
-def _buffer(name, size, dtype):
-    """A flat work buffer of at least ``size`` elements, kept per thread and reused across calls
-    (fresh large allocations are page-faulted in on every call unless glibc's malloc
-    thresholds are raised; see PERF.md). Contents are undefined."""
-    cache = getattr(_LOCAL, "bufs", None)
-    if cache is None:
-        cache = _LOCAL.bufs = {}
-    key = (name, np.dtype(dtype).char)
-    buf = cache.get(key)
-    if buf is None or buf.size < size:
-        buf = cache[key] = np.empty(max(size, 1), dtype=dtype)
-    return buf[:size]
-
-
-def _blas_controllers():
-    if not _BLAS:
-        ctl = []
-        try:
-            from threadpoolctl import ThreadpoolController
-            ctl = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-        except Exception:  # threadpoolctl missing or failing: leave BLAS threading alone
-            ctl = []
-        _BLAS.append(ctl)
-    return _BLAS[0]
-
-
-class _SingleThreadBlas:
-    """Context: BLAS on one thread while inside (re-entrant across Python threads: the first
-    to enter saves the thread counts, the last to leave restores them)."""
-    __slots__ = ()
-    _lock = threading.Lock()
-    _depth = [0]
-    _saved = [()]
-
-    def __enter__(self):
-        with self._lock:
-            if self._depth[0] == 0:
-                ctl = _blas_controllers()
-                self._saved[0] = tuple(c.get_num_threads() for c in ctl)
-                for c, n in zip(ctl, self._saved[0]):
-                    if n != 1:
-                        c.set_num_threads(1)
-            self._depth[0] += 1
-
-    def __exit__(self, *exc):
-        with self._lock:
-            self._depth[0] -= 1
-            if self._depth[0] == 0:
-                for c, n in zip(_blas_controllers(), self._saved[0]):
-                    if n != 1:
-                        c.set_num_threads(n)
-
-
-def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=False):
-    """Run ``task(chunks, m)`` over (n0, n1) batch ranges of at most ``m`` items, on up to two
-    threads that pull chunks from one shared counter (so a thread that the OS does not
-    schedule, on a busy machine, just takes fewer chunks); returns the tasks' results.
-    ``split_tail``: halve the last two chunks, so that the thread that finishes first waits
-    less for the other (for large chunks)."""
-    chunk_bytes = _CHUNK_BYTES if chunk_bytes is None else chunk_bytes
-    m = max(1, min(n_items, chunk_bytes // max(1, per_item_bytes)))
-    chunks = [(i, min(n_items, i + m)) for i in range(0, n_items, m)]
-    if split_tail and len(chunks) > 4 and m > 1:
-        tail = []
-        for n0, n1 in chunks[-2:]:
-            h = (n0 + n1) // 2
-            tail += [(n0, h), (h, n1)] if h > n0 else [(n0, n1)]
-        chunks = chunks[:-2] + tail
-    with _SingleThreadBlas():
-        if (_THREADS[0] < 2 or len(chunks) < 2
-                or n_items * per_item_bytes < _MIN_PARALLEL_BYTES
-                or not _blas_controllers()):  # BLAS threads not controllable: let BLAS thread
-            return [task(chunks, m)]
-        if not _POOL:
-            from concurrent.futures import ThreadPoolExecutor
-            _POOL.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-conv"))
-        counter = itertools.count()
-
-        def source():
-            while True:
-                i = next(counter)  # atomic under the GIL
-                if i >= len(chunks):
-                    return
-                yield chunks[i]
-
-        fut = _POOL[0].submit(task, source(), m)
-        r0 = task(source(), m)
-        if fut.cancel():  # the worker never started: everything is done already
-            return [r0]
-        return [r0, fut.result()]
-
-
-def _x5(a, geo):
-    return np.ascontiguousarray(a).reshape(a.shape[:2] + geo.isp)
-
-
-class _Layout:
-    """How a batch chunk becomes columns: the general im2col (P = OD*OH*OW columns per sample)
-    or, for stride 1, the flat variant over the padded grid (Q >= P columns per sample, the
-    extra ones cropped; see kernels/conv.py)."""
-    __slots__ = ("flat", "Qs", "C", "scratch", "args", "grid")
-
-    def __init__(self, geo, C):
-        od, oh, ow = geo.osp
-        self.C = C
-        self.flat = geo.s == (1, 1, 1) and geo.sym
-        if self.flat:
-            Dp, Hp, Wp = (n + 2 * p for n, p in zip(geo.isp, geo.p))
-            self.Qs = ((od - 1) * Hp + oh) * Wp
-            self.scratch = C * (Dp * Hp * Wp + Wp)
-            self.args = (*geo.k, *geo.p, *geo.d, od, oh)
-            self.grid = (Hp * Wp, Wp)
-        else:
-            self.Qs = od * oh * ow
-            self.scratch = 0
-            self.args = geo.args()
-            self.grid = (oh * ow, ow)
-        self.grid = self.grid + (geo.osp,)
-
-    def to_nchw(self, K_, y, out, bias):
-        K_.gemm_to_nchw_into(y, out, bias, self.Qs, self.grid[0], self.grid[1])
-
-    def to_gemm(self, K_, g, gt):
-        K_.nchw_to_gemm_into(g, gt, self.Qs, self.grid[0], self.grid[1])
-
-    def new_scratch(self, dtype, name="scratch"):
-        if not self.flat:
-            return None
-        buf = _buffer(name, self.scratch, dtype).reshape(self.C, -1)
-        buf.fill(0)
-        return buf
-
-    def pack(self, K_, x5c, cols, scratch):
-        if self.flat:
-            K_.im2col_flat_into(x5c, cols, scratch, *self.args)
-        else:
-            K_.im2col_into(x5c, cols, *self.args)
-
-    def unpack(self, K_, cols, gxc, scratch):
-        if self.flat:
-            K_.col2im_flat_into(cols, gxc, scratch, *self.args)
-        else:
-            K_.col2im_into(cols, gxc, *self.args)
-
-
-def _forward(x, w, b, geo):
-    """y = conv(x, w) + b on arrays."""
-    if _use_winograd(geo, x.shape[1], w.shape[0]):
-        return _wino_forward(x, w, b, geo)
-    K_ = _kernels()
-    x5 = _x5(x, geo)
-    N, C = x5.shape[:2]
-    Co = w.shape[0]
-    w2 = np.ascontiguousarray(w).reshape(Co, -1)
-    Kc = w2.shape[1]
-    lay = _Layout(geo, C)
-    Qs = lay.Qs
-    out = np.empty((N, Co) + geo.osp, dtype=x5.dtype)
-    b1 = np.zeros(Co, dtype=x5.dtype) if b is None else np.ascontiguousarray(b)
-
-    def task(chunks, m_max):
-        cbuf = _buffer("cols", Kc * m_max * Qs, x5.dtype)
-        ybuf = _buffer("gemm", Co * m_max * Qs, x5.dtype)
-        scratch = lay.new_scratch(x5.dtype)
-        for n0, n1 in chunks:
-            m = n1 - n0
-            cols = cbuf[:Kc * m * Qs].reshape(Kc, m * Qs)
-            lay.pack(K_, x5[n0:n1], cols, scratch)
-            y = np.matmul(w2, cols, out=ybuf[:Co * m * Qs].reshape(Co, m * Qs))
-            lay.to_nchw(K_, y, out[n0:n1], b1)
-
-    _run_chunks(task, N, (Kc + Co) * Qs * x5.dtype.itemsize)  # columns + GEMM output
-    return out.reshape((N, Co) + geo.osp[3 - geo.nd:])
-
-
-def _backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
-    """Gradients of <conv(x, w) + b, g> with respect to x, w and b (arrays; x is only read when
-    need_w, w only when need_x)."""
-    if _use_winograd(geo, x_shape[1], g.shape[1]):
-        return _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b)
-    K_ = _kernels()
-    N, Co = g.shape[:2]
-    C = x_shape[1]
-    Kc = C * geo.k[0] * geo.k[1] * geo.k[2]
-    lay = _Layout(geo, C)
-    Qs = lay.Qs
-    dt = g.dtype
-    g5 = np.ascontiguousarray(g).reshape((N, Co) + geo.osp)
-    x5 = _x5(x, geo) if need_w else None
-    w2t = np.ascontiguousarray(np.asarray(w).reshape(Co, Kc).T) if need_x else None
-    dx = np.empty((N, C) + geo.isp, dtype=dt) if need_x else None
-
-    def task(chunks, m_max):
-        gbuf = _buffer("gemm", Co * m_max * Qs, dt)
-        if lay.flat:
-            gbuf.fill(0)  # garbage columns must hold zeros
-        # with the weight gradient, the bias gradient comes out of its GEMM: a row of ones
-        # under the columns makes the last row of cols @ g^T the row sums of g (the flat
-        # layout's garbage columns of g are zeros); a separate sum cost 20-70 us per chunk
-        # of conv a, the extra row ~4 us
-        fold_b = need_b and need_w and _DB_IN_GEMM[0]
-        Kb = Kc + 1 if fold_b else Kc
-        cbuf = _buffer("cols", Kb * m_max * Qs, dt)
-        scratch = lay.new_scratch(dt)  # im2col's zero-bordered copy of a sample
-        scratch2 = lay.new_scratch(dt, "scratch2") if need_x else None  # col2im's accumulator
-        dw = np.zeros((Kb, Co), dtype=dt) if need_w else None  # transposed: measured faster
-        db = np.zeros(Co, dtype=dt) if need_b and not fold_b else None
-        tmp = np.empty((Kb, Co), dtype=dt) if need_w else None
-        m_prev = m_max
-        for n0, n1 in chunks:
-            m = n1 - n0
-            gt = gbuf[:Co * m * Qs].reshape(Co, m * Qs)
-            if m != m_prev and lay.flat:
-                gt.fill(0)  # the garbage columns must hold zeros
-            m_prev = m
-            lay.to_gemm(K_, g5[n0:n1], gt)
-            colsb = cbuf[:Kb * m * Qs].reshape(Kb, m * Qs)
-            cols = colsb[:Kc]
-            if need_w:
-                lay.pack(K_, x5[n0:n1], cols, scratch)
-                if fold_b:
-                    colsb[Kc].fill(1)
-                np.matmul(colsb, gt.T, out=tmp)
-                dw += tmp
-            if db is not None:
-                db += gt.sum(axis=1)
-            if need_x:
-                np.matmul(w2t, gt, out=cols)
-                lay.unpack(K_, cols, dx[n0:n1], scratch2)
-        return dw, db
-
-    if need_x or need_w or need_b:
-        parts = _run_chunks(task, N, (Kc + Co) * Qs * dt.itemsize)
-    else:
-        parts = []
-    gw = gb = None
-    if need_w:
-        gw = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
-        if gw.shape[0] > Kc:  # the bias gradient was folded into the GEMM
-            gb = gw[Kc].copy()
-            gw = gw[:Kc]
-        gw = np.ascontiguousarray(gw.T).reshape(w_shape)
-    if need_b and gb is None:
-        gb = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
-    return (dx.reshape(x_shape) if need_x else None), gw, gb
-
-
-# ---- Winograd F(2x2, 3x3) path (kernels/winograd.py) -----------------------------------------
-#
-# 3x3 kernels, stride 1, dilation 1, 2-D, symmetric padding, at least 16 input and 16 output
-# channels and outputs of at least 10 x 10: there the 16 transform-domain GEMMs (Co x C times
-# C x tiles, 2.25x fewer multiplies than im2col's; no padding tiles since 2026-11-26)
-# beat im2col + one GEMM. Measured fwd+bwd, float32, 2 threads (bench/RESULTS.md): conv b
-# (16 -> 32, 16 x 16) 0.88-0.92x of im2col's time; 16 -> 32 at 24 x 24 0.77x, 64 -> 64 at
-# 16 x 16 0.90x; with 8 channels it is even, with 3-4 input channels (conv a) or 8 x 8 images
-# slower, so those keep im2col. The same three recorded ops use it (only the array computations
-# differ), and its gradients are the exact adjoints of the forward steps.
-_WINO_MIN_CHANNELS = 16
-_WINO_MIN_SIZE = 10
-_WINO_CHUNK_BYTES = 1024 * 1024  # transform planes per batch chunk (512 KB-2 MB swept)
-
-
-def _use_winograd(geo, C, Co):
-    return (geo.nd == 2 and geo.k == (1, 3, 3) and geo.s == (1, 1, 1) and geo.d == (1, 1, 1)
-            and geo.sym and min(C, Co) >= _WINO_MIN_CHANNELS
-            and min(geo.osp[1:]) >= _WINO_MIN_SIZE)
-
-
-def _planes(name, length, dtype, rows=16):
-    """A (rows, S) C-contiguous work array (per-thread buffer), S >= length, whose 16 rows start
-    64 bytes apart modulo 4 KB: with rows a multiple of 4 KB long the 16 streams a transform
-    reads or writes at once would all fall in one L1 cache set and evict each other
-    (measured 556 -> 61 us for one transform of 4 images of conv b)."""
-    dtype = np.dtype(dtype)
-    step = 4096 // dtype.itemsize
-    stride = -(-length // step) * step + 64 // dtype.itemsize
-    return _buffer(name, rows * stride, dtype).reshape(rows, stride)
-
-
-def _wkernels():
-    from ..kernels import winograd as W_
-    return W_
-
-
-def _wino_forward(x, w, b, geo):
-    W_ = _wkernels()
-    N, C, H, W = x.shape
-    Co = w.shape[0]
-    x4 = np.ascontiguousarray(x)
-    dt = x4.dtype
-    ph, pw = geo.p[1:]
-    oh, ow = geo.osp[1:]
-    th, tw, tq, Qi = W_.tiles(oh, ow)
-    U = W_.weight_transform(np.asarray(w, dtype=dt))  # (16, Co, C)
-    out = np.empty((N, Co, oh, ow), dtype=dt)
-    b1 = np.zeros(Co, dtype=dt) if b is None else np.ascontiguousarray(b)
-
-    def task(chunks, m_max):
-        Vb = _planes("wV", C * m_max * Qi, dt)
-        Mb = _planes("wM", Co * m_max * Qi, dt)
-        work = _planes("wW", W_.work_length(max(C, Co), m_max, th, tw), dt, rows=8)
-        for n0, n1 in chunks:
-            T = (n1 - n0) * Qi  # tiles per channel
-            W_.input_transform_into(x4[n0:n1], Vb, work, ph, pw, th, tw)
-            np.matmul(U, Vb[:, :C * T].reshape(16, C, T), out=Mb[:, :Co * T].reshape(16, Co, T))
-            W_.output_transform_into(Mb, out[n0:n1], b1, work, th, tw)
-
-    _run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES, split_tail=True)
-    return out
-
-
-def _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
-    W_ = _wkernels()
-    N, Co, oh, ow = g.shape
-    C = x_shape[1]
-    g4 = np.ascontiguousarray(g)
-    dt = g4.dtype
-    ph, pw = geo.p[1:]
-    th, tw, tq, Qi = W_.tiles(oh, ow)
-    x4 = np.ascontiguousarray(x) if need_w else None
-    Ut = (np.ascontiguousarray(W_.weight_transform(np.asarray(w, dtype=dt)).transpose(0, 2, 1))
-          if need_x else None)  # (16, C, Co)
-    dx = np.empty(x_shape, dtype=dt) if need_x else None
-    need_m = need_x or need_w
-
-    def task(chunks, m_max):
-        # dU transposed (V dM^T): 70 us per 4-image chunk of conv b, dM V^T 80 us
-        dU = np.zeros((16, C, Co), dtype=dt) if need_w else None
-        tmp = np.empty((16, C, Co), dtype=dt) if need_w else None
-        db = np.zeros(Co, dtype=dt) if need_b else None
-        dMb = _planes("wM", Co * m_max * Qi, dt)
-        Vb = _planes("wV", C * m_max * Qi, dt)  # V, then dV
-        work = _planes("wW", W_.work_length(max(C, Co), m_max, th, tw), dt, rows=8)
-        for n0, n1 in chunks:
-            T = (n1 - n0) * Qi  # tiles per channel
-            if not need_m:
-                db += g4[n0:n1].reshape(n1 - n0, Co, -1).sum(axis=2).sum(axis=0)
-                continue
-            W_.output_adjoint_into(g4[n0:n1], dMb, work, th, tw)
-            dM = dMb[:, :Co * T].reshape(16, Co, T)
-            if need_b:  # dM[5] = g00 + g01 + g10 + g11 per tile
-                db += dM[5].sum(axis=1)
-            V = Vb[:, :C * T].reshape(16, C, T)
-            if need_w:
-                W_.input_transform_into(x4[n0:n1], Vb, work, ph, pw, th, tw)
-                np.matmul(V, dM.transpose(0, 2, 1), out=tmp)
-                dU += tmp
-            if need_x:
-                np.matmul(Ut, dM, out=V)
-                W_.input_adjoint_into(Vb, dx[n0:n1], work, ph, pw, th, tw)
-        return dU, db
-
-    parts = (_run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES,
-                         split_tail=True) if (need_m or need_b) else [])
-    gw = gb = None
-    if need_w:
-        dU = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
-        gw = W_.weight_adjoint(np.ascontiguousarray(dU.transpose(0, 2, 1))).reshape(w_shape)
-    if need_b:
-        gb = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
-    return dx, gw, gb
-
-
 # ---- recorded ops ---------------------------------------------------------------------------
-def _conv_bw(node, g):
-    x, w = node.saved
-    geo, has_b = node.info
-    n = node.needs
-    gx = _conv_dx(g, w, x.data.shape, geo) if n[0] else None
-    gw = _conv_dw(x, g, w.data.shape, geo) if n[1] else None
-    if has_b:
-        gb = g.sum(dim=(0,) + tuple(range(2, g.data.ndim))) if n[2] else None
-        return gx, gw, gb
-    return gx, gw
-
-
-@fast_vjp(_conv_bw)
-def _conv_bw_fast(node, g):
-    x, w = node.saved
-    geo, has_b = node.info
-    n = node.needs
-    gx, gw, gb = _backward(x.data, w.data, g, geo, x.data.shape, w.data.shape, n[0], n[1],
-                           has_b and n[2])
+def _conv_vjp(ctx, g, x, w, geo, has_b):
+    n = ctx.needs
+    need_b = has_b and n[2]
+    if on_arrays(g):  # plain backward: the three gradients in one pass over the batch
+        gx, gw, gb = _impl.backward(x, w, g, geo, x.shape, w.shape, n[0], n[1], need_b)
+    else:  # create_graph: recorded ops whose own VJPs are convolutions again
+        gx = _conv_dx(g, w, x._data.shape, geo) if n[0] else None
+        gw = _conv_dw(x, g, w._data.shape, geo) if n[1] else None
+        gb = g.sum(dim=(0,) + tuple(range(2, g._data.ndim))) if need_b else None
     return (gx, gw, gb) if has_b else (gx, gw)
 
 
 def _conv_core(x, w, b, geo):
-    out = _forward(x.data, w.data, None if b is None else b.data, geo)
+    out = _impl.forward(x._data, w._data, None if b is None else b._data, geo)
     inputs = (x, w) if b is None else (x, w, b)
-    return record(geo.name, out, inputs, _conv_bw, saved=(x, w), info=(geo, b is not None))
+    return record(geo.name, out, inputs, _conv_vjp, saved=(x, w, geo, b is not None))
 
 
-def _conv_dx_bw(node, gg):
-    g, w = node.saved
-    geo = node.info[0]
-    n = node.needs
+@tensor_vjp
+def _conv_dx_vjp(ctx, gg, g, w, geo):
+    n = ctx.needs
     dg = _conv_core(gg, w, None, geo) if n[0] else None
-    dw = _conv_dw(gg, g, w.data.shape, geo) if n[1] else None
+    dw = _conv_dw(gg, g, w._data.shape, geo) if n[1] else None
     return dg, dw
 
 
 def _conv_dx(g, w, x_shape, geo):
     """d<conv(x, w), g>/dx as a recorded op of (g, w)."""
-    gx = _backward(None, w.data, g.data, geo, x_shape, w.data.shape, True, False, False)[0]
-    return record(geo.name + "_input_grad", gx, (g, w), _conv_dx_bw, saved=(g, w),
-                  info=(geo, x_shape))
+    gx = _impl.backward(None, w._data, g._data, geo, x_shape, w._data.shape, True, False, False)[0]
+    return record(geo.name + "_input_grad", gx, (g, w), _conv_dx_vjp, saved=(g, w, geo))
 
 
-def _conv_dw_bw(node, gg):
-    x, g = node.saved
-    geo = node.info[0]
-    n = node.needs
-    dx = _conv_dx(g, gg, x.data.shape, geo) if n[0] else None
+@tensor_vjp
+def _conv_dw_vjp(ctx, gg, x, g, geo):
+    n = ctx.needs
+    dx = _conv_dx(g, gg, x._data.shape, geo) if n[0] else None
     dg = _conv_core(x, gg, None, geo) if n[1] else None
     return dx, dg
 
 
 def _conv_dw(x, g, w_shape, geo):
     """d<conv(x, w), g>/dw as a recorded op of (x, g)."""
-    gw = _backward(x.data, None, g.data, geo, x.data.shape, w_shape, False, True, False)[1]
-    return record(geo.name + "_weight_grad", gw, (x, g), _conv_dw_bw, saved=(x, g),
-                  info=(geo, w_shape))
+    gw = _impl.backward(x._data, None, g._data, geo, x._data.shape, w_shape, False, True, False)[1]
+    return record(geo.name + "_weight_grad", gw, (x, g), _conv_dw_vjp, saved=(x, g, geo))
+
+
+def per_group(groups, x, w, fn):
+    """Grouped convolution (and its transpose) as ``groups`` independent ones: group ``k``
+    pairs input channels ``[k*cx, (k+1)*cx)`` of ``x`` (dim 1) with weight rows
+    ``[k*cw, (k+1)*cw)`` of ``w`` (dim 0); ``fn(x_k, w_k, k)`` computes one group and the
+    results are concatenated along the channels. Gradients (and gradients of gradients) come
+    from the slicing, convolution and ``cat`` ops of the graph."""
+    if groups == 1:
+        return fn(x, w, 0)
+    from .movement import cat
+    cx, cw = x._data.shape[1] // groups, w._data.shape[0] // groups
+    return cat([fn(x[:, k * cx:(k + 1) * cx], w[k * cw:(k + 1) * cw], k)
+                for k in range(groups)], 1)
 
 
 # ---- public functional API ------------------------------------------------------------------
@@ -584,7 +187,7 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
     groups = int(groups)
-    xs, ws = x.data.shape, weight.data.shape
+    xs, ws = x._data.shape, weight._data.shape
     if len(ws) != nd + 2:
         raise ValueError(f"{op}: weight must be {nd + 2}-D {_WAXES[nd]}, got shape {ws}")
     unbatched = len(xs) == nd + 1
@@ -600,44 +203,40 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
         raise ValueError(f"{op}: input has {c_in} channels, weight expects {ws[1] * groups}"
                          f"{g_s} (input shape {xs}, weight shape {ws})")
     for t, what in ((x, "input"), (weight, "weight"), (bias, "bias")):
-        if t is not None and t.data.dtype not in _FLOATS:
-            raise TypeError(f"{op}: {what} must be float32 or float64, got {t.data.dtype}")
+        if t is not None and t._data.dtype not in _FLOATS:
+            raise TypeError(f"{op}: {what} must be float32 or float64, got {t._data.dtype}")
     # mixed float32/float64 operands promote to float64, as in every op (differentiable cast)
-    dt = np.result_type(*[t.data.dtype for t in (x, weight, bias) if t is not None])
-    from .elementwise import astype
+    dt = np.result_type(*[t._data.dtype for t in (x, weight, bias) if t is not None])
+    from .convert import astype
     x, weight = astype(x, dt), astype(weight, dt)
     if bias is not None:
         bias = astype(bias, dt)
-    if bias is not None and bias.data.shape != (ws[0],):
+    if bias is not None and bias._data.shape != (ws[0],):
         raise ValueError(f"{op}: bias must have shape ({ws[0]},) (one per output channel), "
-                         f"got {bias.data.shape}")
+                         f"got {bias._data.shape}")
     if unbatched:
         from .movement import unsqueeze, squeeze
         x = unsqueeze(x, 0)
-    geo = _geometry(op, nd, x.data.shape, ws, stride, padding, dilation)
-    if groups == 1:
-        out = _conv_core(x, weight, bias, geo)
-    else:
-        # grouped / depthwise convolution: group k's output channels see only input channels
-        # [k*ci, (k+1)*ci); each group is an ordinary convolution on a channel slice and the
-        # results are concatenated, so gradients (and gradients of gradients) come from the
-        # slicing, conv and cat ops of the graph
-        from .movement import cat
-        ci, co = ws[1], ws[0] // groups
-        outs = [_conv_core(x[:, k * ci:(k + 1) * ci], weight[k * co:(k + 1) * co],
-                           None if bias is None else bias[k * co:(k + 1) * co], geo)
-                for k in range(groups)]
-        out = cat(outs, dim=1)
+    geo = _geometry(op, nd, x._data.shape, ws, stride, padding, dilation)
+    co = ws[0] // groups
+
+    def one_group(xk, wk, k):
+        bk = bias if bias is None or groups == 1 else bias[k * co:(k + 1) * co]
+        return _conv_core(xk, wk, bk, geo)
+
+    out = per_group(groups, x, weight, one_group)
     if unbatched:
         out = squeeze(out, 0)
     return out
 
 
+@op(functional=True, methods=(), export=False)
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation of ``input (N, C_in, L)`` with ``weight (C_out, C_in, k)``."""
     return _conv(1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@op(functional=True, methods=(), export=False)
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation of ``input (N, C_in, H, W)`` with ``weight (C_out, C_in, kH, kW)``.
 
@@ -646,6 +245,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@op(functional=True, methods=(), export=False)
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D cross-correlation of ``input (N, C_in, D, H, W)`` with ``weight (C_out, C_in, kD, kH, kW)``."""
     return _conv(3, input, weight, bias, stride, padding, dilation, groups)

@@ -5,11 +5,8 @@ import numpy as np
 
 from .. import random as _random
 from ..tensor import Tensor, _as_dtype, _wrap
+from ._registry import op
 from ._util import shape_args
-
-__all__ = ["tensor", "as_tensor", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",
-           "randn", "rand", "randint", "randn_like", "rand_like", "arange", "linspace", "eye",
-           "from_numpy"]
 
 
 def _finish(arr, requires_grad):
@@ -29,11 +26,12 @@ def _default_dtype(arr, dtype, from_python):
     return arr
 
 
+@op(methods=())
 def tensor(data, dtype=None, requires_grad=False):
     """A new tensor holding a copy of ``data``. Python floats become float32 (PyTorch's default);
     numpy arrays keep their dtype; integers stay integers."""
     if isinstance(data, Tensor):
-        arr = data.data.copy()
+        arr = data._data.copy()
         from_python = False
     else:
         from_python = not isinstance(data, (np.ndarray, np.generic))
@@ -50,12 +48,14 @@ def tensor(data, dtype=None, requires_grad=False):
     return _finish(_default_dtype(arr, dtype, from_python), requires_grad)
 
 
+@op(methods=())
 def as_tensor(data, dtype=None):
     if isinstance(data, Tensor) and (dtype is None or _as_dtype(dtype) == data.dtype):
         return data
     return tensor(data, dtype=dtype)
 
 
+@op(methods=())
 def from_numpy(arr):
     return _wrap(arr)
 
@@ -64,18 +64,22 @@ def _fdt(dtype):
     return _as_dtype(dtype) if dtype is not None else np.dtype(np.float32)
 
 
+@op(methods=())
 def zeros(*shape, dtype=None, requires_grad=False):
     return _finish(np.zeros(shape_args(shape), dtype=_fdt(dtype)), requires_grad)
 
 
+@op(methods=())
 def ones(*shape, dtype=None, requires_grad=False):
     return _finish(np.ones(shape_args(shape), dtype=_fdt(dtype)), requires_grad)
 
 
+@op(methods=())
 def empty(*shape, dtype=None, requires_grad=False):
     return _finish(np.empty(shape_args(shape), dtype=_fdt(dtype)), requires_grad)
 
 
+@op(methods=())
 def full(shape, fill_value, dtype=None, requires_grad=False):
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if dtype is None:
@@ -84,34 +88,41 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     return _finish(np.full(shape, fill_value, dtype=_as_dtype(dtype)), requires_grad)
 
 
+@op(methods=())
 def zeros_like(t, dtype=None, requires_grad=False):
     return _finish(np.zeros(t.shape, dtype=_as_dtype(dtype) or t.dtype), requires_grad)
 
 
+@op(methods=())
 def ones_like(t, dtype=None, requires_grad=False):
     return _finish(np.ones(t.shape, dtype=_as_dtype(dtype) or t.dtype), requires_grad)
 
 
+@op(methods=())
 def randn(*shape, dtype=None, requires_grad=False):
     dt = _fdt(dtype)
     arr = _random.generator().standard_normal(shape_args(shape), dtype=dt if dt in (np.float32, np.float64) else np.float64)
     return _finish(arr.astype(dt, copy=False), requires_grad)
 
 
+@op(methods=())
 def rand(*shape, dtype=None, requires_grad=False):
     dt = _fdt(dtype)
     arr = _random.generator().random(shape_args(shape), dtype=dt if dt in (np.float32, np.float64) else np.float64)
     return _finish(arr.astype(dt, copy=False), requires_grad)
 
 
+@op(methods=())
 def randn_like(t, dtype=None):
     return randn(*t.shape, dtype=dtype or t.dtype)
 
 
+@op(methods=())
 def rand_like(t, dtype=None):
     return rand(*t.shape, dtype=dtype or t.dtype)
 
 
+@op(methods=())
 def randint(low, high=None, size=(), dtype=None):
     if high is None:
         low, high = 0, low
@@ -119,6 +130,7 @@ def randint(low, high=None, size=(), dtype=None):
                                               dtype=_as_dtype(dtype) or np.int64))
 
 
+@op(methods=())
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     if end is None:
         start, end = 0, start
@@ -130,9 +142,16 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     return _finish(arr, requires_grad)
 
 
+@op(methods=())
 def linspace(start, end, steps, dtype=None, requires_grad=False):
     return _finish(np.linspace(start, end, steps, dtype=_fdt(dtype)), requires_grad)
 
 
+@op(methods=())
 def eye(n, m=None, dtype=None, requires_grad=False):
     return _finish(np.eye(n, m, dtype=_fdt(dtype)), requires_grad)
+
+
+@op(methods=())
+def full_like(a, fill_value, dtype=None, requires_grad=False):
+    return _finish(np.full_like(a._data, fill_value, dtype=_as_dtype(dtype)), requires_grad)

@@ -1,36 +1,108 @@
-"""Indexing: basic slices, integer arrays (repeated indices accumulate), boolean masks; gather;
-index_put (the differentiable form of ``__setitem__``)."""
+"""Indexing with PyTorch's rules: basic slices, integer arrays (repeated indices accumulate),
+boolean masks; gather; index_put (the differentiable form of ``__setitem__``).
+
+numpy and PyTorch agree on every index but one kind: an integer mixed with index arrays. numpy
+counts the integer as an advanced index, PyTorch selects it first (a plain ``select``), so
+``x[0, :, [0, 1, 2]]`` puts the list's dimension in front under numpy and after the slice's
+under PyTorch. ``torch_layout`` finds where PyTorch puts the broadcast index dimensions; the op
+then moves numpy's block there (a view), and ``__setitem__`` moves the value the other way.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
+from ._registry import op
+from ._util import not_tensor
+from ._xp import array_module, getitem_adjoint_np, is_advanced
 
-__all__ = ["getitem", "index_put", "gather", "normalize_index", "index_select"]
+_ndarray = np.ndarray
+_Tensor = Tensor
 
 
 def normalize_index(index):
-    """Tensors inside an index become numpy arrays; lists become arrays (as PyTorch)."""
-    if isinstance(index, tuple):
-        return tuple(_norm_one(i) for i in index)
+    """A PyTorch index as a numpy one: Tensors and lists become arrays, a 0-d integer
+    tensor an int (PyTorch selects with it, as with an int)."""
+    if type(index) is tuple:
+        return tuple([_norm_one(i) for i in index])
     return _norm_one(index)
 
 
 def _norm_one(i):
-    if isinstance(i, Tensor):
-        return i.data
-    if isinstance(i, list):
-        return np.asarray(i)
+    if isinstance(i, _Tensor):
+        i = i._data
+    elif isinstance(i, list):
+        i = np.asarray(i) if i else np.zeros(0, dtype=np.int64)
+    else:
+        return i
+    if i.ndim == 0 and i.dtype.kind in "iu":
+        return int(i)
     return i
 
 
-def _is_advanced(index):
-    items = index if isinstance(index, tuple) else (index,)
-    for i in items:
-        if isinstance(i, np.ndarray) or isinstance(i, (list, np.bool_, bool)):
-            return True
-    return False
+def _is_int(i):
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def torch_layout(index, ndim):
+    """For an index mixing ints and arrays, ``(numpy_pos, torch_pos, k)``: the k broadcast
+    index dimensions sit at ``numpy_pos`` in numpy's result and belong at ``torch_pos``.
+    None when the two layouts agree."""
+    if type(index) is not tuple:
+        return None
+    other = arrays = False  # ints, or an Ellipsis (numpy counts it as a separator even
+    for i in index:         # when it stands for no dimension, PyTorch does not)
+        if isinstance(i, _ndarray) or isinstance(i, (bool, np.bool_)):
+            arrays = True
+        elif i is Ellipsis or _is_int(i):
+            other = True
+    if not (other and arrays):
+        return None
+    consumed = 0
+    for i in index:
+        if i is None or i is Ellipsis or isinstance(i, (bool, np.bool_)):
+            continue
+        consumed += i.ndim if isinstance(i, _ndarray) and i.dtype == np.bool_ else 1
+    kinds = []  # one entry per index item after expanding the Ellipsis: "i"(nt), "a"(rray),
+    for i in index:  # "b"(asic: a result dimension) or "e" (an Ellipsis standing for none)
+        if i is Ellipsis:
+            kinds += ["b"] * (ndim - consumed) if ndim > consumed else ["e"]
+        elif _is_int(i):
+            kinds.append("i")
+        elif isinstance(i, (_ndarray, bool, np.bool_)):
+            kinds.append("a")
+        else:  # a slice or None: one result dimension
+            kinds.append("b")
+
+    def place(adv, sep):
+        pos = [p for p, k in enumerate(kinds) if k in adv]
+        between = kinds[pos[0]:pos[-1] + 1]
+        if any(k in sep for k in between):
+            return 0  # separated: the index dimensions go first
+        return kinds[:pos[0]].count("b")
+
+    np_pos, t_pos = place("ia", "be"), place("a", "b")
+    if np_pos == t_pos:
+        return None
+    shapes = []
+    for i in index:
+        if isinstance(i, (bool, np.bool_)):
+            shapes.append((int(i),))
+        elif isinstance(i, _ndarray):
+            shapes.append((int(np.count_nonzero(i)),) if i.dtype == np.bool_ else i.shape)
+    try:
+        k = len(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return None  # numpy raises the shape mismatch itself
+    return np_pos, t_pos, k
+
+
+def _block_perm(nd, src, dst, k):
+    """The axes order that moves the k axes starting at ``src`` to start at ``dst``."""
+    rest = [a for a in range(nd) if not src <= a < src + k]
+    block = list(range(src, src + k))
+    return tuple(rest[:dst] + block + rest[dst:])
 
 
 def _check_index(d, index):
@@ -41,61 +113,114 @@ def _check_index(d, index):
                              f"dtype {i.dtype}")
 
 
-def _getitem_bw(node, g):
-    return (_scatter_add(g, node.info[0], node.info[1]),)
+def _getitem_vjp(ctx, g, shape, index):
+    return (array_module(g).getitem_adjoint(g, shape, index),)
 
 
-def getitem(a, index):
-    index = normalize_index(index)
-    d = a.data
+def _np_getitem(a, d, index, adv):
+    """``a[index]`` with numpy's rules (the index is already a numpy one), recorded."""
     try:
         out = d[index]
     except IndexError as e:
         _check_index(d, index)
         raise IndexError(f"getitem: {e} (indexing a tensor of shape {d.shape})") from None
-    adv = _is_advanced(index)
     if adv:
         out = np.array(out, copy=True) if isinstance(out, np.ndarray) else np.asarray(out)
-    return record("getitem", out, (a,), _getitem_bw, info=(d.shape, index, adv),
+    return record("getitem", out, (a,), _getitem_vjp, saved=(d.shape, index),
                   view_of=None if adv else a)
 
 
-def _scatter_bw(node, g):
-    return (getitem(g, node.info[1]),)
+@op(methods="__getitem__")
+def getitem(a, index):
+    """``a[index]`` with PyTorch's rules (see the module docstring)."""
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("getitem", a) from None
+    index = normalize_index(index)
+    if not is_advanced(index):
+        return _np_getitem(a, d, index, False)
+    out = _np_getitem(a, d, index, True)
+    move = torch_layout(index, d.ndim)
+    if move is None:
+        return out
+    from .movement import permute
+    return permute(out, _block_perm(out._data.ndim, *move))
 
 
-def _scatter_add(g, shape, index):
+@op(methods=(), export=False)
+def np_getitem(a, index):
+    """``a[index]`` with numpy's rules, for VJPs that index with numpy indices they saved."""
+    return _np_getitem(a, a._data, index, is_advanced(index))
+
+
+def _getitem_adjoint_vjp(ctx, g, index):
+    return (array_module(g).getitem(g, index),)
+
+
+@op(methods=(), export=False)
+def getitem_adjoint(g, shape, index):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate).
     The adjoint of getitem; its own VJP is getitem, so double backward works."""
-    gd = g.data
-    out = np.zeros(shape, dtype=gd.dtype)
-    if _is_advanced(index):
-        np.add.at(out, index, gd)
-    else:
-        out[index] = gd
-    return record("getitem_backward", out, (g,), _scatter_bw, info=(shape, index))
+    return record("getitem_backward", getitem_adjoint_np(g._data, shape, index), (g,),
+                  _getitem_adjoint_vjp, saved=(index,))
 
 
-def _index_put_bw(node, g):
-    index = node.info
-    n = node.needs
-    ga = index_put(g, index, _wrap(np.zeros((), dtype=g.data.dtype))) if n[0] else None
-    gv = getitem(g, index) if len(n) > 1 and n[1] else None
-    return (ga, gv)
+def _index_put_vjp(ctx, g, index):
+    xp = array_module(g)
+    n = ctx.needs
+    return (xp.index_put(g, index, 0.0) if n[0] else None,  # overwritten entries: no gradient
+            xp.getitem(g, index) if len(n) > 1 and n[1] else None)
 
 
-def index_put(a, index, value):
-    """A copy of ``a`` with ``a[index] = value`` (differentiable in both)."""
-    index = normalize_index(index)
-    out = a.data.copy()
-    v = value.data if isinstance(value, Tensor) else value
+def _index_put_acc_vjp(ctx, g, index):
+    n = ctx.needs
+    return (g if n[0] else None,
+            array_module(g).getitem(g, index) if len(n) > 1 and n[1] else None)
+
+
+def _numpy_layout(d, index, value, move):
+    """``value`` (laid out as PyTorch's result of ``d[index]``) laid out as numpy's."""
+    from .movement import expand, permute
+    np_shape = np.broadcast_to(np.zeros((), dtype=bool), d.shape)[index].shape
+    perm = _block_perm(len(np_shape), *move)
+    t_shape = tuple(np_shape[p] for p in perm)
+    if not isinstance(value, Tensor):
+        value = _wrap(np.asarray(value, dtype=d.dtype))
     try:
-        out[index] = v
+        value = expand(value, t_shape)
+    except RuntimeError:
+        raise RuntimeError(f"__setitem__: shape mismatch: value of shape {value._data.shape} "
+                           f"cannot be broadcast to indexing result of shape {t_shape}") from None
+    return permute(value, tuple(np.argsort(perm)))
+
+
+@op
+def index_put(a, indices, values, accumulate=False):
+    """A copy of ``a`` with ``a[indices] = values`` (``+=`` with ``accumulate=True``, repeated
+    indices adding up); differentiable in both. Any index ``a[...]`` takes is accepted."""
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("index_put", a) from None
+    index = normalize_index(indices)
+    if is_advanced(index):
+        move = torch_layout(index, d.ndim)
+        if move is not None and not np.isscalar(values):
+            values = _numpy_layout(d, index, values, move)
+    out = d.copy()
+    v = values._data if isinstance(values, Tensor) else values
+    try:
+        if accumulate:
+            np.add.at(out, index, v)
+        else:
+            out[index] = v
     except (ValueError, IndexError) as e:
         raise type(e)(f"__setitem__: cannot assign a value of shape {np.shape(v)} to index "
-                      f"{index!r} of a tensor of shape {a.data.shape}: {e}") from None
-    ins = (a, value) if isinstance(value, Tensor) else (a,)
-    return record("index_put", out, ins, _index_put_bw, info=index)
+                      f"{index!r} of a tensor of shape {d.shape}: {e}") from None
+    ins = (a, values) if isinstance(values, Tensor) else (a,)
+    return record("index_put", out, ins, _index_put_acc_vjp if accumulate else _index_put_vjp,
+                  saved=(index,))
 
 
 def _gather_index(idx, dim):
@@ -105,48 +230,61 @@ def _gather_index(idx, dim):
     return tuple(full)
 
 
-def _gather_bw(node, g):
-    shape, full = node.info
-    return (_scatter_add(g, shape, full),)
+def check_index_range(op, idx, size, dim, exc=RuntimeError):
+    """PyTorch's bounds check for gather/scatter-style indices (no negative wrap-around)."""
+    if idx.size:
+        lo, hi = idx.min(), idx.max()
+        if lo < 0 or hi >= size:
+            bad = lo if lo < 0 else hi
+            raise exc(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
-def gather(a, dim, index):
+@op
+def gather(a, dim, index, *, sparse_grad=False):
     """out[i][j] = a[i][index[i][j]] along ``dim`` (as torch.gather)."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
-    d = a.data
-    if idx.ndim != d.ndim:
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("gather", a) from None
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"gather: expected an int64 index tensor, got dtype {idx.dtype}")
+    if idx.ndim != d.ndim and not (idx.ndim <= 1 and d.ndim <= 1):
         raise RuntimeError(f"gather: index has {idx.ndim} dimensions, input has {d.ndim} "
                            f"(shapes {idx.shape} and {d.shape})")
-    dim %= d.ndim
-    if idx.size and (idx.min() < -d.shape[dim] or idx.max() >= d.shape[dim]):
-        raise IndexError(f"gather: index out of range for dimension {dim} of size "
-                         f"{d.shape[dim]} (min {idx.min()}, max {idx.max()})")
+    if d.ndim == 0:
+        check_index_range("gather", idx, 1, 0)
+        return getitem(a.reshape(1), idx.reshape(-1)).reshape(idx.shape)
+    dim = _dim(dim, d.ndim, "gather")
+    for k in range(d.ndim):
+        if k != dim and idx.shape[k] > d.shape[k]:
+            raise RuntimeError(f"gather: size of index {idx.shape} does not match the input "
+                               f"{d.shape} at dimension {k} (index may not be larger except "
+                               f"at dimension {dim})")
+    check_index_range("gather", idx, d.shape[dim], dim)
     full = _gather_index(idx, dim)
-    return record("gather", d[full], (a,), _gather_bw, info=(d.shape, full))
+    return record("gather", d[full], (a,), _getitem_vjp, saved=(d.shape, full))
 
 
+def _dim(dim, ndim, op):
+    from ._util import norm_dims
+    return norm_dims(dim, ndim, op)[0]
+
+
+@op
 def index_select(a, dim, index):
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
-    dim %= a.data.ndim
-    return getitem(a, (slice(None),) * dim + (idx,))
-
-
-# ---- numpy twins of the VJPs (plain backward) --------------------------------------------------
-def _reg():
-    from ..autograd.node import fast_vjp as fv
-
-    def scatter_np(g, shape, index):
-        out = np.zeros(shape, dtype=g.dtype)
-        if _is_advanced(index):
-            np.add.at(out, index, g)
-        else:
-            out[index] = g
-        return out
-
-    fv(_getitem_bw)(lambda n, g: (scatter_np(g, n.info[0], n.info[1]),))
-    fv(_scatter_bw)(lambda n, g: (g[n.info[1]],))
-    fv(_gather_bw)(lambda n, g: (scatter_np(g, n.info[0], n.info[1]),))
-
-
-_reg()
-del _reg
+    """The entries of ``a`` at ``index`` (1-D) along ``dim``."""
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("index_select", a) from None
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim > 1 or idx.dtype.kind not in "iu":
+        raise IndexError(f"index_select: index must be a 1-D integer tensor, got shape "
+                         f"{idx.shape} and dtype {idx.dtype}")
+    if d.ndim == 0:
+        check_index_range("index_select", idx, 1, 0, IndexError)
+        return getitem(a.reshape(1), idx.reshape(-1)).reshape(idx.shape)
+    dim = _dim(dim, d.ndim, "index_select")
+    check_index_range("index_select", idx, d.shape[dim], dim, IndexError)
+    return np_getitem(a, (slice(None),) * dim + (idx.reshape(-1),))

@@ -6,64 +6,112 @@ import numpy as np
 
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
-from ._util import norm_dims, shape_args
-
-__all__ = ["reshape", "view", "permute", "transpose", "flatten", "unsqueeze", "squeeze",
-           "expand", "broadcast_to", "repeat", "cat", "concatenate", "stack", "split", "chunk",
-           "unbind", "flip", "pad"]
+from ._registry import op, tensor_method, tensor_property
+from ._util import not_tensor, norm_dims, shape_args
+from ._xp import array_module
 
 
-def _reshape_bw(node, g):
-    return (reshape(g, node.info),)
+def _reshape_vjp(ctx, g, in_shape):
+    return (array_module(g).reshape(g, in_shape),)
 
 
-def reshape(a, *shape):
+@op(methods="reshape")
+def reshape(a, *shape, _view=False):
+    """``a`` with a new shape (one entry may be -1); a view when the memory allows."""
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("view" if _view else "reshape", a) from None
     shape = shape_args(shape)
-    d = a.data
     if d.shape == shape:
         return a
     try:
         out = d.reshape(shape)
     except ValueError:
-        raise RuntimeError(f"reshape: shape {shape} is invalid for input of shape {d.shape} "
-                           f"(size {d.size})") from None
-    return record("reshape", out, (a,), _reshape_bw, info=d.shape,
-                  view_of=a if np.shares_memory(out, d) else None)
+        raise RuntimeError(f"{'view' if _view else 'reshape'}: shape {shape} is invalid for "
+                           f"input of shape {d.shape} (size {d.size})") from None
+    shared = np.shares_memory(out, d)
+    if _view and not shared:
+        raise RuntimeError(f"view: shape {shape} is not compatible with the input's size and "
+                           f"stride (its memory is not contiguous: shape {d.shape}, strides "
+                           f"{d.strides}); use .reshape(...) instead")
+    return record("reshape", out, (a,), _reshape_vjp, saved=(d.shape,),
+                  view_of=a if shared else None)
 
 
-view = reshape
+@op(methods="view")
+def view(a, *shape):
+    """``a`` with a new shape, sharing its memory; raises where that needs a copy (a
+    non-contiguous tensor), as PyTorch (use reshape). ``view(dtype)`` reinterprets the bytes
+    (no gradient)."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer, Tensor)):
+        return _wrap(a._data.view(np.dtype(shape[0])))
+    return reshape(a, *shape, _view=True)
 
 
-def _permute_bw(node, g):
-    return (permute(g, node.info),)
+@tensor_method("view_as", "reshape_as")
+def view_as(a, other):
+    return reshape(a, other.shape)
 
 
+def _permute_vjp(ctx, g, inverse):
+    return (array_module(g).permute(g, inverse),)
+
+
+@op
 def permute(a, *dims):
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("permute", a) from None
     dims = shape_args(dims)
-    nd = a.data.ndim
+    nd = _ad.ndim
     if sorted(d % nd if nd else 0 for d in dims) != list(range(nd)):
         raise RuntimeError(f"permute: dims {dims} are not a permutation of the {nd} dimensions "
-                           f"of a tensor of shape {a.data.shape}")
+                           f"of a tensor of shape {_ad.shape}")
     dims = tuple(d % nd for d in dims)
     inv = tuple(np.argsort(dims))
-    return record("permute", a.data.transpose(dims), (a,), _permute_bw, info=inv, view_of=a)
-
-
-def _transpose_bw(node, g):
-    return (transpose(g, *node.info),)
-
-
-def transpose(a, dim0=-2, dim1=-1):
-    nd = a.data.ndim
-    d0, d1 = norm_dims(dim0, nd, "transpose")[0], norm_dims(dim1, nd, "transpose")[0]
-    if d0 == d1:
-        return a
-    return record("transpose", np.swapaxes(a.data, d0, d1), (a,), _transpose_bw, info=(d0, d1),
+    return record("permute", _ad.transpose(dims), (a,), _permute_vjp, saved=(inv,),
                   view_of=a)
 
 
+@tensor_property("T")
+def _T(a):
+    """The tensor with its dimensions reversed."""
+    return permute(a, tuple(range(a._data.ndim - 1, -1, -1)))
+
+
+@tensor_property("mT")
+def _mT(a):
+    """The last two dimensions swapped (a batch of matrices transposed)."""
+    return transpose(a, -2, -1)
+
+
+def _transpose_vjp(ctx, g, d0, d1):
+    return (array_module(g).transpose(g, d0, d1),)
+
+
+@op
+def transpose(a, dim0=-2, dim1=-1):
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("transpose", a) from None
+    nd = d.ndim
+    d0, d1 = norm_dims(dim0, nd, "transpose")[0], norm_dims(dim1, nd, "transpose")[0]
+    if d0 == d1:
+        return a
+    return record("transpose", np.swapaxes(d, d0, d1), (a,), _transpose_vjp,
+                  saved=(d0, d1), view_of=a)
+
+
+@op
 def flatten(a, start_dim=0, end_dim=-1):
-    s = a.data.shape
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("flatten", a) from None
+    s = d.shape
     if not s:
         return reshape(a, (1,))
     st = norm_dims(start_dim, len(s), "flatten")[0]
@@ -73,8 +121,13 @@ def flatten(a, start_dim=0, end_dim=-1):
     return reshape(a, s[:st] + (int(np.prod(s[st:en + 1])),) + s[en + 1:])
 
 
+@op
 def unsqueeze(a, dim):
-    s = a.data.shape
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("unsqueeze", a) from None
+    s = d.shape
     nd = len(s) + 1
     if not -nd <= dim < nd:
         raise IndexError(f"unsqueeze: dim {dim} out of range for a result with {nd} dimensions")
@@ -82,22 +135,31 @@ def unsqueeze(a, dim):
     return reshape(a, s[:dim] + (1,) + s[dim:])
 
 
+@op
 def squeeze(a, dim=None):
-    s = a.data.shape
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("squeeze", a) from None
+    s = d.shape
     if dim is None:
         return reshape(a, tuple(x for x in s if x != 1))
     dims = norm_dims(dim, len(s), "squeeze")
     return reshape(a, tuple(x for i, x in enumerate(s) if not (i in dims and x == 1)))
 
 
-def _expand_bw(node, g):
-    from .reduce import sum_to
-    return (sum_to(g, node.info),)
+def _expand_vjp(ctx, g, in_shape):
+    return (array_module(g).sum_to_size(g, in_shape),)
 
 
+@op
 def expand(a, *shape):
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("expand", a) from None
     shape = shape_args(shape)
-    d = a.data
+    d = _ad
     if len(shape) < d.ndim:
         raise RuntimeError(f"expand: the number of sizes given ({len(shape)}) must be at least "
                            f"the number of dimensions of the tensor ({d.ndim}, shape {d.shape})")
@@ -109,86 +171,102 @@ def expand(a, *shape):
         out = np.broadcast_to(d, shape)
     except ValueError:
         raise RuntimeError(f"expand: cannot expand shape {d.shape} to {shape}") from None
-    return record("expand", out, (a,), _expand_bw, info=d.shape, view_of=a)
+    return record("expand", out, (a,), _expand_vjp, saved=(d.shape,), view_of=a)
 
 
-broadcast_to = expand
+broadcast_to = op(expand, name="broadcast_to", methods="broadcast_to")
 
 
-def _repeat_bw(node, g):
-    from .reduce import sum
-    in_shape, reps = node.info
+@tensor_method("expand_as")
+def expand_as(a, other):
+    return expand(a, other.shape)
+
+
+def _repeat_vjp(ctx, g, in_shape, reps):
+    xp = array_module(g)
     inter = []
     for r, s in zip(reps, in_shape):
         inter += [r, s]
-    g = reshape(g, tuple(inter))
-    return (sum(g, dim=tuple(range(0, len(inter), 2))),)
+    return (xp.sum(xp.reshape(g, tuple(inter)), tuple(range(0, len(inter), 2))),)
 
 
+@op
 def repeat(a, *sizes):
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("repeat", a) from None
     sizes = shape_args(sizes)
-    d = a.data
+    d = _ad
     if len(sizes) < d.ndim:
         raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
                            f"than the number of dimensions of the tensor ({d.ndim})")
     in_shape = (1,) * (len(sizes) - d.ndim) + d.shape
     out = np.tile(d.reshape(in_shape), sizes)
-    return record("repeat", out, (a,), _repeat_bw, info=(in_shape, sizes))
+    return record("repeat", out, (a,), _repeat_vjp, saved=(in_shape, sizes))
 
 
-def _cat_bw(node, g):
-    from .index import getitem
-    dm, sizes = node.info
+def _cat_vjp(ctx, g, dm, sizes):
+    xp = array_module(g)
     outs = []
     start = 0
-    for need, n in zip(node.needs, sizes):
-        if need:
-            idx = (slice(None),) * dm + (slice(start, start + n),)
-            outs.append(getitem(g, idx))
-        else:
-            outs.append(None)
+    for need, n in zip(ctx.needs, sizes):
+        outs.append(xp.getitem(g, (slice(None),) * dm + (slice(start, start + n),))
+                    if need else None)
         start += n
     return tuple(outs)
 
 
+@op(methods=())
 def cat(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
-    nd = tensors[0].data.ndim
+    if len(tensors) > 1 and any(t._data.shape == (0,) for t in tensors):
+        # PyTorch skips 1-D empty tensors (legacy), whatever the others' shapes
+        kept = [t for t in tensors if t._data.shape != (0,)]
+        tensors = kept or tensors[:1]
+    nd = tensors[0]._data.ndim
     dm = norm_dims(dim, nd, "cat")[0]
     for i, t in enumerate(tensors):
-        s0, s = tensors[0].data.shape, t.data.shape
+        s0, s = tensors[0]._data.shape, t._data.shape
         if len(s) != nd or s[:dm] + s[dm + 1:] != s0[:dm] + s0[dm + 1:]:
             raise RuntimeError(f"cat: sizes of tensors must match except in dimension {dm}; "
                                f"tensor 0 has shape {s0}, tensor {i} has shape {s}")
-    out = np.concatenate([t.data for t in tensors], axis=dm)
-    return record("cat", out, tuple(tensors), _cat_bw,
-                  info=(dm, [t.data.shape[dm] for t in tensors]))
+    out = np.concatenate([t._data for t in tensors], axis=dm)
+    return record("cat", out, tuple(tensors), _cat_vjp,
+                  saved=(dm, [t._data.shape[dm] for t in tensors]))
 
 
-concatenate = cat
+concatenate = op(cat, name="concatenate", methods=())
+concat = op(cat, name="concat", methods=())
 
 
+@op(methods=())
 def stack(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
-    s0 = tensors[0].data.shape
+    s0 = tensors[0]._data.shape
     for i, t in enumerate(tensors):
-        if t.data.shape != s0:
+        if t._data.shape != s0:
             raise RuntimeError(f"stack: expects each tensor to be equal size, but got {s0} at "
-                               f"entry 0 and {t.data.shape} at entry {i}")
+                               f"entry 0 and {t._data.shape} at entry {i}")
     nd = len(s0) + 1
     if not -nd <= dim < nd:
         raise IndexError(f"stack: dim {dim} out of range for a result with {nd} dimensions")
     return cat([unsqueeze(t, dim % nd) for t in tensors], dim % nd)
 
 
+@op
 def split(a, split_size_or_sections, dim=0):
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("split", a) from None
     from .index import getitem
-    dm = norm_dims(dim, a.data.ndim, "split")[0]
-    n = a.data.shape[dm]
+    dm = norm_dims(dim, d.ndim, "split")[0]
+    n = d.shape[dm]
     if isinstance(split_size_or_sections, int):
         if split_size_or_sections <= 0:
             raise ValueError(f"split: split_size must be positive, got {split_size_or_sections}")
@@ -205,38 +283,60 @@ def split(a, split_size_or_sections, dim=0):
     return tuple(outs)
 
 
+@op
 def chunk(a, chunks, dim=0):
-    n = a.data.shape[norm_dims(dim, a.data.ndim, "chunk")[0]]
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("chunk", a) from None
+    n = d.shape[norm_dims(dim, d.ndim, "chunk")[0]]
     size = -(-n // chunks)
     return split(a, size, dim)
 
 
+@op
 def unbind(a, dim=0):
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("unbind", a) from None
     from .index import getitem
-    dm = norm_dims(dim, a.data.ndim, "unbind")[0]
-    return tuple(getitem(a, (slice(None),) * dm + (i,)) for i in range(a.data.shape[dm]))
+    dm = norm_dims(dim, d.ndim, "unbind")[0]
+    return tuple(getitem(a, (slice(None),) * dm + (i,)) for i in range(d.shape[dm]))
 
 
-def _flip_bw(node, g):
-    return (flip(g, node.info),)
+def _flip_vjp(ctx, g, dims):
+    return (array_module(g).flip(g, dims),)
 
 
+@op
 def flip(a, dims):
-    dims = norm_dims(dims, a.data.ndim, "flip")
-    return record("flip", np.flip(a.data, dims).copy(), (a,), _flip_bw, info=dims)
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor("flip", a) from None
+    n = 1 if isinstance(dims, int) else len(dims)
+    dims = norm_dims(dims, d.ndim, "flip")
+    if len(dims) != n:
+        raise RuntimeError(f"flip: a dim appears multiple times in the list of dims {dims}")
+    return record("flip", np.flip(d, dims).copy(), (a,), _flip_vjp, saved=(dims,))
 
 
-def _pad_bw(node, g):
-    from .index import getitem
-    return (getitem(g, node.info),)
+def _pad_vjp(ctx, g, index):
+    return (array_module(g).getitem(g, index),)
 
 
+@op(functional=True, methods=())
 def pad(a, pad, mode="constant", value=0.0):
     """F.pad: ``pad`` lists (left, right) pairs starting from the last dimension."""
+    try:
+        _ad = a._data
+    except AttributeError:
+        raise not_tensor("pad", a) from None
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
     pad = tuple(int(p) for p in pad)
-    d = a.data
+    d = _ad
     if len(pad) % 2 or len(pad) // 2 > d.ndim:
         raise ValueError(f"pad: padding length must be even and at most 2*ndim={2 * d.ndim}, "
                          f"got {len(pad)} for input of shape {d.shape}")
@@ -247,29 +347,4 @@ def pad(a, pad, mode="constant", value=0.0):
         widths[d.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     out = np.pad(d, widths, constant_values=value)
     idx = tuple(slice(lo, lo + s) for (lo, _), s in zip(widths, d.shape))
-    return record("pad", out, (a,), _pad_bw, info=idx)
-
-
-# ---- numpy twins of the VJPs (plain backward) --------------------------------------------------
-def _reg():
-    from ..autograd.node import fast_vjp as fv
-
-    fv(_reshape_bw)(lambda n, g: (g.reshape(n.info),))
-    fv(_permute_bw)(lambda n, g: (g.transpose(n.info),))
-    fv(_transpose_bw)(lambda n, g: (np.swapaxes(g, *n.info),))
-
-    @fv(_cat_bw)
-    def _(n, g):
-        dm, sizes = n.info
-        outs, start = [], 0
-        for need, s in zip(n.needs, sizes):
-            outs.append(g[(slice(None),) * dm + (slice(start, start + s),)] if need else None)
-            start += s
-        return tuple(outs)
-
-    fv(_flip_bw)(lambda n, g: (np.flip(g, n.info),))
-    fv(_pad_bw)(lambda n, g: (g[n.info],))
-
-
-_reg()
-del _reg
+    return record("pad", out, (a,), _pad_vjp, saved=(idx,))

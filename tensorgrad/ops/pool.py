@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.node import fast_vjp, record
+from ..autograd.node import record
 from ..tensor import Tensor, _wrap
-
-__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d"]
-
+from ._registry import op
+from ._xp import on_arrays
 from .conv import _AXES, _FLOATS, _pad3, _tuple  # one argument parser for conv and pool
+
 
 
 def _kernels():
@@ -31,12 +30,12 @@ def _check_input(op, nd, x):
             x = _wrap(x)
         else:
             raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    s = x.data.shape
+    s = x._data.shape
     if len(s) not in (nd + 1, nd + 2):
         raise ValueError(f"{op}: expected a {nd + 2}-D input {_AXES[nd]} (or {nd + 1}-D "
                          f"unbatched), got a {len(s)}-D input of shape {s}")
-    if x.data.dtype not in _FLOATS:
-        raise TypeError(f"{op}: input must be float32 or float64, got {x.data.dtype}")
+    if x._data.dtype not in _FLOATS:
+        raise TypeError(f"{op}: input must be float32 or float64, got {x._data.dtype}")
     return x, len(s) == nd + 1
 
 
@@ -112,37 +111,31 @@ def _gather_np(x, idx):
     return out
 
 
-def _max_bw(node, g):
-    idx, x_shape, name = node.info
+# The VJP of a max pool scatters g to the arg-max positions; the VJP of that scatter gathers at
+# the same positions, and the VJP of the gather is the scatter again. On arrays (plain
+# backward) each is one kernel call; on Tensors (create_graph) each is a recorded op.
+def _gather_vjp(ctx, g, idx, x_shape, name):
+    if on_arrays(g):
+        return (_scatter_np(g, idx, x_shape),)
     return (_max_scatter(g, idx, x_shape, name),)
 
 
-@fast_vjp(_max_bw)
-def _max_bw_fast(node, g):
-    idx, x_shape, _ = node.info
-    return (_scatter_np(g, idx, x_shape),)
-
-
-def _scatter_bw(node, gg):
-    idx, _, name = node.info
+def _scatter_vjp(ctx, gg, idx, name):
+    if on_arrays(gg):
+        return (_gather_np(gg, idx),)
     return (_max_gather(gg, idx, name),)
 
 
 def _max_scatter(g, idx, x_shape, name):
     """Recorded op: the max-pool gradient, g scattered (added) to the arg-max positions."""
-    return record(name + "_backward", _scatter_np(g.data, idx, x_shape), (g,), _scatter_bw,
-                  info=(idx, x_shape, name))
-
-
-def _gather_bw(node, gg):
-    idx, x_shape, name = node.info
-    return (_max_scatter(gg, idx, x_shape, name),)
+    return record(name + "_backward", _scatter_np(g._data, idx, x_shape), (g,), _scatter_vjp,
+                  saved=(idx, name))
 
 
 def _max_gather(x, idx, name):
     """Recorded op: x read at the arg-max positions (max pooling with fixed indices)."""
-    return record(name + "_gather", _gather_np(x.data, idx), (x,), _gather_bw,
-                  info=(idx, x.data.shape, name))
+    return record(name + "_gather", _gather_np(x._data, idx), (x,), _gather_vjp,
+                  saved=(idx, x._data.shape, name))
 
 
 def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -150,9 +143,9 @@ def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     x, unbatched = _check_input(op, nd, x)
     if unbatched:
         x = _unsqueeze(x)
-    ks, st, pd, dl, sp, osp = _window(op, nd, x.data.shape, kernel_size, stride, padding,
+    ks, st, pd, dl, sp, osp = _window(op, nd, x._data.shape, kernel_size, stride, padding,
                                       dilation, ceil_mode)
-    x5 = _v5(x.data, sp)
+    x5 = _v5(x._data, sp)
     N, C = x5.shape[:2]
     out = np.empty((N, C) + osp, dtype=x5.dtype)
     idx = np.empty((N, C) + osp, dtype=np.int64)
@@ -165,7 +158,7 @@ def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     oshape = (N, C) + osp[3 - nd:]
     out = out.reshape(oshape)
     idx = idx.reshape(oshape)
-    y = record(op, out, (x,), _max_bw, info=(idx, x.data.shape, op))
+    y = record(op, out, (x,), _gather_vjp, saved=(idx, x._data.shape, op))
     if unbatched:
         y = _squeeze(y)
         idx = idx[0]
@@ -174,12 +167,14 @@ def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     return y
 
 
+@op(functional=True, methods=(), export=False)
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows of ``(N, C, L)``; ``stride`` defaults to ``kernel_size``."""
     return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+@op(functional=True, methods=(), export=False)
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows of ``(N, C, H, W)``; gradients go to the arg-max (the first
@@ -187,6 +182,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+@op(functional=True, methods=(), export=False)
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows of ``(N, C, D, H, W)``."""
@@ -210,29 +206,25 @@ def _avg_adj_np(g, geo, x_shape):
     return gx.reshape(x_shape)
 
 
-def _avg_bw(node, g):
-    geo, x_shape, name = node.info
+def _avg_vjp(ctx, g, geo, x_shape, name):
+    if on_arrays(g):
+        return (_avg_adj_np(g, geo, x_shape),)
     return (_avg_adjoint(g, geo, x_shape, name),)
 
 
-@fast_vjp(_avg_bw)
-def _avg_bw_fast(node, g):
-    geo, x_shape, _ = node.info
-    return (_avg_adj_np(g, geo, x_shape),)
-
-
-def _avg_adj_bw(node, gg):
-    geo, x_shape, name = node.info
+def _avg_adj_vjp(ctx, gg, geo, name):
+    if on_arrays(gg):
+        return (_avg_np(gg, geo),)
     return (_avg_core(gg, geo, name),)
 
 
 def _avg_adjoint(g, geo, x_shape, name):
-    return record(name + "_backward", _avg_adj_np(g.data, geo, x_shape), (g,), _avg_adj_bw,
-                  info=(geo, x_shape, name))
+    return record(name + "_backward", _avg_adj_np(g._data, geo, x_shape), (g,), _avg_adj_vjp,
+                  saved=(geo, name))
 
 
 def _avg_core(x, geo, name):
-    return record(name, _avg_np(x.data, geo), (x,), _avg_bw, info=(geo, x.data.shape, name))
+    return record(name, _avg_np(x._data, geo), (x,), _avg_vjp, saved=(geo, x._data.shape, name))
 
 
 def _avg_pool(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -243,19 +235,21 @@ def _avg_pool(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
     x, unbatched = _check_input(op, nd, x)
     if unbatched:
         x = _unsqueeze(x)
-    ks, st, pd, dl, sp, osp = _window(op, nd, x.data.shape, kernel_size, stride, padding, 1,
+    ks, st, pd, dl, sp, osp = _window(op, nd, x._data.shape, kernel_size, stride, padding, 1,
                                       ceil_mode)
-    oshape = x.data.shape[:2] + osp[3 - nd:]
+    oshape = x._data.shape[:2] + osp[3 - nd:]
     y = _avg_core(x, (ks, st, pd, sp, osp, bool(count_include_pad), oshape), op)
     return _squeeze(y) if unbatched else y
 
 
+@op(functional=True, methods=(), export=False)
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """Mean over sliding windows of ``(N, C, L)`` (zero padding counted unless told otherwise)."""
     return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
+@op(functional=True, methods=(), export=False)
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over sliding windows of ``(N, C, H, W)``; ``stride`` defaults to ``kernel_size``."""
@@ -263,6 +257,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                      divisor_override)
 
 
+@op(functional=True, methods=(), export=False)
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over sliding windows of ``(N, C, D, H, W)``."""
@@ -285,30 +280,26 @@ def _adapt_adj_np(g, sp, osp, x_shape):
     return gx.reshape(x_shape)
 
 
-def _adapt_bw(node, g):
-    sp, osp, x_shape, name = node.info
+def _adapt_vjp(ctx, g, sp, osp, x_shape, name):
+    if on_arrays(g):
+        return (_adapt_adj_np(g, sp, osp, x_shape),)
     return (_adapt_adjoint(g, sp, osp, x_shape, name),)
 
 
-@fast_vjp(_adapt_bw)
-def _adapt_bw_fast(node, g):
-    sp, osp, x_shape, _ = node.info
-    return (_adapt_adj_np(g, sp, osp, x_shape),)
-
-
-def _adapt_adj_bw(node, gg):
-    sp, osp, x_shape, name, g_spatial = node.info
-    return (_adapt_core(gg, sp, osp, x_shape[:2] + tuple(g_spatial), name),)
+def _adapt_adj_vjp(ctx, gg, sp, osp, oshape, name):
+    if on_arrays(gg):
+        return (_adapt_np(gg, sp, osp, oshape),)
+    return (_adapt_core(gg, sp, osp, oshape, name),)
 
 
 def _adapt_adjoint(g, sp, osp, x_shape, name):
-    return record(name + "_backward", _adapt_adj_np(g.data, sp, osp, x_shape), (g,),
-                  _adapt_adj_bw, info=(sp, osp, x_shape, name, g.data.shape[2:]))
+    return record(name + "_backward", _adapt_adj_np(g._data, sp, osp, x_shape), (g,),
+                  _adapt_adj_vjp, saved=(sp, osp, x_shape[:2] + g._data.shape[2:], name))
 
 
 def _adapt_core(x, sp, osp, oshape, name):
-    return record(name, _adapt_np(x.data, sp, osp, oshape), (x,), _adapt_bw,
-                  info=(sp, osp, x.data.shape, name))
+    return record(name, _adapt_np(x._data, sp, osp, oshape), (x,), _adapt_vjp,
+                  saved=(sp, osp, x._data.shape, name))
 
 
 def _adaptive(nd, x, output_size):
@@ -316,7 +307,7 @@ def _adaptive(nd, x, output_size):
     x, unbatched = _check_input(op, nd, x)
     if unbatched:
         x = _unsqueeze(x)
-    insp = x.data.shape[2:]
+    insp = x._data.shape[2:]
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size,) * nd
     output_size = tuple(output_size)
@@ -329,20 +320,23 @@ def _adaptive(nd, x, output_size):
     if any(o <= 0 for o in osz):
         raise ValueError(f"{op}: output_size must be positive, got {osz}")
     if any(n == 0 for n in insp):
-        raise RuntimeError(f"{op}: input has an empty spatial dimension, shape {x.data.shape}")
-    y = _adapt_core(x, _pad3(insp, 1), _pad3(osz, 1), x.data.shape[:2] + osz, op)
+        raise RuntimeError(f"{op}: input has an empty spatial dimension, shape {x._data.shape}")
+    y = _adapt_core(x, _pad3(insp, 1), _pad3(osz, 1), x._data.shape[:2] + osz, op)
     return _squeeze(y) if unbatched else y
 
 
+@op(functional=True, methods=(), export=False)
 def adaptive_avg_pool1d(input, output_size):
     """Average pooling to a fixed output length (PyTorch's window rule)."""
     return _adaptive(1, input, output_size)
 
 
+@op(functional=True, methods=(), export=False)
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size; ``output_size=1`` is global average pooling."""
     return _adaptive(2, input, output_size)
 
 
+@op(functional=True, methods=(), export=False)
 def adaptive_avg_pool3d(input, output_size):
     return _adaptive(3, input, output_size)

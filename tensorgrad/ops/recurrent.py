@@ -15,7 +15,7 @@ Three things per op:
 
 * the forward: the fused numba/numpy kernels of ``tensorgrad.kernels.rnn``;
 * the plain backward (``backward()`` without ``create_graph``): backpropagation through time
-  in the fused kernels, registered as the op's numpy VJP twin (``fast_vjp``);
+  in the fused kernels (the array branch of the op's VJP);
 * the differentiable backward (``create_graph=True``): the VJP of the *reference* composition
   (``lstm_reference`` etc., the same recurrence written with tensorgrad ops), recorded as one
   op whose own backward is derived the same way, so gradients of any order exist.
@@ -29,12 +29,10 @@ import numpy as np
 
 from ..autograd.engine import grad as _grad
 from ..autograd.grad_mode import enable_grad
-from ..autograd.node import fast_vjp, record_multi
+from ..autograd.node import record_multi, tensor_vjp
+from ..kernels import rnn as _K
 from ..tensor import Tensor, _wrap
-from tensorgrad.kernels import rnn as _K
-
-__all__ = ["lstm", "gru", "rnn", "lstm_reference", "gru_reference", "rnn_reference",
-           "lstm_cell", "gru_cell", "rnn_cell"]
+from ._xp import on_arrays
 
 
 # ============================================================================================
@@ -124,7 +122,7 @@ def rnn_reference(xg, h0, w_hh, b_hh=None, nonlinearity="tanh", reverse=False):
 # ============================================================================================
 
 def _proxy(t):
-    p = _wrap(t.data)
+    p = _wrap(t._data)
     p.requires_grad = t.requires_grad
     return p
 
@@ -137,9 +135,9 @@ def _composite(name, fn, inputs):
     proxies = [_proxy(t) for t in inputs]
     with enable_grad():
         outs = fn(*proxies)
-    datas = [o.data for o in outs]
-    return record_multi(name, datas, tuple(inputs), _composite_bw, saved=tuple(inputs),
-                        info=(name, fn))
+    datas = [o._data for o in outs]
+    return record_multi(name, datas, tuple(inputs), _composite_vjp,
+                        saved=tuple(inputs) + (name, fn))
 
 
 def _vjp_of(name, fn, inputs, needs, metas, grads):
@@ -158,7 +156,7 @@ def _vjp_of(name, fn, inputs, needs, metas, grads):
                         create_graph=True, allow_unused=True)
         else:
             res = [None] * len(targets)
-        return tuple(r if r is not None else _wrap(np.zeros_like(x.data))
+        return tuple(r if r is not None else _wrap(np.zeros_like(x._data))
                      for r, x in zip(res, targets))
 
     res = _composite(name + "_grad", vjp, list(inputs) + gs)
@@ -168,9 +166,10 @@ def _vjp_of(name, fn, inputs, needs, metas, grads):
     return tuple(out)
 
 
-def _composite_bw(node, grads):
-    name, fn = node.info
-    return _vjp_of(name, fn, node.saved, node.needs, node.meta, grads)
+@tensor_vjp
+def _composite_vjp(ctx, grads, *args):
+    *inputs, name, fn = args
+    return _vjp_of(name, fn, inputs, ctx.needs, ctx.meta, grads)
 
 
 # ============================================================================================
@@ -219,7 +218,7 @@ def _check(op, xg, h0, w_hh, b_hh, G, c0=None, peephole=None):
 
 
 def _arr(t, dt):
-    return None if t is None else np.ascontiguousarray(t.data, dtype=dt)
+    return None if t is None else np.ascontiguousarray(t._data, dtype=dt)
 
 
 def _flipT(a):
@@ -227,53 +226,73 @@ def _flipT(a):
 
 
 # ============================================================================================
-# LSTM
+# The three layer ops share one VJP
 # ============================================================================================
 
-def _lstm_fn(reverse, has_b, has_p):
-    def fn(xg, h0, c0, w_hh, *rest):
-        rest = list(rest)
-        b = rest.pop(0) if has_b else None
-        p = rest.pop(0) if has_p else None
-        return lstm_reference(xg, h0, c0, w_hh, b, p, reverse)
-    return fn
+class _Seq:
+    """What the VJP of one recurrent layer op needs besides the saved tensors and arrays."""
+    __slots__ = ("kind", "n_in", "reverse", "has_b", "extra", "dtype", "w", "p")
+
+    def __init__(self, kind, n_in, reverse, has_b, extra, dtype, w, p=None):
+        self.kind, self.n_in, self.reverse, self.has_b = kind, n_in, reverse, has_b
+        self.extra, self.dtype, self.w, self.p = extra, dtype, w, p
+
+    def reference(self):
+        """The op as a composition of tensorgrad ops (what create_graph differentiates)."""
+        kind, reverse, has_b, extra = self.kind, self.reverse, self.has_b, self.extra
+
+        def fn(xg, h0, *rest):
+            rest = list(rest)
+            c0 = rest.pop(0) if kind == "lstm" else None
+            w_hh = rest.pop(0)
+            b = rest.pop(0) if has_b else None
+            if kind == "lstm":
+                return lstm_reference(xg, h0, c0, w_hh, b, rest.pop(0) if extra else None,
+                                      reverse)
+            if kind == "gru":
+                return gru_reference(xg, h0, w_hh, b, extra, reverse)
+            return rnn_reference(xg, h0, w_hh, b, extra, reverse)
+        return fn
+
+    def kernel_backward(self, grads, arrays, needs):
+        """Backpropagation through time in the fused kernels; one gradient per input."""
+        if self.kind == "lstm":
+            dout, dhn, dcn = grads
+            hs, cs, acts, tcs = arrays
+            dxg, dh0, dc0, dw, db, dp = _K.lstm_backward(dout, dhn, dcn, hs, cs, acts, tcs,
+                                                         self.w, self.p, need_w=any(needs[3:]))
+            res = [dxg, dh0, dc0, dw] + ([db] if self.has_b else []) + \
+                ([dp] if self.extra else [])
+        elif self.kind == "gru":
+            hs, acts, aux = arrays
+            dxg, dh0, dw, db = _K.gru_backward(*grads, hs, acts, aux, self.w, self.extra,
+                                               need_w=any(needs[2:]))
+            res = [dxg, dh0, dw] + ([db] if self.has_b else [])
+        else:
+            (hs,) = arrays
+            dxg, dh0, dw, db = _K.rnn_backward(*grads, hs, self.w, self.extra,
+                                               need_w=any(needs[2:]))
+            res = [dxg, dh0, dw] + ([db] if self.has_b else [])
+        return res
 
 
-def _lstm_bw(node, grads):
-    info = node.info
-    n_in = info["n_in"]
-    return _vjp_of("lstm", _lstm_fn(info["reverse"], info["has_b"], info["has_p"]),
-                   node.saved[:n_in], node.needs, node.meta, grads)
+def _seq_vjp(ctx, gs, *args):
+    spec = args[-1]
+    n_in = spec.n_in
+    if not any(on_arrays(g) for g in gs if g is not None):  # create_graph: differentiable
+        return _vjp_of(spec.kind, spec.reference(), args[:n_in], ctx.needs, ctx.meta, gs)
+    grads = [None if g is None else np.ascontiguousarray(g, dtype=spec.dtype) for g in gs]
+    if spec.reverse:
+        grads[0] = _flipT(grads[0])
+    res = spec.kernel_backward(grads, args[n_in:-1], ctx.needs)
+    if spec.reverse:
+        res[0] = res[0][::-1]
+    return tuple(r if need else None for r, need in zip(res, ctx.needs))
 
 
-@fast_vjp(_lstm_bw)
-def _lstm_bw_fast(node, gs):
-    info = node.info
-    n_in = info["n_in"]
-    dt = info["dtype"]
-    s = node.saved
-    w = info["w"]
-    p = info["p"]
-    hs, cs, acts, tcs = s[n_in:]
-    dout, dhn, dcn = (None if g is None else np.ascontiguousarray(g, dtype=dt) for g in gs)
-    rev = info["reverse"]
-    if rev:
-        dout = _flipT(dout)
-    needs = node.needs
-    need_w = any(needs[3:])
-    dxg, dh0, dc0, dw, db, dp = _K.lstm_backward(dout, dhn, dcn, hs, cs, acts, tcs, w, p,
-                                                 need_w=need_w)
-    if rev:
-        dxg = dxg[::-1]
-    res = [dxg if needs[0] else None, dh0 if needs[1] else None, dc0 if needs[2] else None,
-           dw if needs[3] else None]
-    k = 4
-    if info["has_b"]:
-        res.append(db if needs[k] else None)
-        k += 1
-    if info["has_p"]:
-        res.append(dp if needs[k] else None)
-    return tuple(res)
+def _record_seq(spec, outs, inputs, arrays):
+    return record_multi(spec.kind, outs, tuple(inputs), _seq_vjp,
+                        saved=tuple(inputs) + tuple(arrays) + (spec,))
 
 
 def lstm(xg, h0, c0, w_hh, b_hh=None, peephole=None, reverse=False):
@@ -286,57 +305,14 @@ def lstm(xg, h0, c0, w_hh, b_hh=None, peephole=None, reverse=False):
     T, B, H, dt = _check(op, xg, h0, w_hh, b_hh, 4, c0=c0, peephole=peephole)
     x = _arr(xg, dt)
     w = _arr(w_hh, dt)
-    b = _arr(b_hh, dt)
     p = _arr(peephole, dt)
     hs, cs, acts, tcs = _K.lstm_forward(x[::-1] if reverse else x, _arr(h0, dt), _arr(c0, dt),
-                                        w, b, p)
+                                        w, _arr(b_hh, dt), p)
     out = hs[1:][::-1] if reverse else hs[1:]
-    inputs = [xg, h0, c0, w_hh] + ([b_hh] if b_hh is not None else []) + \
-        ([peephole] if peephole is not None else [])
-    info = {"n_in": len(inputs), "reverse": reverse, "has_b": b_hh is not None,
-            "has_p": peephole is not None, "dtype": dt, "w": w, "p": p}
-    return record_multi(op, (np.ascontiguousarray(out), hs[-1].copy(), cs[-1].copy()),
-                        tuple(inputs), _lstm_bw, saved=tuple(inputs) + (hs, cs, acts, tcs),
-                        info=info)
-
-
-# ============================================================================================
-# GRU
-# ============================================================================================
-
-def _gru_fn(reverse, has_b, reset_after):
-    def fn(xg, h0, w_hh, *rest):
-        b = rest[0] if has_b else None
-        return gru_reference(xg, h0, w_hh, b, reset_after, reverse)
-    return fn
-
-
-def _gru_bw(node, grads):
-    info = node.info
-    n_in = info["n_in"]
-    return _vjp_of("gru", _gru_fn(info["reverse"], info["has_b"], info["reset_after"]),
-                   node.saved[:n_in], node.needs, node.meta, grads)
-
-
-@fast_vjp(_gru_bw)
-def _gru_bw_fast(node, gs):
-    info = node.info
-    n_in = info["n_in"]
-    dt = info["dtype"]
-    hs, acts, aux = node.saved[n_in:]
-    dout, dhn = (None if g is None else np.ascontiguousarray(g, dtype=dt) for g in gs)
-    rev = info["reverse"]
-    if rev:
-        dout = _flipT(dout)
-    needs = node.needs
-    dxg, dh0, dw, db = _K.gru_backward(dout, dhn, hs, acts, aux, info["w"], info["reset_after"],
-                                       need_w=any(needs[2:]))
-    if rev:
-        dxg = dxg[::-1]
-    res = [dxg if needs[0] else None, dh0 if needs[1] else None, dw if needs[2] else None]
-    if info["has_b"]:
-        res.append(db if needs[3] else None)
-    return tuple(res)
+    inputs = [t for t in (xg, h0, c0, w_hh, b_hh, peephole) if t is not None]
+    spec = _Seq(op, len(inputs), reverse, b_hh is not None, peephole is not None, dt, w, p)
+    return _record_seq(spec, (np.ascontiguousarray(out), hs[-1].copy(), cs[-1].copy()), inputs,
+                       (hs, cs, acts, tcs))
 
 
 def gru(xg, h0, w_hh, b_hh=None, reset_after=True, reverse=False):
@@ -350,50 +326,10 @@ def gru(xg, h0, w_hh, b_hh=None, reset_after=True, reverse=False):
     hs, acts, aux = _K.gru_forward(x[::-1] if reverse else x, _arr(h0, dt), w, _arr(b_hh, dt),
                                    reset_after)
     out = hs[1:][::-1] if reverse else hs[1:]
-    inputs = [xg, h0, w_hh] + ([b_hh] if b_hh is not None else [])
-    info = {"n_in": len(inputs), "reverse": reverse, "has_b": b_hh is not None,
-            "reset_after": bool(reset_after), "dtype": dt, "w": w}
-    return record_multi(op, (np.ascontiguousarray(out), hs[-1].copy()), tuple(inputs), _gru_bw,
-                        saved=tuple(inputs) + (hs, acts, aux), info=info)
-
-
-# ============================================================================================
-# Elman RNN
-# ============================================================================================
-
-def _rnn_fn(reverse, has_b, nonlinearity):
-    def fn(xg, h0, w_hh, *rest):
-        b = rest[0] if has_b else None
-        return rnn_reference(xg, h0, w_hh, b, nonlinearity, reverse)
-    return fn
-
-
-def _rnn_bw(node, grads):
-    info = node.info
-    n_in = info["n_in"]
-    return _vjp_of("rnn", _rnn_fn(info["reverse"], info["has_b"], info["nonlinearity"]),
-                   node.saved[:n_in], node.needs, node.meta, grads)
-
-
-@fast_vjp(_rnn_bw)
-def _rnn_bw_fast(node, gs):
-    info = node.info
-    n_in = info["n_in"]
-    dt = info["dtype"]
-    (hs,) = node.saved[n_in:]
-    dout, dhn = (None if g is None else np.ascontiguousarray(g, dtype=dt) for g in gs)
-    rev = info["reverse"]
-    if rev:
-        dout = _flipT(dout)
-    needs = node.needs
-    dxg, dh0, dw, db = _K.rnn_backward(dout, dhn, hs, info["w"], info["nonlinearity"],
-                                       need_w=any(needs[2:]))
-    if rev:
-        dxg = dxg[::-1]
-    res = [dxg if needs[0] else None, dh0 if needs[1] else None, dw if needs[2] else None]
-    if info["has_b"]:
-        res.append(db if needs[3] else None)
-    return tuple(res)
+    inputs = [t for t in (xg, h0, w_hh, b_hh) if t is not None]
+    spec = _Seq(op, len(inputs), reverse, b_hh is not None, bool(reset_after), dt, w)
+    return _record_seq(spec, (np.ascontiguousarray(out), hs[-1].copy()), inputs,
+                       (hs, acts, aux))
 
 
 def rnn(xg, h0, w_hh, b_hh=None, nonlinearity="tanh", reverse=False):
@@ -409,11 +345,9 @@ def rnn(xg, h0, w_hh, b_hh=None, nonlinearity="tanh", reverse=False):
     w = _arr(w_hh, dt)
     hs = _K.rnn_forward(x[::-1] if reverse else x, _arr(h0, dt), w, _arr(b_hh, dt), nonlinearity)
     out = hs[1:][::-1] if reverse else hs[1:]
-    inputs = [xg, h0, w_hh] + ([b_hh] if b_hh is not None else [])
-    info = {"n_in": len(inputs), "reverse": reverse, "has_b": b_hh is not None,
-            "nonlinearity": nonlinearity, "dtype": dt, "w": w}
-    return record_multi(op, (np.ascontiguousarray(out), hs[-1].copy()), tuple(inputs), _rnn_bw,
-                        saved=tuple(inputs) + (hs,), info=info)
+    inputs = [t for t in (xg, h0, w_hh, b_hh) if t is not None]
+    spec = _Seq(op, len(inputs), reverse, b_hh is not None, nonlinearity, dt, w)
+    return _record_seq(spec, (np.ascontiguousarray(out), hs[-1].copy()), inputs, (hs,))
 
 
 # ============================================================================================

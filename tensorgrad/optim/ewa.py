@@ -1,4 +1,4 @@
-"""**tg** Exponentially weighted (moving) averages with bias correction (notes §6.2)."""
+"""**tg** Exponentially weighted (moving) averages with bias correction (§6.2, docs/maths.md)."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +25,7 @@ class EWA:
 
     def update(self, x):
         if isinstance(x, Tensor):
-            x = x.data
+            x = x._data
         x = np.asarray(x, dtype=np.float64) if not np.isscalar(x) else float(x)
         self.t += 1
         self.value = self.beta * self.value + (1.0 - self.beta) * x
@@ -48,7 +48,7 @@ class EWA:
 def ewa(series, beta: float = 0.9, bias_correction: bool = True) -> np.ndarray:
     """The averaged series of a 1-D sequence, as a float64 array."""
     avg = EWA(beta, bias_correction)
-    xs = np.asarray(series.data if isinstance(series, Tensor) else series, dtype=np.float64)
+    xs = np.asarray(series._data if isinstance(series, Tensor) else series, dtype=np.float64)
     if xs.ndim != 1:
         raise ValueError(f"ewa: expected a 1-D series, got shape {xs.shape}")
     return np.array([avg.update(x) for x in xs], dtype=np.float64)

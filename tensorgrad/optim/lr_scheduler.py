@@ -1,73 +1,84 @@
-"""Learning-rate schedules (notes §6.5), stepped once per epoch like PyTorch's.
+"""Learning-rate schedules (§6.5, docs/maths.md) with PyTorch's names, arguments and numbers.
 
-``scheduler.step()`` after each epoch's optimizer steps moves ``last_epoch`` on by one and
-writes the new rate into every parameter group. Construction already applies epoch 0.
+``scheduler.step()`` after each epoch's (or, for OneCycleLR/CyclicLR, each batch's) optimizer
+steps moves ``last_epoch`` on by one and writes the new rate into every parameter group;
+construction already applies epoch 0. Each schedule gives the same rate sequence as
+``torch.optim.lr_scheduler`` (tests compare them over many steps), with the same chainable
+update rules, ``get_last_lr()``, ``state_dict()``/``load_state_dict()`` and warnings.
+``InverseTimeDecay`` and ``InverseSqrtDecay`` are tensorgrad's (the course's decay formulas).
 """
 from __future__ import annotations
 
 import math
+import types
+from bisect import bisect_right
+from collections import Counter
 
-from .optimizer import Optimizer
+from ._sched_base import LRScheduler, check_optimizer, group_values
+from ._sched_cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
+from ._sched_plateau import ReduceLROnPlateau
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "LambdaLR", "InverseTimeDecay",
-           "InverseSqrtDecay", "ReduceLROnPlateau"]
+__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
+           "LinearLR", "ExponentialLR", "SequentialLR", "CosineAnnealingLR", "ChainedScheduler",
+           "ReduceLROnPlateau", "CyclicLR", "CosineAnnealingWarmRestarts", "OneCycleLR",
+           "PolynomialLR", "InverseTimeDecay", "InverseSqrtDecay"]
 
 
-class LRScheduler:
-    """Base class: subclasses give ``get_lr()`` for the current ``last_epoch``."""
+class _LambdaBase(LRScheduler):
+    """Shared by LambdaLR and MultiplicativeLR: one function per group. Functions and lambdas
+    are not saved by ``state_dict`` (the entry is None); callable objects save their
+    ``__dict__``, as PyTorch does."""
 
-    def __init__(self, optimizer, last_epoch: int = -1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: expected a tensorgrad Optimizer, got "
-                            f"{type(optimizer).__name__}")
-        self.optimizer = optimizer
-        if last_epoch == -1:
-            for g in optimizer.param_groups:
-                g.setdefault("initial_lr", g["lr"])
+    _not_saved = ("optimizer", "lr_lambdas")
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        check_optimizer(type(self).__name__, optimizer)
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"{type(self).__name__}: expected {n} lr_lambdas (one per "
+                                 f"parameter group), got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
         else:
-            for i, g in enumerate(optimizer.param_groups):
-                if "initial_lr" not in g:
-                    raise KeyError(f"{type(self).__name__}: param 'initial_lr' is not specified "
-                                   f"in param_groups[{i}] when resuming (last_epoch="
-                                   f"{last_epoch}); create the scheduler with last_epoch=-1")
-        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self.step()
+            self.lr_lambdas = [lr_lambda] * n
+        for f in self.lr_lambdas:
+            if not callable(f):
+                raise TypeError(f"{type(self).__name__}: lr_lambda should be a function, got "
+                                f"{type(f).__name__}")
+        super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def state_dict(self):
+        sd = super().state_dict()
+        sd["lr_lambdas"] = [None if isinstance(f, types.FunctionType) else dict(f.__dict__)
+                            for f in self.lr_lambdas]
+        return sd
 
-    def get_last_lr(self):
-        """The rates the last ``step()`` set, one per parameter group."""
-        return list(self._last_lr)
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        saved = state_dict.pop("lr_lambdas", None) or []
+        super().load_state_dict(state_dict)
+        for f, d in zip(self.lr_lambdas, saved):
+            if d is not None:
+                f.__dict__.update(d)
 
-    def step(self, epoch=None):
-        if epoch is None:
-            self.last_epoch += 1
-            lrs = self.get_lr()
-        else:
-            self.last_epoch = int(epoch)
-            lrs = self._closed_form() if hasattr(self, "_closed_form") else self.get_lr()
-        for g, lr in zip(self.optimizer.param_groups, lrs):
-            g["lr"] = lr
-        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
-    _not_saved = ("optimizer",)
+class LambdaLR(_LambdaBase):
+    """``lr = base_lr · lr_lambda(epoch)``; one function, or one per parameter group."""
 
-    def state_dict(self) -> dict:
-        """Everything but the optimizer (and, for LambdaLR, plain functions)."""
-        return {k: (list(v) if isinstance(v, list) else v)
-                for k, v in self.__dict__.items() if k not in self._not_saved}
+    def get_lr(self):
+        self._warn_outside_step()
+        return [b * f(self.last_epoch) for b, f in zip(self.base_lrs, self.lr_lambdas)]
 
-    def load_state_dict(self, state_dict: dict):
-        if not isinstance(state_dict, dict) or "last_epoch" not in state_dict:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: expected a dict from "
-                             f"state_dict() (with 'last_epoch'), got {type(state_dict).__name__}")
-        self.__dict__.update({k: v for k, v in state_dict.items() if k not in self._not_saved})
 
-    def __repr__(self):
-        return (f"{type(self).__name__}(last_epoch={self.last_epoch}, "
-                f"lr={getattr(self, '_last_lr', None)})")
+class MultiplicativeLR(_LambdaBase):
+    """``lr ← lr · lr_lambda(epoch)`` each step (from epoch 1 on)."""
+
+    def get_lr(self):
+        self._warn_outside_step()
+        if self._is_initial:
+            return group_values(self.optimizer, "lr")
+        return [g["lr"] * f(self.last_epoch)
+                for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)]
 
 
 class StepLR(LRScheduler):
@@ -80,59 +91,261 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        self._warn_outside_step()
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return [g["lr"] for g in self.optimizer.param_groups]
+            return group_values(self.optimizer, "lr")
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
 
-    def _closed_form(self):
+    def _get_closed_form_lr(self):
         return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
 
 
+class MultiStepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` at each epoch in ``milestones`` (by ``gamma**k`` for a
+    milestone listed k times)."""
+
+    def __init__(self, optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        self.milestones = Counter(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_outside_step()
+        if self.last_epoch not in self.milestones:
+            return group_values(self.optimizer, "lr")
+        k = self.milestones[self.last_epoch]
+        return [g["lr"] * self.gamma ** k for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        ms = sorted(Counter(self.milestones).elements())
+        return [b * self.gamma ** bisect_right(ms, self.last_epoch) for b in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """``factor · lr`` for the first ``total_iters`` epochs, then ``lr``."""
+
+    def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1):
+        if factor > 1.0 or factor < 0:
+            raise ValueError(f"ConstantLR: constant multiplicative factor expected to be between "
+                             f"0 and 1, got {factor}")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_outside_step()
+        if self.last_epoch == 0:
+            return [g["lr"] * self.factor for g in self.optimizer.param_groups]
+        if self.last_epoch != self.total_iters:
+            return group_values(self.optimizer, "lr")
+        return [g["lr"] * (1.0 / self.factor) for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        return [b * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for b in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """The factor moves linearly from ``start_factor`` to ``end_factor`` over ``total_iters``
+    epochs (a warm-up when ``start_factor < end_factor``)."""
+
+    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1):
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError(f"LinearLR: starting multiplicative factor expected to be greater "
+                             f"than 0 and less or equal to 1, got {start_factor}")
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError(f"LinearLR: ending multiplicative factor expected to be between 0 "
+                             f"and 1, got {end_factor}")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, \
+            total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_outside_step()
+        if self.last_epoch == 0:
+            return [g["lr"] * self.start_factor for g in self.optimizer.param_groups]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return group_values(self.optimizer, "lr")
+        d = self.end_factor - self.start_factor
+        return [g["lr"] * (1.0 + d / (self.total_iters * self.start_factor
+                                      + (self.last_epoch - 1) * d))
+                for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        d = self.end_factor - self.start_factor
+        return [b * (self.start_factor + d * min(self.total_iters, self.last_epoch)
+                     / self.total_iters) for b in self.base_lrs]
+
+
 class ExponentialLR(LRScheduler):
-    """``lr = gamma^epoch · lr₀`` (the notes' ``0.95^epoch · α₀`` with ``gamma=0.95``)."""
+    """``lr = gamma^epoch · lr₀`` (the textbook ``0.95^epoch · α₀`` with ``gamma=0.95``)."""
 
     def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        if self.last_epoch == 0:
-            return [g["lr"] for g in self.optimizer.param_groups]
+        self._warn_outside_step()
+        if self._is_initial:
+            return group_values(self.optimizer, "lr")
         return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
 
-    def _closed_form(self):
+    def _get_closed_form_lr(self):
         return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
 
 
-class LambdaLR(LRScheduler):
-    """``lr = lr₀ · lr_lambda(epoch)``; one function, or one per parameter group."""
+class PolynomialLR(LRScheduler):
+    """``lr = base_lr · (1 − min(epoch, total_iters) / total_iters)^power``."""
 
-    _not_saved = ("optimizer", "lr_lambdas")
-
-    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        n = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != n:
-                raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per parameter group), "
-                                 f"got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            if not callable(lr_lambda):
-                raise TypeError(f"LambdaLR: lr_lambda must be callable, got "
-                                f"{type(lr_lambda).__name__}")
-            self.lr_lambdas = [lr_lambda] * n
+    def __init__(self, optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1):
+        self.total_iters, self.power = total_iters, power
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [b * f(self.last_epoch) for b, f in zip(self.base_lrs, self.lr_lambdas)]
+        self._warn_outside_step()
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return group_values(self.optimizer, "lr")
+        f = ((1.0 - self.last_epoch / self.total_iters)
+             / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [g["lr"] * f for g in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        return [b * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters)
+                ** self.power for b in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from ``base_lr`` to ``eta_min`` over ``T_max`` epochs (Loshchilov &
+    Hutter, "SGDR", ICLR 2017, without restarts): closed form
+    ``η = η_min + ½(η₀ − η_min)(1 + cos(π t / T_max))``, computed recursively as PyTorch
+    does (so it composes with other schedulers), and rising again after ``T_max``."""
+
+    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        self._warn_outside_step()
+        groups, T, e, lo = self.optimizer.param_groups, self.T_max, self.last_epoch, self.eta_min
+        if self._is_initial:
+            return group_values(self.optimizer, "lr")
+        if self._step_count == 1 and e > 0:
+            return [lo + (b - lo) * (1 + math.cos(e * math.pi / T)) / 2 for b in self.base_lrs]
+        if (e - 1 - T) % (2 * T) == 0:
+            return [g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2
+                    for b, g in zip(self.base_lrs, groups)]
+        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T))
+                * (g["lr"] - lo) + lo for g in groups]
+
+    def _get_closed_form_lr(self):
+        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch
+                                                                  / self.T_max)) / 2
+                for b in self.base_lrs]
+
+
+def _check_children(who, optimizer, schedulers):
+    if len(schedulers) < 1:
+        raise ValueError(f"{who} expects at least one scheduler, but got no scheduler.")
+    for i, s in enumerate(schedulers):
+        if not hasattr(s, "optimizer"):
+            raise TypeError(f"{who}: scheduler at index {i} should have `optimizer` as its "
+                            f"attribute.")
+        if isinstance(s, ReduceLROnPlateau):
+            raise ValueError(f"{who} does not support `ReduceLROnPlateau` scheduler as it "
+                             f"requires additional kwargs to be specified when calling `step`, "
+                             f"but got one at index {i} in the given schedulers sequence.")
+        if s.optimizer is not optimizer:
+            raise ValueError(f"{who} expects all schedulers to belong to the same optimizer, "
+                             f"but got scheduler {type(s).__name__} at index {i} with another "
+                             f"optimizer.")
+
+
+class _Composite(LRScheduler):
+    """State dict with each child's state (SequentialLR, ChainedScheduler)."""
+
+    _not_saved = ("optimizer", "_schedulers")
+
+    def state_dict(self):
+        sd = super().state_dict()
+        sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return sd
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        children = state_dict.pop("_schedulers", None) or []
+        self.__dict__.update({k: v for k, v in state_dict.items() if k not in self._not_saved})
+        for s, d in zip(self._schedulers, children):
+            s.load_state_dict(d)
+
+
+class SequentialLR(_Composite):
+    """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]`` (restarted at its
+    epoch 0), and so on — e.g. a LinearLR warm-up followed by a cosine decay."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1):
+        _check_children("SequentialLR", optimizer, schedulers)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR expects number of schedulers provided to be one more "
+                             f"than the number of milestone points, but got number of "
+                             f"schedulers {len(schedulers)} and the number of milestones to be "
+                             f"equal to {len(milestones)}")
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for g in optimizer.param_groups:  # undo what the children's construction did
+            g["lr"] = g["initial_lr"]
+        self._undo(self)
+        idx = bisect_right(self._milestones, 0)
+        self._schedulers[idx]._initial_step()
+        self._last_lr = self._schedulers[idx].get_last_lr()
+
+    def _undo(self, sched):
+        if hasattr(sched, "_schedulers"):
+            for s in sched._schedulers:
+                self._undo(s)
+        elif hasattr(sched, "last_epoch"):
+            sched.last_epoch -= 1
+
+    def step(self):
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        s = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            s._update_lr(0)
+        else:
+            s.step()
+        self._last_lr = s.get_last_lr()
+
+
+class ChainedScheduler(_Composite):
+    """Step every scheduler in turn each epoch; their (chainable) rules compose."""
+
+    def __init__(self, schedulers, optimizer=None):
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, "
+                             "but got no scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        _check_children("ChainedScheduler", optimizer, schedulers)
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = group_values(optimizer, "lr")
+
+    def step(self):
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = group_values(self.optimizer, "lr")
 
 
 class InverseTimeDecay(LRScheduler):
-    """**tg** The notes' decay ``α = α₀ / (1 + decay_rate · epoch)`` (§6.5).
+    """**tg** The decay ``α = α₀ / (1 + decay_rate · epoch)`` (§6.5, docs/maths.md).
 
-    Epochs are counted from 1 as in the notes: the first epoch (``last_epoch = 0``, right after
-    construction) trains with ``α₀ / (1 + decay_rate)``, the second with
-    ``α₀ / (1 + 2 decay_rate)``, and so on."""
+    Epochs are counted from 1, as the formula is usually written: the first epoch
+    (``last_epoch = 0``, right after construction) trains with ``α₀ / (1 + decay_rate)``, the
+    second with ``α₀ / (1 + 2 decay_rate)``, and so on."""
 
     def __init__(self, optimizer, decay_rate: float, last_epoch: int = -1):
         if not decay_rate >= 0:
@@ -146,9 +359,9 @@ class InverseTimeDecay(LRScheduler):
 
 
 class InverseSqrtDecay(LRScheduler):
-    """**tg** The notes' decay ``α = k / √epoch · α₀`` (§6.5), epochs counted from 1: the first
-    epoch trains with ``k · α₀``. Stepped once per mini-batch instead, it is the notes'
-    ``k / √t · α₀``."""
+    """**tg** The decay ``α = k / √epoch · α₀`` (§6.5, docs/maths.md), epochs counted from 1:
+    the first epoch trains with ``k · α₀``. Stepped once per mini-batch instead, it is
+    ``k / √t · α₀`` (t the mini-batch count)."""
 
     def __init__(self, optimizer, k: float = 1.0, last_epoch: int = -1):
         if not k > 0:
@@ -159,80 +372,3 @@ class InverseSqrtDecay(LRScheduler):
     def get_lr(self):
         epoch = self.last_epoch + 1
         return [self.k / math.sqrt(epoch) * b for b in self.base_lrs]
-
-
-class ReduceLROnPlateau:
-    """Multiply the rate by ``factor`` once the watched value (``step(value)``, e.g. the dev
-    loss) has not improved for ``patience`` epochs — PyTorch's semantics: ``threshold_mode``
-    "rel" (improvement beyond ``best·(1 ∓ threshold)``) or "abs", ``cooldown`` epochs of rest
-    after a reduction, rates never below ``min_lr``, changes smaller than ``eps`` skipped.
-    ``tg.train.fit`` steps it with the dev loss (the training loss without a dev set)."""
-
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"ReduceLROnPlateau: expected a tensorgrad Optimizer, got "
-                            f"{type(optimizer).__name__}")
-        if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor}")
-        if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode {mode!r} is unknown (use 'min' or 'max')")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode {threshold_mode!r} is unknown "
-                             f"(use 'rel' or 'abs')")
-        n = len(optimizer.param_groups)
-        if isinstance(min_lr, (list, tuple)):
-            if len(min_lr) != n:
-                raise ValueError(f"ReduceLROnPlateau: expected {n} min_lrs, got {len(min_lr)}")
-            self.min_lrs = list(min_lr)
-        else:
-            self.min_lrs = [min_lr] * n
-        self.optimizer = optimizer
-        self.mode, self.factor, self.patience = mode, factor, patience
-        self.threshold, self.threshold_mode = threshold, threshold_mode
-        self.cooldown, self.eps = cooldown, eps
-        self.best = math.inf if mode == "min" else -math.inf
-        self.num_bad_epochs = 0
-        self.cooldown_counter = 0
-        self.last_epoch = 0
-        self._last_lr = [g["lr"] for g in optimizer.param_groups]
-
-    def _is_better(self, a, best):
-        if self.mode == "min":
-            return a < (best * (1.0 - self.threshold) if self.threshold_mode == "rel"
-                        else best - self.threshold)
-        return a > (best * (self.threshold + 1.0) if self.threshold_mode == "rel"
-                    else best + self.threshold)
-
-    def step(self, metrics):
-        current = float(metrics.item() if hasattr(metrics, "item") else metrics)
-        self.last_epoch += 1
-        if self._is_better(current, self.best):
-            self.best, self.num_bad_epochs = current, 0
-        else:
-            self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            for g, lo in zip(self.optimizer.param_groups, self.min_lrs):
-                old = g["lr"]
-                new = max(old * self.factor, lo)
-                if old - new > self.eps:
-                    g["lr"] = new
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
-
-    def get_last_lr(self):
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()
-                if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict):
-        if not isinstance(state_dict, dict) or "best" not in state_dict:
-            raise ValueError("ReduceLROnPlateau.load_state_dict: expected a dict from "
-                             "state_dict()")
-        self.__dict__.update({k: v for k, v in state_dict.items() if k != "optimizer"})

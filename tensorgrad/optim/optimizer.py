@@ -1,7 +1,7 @@
 """The optimizer base class: parameter groups, state, ``zero_grad``, ``state_dict``.
 
-Updates are plain numpy arithmetic on ``param.data`` (the raw array), exactly as PyTorch's
-optimizers write ``param.data`` under ``no_grad``: an optimizer step is not part of any graph.
+Updates are plain numpy arithmetic on ``param._data`` (the raw array), exactly as PyTorch's
+optimizers write ``param._data`` under ``no_grad``: an optimizer step is not part of any graph.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..kernels.optim import axpy_
+from ..ops.runtime import axpy_
 
 from ..tensor import Tensor, _wrap
 
@@ -38,7 +38,12 @@ class Optimizer:
     ``SGD([{"params": model.base.parameters()}, {"params": head, "lr": 1e-2}], lr=1e-3)``.
 
     Subclasses implement ``_update_group(group)``; ``self.state[p]`` is a dict per parameter.
+    State entries named in ``_scalar_state`` are Python floats (PyTorch keeps them as 0-d
+    tensors: ``step``, NAdam's ``mu_product``, ASGD's ``eta`` and ``mu``); the others are
+    Tensors shaped like their parameter.
     """
+
+    _scalar_state = ("step",)
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
@@ -89,8 +94,8 @@ class Optimizer:
             if p.grad_fn is not None:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i} "
                                  f"has grad_fn {p.grad_fn.name}); use .detach().requires_grad_()")
-            if p.data.dtype.kind not in "fc":
-                raise TypeError(f"{name}: parameter {i} has dtype {p.data.dtype}; only floating "
+            if p._data.dtype.kind not in "fc":
+                raise TypeError(f"{name}: parameter {i} has dtype {p._data.dtype}; only floating "
                                 f"point tensors can be optimized")
         group["params"] = params
         for k, v in self.defaults.items():
@@ -98,6 +103,7 @@ class Optimizer:
                 raise ValueError(f"{name}: parameter group didn't specify a value of required "
                                  f"optimization parameter {k}")
             group.setdefault(k, v)
+        _check_flags(name, group)
         self._check_hyper(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params):
@@ -119,7 +125,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = _wrap(np.zeros_like(p.grad.data))
+                    p.grad = _wrap(np.zeros_like(p.grad._data))
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional) re-evaluates
@@ -129,6 +135,7 @@ class Optimizer:
             from ..autograd import enable_grad
             with enable_grad():
                 loss = closure()
+        self._opt_called = True  # lets a scheduler check the call order, as PyTorch's does
         for group in self.param_groups:
             self._update_group(group)
         return loss
@@ -141,28 +148,41 @@ class Optimizer:
         """The gradient as a numpy array in the parameter's dtype (None when there is none)."""
         if p.grad is None:
             return None
-        g = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
-        if g.shape != p.data.shape:
+        g = p.grad._data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+        if g.shape != p._data.shape:
             raise RuntimeError(f"optimizer step: gradient of shape {g.shape} does not match its "
-                               f"parameter of shape {p.data.shape}")
-        if g.dtype != p.data.dtype:
-            g = g.astype(p.data.dtype)
+                               f"parameter of shape {p._data.shape}")
+        if g.dtype != p._data.dtype:
+            g = g.astype(p._data.dtype)
         if group.get("maximize", False):
             g = -g
         return g
 
     @staticmethod
+    def _decayed(p, g, group):
+        """Weight decay λ = ``group["weight_decay"]``: returns ``(θ, g)`` with ``θ`` shrunk to
+        ``θ (1 − lr λ)`` when the group has ``decoupled_weight_decay`` (AdamW's form), else
+        ``λ θ`` added to ``g`` (L2 regularization's gradient)."""
+        wd, theta = group["weight_decay"], p._data
+        if wd != 0:
+            if group.get("decoupled_weight_decay", False):
+                theta = theta * (1 - group["lr"] * wd)
+            else:
+                g = g + wd * theta
+        return theta, g
+
+    @staticmethod
     def _write(p, new):
-        """Write the updated values into the parameter's array (in place, as ``p.data`` is shared
+        """Write the updated values into the parameter's array (in place, as ``p._data`` is shared
         with views) and bump its version counter like an in-place op would."""
-        np.copyto(p.data, new, casting="unsafe")
+        np.copyto(p._data, new, casting="unsafe")
         p._version += 1
 
     @staticmethod
     def _axpy(p, g, a):
         """``p += a * g`` in place, bumping the version counter: one pass through a numba
         kernel when both arrays are contiguous and of one float dtype, else numpy."""
-        d = p.data
+        d = p._data
         if (d.dtype == g.dtype and d.dtype.kind == "f" and d.shape == g.shape
                 and d.flags.c_contiguous and g.flags.c_contiguous):
             axpy_(d, g, a)
@@ -195,7 +215,7 @@ class Optimizer:
                 st = self.state.get(p)
                 if st:
                     state[mapping[id(p)]] = {
-                        k: (_wrap(np.array(v.data if isinstance(v, Tensor) else v, copy=True))
+                        k: (_wrap(np.array(v._data if isinstance(v, Tensor) else v, copy=True))
                             if _is_tensor_state(v) else v)
                         for k, v in st.items()}
         return {"state": state, "param_groups": groups}
@@ -234,15 +254,17 @@ class Optimizer:
             p = id_map[k]
             entry = {}
             for sk, v in st.items():
-                if _is_tensor_state(v):
-                    arr = np.array(v.data if isinstance(v, Tensor) else v, copy=True)
-                    if sk != "step" and arr.dtype.kind == "f":
-                        if arr.shape != p.data.shape and arr.size != 1:
+                if _is_tensor_state(v) and sk in self._scalar_state:
+                    entry[sk] = float(np.asarray(v._data if isinstance(v, Tensor) else v))
+                elif _is_tensor_state(v):
+                    arr = np.array(v._data if isinstance(v, Tensor) else v, copy=True)
+                    if arr.dtype.kind == "f":
+                        if arr.shape != p._data.shape and arr.size != 1:
                             raise ValueError(f"{name}.load_state_dict: state '{sk}' of parameter "
                                              f"{k} has shape {arr.shape}, the parameter has "
-                                             f"{p.data.shape}")
-                        arr = arr.astype(p.data.dtype)
-                    entry[sk] = _wrap(arr) if sk != "step" else float(arr)
+                                             f"{p._data.shape}")
+                        arr = arr.astype(p._data.dtype)
+                    entry[sk] = _wrap(arr)
                 else:
                     entry[sk] = v
             new_state[p] = entry
@@ -270,11 +292,45 @@ class Optimizer:
         return "\n".join(lines)
 
     # helpers for subclasses --------------------------------------------------------------------
+    def _stepped(self, group, arrays=(), scalars=None):
+        """``(parameter, gradient, state)`` for each parameter of ``group`` that has a gradient.
+        A parameter's first step creates its state: ``step`` = 0, the arrays named in
+        ``arrays`` (a dict name -> fill value, None for zeros; or a sequence of names for
+        zeros) and the ``scalars``; then ``step`` is incremented."""
+        fills = arrays if isinstance(arrays, dict) else dict.fromkeys(arrays)
+        for p in group["params"]:
+            g = self._grad(p, group)
+            if g is None:
+                continue
+            st = self.state.setdefault(p, {})
+            if not st:
+                st["step"] = 0.0
+                st.update(scalars or {})
+                for name, fill in fills.items():
+                    self._state_array(p, name, None if fill is None
+                                      else np.full_like(p._data, fill))
+            st["step"] += 1
+            yield p, g, st
+
     def _state_array(self, p, key, init=None):
         st = self.state.setdefault(p, {})
         if key not in st:
-            st[key] = _wrap(np.zeros_like(p.data) if init is None else np.array(init, copy=True))
+            st[key] = _wrap(np.zeros_like(p._data) if init is None else np.array(init, copy=True))
         return st[key]
+
+
+def _check_flags(name, defaults):
+    """PyTorch's implementation switches are kept in each group as PyTorch keeps them, so state
+    dicts have the same keys. ``foreach``/``fused``/``capturable`` choose among PyTorch's
+    kernels (per-tensor loops, multi-tensor, CUDA graphs) that compute the same update; here
+    one numpy implementation serves all, so they change nothing. ``differentiable=True`` (a
+    graph through the update) is refused."""
+    if defaults.get("differentiable"):
+        raise RuntimeError(f"{name}: differentiable=True is not supported: tensorgrad's optimizer "
+                           f"steps update parameters outside autograd, so no graph runs through "
+                           f"them (leave differentiable=False)")
+    if defaults.get("fused") and defaults.get("foreach"):
+        raise RuntimeError(f"{name}: `fused` and `foreach` cannot be `True` together.")
 
 
 def _check_nonneg(opt, what, value):

@@ -1,4 +1,5 @@
-"""Stochastic gradient descent with (Nesterov) momentum and weight decay (notes §6.1–6.2)."""
+"""Stochastic gradient descent with (Nesterov) momentum and weight decay (§6.1–§6.2,
+docs/maths.md)."""
 from __future__ import annotations
 
 from .optimizer import Optimizer, _check_nonneg, required
@@ -9,12 +10,13 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     """PyTorch's SGD. With momentum ``μ`` the buffer is ``b ← μ b + (1 − dampening) g``
     (the first step sets ``b = g``) and the step is ``θ ← θ − lr · b`` (or ``g + μ b`` with
-    ``nesterov=True``). The notes' momentum ``v ← β v + (1 − β) dW`` is this with
+    ``nesterov=True``). The textbook momentum ``v ← β v + (1 − β) dW`` is this with
     ``dampening = momentum = β`` — apart from the first step, where PyTorch starts the buffer at
     ``g`` rather than ``(1 − β) g``. ``weight_decay`` adds ``λ θ`` to the gradient (L2)."""
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
         if lr is not required:
             _check_nonneg("SGD", "learning rate", lr)
         _check_nonneg("SGD", "momentum value", momentum)
@@ -24,7 +26,8 @@ class SGD(Optimizer):
                              f"(got momentum={momentum}, dampening={dampening})")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _check_hyper(self, group):
         _check_nonneg("SGD", "learning rate", group["lr"])
@@ -39,14 +42,14 @@ class SGD(Optimizer):
             if g is None:
                 continue
             if wd != 0:
-                g = g + wd * p.data
+                g = g + wd * p._data
             if mom != 0:
                 st = self.state.setdefault(p, {})
                 buf = st.get("momentum_buffer")
                 if buf is None:
                     buf = self._state_array(p, "momentum_buffer", init=g)
                 else:
-                    buf.data *= mom
-                    buf.data += (1 - damp) * g
-                g = g + mom * buf.data if nesterov else buf.data
+                    buf._data *= mom
+                    buf._data += (1 - damp) * g
+                g = g + mom * buf._data if nesterov else buf._data
             self._axpy(p, g, -lr)

@@ -24,7 +24,7 @@ __all__ = ["sequence_nll", "sentence_log_prob", "sentence_probability", "perplex
 def sequence_nll(logits, targets, ignore_index=-100, reduction="mean"):
     """Cross-entropy of next-token logits (B, T, V) against targets (B, T), skipping
     ``ignore_index`` (padding).  ``reduction``: "mean" (per token) or "sum"."""
-    t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    t = np.asarray(targets._data if isinstance(targets, Tensor) else targets)
     if logits.ndim != 3 or t.shape != logits.shape[:2]:
         raise ValueError(f"sequence_nll: expected logits (B, T, V) and targets (B, T), got "
                          f"{logits.shape} and {t.shape}")
@@ -57,7 +57,7 @@ def _nll_total(model, seqs, eos_id, batch_size):
             for batch in iterate_batches(seqs, batch_size, shuffle=False):
                 x, y = lm_batch(batch, eos_id)
                 logits, _ = model(x)
-                total += float(sequence_nll(logits, y, reduction="sum").data)
+                total += float(sequence_nll(logits, y, reduction="sum")._data)
                 count += int((y != -100).sum())
     finally:
         model.train(was)
@@ -124,7 +124,7 @@ def sample(model, vocab, n=1, max_len=30, temperature=1.0, prefix=(), rng=None,
             out = [list(pre) for _ in range(n)]
             done = np.zeros(n, bool)
             for _ in range(max_len):
-                z = logits.data[:, -1]
+                z = logits._data[:, -1]
                 if unk is not None:
                     z = z.copy()
                     z[:, unk] = -np.inf
@@ -157,7 +157,7 @@ def train_language_model(model, train_seqs, eos_id, epochs=1, batch_size=64, lr=
     import contextlib
 
     from .. import optim
-    from tensorgrad.kernels.rnn import blas_single_thread
+    from ..ops.runtime import blas_single_thread
     if single_thread_blas == "auto":
         single_thread_blas = sum(p.numel() for p in model.parameters()) < 2 ** 20
     ctx = blas_single_thread() if single_thread_blas else contextlib.nullcontext()
@@ -196,7 +196,7 @@ def _train_lm(model, train_seqs, eos_id, epochs, batch_size, lr, clip, val_seqs,
             if clip_fn is not None:
                 clip_fn(model.parameters(), clip)
             opt.step()
-            hist["loss"].append(float(loss.data))
+            hist["loss"].append(float(loss._data))
             step += 1
             if bar is not None:
                 bar.update(1)

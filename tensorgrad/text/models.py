@@ -1,4 +1,4 @@
-"""Sequence-model architectures of the course notes §9.3-9.4, built on ``tg.nn`` recurrent
+"""Sequence-model architectures of §9.3–§9.4 (docs/maths.md), built on ``tg.nn`` recurrent
 layers (every model takes ``cell="lstm" | "gru" | "rnn"``; inputs are batch-first):
 
 * ``RNNLanguageModel``: token ids → next-token logits at every step (word- or character-level
@@ -39,7 +39,7 @@ def make_rnn(cell, input_size, hidden_size, num_layers=1, bidirectional=False, d
 
 def _ids(x, name):
     if isinstance(x, Tensor):
-        x = x.data
+        x = x._data
     x = np.asarray(x)
     if x.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected integer token ids, got dtype {x.dtype}")
@@ -59,8 +59,8 @@ class RNNLanguageModel(nn.Module):
     """Embedding → recurrent layers → linear head over the vocabulary.
 
     ``forward(ids (B, T), state=None)`` returns ``(logits (B, T, V), state)``: the logits at step
-    t score y<t+1> given y<1..t> — the softmax outputs ŷ<t> of the notes.  For a character
-    model the embedding is the one-hot product W_ax x<t> of the notes, stored as a table.
+    t score y<t+1> given y<1..t> — the softmax outputs ŷ<t> of §9.4.  For a character
+    model the embedding is the one-hot product W_ax x<t> of §9.2, stored as a table.
     """
 
     def __init__(self, vocab_size, embed_dim=32, hidden_size=128, num_layers=1, cell="lstm",
@@ -81,38 +81,46 @@ class RNNLanguageModel(nn.Module):
         return self.head(out), state
 
 
-class SequenceTagger(nn.Module):
+class _EncoderHead(nn.Module):
+    """An (optional) embedding, a recurrent encoder and a linear head over its outputs."""
+
+    def __init__(self, input_size, hidden_size, n_out, cell, num_layers, bidirectional,
+                 vocab_size):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, input_size) if vocab_size else None
+        self.rnn = make_rnn(cell, input_size, hidden_size, num_layers, bidirectional)
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_out)
+
+    def _encode(self, x):
+        if self.embed is not None:
+            x = self.embed(_ids(x, type(self).__name__))
+        return self.rnn(x)
+
+
+class SequenceTagger(_EncoderHead):
     """Many-to-many, T_x = T_y: one label per input step (``bidirectional`` to see the whole
     sentence, §9.5.3).  ``vocab_size`` set: inputs are token ids; else feature vectors."""
 
     def __init__(self, input_size, hidden_size, num_tags, cell="lstm", num_layers=1,
                  bidirectional=True, vocab_size=None):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, input_size) if vocab_size else None
-        self.rnn = make_rnn(cell, input_size, hidden_size, num_layers, bidirectional)
-        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_tags)
+        super().__init__(input_size, hidden_size, num_tags, cell, num_layers, bidirectional,
+                         vocab_size)
 
     def forward(self, x):
-        if self.embed is not None:
-            x = self.embed(_ids(x, "SequenceTagger"))
-        out, _ = self.rnn(x)
+        out, _ = self._encode(x)
         return self.head(out)
 
 
-class SequenceClassifier(nn.Module):
+class SequenceClassifier(_EncoderHead):
     """Many-to-one: read the whole sequence, predict from the final hidden state."""
 
     def __init__(self, input_size, hidden_size, num_classes, cell="lstm", num_layers=1,
                  bidirectional=False, vocab_size=None):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, input_size) if vocab_size else None
-        self.rnn = make_rnn(cell, input_size, hidden_size, num_layers, bidirectional)
-        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
+        super().__init__(input_size, hidden_size, num_classes, cell, num_layers, bidirectional,
+                         vocab_size)
 
     def forward(self, x):
-        if self.embed is not None:
-            x = self.embed(_ids(x, "SequenceClassifier"))
-        _, state = self.rnn(x)
+        _, state = self._encode(x)
         return self.head(_last_hidden(state, self.rnn))
 
 
@@ -193,7 +201,7 @@ class Seq2Seq(nn.Module):
         """Greedy (temperature 0) or sampled decoding of each source sequence."""
         with no_grad():
             state = self.encode(src)
-        B = np.asarray(src.data if isinstance(src, Tensor) else src).shape[0]
+        B = np.asarray(src._data if isinstance(src, Tensor) else src).shape[0]
         return _generate(self, lambda ids, st: self.decode(ids, st), B, start_id, eos_id,
                          max_len, temperature, rng, state=state)
 
@@ -210,7 +218,7 @@ def _generate(model, step, B, start_id, eos_id, max_len, temperature, rng, state
             done = np.zeros(B, bool)
             for _ in range(max_len):
                 logits, state = step(ids, state)
-                nxt = _sample_next(logits.data[:, -1], temperature, rng)
+                nxt = _sample_next(logits._data[:, -1], temperature, rng)
                 if eos_id is not None:
                     nxt = np.where(done, eos_id, nxt)
                 out = np.concatenate([out, nxt[:, None]], 1)

@@ -1,7 +1,7 @@
-"""Tokenization and vocabularies (course notes §9.1, §9.4).
+"""Tokenization and vocabularies (§9.1, §9.4; docs/maths.md).
 
 A vocabulary is an ordered list of tokens; a token's position is its index (the position of
-the 1 in its one-hot vector).  Two special tokens, as in the notes: ``<UNK>`` for every token
+the 1 in its one-hot vector).  Two special tokens: ``<UNK>`` for every token
 outside the vocabulary and ``<EOS>`` to mark where a sentence (or word, for a character model)
 ends.  The language models also feed ``<EOS>`` as the input of the first step ("the previous
 sequence has just ended"), so no third start symbol is needed.
@@ -21,8 +21,8 @@ _WORD_PUNCT = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?|[.,!?;:]")
 
 
 def word_tokenize(text: str, lower: bool = True, keep_punct: bool = False) -> list[str]:
-    """Split text into word tokens.  Punctuation is dropped (the notes' choice: "we ignore
-    punctuation and just mark the end of the sentence") unless ``keep_punct``."""
+    """Split text into word tokens.  Punctuation is dropped (a language model then only marks the
+    end of a sentence, with ``<EOS>``) unless ``keep_punct``."""
     if not isinstance(text, str):
         raise TypeError(f"word_tokenize: expected a str, got {type(text).__name__}")
     if lower:
@@ -130,7 +130,7 @@ class Vocab:
         return out
 
     def one_hot(self, tokens):
-        """One-hot rows (len(tokens), len(vocab)) as a float32 numpy array (notes §9.1)."""
+        """One-hot rows (len(tokens), len(vocab)) as a float32 numpy array (§9.1)."""
         import numpy as np
         ids = self.encode(tokens)
         out = np.zeros((len(ids), len(self)), np.float32)

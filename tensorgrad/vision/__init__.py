@@ -7,7 +7,8 @@ style transfer).
 """
 import importlib
 
-_SUBMODULES = ("ops", "transforms", "detection", "faces", "style", "datasets", "utils")
+_SUBMODULES = ("ops", "transforms", "detection", "faces", "style", "datasets", "utils",
+               "visualize")
 
 
 def __getattr__(name):

@@ -5,7 +5,7 @@
     tg.viz.draw(loss, model=model, grads=flow)   # nodes coloured by ‖dL/d(output)‖
     tg.viz.plot_grad_flow(model)                 # bar chart of ‖.grad‖ per parameter
 
-Vanishing gradients (notes §5.2) show up as a colour fade towards the inputs and bars that
+Vanishing gradients (§5.2, docs/maths.md) show up as a colour fade towards the inputs and bars that
 drop by orders of magnitude layer by layer; exploding ones as the opposite; NaN/inf in magenta.
 """
 from __future__ import annotations
@@ -15,13 +15,15 @@ import weakref
 
 import numpy as np
 
+from ..autograd.engine import register_backward_hooks
 from ..tensor import Tensor
+from .read import const_meta
 
 __all__ = ["GradFlow", "grad_flow", "record_grad_norms", "plot_grad_flow", "grad_norms"]
 
 
 def _norm(g):
-    d = g.data if isinstance(g, Tensor) else np.asarray(g)
+    d = g._data if isinstance(g, Tensor) else np.asarray(g)
     if d.size == 0:
         return 0.0
     if d.dtype.kind in "fc":
@@ -44,8 +46,9 @@ class GradFlow:
 
     def __init__(self, *outputs):
         self._norms = weakref.WeakKeyDictionary()   # Node -> {index: norm}
+        self._consts = weakref.WeakKeyDictionary()  # Node -> {input index: (shape, dtype)}
         self._hooked = []
-        self._patched = None
+        self._observer = None
         self.outputs = outputs
         if outputs:
             self._attach(outputs)
@@ -75,6 +78,10 @@ class GradFlow:
                         d[_i] = _norm(g)  # the engine calls it once per backward pass
                     return None
                 self._hooked.append(n.register_hook(hook, i))
+            consts = {k: const_meta(n, k) for k, item in enumerate(n.next) if item is None}
+            consts = {k: m for k, m in consts.items() if m is not None}
+            if consts:  # backward() frees the saved values that tell these; keep them for draw
+                self._consts[n] = consts
             for item in n.next:
                 if type(item) is tuple and id(item[0]) not in seen:
                     seen.add(id(item[0]))
@@ -85,23 +92,15 @@ class GradFlow:
         for handle in self._hooked:
             handle.remove()
         self._hooked = []
-        if self._patched is not None:
-            mod, orig = self._patched
-            mod.run_backward = orig
-            self._patched = None
+        if self._observer is not None:
+            self._observer.remove()
+            self._observer = None
 
     def __enter__(self):
         if not self.outputs:
-            # no outputs given: hook whatever graph the next backward() call runs on
-            from ..autograd import engine
-            orig = engine.run_backward
-            flow = self
-
-            def run_backward(outputs, *args, **kwargs):
-                flow._attach(list(outputs))
-                return orig(outputs, *args, **kwargs)
-            engine.run_backward = run_backward
-            self._patched = (engine, orig)
+            # no outputs given: hook the graph of every backward() that starts in the block
+            self._observer = register_backward_hooks(
+                on_start=lambda outputs: self._attach(list(outputs)))
         return self
 
     def __exit__(self, *exc):
@@ -112,6 +111,11 @@ class GradFlow:
     def norm(self, node, index=0):
         d = self._norms.get(node)
         return None if d is None else d.get(index)
+
+    def const_meta(self, node, k):
+        """``(shape, dtype)`` of input ``k`` of ``node`` where it needs no gradient, as seen
+        when the hooks went on (None if unknown)."""
+        return self._consts.get(node, {}).get(k)
 
     @property
     def norms(self):
@@ -164,12 +168,12 @@ def grad_norms(model_or_params, include_bias=True):
     """[(name, ‖grad‖ or None, max |grad| or None)] for each parameter, in order."""
     rows = []
     for name, p in _named_grads(model_or_params):
-        if not include_bias and (name.endswith("bias") or p.data.ndim <= 1):
+        if not include_bias and (name.endswith("bias") or p._data.ndim <= 1):
             continue
         if p.grad is None:
             rows.append((name, None, None))
             continue
-        d = np.asarray(p.grad.data, dtype=np.float64)
+        d = np.asarray(p.grad._data, dtype=np.float64)
         n = _norm(d)
         with np.errstate(invalid="ignore"):
             m = float(np.max(np.abs(d))) if d.size else 0.0

@@ -1,29 +1,21 @@
 """Scopes: which module (or named block of code) created which graph node.
 
-While a ``trace(model)`` or ``scope(name)`` context is open, every new graph ``Node`` is tagged
-with the innermost open scope. ``draw`` reads the tags to put each module's ops in one box
-(a Graphviz cluster) and to fold repeated calls of the same block (RNN time steps, stacked
-identical layers) into one box marked ×N.
-
-Tagging works by wrapping ``Node.__init__`` while at least one scope is open (nothing is
-changed otherwise, so untraced code pays nothing). Module scopes come from forward pre/post
-hooks when ``Module`` has them, else from wrapping ``Module.__call__`` for the duration of the
-context.
+While a ``trace(model)`` or ``scope(name)`` context is open, the innermost open scope is
+``tensorgrad._state.STATE.scope`` (thread-local), and the autograd's ``record`` tags every new
+graph node with it: ``node.scope = (scope, creation number)``. ``draw`` reads the tags to put
+each module's ops in one box (a Graphviz cluster) and to fold repeated calls of the same block
+(RNN time steps, stacked identical layers) into one box marked ×N. Scopes nest through
+``Scope.parent``; module scopes are opened and closed by forward pre/post hooks. Nothing is
+patched, and with no scope open recording pays one attribute test per op.
 """
 from __future__ import annotations
 
 import itertools
 import weakref
 
-from ..autograd import node as _node_mod
+from .._state import STATE
 
 __all__ = ["trace", "scope", "Scope", "scope_of"]
-
-# Node -> (Scope, creation sequence number). Weak keys: tags vanish with their graph.
-_TAGS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_SEQ = itertools.count()
-_STACK: list = []          # open Scope objects, innermost last
-_PATCH = {"depth": 0, "orig": None}
 
 
 class Scope:
@@ -59,51 +51,35 @@ _ROOT_CALLS: dict = {}
 
 
 def _push(name, qualname, kind, type_name, path=None):
-    parent = _STACK[-1] if _STACK else None
+    """Open a new Scope inside the innermost open one and make it the innermost."""
+    parent = STATE.scope
     counts = _CALLS.setdefault(parent, {}) if parent is not None else _ROOT_CALLS
     n = counts.get(qualname, 0)
     counts[qualname] = n + 1
     s = Scope(name, qualname, kind, type_name, parent, n, path)
-    _STACK.append(s)
+    STATE.scope = s
     return s
 
 
 def _pop(s):
-    # tolerate exceptions unwinding several frames at once
-    while _STACK:
-        top = _STACK.pop()
-        if top is s:
-            break
+    """Close ``s`` and any scope still open inside it (an exception may unwind several at
+    once); its parent becomes the innermost. A scope already closed changes nothing."""
+    cur = STATE.scope
+    while cur is not None and cur is not s:
+        cur = cur.parent
+    if cur is s:
+        STATE.scope = s.parent
 
 
-def _install():
-    if _PATCH["depth"] == 0:
-        orig = _node_mod.Node.__init__
-
-        def __init__(self, *args, **kwargs):
-            orig(self, *args, **kwargs)
-            if _STACK:
-                _TAGS[self] = (_STACK[-1], next(_SEQ))
-        _PATCH["orig"] = orig
-        _node_mod.Node.__init__ = __init__
-    _PATCH["depth"] += 1
-
-
-def _uninstall():
-    _PATCH["depth"] -= 1
-    if _PATCH["depth"] == 0:
-        _node_mod.Node.__init__ = _PATCH["orig"]
-        _PATCH["orig"] = None
+def tag(node):
+    """``(Scope, creation number)`` of a graph node recorded inside a scope, else None."""
+    return getattr(node, "scope", None)
 
 
 def scope_of(node):
     """The innermost Scope open when ``node`` was created, or None."""
-    t = _TAGS.get(node)
+    t = tag(node)
     return None if t is None else t[0]
-
-
-def _tag(node):
-    return _TAGS.get(node)
 
 
 class scope:
@@ -119,23 +95,27 @@ class scope:
         self._s = None
 
     def __enter__(self):
-        _install()
-        parent = _STACK[-1] if _STACK else None
+        parent = STATE.scope
         q = self.name if parent is None else f"{parent.qualname}.{self.name}"
         self._s = _push(self.name, q, "user", None)
         return self._s
 
     def __exit__(self, *exc):
         _pop(self._s)
-        _uninstall()
         return False
 
 
 def _named_modules(model):
-    if hasattr(model, "named_modules"):
-        return list(model.named_modules())
-    raise TypeError(f"trace: expected a tensorgrad.nn.Module (with named_modules()), got "
-                    f"{type(model).__name__}")
+    if not hasattr(model, "named_modules"):
+        raise TypeError(f"trace: expected a tensorgrad.nn.Module (with named_modules()), got "
+                        f"{type(model).__name__}")
+    mods = list(model.named_modules())
+    for name, m in mods:
+        if not (hasattr(m, "register_forward_pre_hook") and hasattr(m, "register_forward_hook")):
+            raise TypeError(f"trace: {type(m).__name__} ({name or 'the model'}) has no forward "
+                            f"hooks (register_forward_pre_hook / register_forward_hook); trace "
+                            f"tensorgrad Modules, or put its code inside tg.viz.scope(name)")
+    return mods
 
 
 class trace:
@@ -161,7 +141,6 @@ class trace:
                     self._entries[id(m)] = (top, n, i == 0)
                     self._mods.append(m)
         self._handles = []
-        self._patched = None
         self._frames = {}
 
     def _enter_module(self, mod):
@@ -173,60 +152,27 @@ class trace:
         return _push(short, q, "module", type(mod).__name__, name if first else None)
 
     def __enter__(self):
-        _install()
-        self._depth0 = len(_STACK)
+        self._outer = STATE.scope
         frames = self._frames  # id(module) -> stack of open Scopes (re-entrant calls)
-        mod0 = self._mods[0]
-        if all(hasattr(m, "register_forward_pre_hook") and hasattr(m, "register_forward_hook")
-               for m in self._mods):
-            def pre(mod, *a, **k):
-                frames.setdefault(id(mod), []).append(self._enter_module(mod))
 
-            def post(mod, *a, **k):
-                st = frames.get(id(mod))
-                if st:
-                    s = st.pop()
-                    if s is not None:
-                        _pop(s)
-            for m in self._mods:
-                self._handles.append(m.register_forward_pre_hook(pre))
-                self._handles.append(m.register_forward_hook(post))
-        else:  # modules without hooks: wrap the base class's __call__ for the duration
-            cls = None
-            for k in type(mod0).__mro__:
-                if "__call__" in vars(k) and k is not object:
-                    cls = k
-            if cls is None:
-                _uninstall()
-                raise TypeError(f"trace: {type(mod0).__name__} is not callable")
-            orig = cls.__call__
-            tracer = self
+        def pre(mod, *a, **k):
+            frames.setdefault(id(mod), []).append(self._enter_module(mod))
 
-            def __call__(mod, *args, **kwargs):
-                if id(mod) not in tracer._entries:
-                    return orig(mod, *args, **kwargs)
-                s = tracer._enter_module(mod)
-                try:
-                    return orig(mod, *args, **kwargs)
-                finally:
-                    if s is not None:
-                        _pop(s)
-            cls.__call__ = __call__
-            self._patched = (cls, orig)
+        def post(mod, *a, **k):
+            st = frames.get(id(mod))
+            if st:
+                s = st.pop()
+                if s is not None:
+                    _pop(s)
+        for m in self._mods:
+            self._handles.append(m.register_forward_pre_hook(pre))
+            self._handles.append(m.register_forward_hook(post))
         return self
 
     def __exit__(self, *exc):
         for h in self._handles:
-            try:
-                h.remove()
-            except Exception:  # noqa: BLE001 - a handle without remove(): nothing more to do
-                pass
+            h.remove()
         self._handles = []
-        if self._patched is not None:
-            cls, orig = self._patched
-            cls.__call__ = orig
-            self._patched = None
-        del _STACK[self._depth0:]  # frames left open by a forward that raised
+        STATE.scope = self._outer  # closes what a forward that raised left open
         self._frames.clear()
-        _uninstall()
         return False

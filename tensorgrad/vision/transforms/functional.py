@@ -43,7 +43,7 @@ class _Img:
 
     def __init__(self, x, op):
         if isinstance(x, Tensor):
-            arr, self.tensor = x.data, True
+            arr, self.tensor = x._data, True
         elif isinstance(x, np.ndarray):
             arr, self.tensor = x, False
         else:
@@ -401,7 +401,7 @@ def elastic(x, displacement, interpolation="bilinear", fill=None):
     ``(j + dx * W / 2, i + dy * H / 2)``."""
     im = _Img(x, "elastic")
     N, C, H, W = im.a.shape
-    d = displacement.data if isinstance(displacement, Tensor) else np.asarray(displacement)
+    d = displacement._data if isinstance(displacement, Tensor) else np.asarray(displacement)
     if d.ndim != 4 or d.shape[1:] != (H, W, 2) or d.shape[0] not in (1, N):
         raise ValueError(f"elastic: displacement must have shape (1, {H}, {W}, 2) or "
                          f"({N}, {H}, {W}, 2), got {tuple(d.shape)}")

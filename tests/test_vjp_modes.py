@@ -1,17 +1,19 @@
-"""The numpy VJP twins (plain ``backward()``) agree with the tensor-op VJPs (``create_graph``).
+"""Every VJP runs in two modes and both must agree: on numpy arrays (plain ``backward()``) and
+on Tensors with its operations recorded (``create_graph=True``).
 
-Every op family of the engine registers fast numpy twins with ``fast_vjp``; for each case in
-the parity table both paths run on the same inputs and upstream gradients and must agree to
-float64 round-off. Kernel-backed ops (conv, pooling, batch norm, cross-entropy, fused RNNs) get
-the same fast-vs-tensor-VJP check in a second table. A coverage test makes sure every twin
-registered anywhere in tensorgrad is exercised by at least one case (a new twin without a
-case fails here).
+For each case in the parity table both modes run on the same inputs and upstream gradients and
+must agree to float64 round-off. Kernel-backed ops (conv, pooling, batch norm, cross-entropy,
+fused RNNs), whose VJPs take a fused path on arrays, get the same check in a second table. A
+coverage test makes sure every VJP defined in ``tensorgrad.ops`` is exercised by at least one
+case (a new op without a case fails here).
 """
+import inspect
+
 import numpy as np
 import pytest
 
 import tensorgrad as tg
-from tensorgrad.autograd.node import FAST
+import tensorgrad.ops
 
 from test_ops_parity import CASES, IDS, make_inputs
 
@@ -30,7 +32,7 @@ def _grads(case, arrays, create_graph, use_backward=False):
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_fast_twin_matches_tensor_vjp(case):
+def test_array_vjp_matches_tensor_vjp(case):
     arrays = make_inputs(case, seed=21)
     fast = _grads(case, arrays, create_graph=False)
     slow = _grads(case, arrays, create_graph=True)
@@ -62,9 +64,23 @@ def _walk(roots):
 
 
 def _unwrap(fn):
-    # record_multi wraps single-output backward functions; see through the default argument
-    d = getattr(fn, "__defaults__", None)
-    return d[0] if d and callable(d[0]) else fn
+    # record_multi and tensor_vjp wrap some VJPs; see through to the function defined in ops
+    while hasattr(fn, "__wrapped__"):
+        fn = fn.__wrapped__
+    return fn
+
+
+def _all_vjps():
+    """Every VJP function defined in the op library (named ``_..._vjp`` by convention)."""
+    out = set()
+    for name in dir(tensorgrad.ops):
+        mod = getattr(tensorgrad.ops, name)
+        if inspect.ismodule(mod) and mod.__name__.startswith("tensorgrad.ops."):
+            for attr, fn in vars(mod).items():
+                if attr.endswith("_vjp") and callable(fn) and getattr(
+                        _unwrap(fn), "__module__", "") == mod.__name__:
+                    out.add(_unwrap(fn))
+    return out
 
 
 
@@ -87,7 +103,23 @@ KERNEL_CASES = [
     ("batch_norm_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
      [(6, 4, 3), (4,), (4,)]),
     ("cross_entropy", lambda x: F.cross_entropy(x, tg.tensor([0, 2, 1, 2])), [(4, 3)]),
+    ("binary_cross_entropy", lambda x, t: F.binary_cross_entropy(
+        x.sigmoid(), t.sigmoid(), weight=tg.tensor([0.5, 1.0, 2.0], dtype=tg.float64)),
+     [(4, 3), (4, 3)]),
+    ("bce_with_logits", lambda x, t: F.binary_cross_entropy_with_logits(x, t.sigmoid()),
+     [(4, 3), (4, 3)]),
+    ("bce_with_logits_weights", lambda x, t: F.binary_cross_entropy_with_logits(
+        x, t.sigmoid(), weight=tg.tensor([0.5, 1.0, 2.0], dtype=tg.float64),
+        pos_weight=tg.tensor([3.0, 0.5, 1.0], dtype=tg.float64), reduction="sum"),
+     [(4, 3), (4, 3)]),
 ]
+
+from nn_vjp_cases import NN_KERNEL_CASES  # noqa: E402  (the nn ops' fused VJPs)
+
+KERNEL_CASES += NN_KERNEL_CASES
+
+# VJPs that exist only to refuse (their op has no derivative); nothing to compare
+NO_GRADIENT = {"_floor_divide_vjp"}
 
 
 def _kernel_grads(fn, arrays, create_graph):
@@ -98,7 +130,7 @@ def _kernel_grads(fn, arrays, create_graph):
 
 
 @pytest.mark.parametrize("name,fn,shapes", KERNEL_CASES, ids=[c[0] for c in KERNEL_CASES])
-def test_kernel_op_fast_twin_matches_tensor_vjp(name, fn, shapes):
+def test_kernel_op_array_vjp_matches_tensor_vjp(name, fn, shapes):
     rng = np.random.default_rng(8)
     arrays = [rng.standard_normal(s) for s in shapes]
     for f, s in zip(_kernel_grads(fn, arrays, False), _kernel_grads(fn, arrays, True)):
@@ -106,7 +138,7 @@ def test_kernel_op_fast_twin_matches_tensor_vjp(name, fn, shapes):
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
-def test_fused_rnn_fast_twin_matches_tensor_vjp(kind):
+def test_fused_rnn_array_vjp_matches_tensor_vjp(kind):
     tg.manual_seed(0)
     mod = getattr(tg.nn, kind)(3, 4, batch_first=True).double()
     x = tg.tensor(np.random.default_rng(9).standard_normal((2, 5, 3)), dtype=tg.float64,
@@ -119,8 +151,8 @@ def test_fused_rnn_fast_twin_matches_tensor_vjp(kind):
         np.testing.assert_allclose(f.data, s.data, rtol=1e-10, atol=1e-12, err_msg=kind)
 
 
-def test_every_registered_twin_is_exercised():
-    """Every numpy twin registered anywhere in tensorgrad is run by a case above."""
+def test_every_vjp_is_exercised():
+    """Every VJP defined in tensorgrad.ops is run in both modes by a case above."""
     exercised = set()
 
     def walk_both(outs, xs):
@@ -144,6 +176,7 @@ def test_every_registered_twin_is_exercised():
         mod = getattr(tg.nn, kind)(3, 4).double()
         x = tg.tensor(rng.standard_normal((5, 2, 3)), dtype=tg.float64, requires_grad=True)
         walk_both([mod(x)[0]], [x])
-    missing = sorted(f"{fn.__module__}.{fn.__name__}" for fn in set(FAST) - exercised)
-    assert not missing, (f"fast twins without a fast-vs-tensor-VJP case: {missing}; add a case "
-                         f"to CASES (tests/test_ops_parity.py) or KERNEL_CASES (tests/test_fast_vjp.py)")
+    missing = sorted(f"{fn.__module__}.{fn.__name__}" for fn in _all_vjps() - exercised
+                     if fn.__name__ not in NO_GRADIENT)
+    assert not missing, (f"VJPs without an arrays-vs-tensors case: {missing}; add a case "
+                         f"to CASES (tests/test_ops_parity.py) or KERNEL_CASES (tests/test_vjp_modes.py)")

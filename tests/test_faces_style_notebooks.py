@@ -1,0 +1,64 @@
+"""Execute notebooks/08_13_face_verification.ipynb and 08_14_style_transfer.ipynb top to bottom
+in quick mode (TG_NOTEBOOK_QUICK=1; nbclient, kernel python3, cwd = notebooks/) and check the
+numbers they print."""
+import os
+import re
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("matplotlib")
+
+NB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "notebooks")
+
+
+def _need_fashion_mnist():
+    try:
+        import tensorgrad as tg
+        tg.data.load_fashion_mnist(n=1)
+    except FileNotFoundError:
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+
+
+def _run(name, monkeypatch):
+    monkeypatch.setenv("TG_NOTEBOOK_QUICK", "1")
+    nb = nbformat.read(os.path.join(NB_DIR, name), as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": NB_DIR}})
+    client.execute()
+    text, images = "", 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            assert out.get("output_type") != "error", f"{out.get('ename')}: {out.get('evalue')}"
+            if out.get("output_type") == "stream":
+                text += out["text"]
+            images += "image/png" in out.get("data", {})
+    return text, images
+
+
+def test_face_verification_notebook(monkeypatch):
+    _need_fashion_mnist()
+    text, images = _run("08_13_face_verification.ipynb", monkeypatch)
+    hand = re.search(r"by hand\s*: \[([^\]]*)\]", text).group(1)
+    mine = re.search(r"faces.triplet_loss: \[([^\]]*)\]", text).group(1)
+    assert hand.split() == mine.split()
+    assert "(a=0, p=1, n=4), (a=1, p=0, n=3), (a=2, p=3, n=4), (a=3, p=2, n=0)" in text
+    auc = float(re.search(r"verification accuracy [0-9.]+, AUC ([0-9.]+)", text).group(1))
+    assert auc > 0.75                                     # far above chance after 15 steps
+    for mining in ("random", "semi-hard", "batch-hard"):
+        assert re.search(rf"{mining}: held-out AUC 0\.\d+", text)
+    assert "reloaded database answers the same: True" in text
+    assert images >= 1                                    # the ROC curve
+
+
+def test_style_transfer_notebook(monkeypatch):
+    pytest.importorskip("skimage")
+    _need_fashion_mnist()
+    text, images = _run("08_14_style_transfer.ipynb", monkeypatch)
+    ratio = float(re.search(r"style cost \S+ -> \S+: ([0-9.]+)x lower", text).group(1))
+    assert ratio >= 10
+    m = re.search(r"content cost \S+ -> (\S+) \(the style image itself is at (\S+)\)", text)
+    assert float(m.group(1)) < float(m.group(2))
+    assert "receptive fields (size, jump): [(3, 1), (3, 1), (4, 2), (8, 2)" in text
+    assert images >= 6          # content/style/result, Adam, gallery, three patch grids
