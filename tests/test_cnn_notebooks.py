@@ -13,6 +13,16 @@ NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 WITH_OUTPUTS = {"08b_classic_cnns.ipynb", "08d_data_augmentation.ipynb"}
 
 
+def _committed_text(name):
+    """What the committed notebook printed in its full run (the outputs kept in the file)."""
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(NB_DIR / name, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    assert text, f"{name}: committed without the outputs of its full run"
+    return text
+
+
 def _run(name):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
@@ -77,3 +87,40 @@ def test_data_augmentation_notebook():
     for line in ("without augmentation: train accuracy", "with augmentation:    train accuracy",
                  "10-crop", "-> ensemble of 3:"):
         assert line in text
+
+
+# ---- the committed full runs: what they printed meets the chapter's goals ------------------
+def _has_picture(name):
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(NB_DIR / name, as_version=4)
+    return any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
+               for o in c.get("outputs", []))
+
+
+def test_committed_classic_cnns_run():
+    text = _committed_text("08b_classic_cnns.ipynb")
+    acc = float(re.search(r"LeNet-5 test accuracy ([0-9.]+) after 6 epochs", text).group(1))
+    assert acc >= 0.89  # LeNet-5 on all of Fashion-MNIST
+    err = {name: [float(e) for e in errs.split()] for name, errs in re.findall(
+        r"((?:plain|resnet)-\d+)\s+training error by epoch: ([0-9. ]+)", text)}
+    assert set(err) == {"plain-8", "plain-20", "plain-32", "resnet-8", "resnet-20", "resnet-32"}
+    # He et al.'s Figure 6: the deep plain nets train worse, the deep ResNets better
+    assert err["plain-32"][-1] > err["plain-8"][-1] and err["resnet-32"][-1] < err["resnet-8"][-1]
+    assert err["plain-20"][-1] > err["resnet-20"][-1] and err["plain-32"][-1] > err["resnet-32"][-1]
+    assert "13 conv + 3 fc layers, total params 138,357,544" in text
+    assert _has_picture("08b_classic_cnns.ipynb")
+
+
+def test_committed_data_augmentation_run():
+    text = _committed_text("08d_data_augmentation.ipynb")
+    without = float(re.search(r"without augmentation: train accuracy [0-9.]+, test accuracy "
+                              r"([0-9.]+)", text).group(1))
+    with_ = float(re.search(r"with augmentation:    train accuracy [0-9.]+, test accuracy "
+                            r"([0-9.]+)", text).group(1))
+    assert with_ > without + 0.01  # 10 % of Fashion-MNIST: augmentation helps
+    central, ten = (float(v) for v in re.search(r"central crop ([0-9.]+), 10-crop ([0-9.]+)",
+                                                text).groups())
+    assert central == with_ and 0.8 < ten <= 1
+    members = re.search(r"members: ([0-9. ]+) -> ensemble of 3: ([0-9.]+)", text)
+    assert float(members.group(2)) >= max(float(v) for v in members.group(1).split())
+    assert _has_picture("08d_data_augmentation.ipynb")

@@ -226,3 +226,21 @@ def test_dataloader_applies_transform_per_batch():
     np.testing.assert_array_equal(batches[1][1].numpy(), y[4:])  # labels untouched
     with pytest.raises(TypeError, match="DataLoader: transform must be callable"):
         tg.data.DataLoader(ds, transform=3)
+
+
+def test_dataloader_transform_draws_do_not_depend_on_workers():
+    # the transform runs in the consuming thread: prefetching workers change nothing
+    x = np.random.default_rng(0).random((10, 1, 6, 6)).astype(np.float32)
+    ds = tg.data.TensorDataset(x, np.arange(10))
+    aug = T.Compose([T.RandomCrop(6, padding=2), T.RandomHorizontalFlip()])
+    runs = []
+    for workers in (0, 2):
+        tg.manual_seed(5)
+        dl = tg.data.DataLoader(ds, batch_size=3, shuffle=True, seed=1, num_workers=workers,
+                                transform=aug)
+        runs.append([(b[0].numpy(), b[1].numpy()) for b in dl])
+    assert len(runs[0]) == len(runs[1]) == 4
+    for (xa, ya), (xb, yb) in zip(*runs):
+        np.testing.assert_array_equal(ya, yb)
+        np.testing.assert_array_equal(xa, xb)
+    assert not np.array_equal(runs[0][0][0], x[runs[0][0][1]])  # something was augmented
