@@ -9,8 +9,9 @@ import pytest
 NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-# committed with the outputs of a full run: their pictures matter to the reader
-WITH_OUTPUTS = {"08b_classic_cnns.ipynb", "08d_data_augmentation.ipynb"}
+# committed with the outputs of a full run: their pictures and figures matter to the reader
+WITH_OUTPUTS = {"08b_classic_cnns.ipynb", "08c_transfer_learning.ipynb",
+                "08d_data_augmentation.ipynb"}
 
 
 def _committed_text(name):
@@ -124,3 +125,13 @@ def test_committed_data_augmentation_run():
     members = re.search(r"members: ([0-9. ]+) -> ensemble of 3: ([0-9.]+)", text)
     assert float(members.group(2)) >= max(float(v) for v in members.group(1).split())
     assert _has_picture("08d_data_augmentation.ipynb")
+
+
+def test_committed_transfer_learning_run():
+    text = _committed_text("08c_transfer_learning.ipynb")
+    assert "task B: 1500 training images ([300, 300, 300, 300, 300] per class)" in text
+    scratch, frozen, tuned = (float(v) for v in re.search(
+        r"from scratch ([0-9.]+), frozen trunk \+ new head ([0-9.]+), fine-tuned ([0-9.]+)",
+        text).groups())
+    assert tuned > scratch > 0.8 and frozen > 0.8  # 5 % of task B: pre-training helps
+    assert "transfer beats training from scratch: True" in text
