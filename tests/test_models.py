@@ -170,9 +170,18 @@ def test_vgg16_keys_count_and_parity():
     torch = pytest.importorskip("torch")
     import _tv_reference as R
     from tensorgrad.models.vgg import cfgs
+    from tensorgrad.models._utils import deferred_init, default_init_
     tg.manual_seed(0)
-    m = tg.models.vgg16(init_weights=False)  # PyTorch's default init instead of VGG's
+    with deferred_init():  # the 4096-wide classifier allocated, not drawn (seconds saved)
+        m = tg.models.vgg16(init_weights=False)
     assert _count(m) == 138_357_544 and _keys(m) == TV["vgg16"]["state_dict"]
+    assert all(getattr(m.classifier[i], "_tg_uninitialized", False) for i in (0, 3, 6))
+    with tg.no_grad():
+        for i in (0, 3):
+            m.classifier[i].weight.zero_()
+            m.classifier[i].bias.zero_()
+            m.classifier[i]._tg_uninitialized = False
+    default_init_(m)  # what vgg16(init_weights=False) runs: PyTorch's default init
     w = m.classifier[6].weight.detach().numpy()
     assert 0.9 / 64 < np.abs(w).max() <= 1 / 64
     s = nn.summary(m, input_size=(3, 32, 32))  # VGG-16's totals
@@ -214,9 +223,10 @@ def test_resnet_parity(name):
     tg.manual_seed(0)
     block, layers = {"resnet18": (R.BasicBlock, [2, 2, 2, 2]),
                      "resnet50": (R.Bottleneck, [3, 4, 6, 3])}[name]
-    # 48x48: the last stage still sees 2x2 maps, so training-mode batch norm is not
-    # normalizing just two numbers per channel (ill-conditioned: float64 would lose 1e-7)
-    x = _x(2, 3, 48, 48)
+    # 33x33 (17, 9, 5, 3 and 2 pixels after the stem, pool and stages): the last stage still
+    # sees 2x2 maps, so training-mode batch norm is not normalizing just two numbers per
+    # channel (ill-conditioned: float64 would lose 1e-7)
+    x = _x(2, 3, 33, 33)
     _parity(getattr(tg.models, name)(num_classes=5), R.ResNet(block, layers, 5), x)
     if name == "resnet18":  # eval mode (running statistics) too
         tg.manual_seed(1)
@@ -350,7 +360,9 @@ def test_bad_inputs_name_the_model_and_the_shapes():
     with pytest.raises(ValueError, match=r"CifarResNet: expected 1 input channel "):
         tg.models.resnet20(in_channels=1)(tg.randn(2, 3, 32, 32))
     with pytest.raises(ValueError, match=r"AlexNet: images must be at least 63x63 .* got 40x40"):
-        tg.models.alexnet(num_classes=2)(tg.randn(1, 3, 40, 40))
+        with tg.models._utils.deferred_init():  # the check comes before the classifier
+            small_alexnet = tg.models.alexnet(num_classes=2)
+        small_alexnet(tg.randn(1, 3, 40, 40))
     with pytest.raises(ValueError, match=r"GoogLeNet: expected a 4-D batch of images "
                                          r"\(N, 3, H, W\), got a 3-D input of shape "
                                          r"\(3, 64, 64\)"):
