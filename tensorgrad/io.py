@@ -200,21 +200,36 @@ def _clean_stale_temps(directory, base):
             pass
 
 
-def save(obj, path):
+def _write(f, header, w):
+    f.write(len(header).to_bytes(8, "little"))
+    f.write(header)
+    for arr in w.tensors.values():
+        f.write(_array_bytes(arr))
+
+
+def save(obj, f):
     """Save ``obj`` — a state dict, or nested dicts/lists/tuples of tensors, numpy arrays,
-    numbers, strings, bools and None — to ``path`` in the safetensors format, atomically.
+    numbers, strings, bools and None — in the safetensors format to ``f``: a path (written
+    atomically) or a binary file object such as ``io.BytesIO`` (written at its position).
 
     Whole modules and optimizers are refused (``tg.save(model.state_dict(), path)`` saves the
-    weights; there is no pickle). If ``path`` is a symlink, the file it points to is replaced
+    weights; there is no pickle). If the path is a symlink, the file it points to is replaced
     and the link kept. Temp files left by an earlier save to the same path that was killed
     midway are removed."""
-    path = os.fspath(path)
     w = _Writer()
     tree = w.node(obj, [])
     meta = {"format": "pt",  # torch-style layout and names; lets PyTorch tooling accept it
             _FORMAT: json.dumps({"version": _VERSION, "tree": tree}, separators=(",", ":"),
                                 ensure_ascii=False)}
     header = _header(w.tensors, meta)
+    if hasattr(f, "write"):
+        _write(f, header, w)
+        return
+    try:
+        path = os.fspath(f)
+    except TypeError:
+        raise TypeError(f"save: f must be a path or a binary file object with write(), got "
+                        f"{type(f).__name__}") from None
     target = _destination(path)
     directory = os.path.dirname(os.path.abspath(target))
     base = os.path.basename(target)
@@ -223,13 +238,10 @@ def save(obj, path):
     with _ACTIVE_LOCK:
         _ACTIVE.add(tmp)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(len(header).to_bytes(8, "little"))
-            f.write(header)
-            for arr in w.tensors.values():
-                f.write(_array_bytes(arr))
-            f.flush()
-            os.fsync(f.fileno())
+        with os.fdopen(fd, "wb") as out:
+            _write(out, header, w)
+            out.flush()
+            os.fsync(out.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -403,8 +415,9 @@ def _check_map_location(map_location):
                             f"function, got {type(t).__name__}")
 
 
-def load(path, map_location=None, weights_only=True, **kwargs):
-    """Load what :func:`save` wrote (or any safetensors file, as a flat ``{name: Tensor}``).
+def load(f, map_location=None, weights_only=True, **kwargs):
+    """Load what :func:`save` wrote (or any safetensors file, as a flat ``{name: Tensor}``)
+    from ``f``: a path or a binary file object with ``read()`` (read from its position).
     Tensors come back with their dtypes and ``requires_grad=False``.
 
     ``map_location`` (the CPU in any of PyTorch's spellings; another device raises) and
@@ -424,12 +437,22 @@ def load(path, map_location=None, weights_only=True, **kwargs):
     if weights_only not in (True, False, None):
         raise TypeError(f"load: weights_only must be a bool, got {weights_only!r}")
     _check_map_location(map_location)
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            buf = f.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"load: {path}: no such file") from None
+    if hasattr(f, "read"):
+        path, buf = getattr(f, "name", f"<{type(f).__name__}>"), f.read()
+        if not isinstance(buf, (bytes, bytearray, memoryview)):
+            raise TypeError(f"load: the file object must be opened in binary mode (its read() "
+                            f"returned {type(buf).__name__})")
+    else:
+        try:
+            path = os.fspath(f)
+        except TypeError:
+            raise TypeError(f"load: f must be a path or a binary file object with read(), got "
+                            f"{type(f).__name__}") from None
+        try:
+            with open(path, "rb") as fh:
+                buf = fh.read()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"load: {path}: no such file") from None
     try:
         return _parse(path, buf)
     except LoadError:

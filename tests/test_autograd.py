@@ -7,7 +7,7 @@ import pytest
 
 import tensorgrad as tg
 
-torch = pytest.importorskip("torch")
+from _torch import torch
 
 
 def f64(a, requires_grad=True):

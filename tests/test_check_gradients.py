@@ -1,4 +1,4 @@
-"""tg.check_gradients: the notes' gradient check (§5.4) over named parameters."""
+"""tg.check_gradients: the course's gradient check (§5.4) over named parameters."""
 import numpy as np
 import pytest
 

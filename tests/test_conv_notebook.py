@@ -1,27 +1,12 @@
 """Execute notebooks/08_convolutions.ipynb top to bottom (nbclient, kernel python3,
 cwd = notebooks/) and check the numbers it prints against the course notes (§8)."""
-import os
 import re
 
-import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-NB_DIR = os.path.join(os.path.dirname(HERE), "notebooks")
+from _notebooks import run_notebook
 
 
 def test_convolutions_notebook_runs_and_reproduces_the_notes():
-    nb = nbformat.read(os.path.join(NB_DIR, "08_convolutions.ipynb"), as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": NB_DIR}})
-    client.execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
-    assert not errors, errors[0].get("evalue") if errors else None
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    text = run_notebook("08_convolutions.ipynb").text
     squash = re.sub(r"\s+", " ", text)
     # §8.1.1: the printed 4x4 output of the 6x6 vertical-edge example
     assert "[[ -5. -4. 0. 8.] [-10. -2. 2. 3.] [ 0. -2. -4. -7.] [ -3. -2. -3. -16.]]" in squash

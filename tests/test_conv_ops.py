@@ -2,17 +2,19 @@
 gradcheck / gradgradcheck in float64, dtype handling, and errors that name the op and shapes."""
 import numpy as np
 import pytest
-import torch
+from _torch import lazy, torch
+from conv_parity import check_forward_backward, check_second_order, conv_pair
 
 import tensorgrad as tg
 from tensorgrad.ops import conv as C
 from tensorgrad.ops import _conv_impl as CI  # array-level knobs (chunk sizes, threads, Winograd)
 from tensorgrad.ops import pool as P
 
-TF = torch.nn.functional
+TF = lazy("torch.nn.functional")
 rng = np.random.default_rng(7)
 
-CONV = {1: (C.conv1d, TF.conv1d), 2: (C.conv2d, TF.conv2d), 3: (C.conv3d, TF.conv3d)}
+# torch's functions by name (torch is imported on first use)
+CONV = {1: (C.conv1d, "conv1d"), 2: (C.conv2d, "conv2d"), 3: (C.conv3d, "conv3d")}
 
 # nd, N, C_in, C_out, spatial, kernel, stride, padding, dilation, bias
 CONV_TABLE = [
@@ -45,45 +47,23 @@ def _run_conv(case, dtype=np.float64, unbatched=False):
     w = rng.standard_normal((co, ci) + k).astype(dtype)
     b = rng.standard_normal(co).astype(dtype) if bias else None
     f, tf = CONV[nd]
-    X, W = tg.tensor(x, requires_grad=True), tg.tensor(w, requires_grad=True)
-    B = tg.tensor(b, requires_grad=True) if bias else None
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    tb = torch.tensor(b, requires_grad=True) if bias else None
-    y = f(X, W, B, stride=s, padding=p, dilation=d)
-    ty = tf(tx, tw, tb, stride=s, padding=p, dilation=d)
-    return (X, W, B, y), (tx, tw, tb, ty)
+    return conv_pair(torch, f, getattr(TF, tf), x, w, b, stride=s, padding=p, dilation=d)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("case", CONV_TABLE, ids=_ids)
 def test_conv_matches_pytorch_forward_and_gradients(case):
-    (X, W, B, y), (tx, tw, tb, ty) = _run_conv(case)
+    pair = _run_conv(case)
+    y, ty = pair[0][3], pair[1][3]
     assert y.shape == tuple(ty.shape) and y.dtype == np.float64
-    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=0, atol=1e-7)
-    g = rng.standard_normal(ty.shape)
-    y.backward(tg.tensor(g))
-    ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(X.grad.detach().numpy(), tx.grad.numpy(), rtol=0, atol=1e-7)
-    np.testing.assert_allclose(W.grad.detach().numpy(), tw.grad.numpy(), rtol=0, atol=1e-7)
-    if B is not None:
-        np.testing.assert_allclose(B.grad.detach().numpy(), tb.grad.numpy(), rtol=0, atol=1e-7)
+    check_forward_backward(torch, pair, rng, 1e-7)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("case", CONV_TABLE[:2] + CONV_TABLE[7:9] + CONV_TABLE[10:11] + CONV_TABLE[13:14],
                          ids=_ids)
 def test_conv_second_derivatives_match_pytorch(case):
-    (X, W, B, y), (tx, tw, tb, ty) = _run_conv(case)
-    g = rng.standard_normal(ty.shape)
-    gx, gw = tg.grad(y, (X, W), grad_outputs=tg.tensor(g), create_graph=True)
-    tgx, tgw = torch.autograd.grad(ty, (tx, tw), torch.tensor(g), create_graph=True)
-    vx, vw = rng.standard_normal(tgx.shape), rng.standard_normal(tgw.shape)
-    s = (gx * tg.tensor(vx)).sum() + (gw * tg.tensor(vw)).sum() + (gx * gx).sum()
-    ts = (tgx * torch.tensor(vx)).sum() + (tgw * torch.tensor(vw)).sum() + (tgx * tgx).sum()
-    s.backward()
-    ts.backward()
-    np.testing.assert_allclose(X.grad.detach().numpy(), tx.grad.numpy(), rtol=0, atol=1e-7)
-    np.testing.assert_allclose(W.grad.detach().numpy(), tw.grad.numpy(), rtol=0, atol=1e-7)
+    check_second_order(torch, _run_conv(case), rng, 1e-7)
 
 
 @pytest.mark.parametrize("nd,stride,padding,dilation", [(1, 2, 1, 1), (2, (2, 1), 1, 1),
@@ -164,31 +144,32 @@ def test_conv_error_messages():
 
 # ---- pooling ---------------------------------------------------------------------------------
 POOL_TABLE = [  # (tg fn, torch fn, input shape, kwargs)
-    (P.max_pool2d, TF.max_pool2d, (2, 3, 8, 8), dict(kernel_size=2)),
-    (P.max_pool2d, TF.max_pool2d, (1, 1, 9, 7), dict(kernel_size=3, stride=2, padding=1)),
-    (P.max_pool2d, TF.max_pool2d, (2, 2, 9, 7), dict(kernel_size=(3, 2), stride=1, dilation=2)),
-    (P.max_pool2d, TF.max_pool2d, (2, 2, 7, 7), dict(kernel_size=2, ceil_mode=True)),
-    (P.max_pool2d, TF.max_pool2d, (2, 2, 5, 4), dict(kernel_size=(5, 4))),
-    (P.max_pool1d, TF.max_pool1d, (2, 3, 11), dict(kernel_size=3, stride=2, padding=1)),
-    (P.max_pool3d, TF.max_pool3d, (2, 2, 4, 6, 5), dict(kernel_size=2)),
-    (P.max_pool3d, TF.max_pool3d, (1, 2, 5, 5, 5), dict(kernel_size=3, stride=(1, 2, 2), padding=1)),
-    (P.avg_pool2d, TF.avg_pool2d, (2, 3, 8, 8), dict(kernel_size=2)),
-    (P.avg_pool2d, TF.avg_pool2d, (2, 3, 9, 7), dict(kernel_size=3, stride=2, padding=1)),
-    (P.avg_pool2d, TF.avg_pool2d, (2, 3, 9, 7), dict(kernel_size=3, stride=2, padding=1,
+    (P.max_pool2d, "max_pool2d", (2, 3, 8, 8), dict(kernel_size=2)),
+    (P.max_pool2d, "max_pool2d", (1, 1, 9, 7), dict(kernel_size=3, stride=2, padding=1)),
+    (P.max_pool2d, "max_pool2d", (2, 2, 9, 7), dict(kernel_size=(3, 2), stride=1, dilation=2)),
+    (P.max_pool2d, "max_pool2d", (2, 2, 7, 7), dict(kernel_size=2, ceil_mode=True)),
+    (P.max_pool2d, "max_pool2d", (2, 2, 5, 4), dict(kernel_size=(5, 4))),
+    (P.max_pool1d, "max_pool1d", (2, 3, 11), dict(kernel_size=3, stride=2, padding=1)),
+    (P.max_pool3d, "max_pool3d", (2, 2, 4, 6, 5), dict(kernel_size=2)),
+    (P.max_pool3d, "max_pool3d", (1, 2, 5, 5, 5), dict(kernel_size=3, stride=(1, 2, 2), padding=1)),
+    (P.avg_pool2d, "avg_pool2d", (2, 3, 8, 8), dict(kernel_size=2)),
+    (P.avg_pool2d, "avg_pool2d", (2, 3, 9, 7), dict(kernel_size=3, stride=2, padding=1)),
+    (P.avg_pool2d, "avg_pool2d", (2, 3, 9, 7), dict(kernel_size=3, stride=2, padding=1,
                                                       count_include_pad=False, ceil_mode=True)),
-    (P.avg_pool1d, TF.avg_pool1d, (2, 3, 10), dict(kernel_size=4, stride=3, padding=2)),
-    (P.avg_pool3d, TF.avg_pool3d, (2, 2, 4, 6, 5), dict(kernel_size=(2, 3, 2), stride=1, padding=1)),
-    (P.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (2, 3, 9, 7), dict(output_size=(4, 3))),
-    (P.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (2, 3, 5, 5), dict(output_size=1)),
-    (P.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, (2, 3, 5, 6), dict(output_size=(None, 4))),
-    (P.adaptive_avg_pool1d, TF.adaptive_avg_pool1d, (2, 3, 10), dict(output_size=3)),
-    (P.adaptive_avg_pool3d, TF.adaptive_avg_pool3d, (1, 2, 5, 4, 6), dict(output_size=(2, 3, 4))),
+    (P.avg_pool1d, "avg_pool1d", (2, 3, 10), dict(kernel_size=4, stride=3, padding=2)),
+    (P.avg_pool3d, "avg_pool3d", (2, 2, 4, 6, 5), dict(kernel_size=(2, 3, 2), stride=1, padding=1)),
+    (P.adaptive_avg_pool2d, "adaptive_avg_pool2d", (2, 3, 9, 7), dict(output_size=(4, 3))),
+    (P.adaptive_avg_pool2d, "adaptive_avg_pool2d", (2, 3, 5, 5), dict(output_size=1)),
+    (P.adaptive_avg_pool2d, "adaptive_avg_pool2d", (2, 3, 5, 6), dict(output_size=(None, 4))),
+    (P.adaptive_avg_pool1d, "adaptive_avg_pool1d", (2, 3, 10), dict(output_size=3)),
+    (P.adaptive_avg_pool3d, "adaptive_avg_pool3d", (1, 2, 5, 4, 6), dict(output_size=(2, 3, 4))),
 ]
 
 
 @pytest.mark.parametrize("fn,tfn,shape,kw", POOL_TABLE,
                          ids=[f"{t[0].__name__}-{t[2]}-{t[3]}" for t in POOL_TABLE])
 def test_pool_matches_pytorch(fn, tfn, shape, kw):
+    tfn = getattr(TF, tfn)  # by name: torch is imported on first use
     x = rng.standard_normal(shape)
     X = tg.tensor(x, requires_grad=True)
     tx = torch.tensor(x, requires_grad=True)
@@ -247,7 +228,8 @@ def test_pool_float32_unbatched_and_errors():
     assert y.shape == (3, 4, 4) and y.dtype == np.float32
     np.testing.assert_array_equal(y.detach().numpy(), TF.max_pool2d(torch.tensor(x), 2).numpy())
     a = P.avg_pool2d(tg.tensor(x), 2)
-    np.testing.assert_allclose(a.detach().numpy(), TF.avg_pool2d(torch.tensor(x), 2).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.detach().numpy(), TF.avg_pool2d(torch.tensor(x), 2).numpy(),
+                               rtol=1e-6, atol=1e-7)  # float32 sums in another order
     with pytest.raises(ValueError, match=r"max_pool2d: expected a 4-D input .*shape \(8,\)"):
         P.max_pool2d(tg.tensor(np.zeros(8)), 2)
     with pytest.raises(RuntimeError, match=r"max_pool2d: kernel size \(5, 5\) is larger than the "
@@ -313,7 +295,7 @@ def test_conv_bias_gradient_with_and_without_weight_gradient(monkeypatch, needs,
             assert a.grad is None
 
 
-# ---- the course notes' worked numbers (§8) ------------------------------------------------------
+# ---- the course's worked numbers (§8) -----------------------------------------------------------
 def test_notes_6x6_vertical_edge_example():
     image = np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3],
                       [0, 1, 3, 1, 7, 8], [4, 2, 1, 6, 2, 8], [2, 4, 5, 2, 3, 9]], np.float64)

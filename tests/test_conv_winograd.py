@@ -3,14 +3,15 @@ adjoints of each other, and the conv2d op on the shapes that dispatch to it agai
 (float64 forward, gradients, second derivatives) and against the im2col path."""
 import numpy as np
 import pytest
-import torch
+from _torch import lazy, torch
+from conv_parity import check_forward_backward, check_second_order, conv_pair
 
 import tensorgrad as tg
 from tensorgrad.kernels import winograd as WK
 from tensorgrad.ops import conv as C
 from tensorgrad.ops import _conv_impl as CI  # array-level knobs (chunk sizes, threads, Winograd)
 
-TF = torch.nn.functional
+TF = lazy("torch.nn.functional")
 rng = np.random.default_rng(11)
 
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
@@ -152,20 +153,9 @@ def test_winograd_conv_matches_pytorch_float64(case):
     x, w, b = _tensors(case)
     p = case[4]
     assert _dispatches(x, w, p)
-    X, W = tg.tensor(x, requires_grad=True), tg.tensor(w, requires_grad=True)
-    B = tg.tensor(b, requires_grad=True) if b is not None else None
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    tb = torch.tensor(b, requires_grad=True) if b is not None else None
-    y = C.conv2d(X, W, B, padding=p)
-    ty = TF.conv2d(tx, tw, tb, padding=p)
-    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=0, atol=1e-9)
-    g = rng.standard_normal(ty.shape)
-    y.backward(tg.tensor(g))
-    ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(X.grad.detach().numpy(), tx.grad.numpy(), rtol=0, atol=1e-9)
-    np.testing.assert_allclose(W.grad.detach().numpy(), tw.grad.numpy(), rtol=0, atol=1e-9)
-    if B is not None:
-        np.testing.assert_allclose(B.grad.detach().numpy(), tb.grad.numpy(), rtol=0, atol=1e-9)
+    pair = conv_pair(torch, C.conv2d, TF.conv2d, x, w, b, padding=p)
+    check_forward_backward(torch, pair, rng, 1e-9)
+    (X, W, B, y), (tx, tw, tb, ty) = pair
     # relative parity (the values are sums of ~150-250 unit-variance terms)
     for a, r in ((y.detach().numpy(), ty.detach().numpy()), (X.grad.detach().numpy(), tx.grad.numpy()),
                  (W.grad.detach().numpy(), tw.grad.numpy())):
@@ -176,12 +166,8 @@ def test_winograd_conv_matches_pytorch_float64(case):
 def test_winograd_second_derivatives_match_pytorch(case):
     x, w, b = _tensors(case)
     p = case[4]
-    X, W = tg.tensor(x, requires_grad=True), tg.tensor(w, requires_grad=True)
-    B = tg.tensor(b, requires_grad=True) if b is not None else None
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    tb = torch.tensor(b, requires_grad=True) if b is not None else None
-    y = C.conv2d(X, W, B, padding=p)
-    ty = TF.conv2d(tx, tw, tb, padding=p)
+    pair = conv_pair(torch, C.conv2d, TF.conv2d, x, w, b, padding=p)
+    (X, W, B, y), (tx, tw, tb, ty) = pair
     g = rng.standard_normal(ty.shape)
     gx, gw = tg.grad(y, (X, W), grad_outputs=tg.tensor(g), create_graph=True)
     tgx, tgw = torch.autograd.grad(ty, (tx, tw), torch.tensor(g), create_graph=True)
@@ -191,13 +177,7 @@ def test_winograd_second_derivatives_match_pytorch(case):
     np.testing.assert_allclose(gx.detach().numpy(), X.grad.detach().numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(gw.detach().numpy(), W.grad.detach().numpy(), rtol=0, atol=1e-12)
     X.grad = W.grad = None
-    vx, vw = rng.standard_normal(tgx.shape), rng.standard_normal(tgw.shape)
-    s = (gx * tg.tensor(vx)).sum() + (gw * tg.tensor(vw)).sum() + (gx * gx).sum()
-    ts = (tgx * torch.tensor(vx)).sum() + (tgw * torch.tensor(vw)).sum() + (tgx * tgx).sum()
-    s.backward()
-    ts.backward()
-    np.testing.assert_allclose(X.grad.detach().numpy(), tx.grad.numpy(), rtol=0, atol=1e-8)
-    np.testing.assert_allclose(W.grad.detach().numpy(), tw.grad.numpy(), rtol=0, atol=1e-8)
+    check_second_order(torch, pair, rng, 1e-8, grads=((gx, gw), (tgx, tgw)))
 
 
 def test_winograd_gradcheck_and_gradgradcheck_small(monkeypatch):

@@ -92,7 +92,7 @@ def test_train_dev_test_split_sizes_and_disjoint():
     X = np.arange(1000).reshape(1000, 1)
     y = np.arange(1000) % 7
     (Xtr, ytr), (Xd, yd), (Xte, yte) = D.train_dev_test_split(X, y, seed=0)
-    assert (len(Xtr), len(Xd), len(Xte)) == (980, 10, 10)  # the notes' 98/1/1
+    assert (len(Xtr), len(Xd), len(Xte)) == (980, 10, 10)  # the course's 98/1/1
     ids = np.concatenate([Xtr[:, 0], Xd[:, 0], Xte[:, 0]])
     assert sorted(ids.tolist()) == list(range(1000))
     np.testing.assert_array_equal(ytr, Xtr[:, 0] % 7)  # rows stay paired

@@ -118,7 +118,7 @@ def test_convolutional_sliding_windows_equal_per_window_classification(size, gri
     with tg.no_grad():
         fast = conv(x).numpy()
         slow = D.sliding_window_outputs(clf, x).numpy()
-    assert fast.shape == slow.shape == (2, 4, grid, grid)       # the notes' 16 -> 2x2, 28 -> 8x8
+    assert fast.shape == slow.shape == (2, 4, grid, grid)       # the course's 16 -> 2x2, 28 -> 8x8
     assert np.abs(fast - slow).max() < 1e-6
     np.testing.assert_allclose(fast, slow, rtol=1e-10, atol=1e-12)
     # window (i, j) of the slow path really is the crop at (2i, 2j)

@@ -5,32 +5,23 @@ import re
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("matplotlib")
+from _notebooks import NB_DIR, run_notebook
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-NB_DIR = os.path.join(os.path.dirname(HERE), "notebooks")
 NB = os.path.join(NB_DIR, "08_12_object_detection.ipynb")
 
 
-def test_object_detection_notebook_runs_in_quick_mode(monkeypatch):
+def test_object_detection_notebook_runs_in_quick_mode():
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("matplotlib")
     nb = nbformat.read(NB, as_version=4)
-    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # committed clean
     headings = [line for c in nb.cells if c.cell_type == "markdown"
                 for line in c.source.splitlines() if line.startswith("## ")]
     order = ["Classification with localization", "Sliding-window", "Intersection over union",
              "Non-max suppression", "Anchor boxes", "YOLO"]
     pos = [next(i for i, h in enumerate(headings) if key in h) for key in order]
     assert pos == sorted(pos), headings                          # the chapter's order
-    monkeypatch.setenv("TG_NOTEBOOK_QUICK", "1")
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": NB_DIR}})
-    client.execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    errors = [o for o in outputs if o.output_type == "error"]
-    assert not errors, errors[0].get("evalue") if errors else None
-    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    run = run_notebook("08_12_object_detection.ipynb", quick=True)
+    text = run.text
     assert "quick mode" in text
     by_hand = float(re.search(r"by hand: ([0-9.]+)", text).group(1))
     assert abs(by_hand - 150 / 1200) < 1e-6                      # the IoU example
@@ -42,5 +33,4 @@ def test_object_detection_notebook_runs_in_quick_mode(monkeypatch):
     assert hand == re.search(r"V.nms:\s+(\[[0-9, ]*\])", text).group(1)
     assert "target volume: (300, 8, 8, 3, 8)" in text
     assert re.search(r"VOC mAP@0.5 = [0-9.]+", text) and "COCO mAP@[.5:.95]" in text
-    pngs = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(pngs) >= 12                                       # detections drawn
+    assert run.images >= 12                                       # detections drawn

@@ -1,16 +1,12 @@
 """Execute notebooks/08_13_face_verification.ipynb and 08_14_style_transfer.ipynb top to bottom
 in quick mode (TG_NOTEBOOK_QUICK=1; nbclient, kernel python3, cwd = notebooks/) and check the
 numbers they print."""
-import os
 import re
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("matplotlib")
+from _notebooks import run_notebook
 
-NB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "notebooks")
 
 
 def _need_fashion_mnist():
@@ -21,25 +17,15 @@ def _need_fashion_mnist():
         pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
 
 
-def _run(name, monkeypatch):
-    monkeypatch.setenv("TG_NOTEBOOK_QUICK", "1")
-    nb = nbformat.read(os.path.join(NB_DIR, name), as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": NB_DIR}})
-    client.execute()
-    text, images = "", 0
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            assert out.get("output_type") != "error", f"{out.get('ename')}: {out.get('evalue')}"
-            if out.get("output_type") == "stream":
-                text += out["text"]
-            images += "image/png" in out.get("data", {})
-    return text, images
+def _run(name):
+    pytest.importorskip("matplotlib")
+    run = run_notebook(name, timeout=600, quick=True)
+    return run.text, run.images
 
 
-def test_face_verification_notebook(monkeypatch):
+def test_face_verification_notebook():
     _need_fashion_mnist()
-    text, images = _run("08_13_face_verification.ipynb", monkeypatch)
+    text, images = _run("08_13_face_verification.ipynb")
     hand = re.search(r"by hand\s*: \[([^\]]*)\]", text).group(1)
     mine = re.search(r"faces.triplet_loss: \[([^\]]*)\]", text).group(1)
     assert hand.split() == mine.split()
@@ -52,10 +38,10 @@ def test_face_verification_notebook(monkeypatch):
     assert images >= 1                                    # the ROC curve
 
 
-def test_style_transfer_notebook(monkeypatch):
+def test_style_transfer_notebook():
     pytest.importorskip("skimage")
     _need_fashion_mnist()
-    text, images = _run("08_14_style_transfer.ipynb", monkeypatch)
+    text, images = _run("08_14_style_transfer.ipynb")
     ratio = float(re.search(r"style cost \S+ -> \S+: ([0-9.]+)x lower", text).group(1))
     assert ratio >= 10
     m = re.search(r"content cost \S+ -> (\S+) \(the style image itself is at (\S+)\)", text)

@@ -10,8 +10,8 @@ import tensorgrad as tg
 from tensorgrad import io as tgio
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
-torch = pytest.importorskip("torch")
-safetensors_torch = pytest.importorskip("safetensors.torch")
+from _torch import lazy, torch
+safetensors_torch = lazy("safetensors.torch")
 
 
 def _tg_mlp():
@@ -307,3 +307,29 @@ def test_any_nested_structure_roundtrips(tmp_path, obj):
     p = tmp_path / "prop.safetensors"
     tg.save(obj, p)
     assert _same(obj, tg.load(p))
+
+
+def test_save_and_load_file_objects(tmp_path):
+    """torch.save/torch.load idioms with io.BytesIO and open binary files."""
+    import io
+    model = tg.nn.Sequential(tg.nn.Linear(2, 3), tg.nn.BatchNorm1d(3))
+    buf = io.BytesIO()
+    tg.save(model.state_dict(), buf)
+    buf.seek(0)
+    sd = tg.load(buf, map_location="cpu")
+    assert list(sd) == list(model.state_dict())
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(sd[k].numpy(), v.numpy())
+    p = tmp_path / "w.safetensors"
+    with open(p, "wb") as f:
+        tg.save({"x": tg.arange(3), "meta": [1, "a"]}, f)
+    with open(p, "rb") as f:
+        back = tg.load(f)
+    assert back["meta"] == [1, "a"] and back["x"].tolist() == [0, 1, 2]
+    assert tg.load(p)["x"].tolist() == [0, 1, 2]           # the same bytes as a path save
+    with pytest.raises(TypeError, match="binary mode"):
+        tg.load(io.StringIO("text"))
+    with pytest.raises(TypeError, match="save: f must be a path or a binary file object"):
+        tg.save({}, 3)
+    with pytest.raises(tg.io.LoadError, match="<BytesIO>: only 3 bytes"):
+        tg.load(io.BytesIO(b"abc"))

@@ -21,7 +21,7 @@ LAYERS = [
     ("tensorgrad.ops", 2),
     ("tensorgrad.nn", 3), ("tensorgrad.optim", 3), ("tensorgrad.data", 3),
     ("tensorgrad.utils.data", 3), ("tensorgrad.io", 3), ("tensorgrad.metrics", 3),
-    ("tensorgrad.distributed", 3),
+    ("tensorgrad.distributed", 3), ("tensorgrad.distributions", 3),
     ("tensorgrad.models", 4), ("tensorgrad.vision", 4),
     ("tensorgrad.text", 4), ("tensorgrad.train", 4), ("tensorgrad.viz", 4),
     ("tensorgrad.tune", 4), ("tensorgrad.tune_engines", 4), ("tensorgrad.strategy", 4),

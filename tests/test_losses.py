@@ -1,5 +1,5 @@
 """Losses vs PyTorch in float64 (values, input gradients, reductions and options), gradcheck,
-double backward, the notes' multi-task loss and L2/L1 penalties, and error messages."""
+double backward, the course's multi-task loss and L2/L1 penalties, and error messages."""
 import numpy as np
 import pytest
 
@@ -239,7 +239,7 @@ def test_multitask_loss_sums_only_labelled_entries(torch):
     expected_sum = (ref * mask).sum()
     gx = tg.tensor(x, requires_grad=True)
     loss = F.multitask_bce_with_logits(gx, tg.tensor(y_nan))  # NaN = unlabelled
-    np.testing.assert_allclose(loss.item(), expected_sum / 5)  # the notes' 1/m sum_i sum_j
+    np.testing.assert_allclose(loss.item(), expected_sum / 5)  # the course's 1/m sum_i sum_j
     loss.backward()
     sig = 1 / (1 + np.exp(-x))
     np.testing.assert_allclose(gx.grad.data, (sig - y) * mask / 5, atol=1e-12)

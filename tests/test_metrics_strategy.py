@@ -98,7 +98,7 @@ def test_select_model_satisficing():
 
 
 @pytest.mark.parametrize("kw,largest", [
-    # the notes' examples (§4.1, §7.3, §7.4.1)
+    # the course's examples (§4.1, §7.3, §7.4.1)
     (dict(human=0.01, train=0.08, dev=0.10), "avoidable bias"),
     (dict(human=0.075, train=0.08, dev=0.10), "variance"),
     (dict(human=0.0, train=0.01, train_dev=0.09, dev=0.10), "variance"),

@@ -1,5 +1,5 @@
-"""tg.nn.init: PyTorch's formulas (gain, fans, bounds, std), the notes' schemes, seeding, and the
-notes' symmetry argument (§2.3.1): zero-initialized hidden units stay identical."""
+"""tg.nn.init: PyTorch's formulas (gain, fans, bounds, std), the course's schemes, seeding, and the
+course's symmetry argument (§2.3.1): zero-initialized hidden units stay identical."""
 import math
 
 import numpy as np
@@ -121,7 +121,7 @@ def test_init_module_schemes():
 
 
 def test_zero_init_hidden_units_stay_symmetric():
-    """The notes' symmetry argument: with W = 0 every hidden unit computes the same function,
+    """The course's symmetry argument: with W = 0 every hidden unit computes the same function,
     receives the same gradient, and so stays identical however long we train. Random init
     breaks the symmetry."""
     rng = np.random.default_rng(0)
@@ -153,3 +153,25 @@ def test_zero_init_hidden_units_stay_symmetric():
     rnd = train("small")
     W1r = rnd[0].weight.data
     assert not np.allclose(W1r, W1r[0:1])
+
+
+def test_orthogonal_dirac_sparse_as_torch(torch):
+    import tensorgrad.nn.init as I
+    tg.manual_seed(0)
+    for shape, gain in (((4, 6), 1.0), ((6, 4), 2.0), ((3, 2, 2, 2), 0.5)):
+        w = I.orthogonal_(tg.empty(*shape), gain=gain).numpy().reshape(shape[0], -1)
+        small = w @ w.T if shape[0] <= w.shape[1] else w.T @ w
+        np.testing.assert_allclose(small, gain ** 2 * np.eye(len(small)), atol=1e-5)
+    w = I.dirac_(tg.empty(4, 2, 3, 3), groups=2).numpy()
+    want = torch.nn.init.dirac_(torch.empty(4, 2, 3, 3), groups=2).numpy()
+    np.testing.assert_array_equal(w, want)
+    x = tg.randn(1, 3, 5, 5)
+    conv = tg.nn.Conv2d(3, 3, 3, padding=1, bias=False)
+    I.dirac_(conv.weight)
+    np.testing.assert_allclose(conv(x).detach().numpy(), x.numpy(), atol=1e-6)  # identity
+    s = I.sparse_(tg.empty(10, 4), sparsity=0.3, std=0.5).numpy()
+    assert ((s == 0).sum(0) == 3).all()                   # ceil(0.3 * 10) zeros per column
+    with pytest.raises(ValueError, match="orthogonal_"):
+        I.orthogonal_(tg.empty(3))
+    with pytest.raises(ValueError, match="dirac_"):
+        I.dirac_(tg.empty(3, 3))

@@ -12,7 +12,7 @@ import pytest
 
 import tensorgrad as tg
 
-torch = pytest.importorskip("torch")
+from _torch import torch
 
 RTOL = 1e-7
 ATOL = 1e-10

@@ -8,7 +8,7 @@ from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import tensorgrad as tg
 
-torch = pytest.importorskip("torch")
+from _torch import torch
 
 SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

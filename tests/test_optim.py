@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 import pytest
-import torch
+from _torch import torch
 
 import tensorgrad as tg
 from tensorgrad.optim import lr_scheduler as tgs
@@ -115,7 +115,7 @@ def test_maximize_matches_torch():
 
 
 def test_notes_momentum_is_sgd_with_dampening():
-    """v = βv + (1-β)dW; W -= α v  (notes §6.2) equals SGD(momentum=β, dampening=β) after the
+    """v = βv + (1-β)dW; W -= α v  (docs/maths.md §6.2) equals SGD(momentum=β, dampening=β) after the
     first step's buffer initialisation; check our rule against a hand-written loop."""
     (tW, tb), _ = _params()
     beta, lr = 0.9, 0.1
@@ -322,7 +322,7 @@ def test_notes_decays():
     for _ in range(4):
         lrs.append(s.get_last_lr()[0])
         s.step()
-    # notes §6.5 with α₀ = 0.2, decay_rate = 1: epochs 1, 2, 3, 4
+    # docs/maths.md §6.5 with α₀ = 0.2, decay_rate = 1: epochs 1, 2, 3, 4
     np.testing.assert_allclose(lrs, [0.2 / 2, 0.2 / 3, 0.2 / 4, 0.2 / 5])
     opt = tg.optim.Adam([a], lr=0.1)
     s = tgs.InverseSqrtDecay(opt, k=0.5)

@@ -1,32 +1,13 @@
 """Run the optimization and ML-strategy notebooks top to bottom (nbclient, kernel python3,
 working directory notebooks/) and check what they print."""
-import pathlib
 import re
 
-import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-
-NB_DIR = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
+from _notebooks import run_notebook
 
 
 def _run(name):
-    nb = nbformat.read(NB_DIR / name, as_version=4)
-    for cell in nb.cells:  # committed notebooks carry no outputs
-        if cell.cell_type == "code":
-            assert not cell.get("outputs"), f"{name}: commit notebooks without outputs"
-    client = nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NB_DIR)}})
-    client.execute()  # raises CellExecutionError naming the failing cell
-    text = []
-    images = 0
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream":
-                text.append(out["text"])
-            images += "image/png" in out.get("data", {})
-    return "".join(text), images
+    run = run_notebook(name, timeout=180)
+    return run.text, run.images
 
 
 def test_06_optimizers_notebook():

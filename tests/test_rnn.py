@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
+from _torch import torch
 
 import tensorgrad as tg
 from tensorgrad import nn

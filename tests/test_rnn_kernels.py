@@ -8,7 +8,7 @@ gradient).
 """
 import numpy as np
 import pytest
-import torch
+from _torch import torch
 
 from tensorgrad.kernels import rnn as K
 

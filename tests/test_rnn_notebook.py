@@ -1,29 +1,12 @@
 """Executes notebooks/09_sequence_models.ipynb top to bottom (nbclient, kernel python3,
 cwd = notebooks/) and checks a few of the numbers it prints."""
-import os
 import re
 
-import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-
-NB = os.path.join(os.path.dirname(__file__), "..", "notebooks", "09_sequence_models.ipynb")
+from _notebooks import run_notebook
 
 
 def test_sequence_models_notebook_runs():
-    nb = nbformat.read(NB, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": os.path.dirname(NB)}})
-    client.execute()
-    text = ""
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        for out in cell.get("outputs", []):
-            assert out.get("output_type") != "error", out
-            if out.get("output_type") == "stream":
-                text += out["text"]
+    text = run_notebook("09_sequence_models.ipynb").text
     # hand-written BPTT equals autograd
     diffs = [float(v) for v in re.findall(r"max \|numpy BPTT - tensorgrad\| = ([0-9.e+-]+)", text)]
     assert len(diffs) == 5 and max(diffs) < 1e-10

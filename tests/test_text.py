@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-import torch
+from _torch import torch
 
 import tensorgrad as tg
 from tensorgrad import text as T
@@ -108,7 +108,7 @@ def test_uniform_model_has_perplexity_vocab_size():
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_sentence_probability_is_product_of_step_conditionals(cell):
     """P(y1..yT <EOS>) from one pass equals the product of the softmax outputs obtained by
-    feeding the tokens one at a time with the carried state (notes §9.4)."""
+    feeding the tokens one at a time with the carried state (docs/maths.md §9.4)."""
     v = T.Vocab.build(["hello", "world"])
     m = _tiny_lm(len(v), cell)
     word = "hold"
@@ -178,7 +178,7 @@ def test_char_lstm_on_english_words_beats_unigram_and_samples_plausible_words():
 
 
 def test_word_level_language_model_prefers_the_sensible_sentence():
-    """The notes' speech-recognition example: 'apple and pear salad' vs 'apple and pair'."""
+    """The course's speech-recognition example: 'apple and pear salad' vs 'apple and pair'."""
     tg.manual_seed(0)
     rng = np.random.default_rng(0)
     fruits = ["apple", "pear", "plum", "fig"]

@@ -14,7 +14,7 @@ def _mlp(sizes, p_drop=0.1):
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         lin = nn.Linear(a, b)
-        nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")  # He init (notes §5.3)
+        nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")  # He init (docs/maths.md §5.3)
         nn.init.zeros_(lin.bias)
         layers.append(lin)
         if i < len(sizes) - 2:
@@ -111,14 +111,19 @@ def test_resume_from_checkpoint_is_bit_identical(tmp_path, loader_seed):
     assert resumed.lr == full.lr and opt.param_groups[0]["lr"] == 1e-2 * 0.5 ** 2
 
 
-def test_early_stopping_restores_best_weights(tmp_path):
+def _flipped_dev_problem():
+    """A linear classifier, its SGD and 64 points whose dev labels are the train labels
+    flipped: the dev loss rises while the train loss falls."""
     tg.manual_seed(0)
     rng = np.random.default_rng(1)
-    # a dev set whose labels disagree with train: dev loss rises while train loss falls
     X = rng.normal(size=(64, 3)).astype(np.float32)
     y = (X[:, 0] > 0).astype(np.int64)
     model = nn.Linear(3, 2)
-    opt = tg.optim.SGD(model.parameters(), lr=0.5)
+    return X, y, model, tg.optim.SGD(model.parameters(), lr=0.5)
+
+
+def test_early_stopping_restores_best_weights(tmp_path):
+    X, y, model, opt = _flipped_dev_problem()
     snapshots = []
 
     class Spy(nn.CrossEntropyLoss):
@@ -226,12 +231,7 @@ def test_history_plot_without_matplotlib(monkeypatch):
 
 
 def test_fit_steps_reduce_lr_on_plateau_with_dev_loss():
-    tg.manual_seed(0)
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(64, 3)).astype(np.float32)
-    y = (X[:, 0] > 0).astype(np.int64)
-    model = nn.Linear(3, 2)
-    opt = tg.optim.SGD(model.parameters(), lr=0.5)
+    X, y, model, opt = _flipped_dev_problem()
     sched = tg.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5)
     # the dev labels are flipped, so the dev loss only rises: the rate halves every 2 epochs
     hist = tg.train.fit(model, nn.CrossEntropyLoss(), opt,

@@ -11,7 +11,7 @@ from tensorgrad.tune import (Choice, IntUniform, LogUniform, OneMinusLogUniform,
 
 
 def bowl(params):
-    """Minimum at lr = 1e-2, beta = 0.99 (distance measured on the notes' scales)."""
+    """Minimum at lr = 1e-2, beta = 0.99 (distance measured on the course's scales)."""
     d = (math.log10(params["lr"]) + 2) ** 2 + (math.log10(1 - params["beta"]) + 2) ** 2
     return {"value": d + (0.1 if params.get("act") == "tanh" else 0.0), "pid": os.getpid()}
 

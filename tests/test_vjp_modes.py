@@ -114,6 +114,22 @@ KERNEL_CASES = [
      [(4, 3), (4, 3)]),
 ]
 
+def _spd(x):
+    return x @ x.mT + 4 * tg.eye(x.shape[-1], dtype=tg.float64)
+
+
+KERNEL_CASES += [  # decompositions (VJPs written with tensor ops, run on arrays by tensor_vjp)
+    ("cholesky", lambda x: tg.linalg.cholesky(_spd(x)), [(2, 3, 3)]),
+    ("eigh", lambda x: (lambda r: r.eigenvectors * r.eigenvalues.unsqueeze(-2))(
+        tg.linalg.eigh(_spd(x))), [(3, 3)]),
+    ("svd", lambda x: (lambda r: (r.U * r.S.unsqueeze(-2)) @ r.Vh + r.U.sum() + r.Vh.sum())(
+        tg.linalg.svd(x, full_matrices=False)), [(4, 3)]),
+    ("qr_tall", lambda x: (lambda r: r.Q @ r.R + r.R.sum())(tg.linalg.qr(x)), [(4, 3)]),
+    ("qr_wide", lambda x: (lambda r: r.R * 2 + r.Q.sum())(tg.linalg.qr(x)), [(2, 4)]),
+    ("solve_triangular", lambda a, b: tg.linalg.solve_triangular(
+        a + 3 * tg.eye(3, dtype=tg.float64), b, upper=True), [(3, 3), (3, 2)]),
+]
+
 from nn_vjp_cases import NN_KERNEL_CASES  # noqa: E402  (the nn ops' fused VJPs)
 
 KERNEL_CASES += NN_KERNEL_CASES

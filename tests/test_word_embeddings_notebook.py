@@ -1,31 +1,18 @@
 """Execute notebooks/09b_word_embeddings.ipynb top to bottom in quick mode (nbclient, kernel
 python3, cwd = notebooks/) and check the numbers it prints."""
-import os
 import re
 import shutil
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-
-NB_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
+from _notebooks import run_notebook
 
 
-def test_word_embeddings_notebook_runs(monkeypatch):
+def test_word_embeddings_notebook_runs():
     if shutil.which("bible") is None:
         pytest.skip("Debian bible-kjv-text / bible-kjv not installed")
     pytest.importorskip("sklearn")
-    monkeypatch.setenv("TG_NOTEBOOK_QUICK", "1")
-    nb = nbformat.read(os.path.join(NB_DIR, "09b_word_embeddings.ipynb"), as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": NB_DIR}})
-    client.execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
-    assert not errors, errors[0].get("evalue") if errors else None
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    text = run_notebook("09b_word_embeddings.ipynb", timeout=600, quick=True).text
     assert "man : woman :: king : ?  -> [('queen'" in text
     assert "lookup == one-hot @ E: True" in text
     accs = [float(a) for a in re.findall(r"planted analogy accuracy ([0-9.]+)", text)]

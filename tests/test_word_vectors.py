@@ -13,7 +13,7 @@ WORDS = ["king", "queen", "man", "woman", "apple", "orange", "prince", "princess
 
 
 def _toy():
-    """The notes' feature table (gender, royal, age, food) plus a little noise."""
+    """The course's feature table (gender, royal, age, food) plus a little noise."""
     base = {"man": [-1, .01, .03, .04], "woman": [1, .02, .02, .01],
             "king": [-.95, .93, .70, .02], "queen": [.97, .95, .69, .01],
             "apple": [0, -.01, .03, .95], "orange": [.01, 0, -.02, .97],

@@ -12,7 +12,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class MLP(nn.Module):
-    """The notes' L-layer network for 8×8 digits: 64 → 32 → 16 → 10."""
+    """The course's L-layer network for 8×8 digits: 64 → 32 → 16 → 10."""
 
     def __init__(self):
         super().__init__()
@@ -27,43 +27,43 @@ class MLP(nn.Module):
         return self.fc3(self.act2(self.fc2(self.act1(self.fc1(self.flatten(x))))))
 
 
-def mlp_pictures():
-    tg.manual_seed(0)
-    model = MLP()
+def _traced_loss(model):
+    """A batch of 32 random 8x8 images through ``model`` (traced) and its cross-entropy."""
     x = tg.randn(32, 1, 8, 8)
     y = tg.tensor(np.random.default_rng(0).integers(0, 10, 32))
     with tg.viz.trace(model):
         logits = model(x)
     with tg.viz.scope("cross_entropy"):
-        loss = nn.functional.cross_entropy(logits, y)
-    g = tg.viz.draw(loss, model=model, output_names=["loss"],
-                    title="A 3-layer MLP and its cross-entropy loss")
+        return nn.functional.cross_entropy(logits, y)
+
+
+def _save(g, name):
     for ext in ("svg", "png"):
-        print(g.save(os.path.join(HERE, f"mlp_graph.{ext}")))
+        print(g.save(os.path.join(HERE, f"{name}.{ext}")))
+
+
+def _save_grad_flow(model, loss, name, title):
     with tg.viz.grad_flow(loss) as flow:
         loss.backward()
-    g = tg.viz.draw(loss, model=model, grads=flow, output_names=["loss"],
-                    title="Gradient flow: colour = norm of dL/d(output) at each op")
-    for ext in ("svg", "png"):
-        print(g.save(os.path.join(HERE, f"mlp_grad_flow.{ext}")))
+    _save(tg.viz.draw(loss, model=model, grads=flow, output_names=["loss"], title=title), name)
+
+
+def mlp_pictures():
+    tg.manual_seed(0)
+    model = MLP()
+    loss = _traced_loss(model)
+    _save(tg.viz.draw(loss, model=model, output_names=["loss"],
+                      title="A 3-layer MLP and its cross-entropy loss"), "mlp_graph")
+    _save_grad_flow(model, loss, "mlp_grad_flow",
+                    "Gradient flow: colour = norm of dL/d(output) at each op")
 
 
 def cnn_picture():
     from tensorgrad import demo
     tg.manual_seed(0)
     model, kind = demo.build_model("cnn")
-    x = tg.randn(32, 1, 8, 8)
-    y = tg.tensor(np.random.default_rng(0).integers(0, 10, 32))
-    with tg.viz.trace(model):
-        logits = model(x)
-    with tg.viz.scope("cross_entropy"):
-        loss = nn.functional.cross_entropy(logits, y)
-    with tg.viz.grad_flow(loss) as flow:
-        loss.backward()
-    g = tg.viz.draw(loss, model=model, grads=flow, output_names=["loss"],
-                    title="The demo's CNN with its gradient flow")
-    for ext in ("svg", "png"):
-        print(g.save(os.path.join(HERE, f"cnn_grad_flow.{ext}")))
+    _save_grad_flow(model, _traced_loss(model), "cnn_grad_flow",
+                    "The demo's CNN with its gradient flow")
 
 
 def rnn_picture():
@@ -80,11 +80,9 @@ def rnn_picture():
     loss = (h ** 2).sum()
     with tg.viz.grad_flow(loss) as flow:
         loss.backward()
-    g = tg.viz.draw(loss, params={"W_ax": Wax, "W_aa": Waa, "b_a": ba}, grads=flow,
-                    title="An RNN unrolled over 20 steps: steps 2-20 folded; gradients vanish "
-                          "back through time")
-    for ext in ("svg", "png"):
-        print(g.save(os.path.join(HERE, f"rnn_unrolled.{ext}")))
+    _save(tg.viz.draw(loss, params={"W_ax": Wax, "W_aa": Waa, "b_a": ba}, grads=flow,
+                      title="An RNN unrolled over 20 steps: steps 2-20 folded; gradients "
+                            "vanish back through time"), "rnn_unrolled")
 
 
 def vanishing_bars():

@@ -140,9 +140,24 @@ def fit_nn(steps, rng, log):
         with torch.no_grad():
             for param in model.parameters():
                 param -= learning_rate * param.grad
+    return _linear_result(model)
+
+
+def _linear_result(model):
     linear_layer = model[0]
     return (f"Result: y = {linear_layer.bias.item()} + {linear_layer.weight[:, 0].item()} x + "
             f"{linear_layer.weight[:, 1].item()} x^2 + {linear_layer.weight[:, 2].item()} x^3")
+
+
+def train(model, loss_fn, optimizer, x, y, steps, log):
+    """The tutorial's optimizer loop (used by the nn.optim, custom-module and dynamic parts)."""
+    for t in range(steps):
+        y_pred = model(x)
+        loss = loss_fn(y_pred, y)
+        log.append(loss.item())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
 
 
 def fit_optim(steps, rng, log):
@@ -150,16 +165,8 @@ def fit_optim(steps, rng, log):
     model = _linear_model(rng)
     loss_fn = torch.nn.MSELoss(reduction="sum")
     optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
-    for t in range(steps):
-        y_pred = model(xx)
-        loss = loss_fn(y_pred, y)
-        log.append(loss.item())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    linear_layer = model[0]
-    return (f"Result: y = {linear_layer.bias.item()} + {linear_layer.weight[:, 0].item()} x + "
-            f"{linear_layer.weight[:, 1].item()} x^2 + {linear_layer.weight[:, 2].item()} x^3")
+    train(model, loss_fn, optimizer, xx, y, steps, log)
+    return _linear_result(model)
 
 
 class Polynomial3(torch.nn.Module):
@@ -181,13 +188,7 @@ def fit_module(steps, rng, log):
     model = Polynomial3(_scalars(rng, 4))
     criterion = torch.nn.MSELoss(reduction="sum")
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
-    for t in range(steps):
-        y_pred = model(x)
-        loss = criterion(y_pred, y)
-        log.append(loss.item())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    train(model, criterion, optimizer, x, y, steps, log)
     return f"Result: {model.string()}"
 
 
@@ -216,13 +217,7 @@ def fit_dynamic(steps, rng, log):
     model = DynamicNet([0.1 * v for v in _scalars(rng, 5)], random.Random(7).randint)
     criterion = torch.nn.MSELoss(reduction="sum")
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-8, momentum=0.9)
-    for t in range(steps):
-        y_pred = model(x)
-        loss = criterion(y_pred, y)
-        log.append(loss.item())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    train(model, criterion, optimizer, x, y, steps, log)
     return f"Result: {model.string()}"
 
 

@@ -8,9 +8,7 @@ else Fashion-MNIST from Debian's ``dataset-fashion-mnist`` if installed, else sc
 8x8 digits enlarged to 28x28.
 """
 import argparse
-import gzip
 import json
-import os
 
 import numpy as np
 import torch
@@ -20,7 +18,8 @@ import torch.optim as optim
 from torch.optim.lr_scheduler import StepLR
 from torch.utils.data import DataLoader, TensorDataset
 
-FASHION = "/usr/share/datasets/fashion-mnist"
+from compare_data import load_images, numpy_init
+
 
 
 class Net(nn.Module):
@@ -46,39 +45,6 @@ class Net(nn.Module):
         x = self.dropout2(x)
         x = self.fc2(x)
         return F.log_softmax(x, dim=1)
-
-
-def numpy_init(model, seed):
-    """Framework-independent initial weights (uniform in ±1/√fan_in), for comparing runs."""
-    rng = np.random.default_rng(seed)
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            fan_in = int(np.prod(p.shape[1:])) if p.dim() > 1 else 100
-            w = rng.uniform(-1, 1, size=tuple(p.shape)) / np.sqrt(fan_in)
-            p.copy_(torch.tensor(w, dtype=p.dtype))
-
-
-def _idx(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(raw[3])]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
-
-
-def load_data(args):
-    if args.data:
-        d = np.load(args.data)
-        return d["x_train"], d["y_train"], d["x_test"], d["y_test"]
-    if os.path.isdir(FASHION):
-        return (_idx(f"{FASHION}/train-images-idx3-ubyte.gz"),
-                _idx(f"{FASHION}/train-labels-idx1-ubyte.gz"),
-                _idx(f"{FASHION}/t10k-images-idx3-ubyte.gz"),
-                _idx(f"{FASHION}/t10k-labels-idx1-ubyte.gz"))
-    from sklearn.datasets import load_digits
-    digits = load_digits()
-    x = np.kron(digits.images, np.ones((3, 3))) * (255 / 16)
-    x = np.pad(x, ((0, 0), (2, 2), (2, 2))).astype(np.uint8)
-    return x[:1500], digits.target[:1500], x[1500:], digits.target[1500:]
 
 
 def to_tensors(x, y, limit):
@@ -141,7 +107,7 @@ def main():
 
     torch.manual_seed(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    x_train, y_train, x_test, y_test = load_data(args)
+    x_train, y_train, x_test, y_test = load_images(args.data)
     train_ds = TensorDataset(*to_tensors(x_train, y_train, args.train_size))
     test_ds = TensorDataset(*to_tensors(x_test, y_test, args.test_size))
     train_loader = DataLoader(train_ds, batch_size=args.batch_size,

@@ -16,6 +16,8 @@ import torch
 import torch.nn as nn
 import torch.optim as optim
 
+from compare_data import numpy_init
+
 
 def sine_waves(n, length, period=20, seed=2):
     rng = np.random.RandomState(seed)
@@ -52,15 +54,6 @@ class Sequence(nn.Module):
         return outputs
 
 
-def numpy_init(model, seed):
-    """Framework-independent initial weights (uniform in ±1/√hidden), for comparing runs."""
-    rng = np.random.default_rng(seed)
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            w = rng.uniform(-1, 1, size=tuple(p.shape)) / np.sqrt(model.hidden)
-            p.copy_(torch.tensor(w, dtype=p.dtype))
-
-
 def main():
     parser = argparse.ArgumentParser(description="sine waves, LSTM cells, L-BFGS")
     parser.add_argument("--steps", type=int, default=15)
@@ -83,7 +76,7 @@ def main():
     seq = Sequence(args.hidden)
     seq.double()
     if args.init_seed is not None:
-        numpy_init(seq, args.init_seed)
+        numpy_init(seq, args.init_seed, fan_in=lambda p: seq.hidden)
     criterion = nn.MSELoss()
     optimizer = optim.LBFGS(seq.parameters(), lr=0.8, max_iter=args.max_iter)
     log = {"loss": [], "test_loss": []}

@@ -12,9 +12,7 @@ Data: ``--data file.npz`` (x_train, x_test uint8 images), else Fashion-MNIST fro
 ``dataset-fashion-mnist``, else scikit-learn's digits enlarged to 28x28.
 """
 import argparse
-import gzip
 import json
-import os
 
 import numpy as np
 import torch
@@ -22,7 +20,8 @@ from torch import nn, optim
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-FASHION = "/usr/share/datasets/fashion-mnist"
+from compare_data import load_images, numpy_init
+
 
 
 class VAE(nn.Module):
@@ -61,36 +60,6 @@ def loss_function(recon_x, x, mu, logvar):
     return bce + kld
 
 
-def numpy_init(model, seed):
-    """Framework-independent initial weights (uniform in ±1/√fan_in), for comparing runs."""
-    rng = np.random.default_rng(seed)
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            fan_in = int(np.prod(p.shape[1:])) if p.dim() > 1 else 100
-            w = rng.uniform(-1, 1, size=tuple(p.shape)) / np.sqrt(fan_in)
-            p.copy_(torch.tensor(w, dtype=p.dtype))
-
-
-def _idx(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(raw[3])]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
-
-
-def load_images(args):
-    if args.data:
-        d = np.load(args.data)
-        return d["x_train"], d["x_test"]
-    if os.path.isdir(FASHION):
-        return (_idx(f"{FASHION}/train-images-idx3-ubyte.gz"),
-                _idx(f"{FASHION}/t10k-images-idx3-ubyte.gz"))
-    from sklearn.datasets import load_digits
-    x = np.kron(load_digits().images, np.ones((3, 3))) * (255 / 16)
-    x = np.pad(x, ((0, 0), (2, 2), (2, 2))).astype(np.uint8)
-    return x[:1500], x[1500:]
-
-
 def evaluate(model, loader):
     model.eval()
     total = 0.0
@@ -119,7 +88,7 @@ def main():
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
-    x_train, x_test = load_images(args)
+    x_train, _, x_test, _ = load_images(args.data)
     train_x = torch.tensor(x_train[:args.train_size].astype(np.float32) / 255.0)
     test_x = torch.tensor(x_test[:args.test_size].astype(np.float32) / 255.0)
     train_loader = DataLoader(TensorDataset(train_x), batch_size=args.batch_size,

@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from compare_data import numpy_init
+
 
 # ---- data (data.py) -------------------------------------------------------------------------
 class Dictionary:
@@ -171,17 +173,6 @@ class TransformerModel(nn.Module):
         return F.log_softmax(output, dim=-1)
 
 
-def numpy_init(model, seed):
-    """Framework-independent initial weights (uniform in ±1/√fan_in, small biases), so runs in
-    two frameworks start from the same point."""
-    rng = np.random.default_rng(seed)
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            fan_in = p.shape[-1] if p.dim() > 1 else 100
-            w = rng.uniform(-1, 1, size=tuple(p.shape)) / np.sqrt(fan_in)
-            p.copy_(torch.tensor(w, dtype=p.dtype))
-
-
 # ---- training (main.py) ---------------------------------------------------------------------
 def batchify(data, bsz):
     # Work out how cleanly we can divide the dataset into bsz parts.
@@ -324,7 +315,8 @@ def main():
         model = RNNModel(args.model, ntokens, args.emsize, args.nhid, args.nlayers,
                          args.dropout, args.tied)
     if args.init_seed is not None:
-        numpy_init(model, args.init_seed)
+        numpy_init(model, args.init_seed,
+                   fan_in=lambda p: p.shape[-1] if p.dim() > 1 else 100)
     criterion = nn.NLLLoss()
 
     lr = args.lr

@@ -33,3 +33,19 @@ class detect_anomaly:
 
 def is_anomaly_enabled() -> bool:
     return STATE.anomaly
+
+
+class set_detect_anomaly:
+    """Anomaly mode on (``mode=True``) or off, from the call on — or only inside a ``with``
+    block, after which the previous mode returns (PyTorch's ``set_detect_anomaly``)."""
+
+    def __init__(self, mode: bool, check_nan: bool = True):
+        self._prev = STATE.anomaly
+        STATE.anomaly = bool(mode) and check_nan
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        STATE.anomaly = self._prev
+        return False

@@ -101,6 +101,16 @@ def _load_idx_pair(op, folder, split, n, flatten, dtype, as_numpy):
     return _out(X, y, as_numpy)
 
 
+def _first_idx_pair(op, what, folders, split, n, flatten, dtype, as_numpy, hint):
+    """The IDX pair from the first folder that holds it, or FileNotFoundError with ``hint``."""
+    for folder in folders:
+        out = _load_idx_pair(op, folder, split, n, flatten, dtype, as_numpy)
+        if out is not None:
+            return out
+    raise FileNotFoundError(f"{op}: {what} were not found (looked in {', '.join(folders)}). "
+                            f"{hint}")
+
+
 def load_fashion_mnist(split="train", n=None, flatten=False, path=None, dtype=np.float32,
                        as_numpy=False):
     """Fashion-MNIST (Zalando; 60k train / 10k test, 28×28 greyscale, 10 classes named in
@@ -110,16 +120,12 @@ def load_fashion_mnist(split="train", n=None, flatten=False, path=None, dtype=np
     Looks in ``path``, then ``$TENSORGRAD_FASHION_MNIST_DIR``, then Debian's install folder."""
     folders = [p for p in (path, os.environ.get("TENSORGRAD_FASHION_MNIST_DIR")) if p]
     folders += list(FASHION_MNIST_DIRS)
-    for folder in folders:
-        out = _load_idx_pair("load_fashion_mnist", folder, split, n, flatten, dtype, as_numpy)
-        if out is not None:
-            return out
-    raise FileNotFoundError(
-        f"load_fashion_mnist: the Fashion-MNIST files were not found (looked in "
-        f"{', '.join(folders)}). Install Debian's package with `apt-get install "
-        f"dataset-fashion-mnist` (it puts them under /usr/share/datasets/fashion-mnist), or pass "
-        f"path= to a folder holding {split if split == 'train' else 't10k'}-images-idx3-ubyte.gz "
-        f"and the labels file. tensorgrad never downloads data.")
+    return _first_idx_pair(
+        "load_fashion_mnist", "the Fashion-MNIST files", folders, split, n, flatten, dtype,
+        as_numpy, "Install Debian's package with `apt-get install dataset-fashion-mnist` (it puts "
+        f"them under /usr/share/datasets/fashion-mnist), or pass path= to a folder holding "
+        f"{split if split == 'train' else 't10k'}-images-idx3-ubyte.gz and the labels file. "
+        "tensorgrad never downloads data.")
 
 
 def load_mnist_subset(n=10000, split="train", flatten=False, path=None, dtype=np.float32,
@@ -128,14 +134,10 @@ def load_mnist_subset(n=10000, split="train", flatten=False, path=None, dtype=np
     /usr/share/datasets/mnist). No package installable here ships MNIST itself, so without the
     files this raises an error that says what to use instead."""
     folders = [p for p in (path, os.environ.get("TENSORGRAD_MNIST_DIR")) if p] + list(MNIST_DIRS)
-    for folder in folders:
-        out = _load_idx_pair("load_mnist_subset", folder, split, n, flatten, dtype, as_numpy)
-        if out is not None:
-            return out
-    raise FileNotFoundError(
-        f"load_mnist_subset: MNIST IDX files were not found (looked in {', '.join(folders)}). "
-        f"tensorgrad knows of no installable package that ships MNIST and never downloads data: put "
-        f"train-images-idx3-ubyte(.gz) / train-labels-idx1-ubyte(.gz) (and t10k-*) in a folder "
-        f"and pass path= or set TENSORGRAD_MNIST_DIR. Offline alternatives: "
-        f"tg.data.load_digits() (scikit-learn's 8x8 digits) or tg.data.load_fashion_mnist() "
-        f"(apt-get install dataset-fashion-mnist).")
+    return _first_idx_pair(
+        "load_mnist_subset", "MNIST IDX files", folders, split, n, flatten, dtype, as_numpy,
+        "tensorgrad knows of no installable package that ships MNIST and never downloads data: "
+        "put train-images-idx3-ubyte(.gz) / train-labels-idx1-ubyte(.gz) (and t10k-*) in a folder "
+        "and pass path= or set TENSORGRAD_MNIST_DIR. Offline alternatives: "
+        "tg.data.load_digits() (scikit-learn's 8x8 digits) or tg.data.load_fashion_mnist() "
+        "(apt-get install dataset-fashion-mnist).")

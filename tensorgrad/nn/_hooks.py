@@ -128,19 +128,23 @@ class _BackwardHook:
             args[i] = t
         return tuple(args)
 
+    def _replaced(self, res, grads, what):
+        """A hook's result: None keeps ``grads``; else as many gradients as ``grads``."""
+        if res is None:
+            return grads
+        res = res if isinstance(res, tuple) else (res,)
+        if len(res) != len(grads):
+            raise RuntimeError(f"{what} of {type(self.module).__name__} returned {len(res)} "
+                               f"gradients, expected {len(grads)}")
+        return res
+
     def _input_vjp(self, ctx, grads, *saved):
         if self.grad_outputs is None:  # the gradient did not come through the outputs
             return grads
         grad_input = self._pack(self.input_index, grads, self.n_inputs)
         for hook in self.hooks:
-            res = hook(self.module, grad_input, self.grad_outputs)
-            if res is None:
-                continue
-            res = res if isinstance(res, tuple) else (res,)
-            if len(res) != len(grad_input):
-                raise RuntimeError(f"backward hook of {type(self.module).__name__} returned "
-                                   f"{len(res)} gradients, expected {len(grad_input)}")
-            grad_input = res
+            grad_input = self._replaced(hook(self.module, grad_input, self.grad_outputs),
+                                        grad_input, "backward hook")
         self.grad_outputs = None
         return tuple(grad_input[i] for i in self.input_index)
 
@@ -168,13 +172,7 @@ class _BackwardHook:
     def _output_vjp(self, ctx, grads, *saved):
         go = self._pack(self.output_index, grads, self.n_outputs)
         for hook in self.pre_hooks:
-            res = hook(self.module, go)
-            if res is not None:
-                res = res if isinstance(res, tuple) else (res,)
-                if len(res) != len(go):
-                    raise RuntimeError(f"backward pre-hook of {type(self.module).__name__} "
-                                       f"returned {len(res)} gradients, expected {len(go)}")
-                go = res
+            go = self._replaced(hook(self.module, go), go, "backward pre-hook")
         self.grad_outputs = go
         if self.input_index is None:  # no input requires grad: the full hooks fire now
             gi = (None,) * self.n_inputs

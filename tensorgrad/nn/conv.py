@@ -14,13 +14,14 @@ import math
 import numpy as np
 
 from ..ops import conv as _conv
+from ..ops import adaptive_max as _adaptive_max
 from ..ops import pool as _pool
 from . import init
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d",
            "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-           "AdaptiveAvgPool3d"]
+           "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
 
 
 def _ntuple(v, n, what, cls):
@@ -210,4 +211,34 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
 
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    _nd = 3
+
+
+class _AdaptiveMaxPoolNd(Module):
+    _nd = 0
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input):
+        f = (_adaptive_max.adaptive_max_pool1d, _adaptive_max.adaptive_max_pool2d,
+             _adaptive_max.adaptive_max_pool3d)[self._nd - 1]
+        return f(input, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    _nd = 1
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """``AdaptiveMaxPool2d(1)`` is global max pooling."""
+    _nd = 2
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     _nd = 3

@@ -13,7 +13,8 @@ import numpy as np
 from ..ops import conv_transpose as _ct
 from ..ops.conv import _tuple as _ntuple
 from . import init
-from .module import Module, Parameter, check_factory_kwargs
+from .layers import init_weight_and_bias
+from .module import Module, check_factory_kwargs
 
 __all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
@@ -45,13 +46,8 @@ class _ConvTransposeNd(Module):
         self.padding_mode = padding_mode
         if any(k <= 0 for k in self.kernel_size):
             raise ValueError(f"{cls}: kernel_size must be positive, got {self.kernel_size}")
-        self.weight = Parameter(np.empty((self.in_channels, self.out_channels // self.groups)
-                                         + self.kernel_size, dtype=dt))
-        if bias:
-            self.bias = Parameter(np.empty((self.out_channels,), dtype=dt))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        init_weight_and_bias(self, (self.in_channels, self.out_channels // self.groups)
+                             + self.kernel_size, bias, dt, bias_size=self.out_channels)
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))

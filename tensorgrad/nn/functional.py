@@ -13,12 +13,13 @@ import numpy as np
 
 from .. import ops as _ops
 from .. import random as _random
+from ..ops import activation as _act
 from .._state import STATE
 from ..ops import FUNCTIONAL as _DECLARED
 from ..ops._util import (TargetOutOfRangeError, as_tensor_arg as _as_tensor,  # noqa: F401
                          check_float as _check_float, int_indices as _int_indices,
                          legacy_reduction as _legacy_reduction, reduce_loss as _reduce,
-                         same_shape as _same_shape)
+                         float_pair as _float_pair)
 from ..tensor import Tensor, _wrap
 
 globals().update(_DECLARED)
@@ -28,7 +29,40 @@ __all__ = sorted(_DECLARED) + [
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
     "local_response_norm", "embedding", "embedding_bag", "scaled_dot_product_attention",
     "multi_head_attention_forward", "one_hot", "mse_loss", "l1_loss", "multitask_bce_with_logits",
-    "l2_penalty", "l1_penalty", "normalize", "pairwise_distance", "triplet_margin_loss"]
+    "l2_penalty", "l1_penalty", "normalize", "pairwise_distance", "triplet_margin_loss",
+    "gumbel_softmax", "relu", "leaky_relu", "relu_", "leaky_relu_", "elu_", "celu_", "selu_",
+    "hardtanh_", "rrelu_", "threshold_"]
+
+
+# ---- activations with PyTorch's functional keywords ------------------------------------------
+def relu(input, inplace=False):  # noqa: A002 (torch's names)
+    """max(x, 0); ``inplace=True`` writes it into ``input`` (PyTorch's ``F.relu``)."""
+    return input.relu_() if inplace else _ops.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
+    """x if x > 0 else negative_slope · x; ``inplace=True`` writes it into ``input``."""
+    if inplace:
+        return _act.apply_inplace(_ops.leaky_relu, input, negative_slope)
+    return _ops.leaky_relu(input, negative_slope)
+
+
+def _inplace_form(fn):
+    def f(input, *args, **kwargs):  # noqa: A002
+        return fn(input, *args, inplace=True, **kwargs)
+    f.__name__ = fn.__name__ + "_"
+    f.__doc__ = f"``{fn.__name__}(..., inplace=True)``."
+    return f
+
+
+relu_ = _inplace_form(relu)
+leaky_relu_ = _inplace_form(leaky_relu)
+elu_ = _inplace_form(_DECLARED["elu"])
+celu_ = _inplace_form(_DECLARED["celu"])
+selu_ = _inplace_form(_DECLARED["selu"])
+hardtanh_ = _inplace_form(_DECLARED["hardtanh"])
+rrelu_ = _inplace_form(_DECLARED["rrelu"])
+threshold_ = _inplace_form(_DECLARED["threshold"])
 
 
 # ---- dropout ----------------------------------------------------------------------------------
@@ -177,21 +211,36 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return _reduce(_ops.abs(x - t), _legacy_reduction(size_average, reduce, reduction), op)
 
 
-# ---- tg: the notes' multi-task loss and penalties -------------------------------------------
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """A sample of the Gumbel-softmax distribution (Jang et al. 2017; Maddison et al. 2017):
+    softmax((logits + g) / tau) along ``dim`` with g = -log(E), E ~ Exp(1) (the global
+    generator). ``hard``: the one-hot of its argmax in the forward pass, with the soft sample's
+    gradient (straight-through). ``eps`` is unused, as in PyTorch."""
+    op = "gumbel_softmax"
+    x = _as_tensor(logits, op, "logits")
+    _check_float(x, op, "logits")
+    e = _random.generator().exponential(size=x._data.shape).astype(x._data.dtype)
+    y_soft = _ops.softmax((x + _wrap(-np.log(e))) / tau, dim)
+    if not hard:
+        return y_soft
+    d = y_soft._data
+    index = np.argmax(d, axis=dim)
+    y_hard = np.zeros_like(d)
+    np.put_along_axis(y_hard, np.expand_dims(index, dim), 1.0, axis=dim)
+    return _wrap(y_hard) - y_soft.detach() + y_soft
+
+
+# ---- tg: the course's multi-task loss and penalties -------------------------------------------
 def multitask_bce_with_logits(input, target, mask=None, reduction="mean", pos_weight=None):
-    """**tg** The notes' multi-task loss (§7.5.1): logistic losses summed over the labelled
-    entries only. ``target`` (N, T) holds 0/1 labels; unlabelled entries are marked by
+    """**tg** The course's multi-task loss (§7.5.1): logistic losses summed over the
+    labelled entries only. ``target`` (N, T) holds 0/1 labels; unlabelled entries are marked by
     ``mask`` (bool, True = labelled) or, without a mask, by NaN targets.
 
-    reduction: ``'mean'`` = (1/m) Σ_i Σ_j 1{labelled} L(ŷ_ij, y_ij) with m = N (the notes'
+    reduction: ``'mean'`` = (1/m) Σ_i Σ_j 1{labelled} L(ŷ_ij, y_ij) with m = N (the course's
     cost J); ``'sum'`` = the double sum; ``'mean_labelled'`` divides by the number of labelled
     entries; ``'none'`` returns the elementwise losses (0 where unlabelled)."""
     op = "multitask_bce_with_logits"
-    x = _as_tensor(input, op, "input")
-    t = _as_tensor(target, op, "target")
-    _check_float(x, op)
-    _check_float(t, op, "target")
-    _same_shape(x, t, op)
+    x, t = _float_pair(op, input, target)
     td = t._data
     if mask is None:
         m = ~np.isnan(td)
@@ -249,8 +298,8 @@ def _penalty_params(model_or_params, weights_only, op):
 
 
 def l2_penalty(model_or_params, lambd, m, weights_only=True):
-    """**tg** The notes' L2 term λ/(2m) Σ_l ‖W[l]‖_F² (§4.2), to add to any loss. By default
-    only weights (tensors with ≥ 2 dims) count, not biases. Its gradient adds (λ/m) W."""
+    """**tg** The course's L2 term λ/(2m) Σ_l ‖W[l]‖_F² (§4.2), to add to any loss. By
+    default only weights (tensors with ≥ 2 dims) count, not biases. Its gradient adds (λ/m) W."""
     op = "l2_penalty"
     if m <= 0:
         raise ValueError(f"{op}: m (the number of examples) must be positive, got {m}")
@@ -262,7 +311,7 @@ def l2_penalty(model_or_params, lambd, m, weights_only=True):
 
 
 def l1_penalty(model_or_params, lambd, m, weights_only=True):
-    """**tg** The notes' L1 term λ/m Σ |w| (§4.2): it drives weights to exact zeros."""
+    """**tg** The course's L1 term λ/m Σ |w| (§4.2): it drives weights to exact zeros."""
     op = "l1_penalty"
     if m <= 0:
         raise ValueError(f"{op}: m (the number of examples) must be positive, got {m}")
@@ -277,11 +326,16 @@ from .triplet import normalize, pairwise_distance, triplet_margin_loss  # noqa: 
 from .loss_functions import *  # noqa: E402,F401,F403
 from .loss_functions import __all__ as _loss_all  # noqa: E402
 
-from .spatial import (fold, pixel_shuffle, pixel_unshuffle, unfold, upsample,  # noqa: E402,F401
-                      upsample_bilinear, upsample_nearest)
+from .spatial import (channel_shuffle, fold, lp_pool1d, lp_pool2d, lp_pool3d,  # noqa: E402,F401
+                      pixel_shuffle, pixel_unshuffle, unfold, upsample, upsample_bilinear,
+                      upsample_nearest)
 from .spatial import FUNCTIONAL as _spatial_all  # noqa: E402
+from .layers import bilinear  # noqa: E402,F401
+from .layers import FUNCTIONAL as _layers_all  # noqa: E402
+from .sampling import affine_grid, grid_sample  # noqa: E402,F401
+from .sampling import FUNCTIONAL as _sampling_all  # noqa: E402
 from .sparse import embedding, embedding_bag  # noqa: E402,F401
 from .attention import (multi_head_attention_forward,  # noqa: E402,F401
                         scaled_dot_product_attention)
 
-__all__ += _loss_all + _spatial_all
+__all__ += _loss_all + _spatial_all + _sampling_all + _layers_all

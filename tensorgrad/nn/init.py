@@ -31,7 +31,7 @@ from .. import random as _random
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "eye_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
            "trunc_normal_", "small_normal_", "xavier_notes_", "he_notes_", "init_module_",
-           "calculate_fan_in_and_fan_out"]
+           "calculate_fan_in_and_fan_out", "orthogonal_", "dirac_", "sparse_"]
 
 
 def _check(tensor, fn):
@@ -138,6 +138,63 @@ def eye_(tensor):
     if tensor.ndim != 2:
         raise ValueError(f"init.eye_: only 2-D tensors are supported, got shape {tensor.shape}")
     return _fill(tensor, np.eye(*tensor.shape))
+
+
+def orthogonal_(tensor, gain=1.0):
+    """A (semi-)orthogonal matrix (Saxe et al. 2014) from the QR decomposition of a normal
+    draw, signs fixed by R's diagonal, times ``gain``; tensors of more than 2 dims are
+    viewed as (size(0), the rest), as PyTorch."""
+    _check(tensor, "orthogonal_")
+    if tensor.ndim < 2:
+        raise ValueError(f"init.orthogonal_: only tensors with 2 or more dimensions are "
+                         f"supported, got shape {tensor.shape}")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    a = _random.generator().standard_normal((rows, cols))
+    if rows < cols:
+        a = a.T
+    q, r = np.linalg.qr(a)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (q * gain).reshape(tensor.shape))
+
+
+def dirac_(tensor, groups=1):
+    """The identity of a convolution (3-, 4- or 5-D weight): 1 at the kernel's centre from
+    input channel d to output channel d of each of the ``groups``; everything else 0."""
+    _check(tensor, "dirac_")
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"init.dirac_: only tensors with 3, 4, or 5 dimensions are "
+                         f"supported, got shape {tensor.shape}")
+    out = tensor.shape[0]
+    if out % groups:
+        raise ValueError(f"init.dirac_: dim 0 ({out}) must be divisible by groups ({groups})")
+    per = out // groups
+    w = np.zeros(tensor.shape)
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(per, tensor.shape[1])):
+            w[(g * per + d, d) + centre] = 1.0
+    return _fill(tensor, w)
+
+
+def sparse_(tensor, sparsity, std=0.01):
+    """A 2-D matrix drawn from N(0, std²) with a fraction ``sparsity`` of each column set
+    to zero (Martens 2010), as PyTorch."""
+    _check(tensor, "sparse_")
+    if tensor.ndim != 2:
+        raise ValueError(f"init.sparse_: only tensors with 2 dimensions are supported, got "
+                         f"shape {tensor.shape}")
+    rows, cols = tensor.shape
+    g = _random.generator()
+    w = g.normal(0.0, std, size=(rows, cols))
+    k = int(math.ceil(sparsity * rows))
+    for c in range(cols):
+        w[g.permutation(rows)[:k], c] = 0.0
+    return _fill(tensor, w)
 
 
 def xavier_uniform_(tensor, gain=1.0):

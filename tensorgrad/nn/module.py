@@ -20,6 +20,7 @@ import numpy as np
 
 from ..device import check_device
 from ..tensor import Tensor, _as_dtype, _wrap
+from ..ops.runtime import zero_grads
 from ..utils.hooks import RemovableHandle
 from ._hooks import call_with_hooks, check_inputs
 from ._module_state import load_state_dict as _load_state_dict, parse_to as _parse_to
@@ -424,13 +425,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none: bool = True):
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad = _wrap(np.zeros_like(p.grad._data))
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn):
         """Call ``fn`` on every submodule (children first) and then on self."""

@@ -99,7 +99,7 @@ class _BatchNorm(_Affine):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L) inputs, per feature/channel C (notes §6.9)."""
+    """Batch norm over (N, C) or (N, C, L) inputs, per feature/channel C (docs/maths.md §6.9)."""
     _expected_dims = (2, 3)
 
 

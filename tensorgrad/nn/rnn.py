@@ -31,6 +31,7 @@ from ..ops.movement import cat, stack
 from ..random import generator
 from ..tensor import Tensor, _wrap
 from .module import Module, Parameter, check_factory_kwargs
+from .utils import rnn as _packing
 
 __all__ = ["RNNBase", "RNN", "GRU", "LSTM", "RNNCellBase", "RNNCell", "GRUCell", "LSTMCell"]
 
@@ -176,6 +177,8 @@ class RNNBase(Module):
         return x, stack(hn, 0), (stack(cn, 0) if cn else None)
 
     def forward(self, input, hx=None):
+        if isinstance(input, _packing.PackedSequence):
+            return _packing.run_packed(self, input, hx)
         self._check_input(input)
         batched = input.ndim == 3
         x = input

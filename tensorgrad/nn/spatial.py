@@ -25,9 +25,11 @@ __all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2
            "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d",
            "CircularPad2d", "CircularPad3d", "Upsample", "UpsamplingNearest2d",
            "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "Fold", "Unfold",
-           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "LPPool1d", "LPPool2d", "LPPool3d",
+           "ChannelShuffle"]
 FUNCTIONAL = ["pixel_shuffle", "pixel_unshuffle", "unfold", "fold", "upsample",
-              "upsample_nearest", "upsample_bilinear"]  # tg.nn.functional's
+              "upsample_nearest", "upsample_bilinear", "lp_pool1d", "lp_pool2d", "lp_pool3d",
+              "channel_shuffle"]  # tg.nn.functional's
 
 
 def _ntuple(v, n):
@@ -317,3 +319,89 @@ class MaxUnpool2d(_MaxUnpoolNd):
 
 class MaxUnpool3d(_MaxUnpoolNd):
     _nd = 3
+
+
+# ---- power-average pooling and channel shuffle -------------------------------------------------
+def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode):
+    """PyTorch's formula: (Σ_window x^p)^(1/p), computed as (k · avg_pool(x^p))^(1/p) with the
+    average's sign kept (inf: the max of |x|; -inf: the min of |x|)."""
+    from ..ops import pool as _pool
+    x = as_tensor_arg(input, f"lp_pool{nd}d", "input")
+    avg = (_pool.avg_pool1d, _pool.avg_pool2d, _pool.avg_pool3d)[nd - 1]
+    mx = (_pool.max_pool1d, _pool.max_pool2d, _pool.max_pool3d)[nd - 1]
+    norm_type = float(norm_type)
+    if norm_type == float("inf"):
+        return mx(_ops.abs(x), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == float("-inf"):
+        return -mx(-_ops.abs(x), kernel_size, stride, 0, 1, ceil_mode)
+    k = int(np.prod(_ntuple(kernel_size, nd)))
+    out = avg(x ** norm_type, kernel_size, stride, 0, ceil_mode)
+    return (_ops.sign(out) * _ops.relu(_ops.abs(out)) * k) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+class _LPPoolNd(Module):
+    _nd = 0
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input):
+        return _lp_pool(self._nd, input, self.norm_type, self.kernel_size, self.stride,
+                        self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    _nd = 1
+
+
+class LPPool2d(_LPPoolNd):
+    _nd = 2
+
+
+class LPPool3d(_LPPoolNd):
+    _nd = 3
+
+
+def channel_shuffle(input, groups):
+    """(N, g·k, *) -> channels regrouped as (N, k·g, *): channel i·k + j moves to j·g + i
+    (ShuffleNet's shuffle)."""
+    op = "channel_shuffle"
+    x = as_tensor_arg(input, op, "input")
+    groups = int(groups)
+    if x.ndim < 3 or groups <= 0 or x.shape[1] % groups:
+        raise RuntimeError(f"{op}: expected an input of at least 3 dims whose channel dim is "
+                           f"divisible by groups > 0; got shape {tuple(x.shape)} and "
+                           f"groups={groups}")
+    n, c = x.shape[:2]
+    rest = tuple(x.shape[2:])
+    return x.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
+
+
+class ChannelShuffle(Module):
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"

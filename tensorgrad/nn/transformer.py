@@ -65,24 +65,29 @@ def _is_causal(mask, is_causal, size):
 class _Layer(Module):
     """What encoder and decoder layers share: attention/feed-forward blocks and norms."""
 
-    def _common(self, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                batch_first, norm_first, bias, device, dtype):
+    _cross = False  # the decoder layer also attends to the encoder's output ("memory")
+
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
+                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
         dt = check_factory_kwargs(type(self).__name__, device, dtype)
+        # submodules in PyTorch's order, so its state_dict keys and order
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dt)
-        return dt
-
-    def _ff(self, d_model, dim_feedforward, dropout, activation, bias, dt):
+        if self._cross:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                     batch_first=batch_first, dtype=dt)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dt)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dt)
-
-    def _norms(self, k, d_model, layer_norm_eps, bias, dropout, dt):
-        """norm1..normk, then dropout1..dropoutk (PyTorch's order, so its state_dict keys)."""
+        self.norm_first = norm_first
+        k = 3 if self._cross else 2
         for i in range(1, k + 1):
             setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt))
         for i in range(1, k + 1):
             setattr(self, f"dropout{i}", Dropout(dropout))
+        self.activation = _activation(activation, type(self).__name__)
 
     def _ff_block(self, x, drop):
         return drop(self.linear2(self.dropout(self.activation(self.linear1(x)))))
@@ -95,17 +100,6 @@ class _Layer(Module):
 
 class TransformerEncoderLayer(_Layer):
     """Self-attention + feed-forward (PyTorch's ``nn.TransformerEncoderLayer``)."""
-
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
-                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 device=None, dtype=None):
-        super().__init__()
-        dt = self._common(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                          batch_first, norm_first, bias, device, dtype)
-        self._ff(d_model, dim_feedforward, dropout, activation, bias, dt)
-        self.norm_first = norm_first
-        self._norms(2, d_model, layer_norm_eps, bias, dropout, dt)
-        self.activation = _activation(activation, type(self).__name__)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         x = src
@@ -122,18 +116,7 @@ class TransformerDecoderLayer(_Layer):
     """Self-attention + cross-attention to ``memory`` + feed-forward
     (PyTorch's ``nn.TransformerDecoderLayer``)."""
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu",
-                 layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
-                 device=None, dtype=None):
-        super().__init__()
-        dt = self._common(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                          batch_first, norm_first, bias, device, dtype)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
-                                                 batch_first=batch_first, dtype=dt)
-        self._ff(d_model, dim_feedforward, dropout, activation, bias, dt)
-        self.norm_first = norm_first
-        self._norms(3, d_model, layer_norm_eps, bias, dropout, dt)
-        self.activation = _activation(activation, type(self).__name__)
+    _cross = True
 
     def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal):
         x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,

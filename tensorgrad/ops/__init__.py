@@ -10,9 +10,12 @@ Each op is declared once with ``@op`` (see ``_registry.py``); this package then
 """
 from . import (activation, convert, creation, elementwise, index, inplace, linalg, loss,  # noqa: F401
                movement, norm, reduce)
-from . import (contraction, logic, math, matrix, scan, scattering, shape,  # noqa: F401
-               sorting)
-from . import conv, conv_transpose, interpolate, padding, pool, recurrent, unpool  # noqa: F401
+from . import (contraction, counting, decompositions, distance, logic, math, matrix,  # noqa: F401
+               numeric, scan,
+               scattering, shape, sorting)
+from . import (adaptive_max, conv, conv_transpose, interpolate, padding, pool,  # noqa: F401
+               recurrent, unpool)
+from . import inplace_variants  # noqa: F401  (last: the twins of every method declared above)
 from ._registry import EXPORTS as _EXPORTS, FUNCTIONAL, bind as _bind
 from ._xp import NAMES as _XP_NAMES, TG, array_module  # noqa: F401
 from .index import getitem_adjoint as _getitem_adjoint, np_getitem as _np_getitem

@@ -108,10 +108,16 @@ def int_indices(idx, op, what="indices"):
     return arr
 
 
-def same_shape(x, t, op):
+def float_pair(op, input, target):
+    """``(input, target)`` as floating Tensors of one shape (the elementwise losses' check)."""
+    x = as_tensor_arg(input, op, "input")
+    t = as_tensor_arg(target, op, "target")
+    check_float(x, op)
+    check_float(t, op, "target")
     if t._data.shape != x._data.shape:
         raise ValueError(f"{op}: target size {t._data.shape} is different from the input size "
                          f"{x._data.shape}; please ensure they have the same size")
+    return x, t
 
 
 def not_tensor(op, x, what="input"):

@@ -78,3 +78,11 @@ def _clone_vjp(ctx, g):
 @op
 def clone(a):
     return record("clone", a._data.copy(), (a,), _clone_vjp)
+
+
+@tensor_method("type_as")
+def type_as(a, other):
+    """``x.type_as(y)`` is ``x.to(y.dtype)``."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"type_as: other must be a tg.Tensor, got {type(other).__name__}")
+    return astype(a, other._data.dtype)

@@ -267,6 +267,8 @@ def trace(input):  # noqa: A002
 # ---- tg.linalg: torch.linalg's names for the functions of ops/matrix.py --------------------------
 from .matrix import (det, inv, inv_ex, linalg_cross as cross, linalg_norm as norm,  # noqa
                      matrix_norm, slogdet, solve, vector_norm)
+from .decompositions import (cholesky, cholesky_ex, cond, eigh, eigvalsh, linalg_svd as svd,  # noqa
+                             lstsq, matrix_rank, pinv, qr, solve_triangular, svdvals)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):

@@ -9,7 +9,7 @@ from ..autograd.node import record
 from ..tensor import Tensor, _wrap
 from ._registry import op
 from ._util import (TargetOutOfRangeError, as_tensor_arg, check_float, int_indices,
-                    legacy_reduction, reduce_loss, same_shape)
+                    legacy_reduction, reduce_loss, float_pair)
 from ._xp import TG, array_module
 from .movement import permute, reshape
 from .reduce import log_softmax, sum
@@ -58,24 +58,29 @@ def _weight_vec(weight, C, op, dtype):
     return w.astype(dtype, copy=False)
 
 
-def _nll_core(logp, target, weight, ignore_index, reduction, op, label_smoothing=0.0):
-    t = _class_targets(logp, target, op)
-    tshape = t.shape
-    C = logp._data.shape[1] if logp._data.ndim > 1 else logp._data.shape[0]
-    lp = _flat_classes(logp)
-    tf = t.reshape(-1).astype(np.int64)
+def _checked_targets(tf, C, ignore_index, op):
+    """(valid mask, indices with ignored entries set to 0) for flat int64 class targets ``tf``;
+    an index outside [0, C) that is not ``ignore_index`` raises (PyTorch: IndexError)."""
     valid = tf != ignore_index
     bad = valid & ((tf < 0) | (tf >= C))
     if bad.any():
         raise TargetOutOfRangeError(f"{op}: target {int(tf[bad][0])} is out of bounds for "
                                     f"{C} classes (valid class indices are 0..{C - 1}, or "
                                     f"ignore_index={ignore_index})")
-    safe = np.where(valid, tf, 0)
+    return valid, np.where(valid, tf, 0)
+
+
+def _nll_core(logp, target, weight, ignore_index, reduction, op, label_smoothing=0.0):
+    t = _class_targets(logp, target, op)
+    tshape = t.shape
+    C = logp._data.shape[1] if logp._data.ndim > 1 else logp._data.shape[0]
+    lp = _flat_classes(logp)
+    valid, safe = _checked_targets(t.reshape(-1).astype(np.int64), C, ignore_index, op)
     dt = logp._data.dtype
     w = _weight_vec(weight, C, op, dt)
     wi = (w[safe] if w is not None else np.ones(safe.shape, dtype=dt)) * valid
     wi = wi.astype(dt, copy=False)
-    picked = lp[np.arange(tf.shape[0]), safe]
+    picked = lp[np.arange(safe.shape[0]), safe]
     loss = -(picked * _wrap(wi))
     smooth = None
     if label_smoothing > 0.0:
@@ -129,14 +134,7 @@ def _cross_entropy_2d(x, t, weight, ignore_index, reduction, op):
     """One recorded op for the common case: (N, C) logits, (N,) class indices."""
     xd = x._data
     N, C = xd.shape
-    tf = t.astype(np.int64, copy=False)
-    valid = tf != ignore_index
-    bad = valid & ((tf < 0) | (tf >= C))
-    if bad.any():
-        raise TargetOutOfRangeError(f"{op}: target {int(tf[bad][0])} is out of bounds for "
-                                    f"{C} classes (valid class indices are 0..{C - 1}, or "
-                                    f"ignore_index={ignore_index})")
-    safe = np.where(valid, tf, 0)
+    valid, safe = _checked_targets(t.astype(np.int64, copy=False), C, ignore_index, op)
     dt = xd.dtype
     w = _weight_vec(weight, C, op, dt)
     wi = ((w[safe] if w is not None else np.ones(N, dtype=dt)) * valid).astype(dt, copy=False)
@@ -232,11 +230,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """-w [t log x + (1-t) log(1-x)] for probabilities x in [0, 1]; each log is clamped to
     >= -100 as in PyTorch (so x = 0 or 1 gives a finite loss)."""
     op = "binary_cross_entropy"
-    x = as_tensor_arg(input, op, "input")
-    t = as_tensor_arg(target, op, "target")
-    check_float(x, op)
-    check_float(t, op, "target")
-    same_shape(x, t, op)
+    x, t = float_pair(op, input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
     xd = x._data
     if xd.size and (np.nanmin(xd) < 0 or np.nanmax(xd) > 1):
@@ -293,11 +287,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """Sigmoid + BCE in one stable op: (1-t) x + (1 + (pw-1) t) log(1 + e^{-x}), computed as
     log1p(exp(-|x|)) + max(-x, 0). Its gradient at x is sigmoid(x) - t (pw = 1)."""
     op = "binary_cross_entropy_with_logits"
-    x = as_tensor_arg(input, op, "input")
-    t = as_tensor_arg(target, op, "target")
-    check_float(x, op)
-    check_float(t, op, "target")
-    same_shape(x, t, op)
+    x, t = float_pair(op, input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
     xd = x._data
     td = t._data.astype(xd.dtype, copy=False)

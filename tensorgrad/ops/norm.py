@@ -113,6 +113,15 @@ def _eval_norm(x, rm, rv, w, b, eps, C):
     return y
 
 
+def _channel_args(op, input, min_dim, running_mean, running_var, weight, bias):
+    """The input and its per-channel (dim 1) statistics and affine parameters, each checked."""
+    x = _input(input, op, min_dim)
+    C = x._data.shape[1]
+    return (x, C) + tuple(_check_param(p, (C,), op, name) for p, name in (
+        (running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"),
+        (bias, "bias")))
+
+
 @op(functional=True, methods=(), export=False)
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
@@ -123,12 +132,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     *unbiased* variance for ``running_var`` (PyTorch's convention). Eval: normalize with the
     running statistics."""
     op = "batch_norm"
-    x = _input(input, op, 2)
-    C = x._data.shape[1]
-    running_mean = _check_param(running_mean, (C,), op, "running_mean")
-    running_var = _check_param(running_var, (C,), op, "running_var")
-    weight = _check_param(weight, (C,), op, "weight")
-    bias = _check_param(bias, (C,), op, "bias")
+    x, C, running_mean, running_var, weight, bias = _channel_args(
+        op, input, 2, running_mean, running_var, weight, bias)
     dims = (0,) + tuple(range(2, x._data.ndim))
     if training:
         M = x._data.size // C
@@ -210,12 +215,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     over the batch of the per-instance means and *unbiased* variances (PyTorch's rule);
     without ``use_input_stats`` the running statistics normalize instead."""
     op = "instance_norm"
-    x = _input(input, op, 3)
-    C = x._data.shape[1]
-    running_mean = _check_param(running_mean, (C,), op, "running_mean")
-    running_var = _check_param(running_var, (C,), op, "running_var")
-    weight = _check_param(weight, (C,), op, "weight")
-    bias = _check_param(bias, (C,), op, "bias")
+    x, C, running_mean, running_var, weight, bias = _channel_args(
+        op, input, 3, running_mean, running_var, weight, bias)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: expected running_mean and running_var to be defined when "

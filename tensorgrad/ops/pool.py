@@ -302,8 +302,9 @@ def _adapt_core(x, sp, osp, oshape, name):
                   saved=(sp, osp, x._data.shape, name))
 
 
-def _adaptive(nd, x, output_size):
-    op = f"adaptive_avg_pool{nd}d"
+def adaptive_args(op, nd, x, output_size):
+    """The batched input, whether it was unbatched, and the output size (``None`` entries keep
+    the input's size), checked as PyTorch's adaptive poolings do."""
     x, unbatched = _check_input(op, nd, x)
     if unbatched:
         x = _unsqueeze(x)
@@ -321,7 +322,13 @@ def _adaptive(nd, x, output_size):
         raise ValueError(f"{op}: output_size must be positive, got {osz}")
     if any(n == 0 for n in insp):
         raise RuntimeError(f"{op}: input has an empty spatial dimension, shape {x._data.shape}")
-    y = _adapt_core(x, _pad3(insp, 1), _pad3(osz, 1), x._data.shape[:2] + osz, op)
+    return x, unbatched, osz
+
+
+def _adaptive(nd, x, output_size):
+    op = f"adaptive_avg_pool{nd}d"
+    x, unbatched, osz = adaptive_args(op, nd, x, output_size)
+    y = _adapt_core(x, _pad3(x._data.shape[2:], 1), _pad3(osz, 1), x._data.shape[:2] + osz, op)
     return _squeeze(y) if unbatched else y
 
 

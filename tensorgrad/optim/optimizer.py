@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..ops.runtime import axpy_
+from ..ops.runtime import axpy_, zero_grads
 
 from ..tensor import Tensor, _wrap
 
@@ -118,14 +118,7 @@ class Optimizer:
     # ---- the loop ------------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True):
         """Forget the gradients: ``.grad = None`` (default, as PyTorch) or fill them with 0."""
-        for g in self.param_groups:
-            for p in g["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad = _wrap(np.zeros_like(p.grad._data))
+        zero_grads((p for g in self.param_groups for p in g["params"]), set_to_none)
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional) re-evaluates

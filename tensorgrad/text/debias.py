@@ -1,4 +1,4 @@
-"""Debiasing word vectors (course notes §9.7; Bolukbasi et al. 2016, "Man is to Computer
+"""Debiasing word vectors (docs/word_embeddings.md; Bolukbasi et al. 2016, "Man is to Computer
 Programmer as Woman is to Homemaker? Debiasing Word Embeddings").
 
 1. Identify a bias direction g from definitional pairs (woman−man, girl−boy, she−he, ...):

@@ -1,5 +1,5 @@
 """GloVe (Pennington, Socher & Manning 2014): word vectors from global co-occurrence counts
-(course notes §9.7).
+(docs/word_embeddings.md).
 
 1. Co-occurrence matrix: X_ij adds 1/d each time word j appears d ≤ ``window`` positions from
    word i in a sentence (both sides: X is symmetric), as the paper's weighting does.

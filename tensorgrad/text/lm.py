@@ -1,4 +1,4 @@
-"""Language modelling with RNNs (course notes §9.4): loss, sentence probability, perplexity,
+"""Language modelling with RNNs (docs/maths.md §9.4): loss, sentence probability, perplexity,
 sampling novel sequences, a unigram baseline, and a small training loop.
 
 Conventions (see ``data.lm_batch``): a sequence y<1..T> is scored as
@@ -73,7 +73,7 @@ def sentence_log_prob(model, vocab, tokens) -> float:
 
 
 def sentence_probability(model, vocab, tokens) -> float:
-    """P(sentence) = Π_t P(y<t> | y<1..t-1>) (notes §9.4)."""
+    """P(sentence) = Π_t P(y<t> | y<1..t-1>) (docs/maths.md §9.4)."""
     return math.exp(sentence_log_prob(model, vocab, tokens))
 
 
@@ -103,7 +103,7 @@ def unigram_perplexity(train_seqs, eval_seqs, vocab_size, eos_id, alpha=1.0) -> 
 
 def sample(model, vocab, n=1, max_len=30, temperature=1.0, prefix=(), rng=None,
            join=None, allow_unk=False):
-    """Sample ``n`` novel sequences (notes §9.4.1): feed ``<EOS>`` (and ``prefix``), draw
+    """Sample ``n`` novel sequences (docs/maths.md §9.4.1): feed ``<EOS>`` (and ``prefix``), draw
     ŷ<t> from the softmax (sharpened or flattened by ``temperature``; 0 = greedy), feed it
     back, stop at ``<EOS>`` or after ``max_len`` tokens.  Returns lists of tokens, or strings
     joined with ``join`` (e.g. ``""`` for characters, ``" "`` for words).  ``<UNK>`` is never
@@ -147,7 +147,7 @@ def sample(model, vocab, n=1, max_len=30, temperature=1.0, prefix=(), rng=None,
 def train_language_model(model, train_seqs, eos_id, epochs=1, batch_size=64, lr=3e-3,
                          clip=1.0, val_seqs=None, optimizer=None, progress=True,
                          max_steps=None, single_thread_blas="auto"):
-    """Adam on the next-token cross-entropy, gradient-norm clipping at ``clip`` (the notes'
+    """Adam on the next-token cross-entropy, gradient-norm clipping at ``clip`` (the course'
     remedy for exploding gradients). Returns {"loss": per-step losses, "val_ppl": per epoch}.
 
     ``single_thread_blas``: run every GEMM of the step on one BLAS thread ("auto": when the

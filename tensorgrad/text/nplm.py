@@ -1,5 +1,5 @@
 """The neural probabilistic language model of Bengio, Ducharme, Vincent & Jauvin (2003), on
-the graph (course notes §9.7): predict word t from the n previous words.
+the graph (docs/word_embeddings.md): predict word t from the n previous words.
 
     x = [C(w_{t−n}), ..., C(w_{t−1})]          (n embeddings of size m, concatenated)
     y = b + W x + U tanh(d + H x)               (logits over the vocabulary)
@@ -9,7 +9,7 @@ C is an ``nn.Embedding`` shared by all positions, H/d and U/b are ``nn.Linear`` 
 W (``direct=True``) is the paper's optional direct connection from the embeddings to the
 output. Training minimizes the cross-entropy of the next word with any ``tg.optim``
 optimizer; the embedding table C is then a set of word vectors (``model.keyed_vectors()``),
-similar for words that are used in similar contexts (the notes' "orange juice" / "apple
+similar for words that are used in similar contexts (the course's "orange juice" / "apple
 juice" argument). A sentence's first words see ``<EOS>`` as padding on the left.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Word vectors with gensim's names: ``KeyedVectors`` (course notes §9.6).
+"""Word vectors with gensim's names: ``KeyedVectors`` (docs/word_embeddings.md).
 
 A ``KeyedVectors`` holds a matrix ``vectors`` (one row per key) and the vocabulary
 (``index_to_key``, ``key_to_index``). The row of word w is its embedding e_w = E o_w — the

@@ -1,4 +1,4 @@
-"""word2vec's losses as graph compositions (course notes §9.7), so their gradients come from
+"""word2vec's losses as graph compositions (docs/word_embeddings.md), so their gradients come from
 the autograd graph and pass ``tg.gradcheck``; the fused training kernels
 (``tensorgrad.ops.word2vec``) take SGD steps on exactly these losses, and the tests compare the
 two.

@@ -1,4 +1,4 @@
-"""word2vec (Mikolov et al. 2013) with gensim's constructor and knobs (course notes §9.7.1).
+"""word2vec (Mikolov et al. 2013) with gensim's constructor and knobs (docs/word_embeddings.md).
 
 ``Word2Vec(sentences, vector_size=100, window=5, min_count=5, sg=0, hs=0, negative=5, ...)``
 builds the vocabulary, trains, and leaves the word vectors in ``model.wv`` (a

@@ -1,4 +1,5 @@
-"""Computer vision on the graph (notes §8.7–§8.14), torchvision-style.
+"""Computer vision on the graph, torchvision-style (docs/detection.md, docs/faces.md,
+docs/style_transfer.md).
 
 Submodules load on first use: ``tg.vision.ops`` (boxes, IoU, NMS), ``tg.vision.transforms``
 (augmentation), ``tg.vision.detection`` (localization, sliding windows, YOLO),

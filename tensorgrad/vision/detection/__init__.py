@@ -1,6 +1,6 @@
 """Object detection (course chapter 8.12), built on ``tg.vision.ops`` and the graph.
 
-* ``localization``: classification with localization (target vector, the notes' loss and the
+* ``localization``: classification with localization (target vector, the course's loss and the
   practical one), landmark heads and loss;
 * ``sliding``: sliding-window detection and its convolutional implementation;
 * ``anchors``: YOLO's grid and anchor assignment, k-means anchors, target encoding;

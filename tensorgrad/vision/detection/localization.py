@@ -9,7 +9,7 @@ an image is the vector
 where ``p_c`` is 1 if the image holds an object of one of the k classes (0 for background),
 ``(b_x, b_y)`` is the box's midpoint and ``b_h, b_w`` its height and width (fractions of the
 image), and ``c_1 .. c_k`` is the one-hot class. When ``p_c = 0`` the other entries are
-"don't care". The loss of the notes is squared error, over all entries when there is an object
+"don't care". The loss of the course is squared error, over all entries when there is an object
 and over ``p_c`` alone when there is none:
 
     L(ŷ, y) = Σ_i (ŷ_i - y_i)²   if y_1 = 1,        (ŷ_1 - y_1)²   if y_1 = 0.
@@ -70,7 +70,7 @@ def _pair(fn, out, target, min_width=6):
 
 
 def localization_loss(input, target, reduction="mean"):
-    """The notes' loss: per example Σ_i (ŷ_i - y_i)² if p_c = 1 else (ŷ_1 - y_1)²."""
+    """The course's loss: per example Σ_i (ŷ_i - y_i)² if p_c = 1 else (ŷ_1 - y_1)²."""
     out, y = _pair("localization_loss", input, target)
     sq = (out - y) ** 2
     has = y._data[:, 0:1] > 0.5

@@ -13,7 +13,7 @@ classifier's output on the window at ``(i * s, j * s)``, where ``s`` is the prod
 network's strides (2 here: one 2 x 2 max pool). The windows share every computation they have
 in common.
 
-``WindowClassifier`` is the notes' network: a 14 x 14 x 3 input, 16 filters 5 x 5, 2 x 2 max
+``WindowClassifier`` is the course's network: a 14 x 14 x 3 input, 16 filters 5 x 5, 2 x 2 max
 pooling (-> 16 x 5 x 5), two fully connected layers of 400 units and a k-way output.
 ``to_convolutional`` copies its weights into the convolutional form.
 """
@@ -33,7 +33,7 @@ __all__ = ["WindowClassifier", "to_convolutional", "sliding_windows", "sliding_w
 
 
 class WindowClassifier(nn.Module):
-    """Classifier of ``window x window`` crops (default the notes' 14 x 14 x 3 -> k)."""
+    """Classifier of ``window x window`` crops (default the course's 14 x 14 x 3 -> k)."""
 
     def __init__(self, num_classes, in_channels=3, window=14, channels=16, hidden=400, kernel=5):
         super().__init__()

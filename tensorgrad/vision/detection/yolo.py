@@ -12,7 +12,7 @@ vector ``(p_c, b_x, b_y, b_h, b_w, c_1 .. c_k)`` (see ``anchors``). Decoding (YO
 and the box in pixels is ``((col + b_x) * cell, (row + b_y) * cell)`` with size
 ``(b_w * cell, b_h * cell)``.
 
-Loss (sum over the batch, divided by N), in the spirit of YOLOv1-v3: the notes' per-cell
+Loss (sum over the batch, divided by N), in the spirit of YOLOv1-v3: the course's per-cell
 loss in its practical form, with logistic loss for p_c, cross-entropy for the class and
 squared error for the box,
 

@@ -36,7 +36,7 @@ def _check_emb(x, op, what):
 
 def triplet_loss(anchor, positive, negative, margin=0.2, reduction="mean"):
     """max(‖a − p‖² − ‖a − n‖² + margin, 0) per triplet (rows of (N, D) inputs, or one (D,)
-    triplet); ``reduction`` "mean" (default), "sum" (the notes' J = Σᵢ L) or "none"."""
+    triplet); ``reduction`` "mean" (default), "sum" (the course's J = Σᵢ L) or "none"."""
     op = "triplet_loss"
     a = _check_emb(anchor, op, "anchor")
     p = _check_emb(positive, op, "positive")

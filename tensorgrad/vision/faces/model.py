@@ -5,7 +5,7 @@ encodings. ``SiameseEncoder`` wraps any backbone (a ConvNet whose output is flat
 linear embedding head and L2-normalises the result, so every encoding lies on the unit sphere and
 squared distances ‖f(x₁) − f(x₂)‖² lie in [0, 4].
 
-``VerificationHead`` is the notes' alternative to the triplet loss: logistic regression on the
+``VerificationHead`` is the course's alternative to the triplet loss: logistic regression on the
 pair of encodings, ŷ = σ(Σₖ wₖ·φₖ + b), with the features φ either |f(xᵢ)ₖ − f(xⱼ)ₖ| ("abs", as
 DeepFace / Taigman et al. 2014) or the χ² similarity (f(xᵢ)ₖ − f(xⱼ)ₖ)² / (f(xᵢ)ₖ + f(xⱼ)ₖ)
 ("chi2"), which needs non-negative encodings (``SiameseEncoder(..., nonnegative=True)``).

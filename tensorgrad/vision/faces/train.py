@@ -71,7 +71,7 @@ def train_triplet(encoder, images, labels, *, mining="semi-hard", margin=0.2, p=
 def train_verification(encoder, head, images, labels, *, steps=300, batch_size=64, lr=1e-3,
                        train_encoder=False, seed=0, progress=True):
     """Train the logistic verification ``head`` (and, with ``train_encoder``, the encoder too —
-    the notes' siamese network trained as binary classification) on balanced pairs drawn each
+    the course's siamese network trained as binary classification) on balanced pairs drawn each
     step: label 1 for two images of one identity, 0 otherwise; binary cross-entropy on the
     head's logits. Returns {"loss": [...], "accuracy": [...]} per step (accuracy of the
     batch's decisions at logit 0)."""

@@ -75,7 +75,7 @@ def style_layer_cost(a_S, a_G):
                              f"channels (expected ({c}, {c}))")
     else:
         a_S = _act(a_S, op, "a_S")
-        _same_shape(a_S, a_G, op, " (the notes' normalisation uses one n_H, n_W, n_C: resize "
+        _same_shape(a_S, a_G, op, " (the course's normalisation uses one n_H, n_W, n_C: resize "
                                   "the style image to the generated image's size)")
         G_S = gram_matrix(a_S)
     G_G = gram_matrix(a_G)

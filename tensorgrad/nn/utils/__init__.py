@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, _wrap
+from ...tensor import Tensor, _wrap
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector",
            "vector_to_parameters"]
@@ -82,7 +82,7 @@ def clip_grad_value_(parameters, clip_value):
 
 def parameters_to_vector(parameters) -> Tensor:
     """All parameters flattened and concatenated into one 1-D tensor (differentiable)."""
-    from .. import ops
+    from ... import ops
     params = _as_list(parameters, "parameters_to_vector")
     if not params:
         raise ValueError("parameters_to_vector: got no parameters")
@@ -105,3 +105,8 @@ def vector_to_parameters(vec, parameters) -> None:
         np.copyto(p._data, arr[i:i + n].reshape(p._data.shape), casting="unsafe")
         p._version += 1
         i += n
+
+
+from . import rnn  # noqa: E402,F401  (tg.nn.utils.rnn, as torch.nn.utils.rnn)
+from .weight_norms import (remove_spectral_norm, remove_weight_norm,  # noqa: E402,F401
+                           spectral_norm, weight_norm)
