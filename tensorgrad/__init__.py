@@ -39,7 +39,7 @@ from . import optim  # noqa: E402
 from .nn.functional import bilinear, cosine_similarity, pairwise_distance  # noqa: E402,F401
 
 _LAZY = {"viz", "data", "text", "metrics", "strategy", "tune", "train", "demo", "io",
-         "vision", "kernels", "distributed", "distributions"}
+         "vision", "kernels", "distributed", "distributions", "models"}
 
 
 def __getattr__(name):

@@ -215,6 +215,9 @@ class DataLoader:
       ``pin_memory_device``, ``multiprocessing_context`` and ``in_order`` are accepted and
       change nothing (one device, in-order threads).
 
+    * ``transform`` (**tg**): applied to each batch's inputs (its first field), e.g. a
+      ``tg.vision.transforms`` augmentation that draws new parameters for every image.
+
     ``len(loader)`` is the number of batches, as in PyTorch.
     """
 
@@ -222,7 +225,7 @@ class DataLoader:
                  num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,
                  prefetch_factor=None, persistent_workers=False, pin_memory_device="",
-                 in_order=True, seed=None, collate=None):
+                 in_order=True, seed=None, collate=None, transform=None):
         name = "DataLoader"
         iterable = isinstance(dataset, IterableDataset)
         if not iterable and not hasattr(dataset, "__getitem__"):
@@ -278,6 +281,10 @@ class DataLoader:
         self.dataset = dataset
         self.batch_size = None if batch_size is None else int(batch_size)
         self.drop_last = bool(drop_last)
+        if transform is not None and not callable(transform):
+            raise TypeError(f"{name}: transform must be callable, got "
+                            f"{type(transform).__name__}")
+        self.transform = transform
         self.sampler, self.batch_sampler = sampler, batch_sampler
         self.shuffle = bool(shuffle)
         self.generator, self.seed = gen, seed
@@ -325,6 +332,19 @@ class DataLoader:
             yield self.collate_fn(buf)
 
     def __iter__(self):
+        batches = self._batches()
+        if self.transform is None:
+            return batches
+        # the transform runs here, in the consuming thread, so its random draws (from
+        # tensorgrad's generator) come in batch order whatever num_workers is
+        return (self._transformed(b) for b in batches)
+
+    def _transformed(self, batch):
+        if isinstance(batch, (tuple, list)):
+            return (self.transform(batch[0]),) + tuple(batch[1:])
+        return self.transform(batch)
+
+    def _batches(self):
         if isinstance(self.dataset, IterableDataset):
             return self._iter_stream()
         indices = self.batch_sampler if self._auto_collation else self.sampler

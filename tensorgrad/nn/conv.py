@@ -1,7 +1,8 @@
 """Convolution and pooling layers (PyTorch names, arguments, parameter names and init).
 
 ``Conv1d/2d/3d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-groups=1, bias=True)``: ``weight`` of shape ``(out, in, *kernel)`` and ``bias`` ``(out,)``,
+groups=1, bias=True)``: ``weight`` of shape ``(out, in // groups, *kernel)`` and ``bias``
+``(out,)`` (``groups=in`` is a depthwise convolution),
 initialized as PyTorch does (kaiming-uniform with a = sqrt(5), i.e. U(-1/sqrt(fan_in),
 1/sqrt(fan_in)), for both), so ``state_dict`` keys and shapes match PyTorch's.
 Pooling layers hold no parameters.
@@ -40,28 +41,32 @@ class _ConvNd(Module):
         super().__init__()
         cls = type(self).__name__
         nd = self._nd
-        if groups != 1:
-            raise NotImplementedError(f"{cls}: groups={groups} is not supported (only groups=1)")
         if padding_mode != "zeros":
             raise NotImplementedError(f"{cls}: padding_mode={padding_mode!r} is not supported "
                                       f"(only 'zeros')")
         if int(in_channels) <= 0 or int(out_channels) <= 0:
             raise ValueError(f"{cls}: in_channels and out_channels must be positive, got "
                              f"{in_channels} and {out_channels}")
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+            raise ValueError(f"{cls}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{cls}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must both be divisible by groups ({groups})")
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.kernel_size = _ntuple(kernel_size, nd, "kernel_size", cls)
         self.stride = _ntuple(stride, nd, "stride", cls)
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, nd, "padding", cls)
         self.dilation = _ntuple(dilation, nd, "dilation", cls)
-        self.groups = 1
+        self.groups = int(groups)
         self.padding_mode = padding_mode
         if any(k <= 0 for k in self.kernel_size):
             raise ValueError(f"{cls}: kernel_size must be positive, got {self.kernel_size}")
         if any(s <= 0 for s in self.stride):
             raise ValueError(f"{cls}: stride must be positive, got {self.stride}")
         dt = np.dtype(dtype) if dtype is not None else np.dtype(np.float32)
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels)
+        # PyTorch's layout: each output channel sees in_channels / groups input channels
+        self.weight = Parameter(np.empty((self.out_channels, self.in_channels // self.groups)
                                          + self.kernel_size, dtype=dt))
         if bias:
             self.bias = Parameter(np.empty((self.out_channels,), dtype=dt))
@@ -74,13 +79,14 @@ class _ConvNd(Module):
         for the bias."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            fan_in = self.in_channels * int(np.prod(self.kernel_size))
+            fan_in = self.in_channels // self.groups * int(np.prod(self.kernel_size))
             bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
         f = (_conv.conv1d, _conv.conv2d, _conv.conv3d)[self._nd - 1]
-        return f(input, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return f(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                 self.groups)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -89,6 +95,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding!r}"
         if self.dilation != (1,) * self._nd:
             s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
         return s

@@ -79,14 +79,33 @@ class ModelSummary:
         print(str(self))
 
 
-def summary(model, input_shape=None, batch_size=1, dtype=None, input_data=None):
+_ACTIVATIONS = frozenset({"ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
+                          "Dropout", "Identity", "Flatten"})
+
+
+def summary(model, input_shape=None, batch_size=1, dtype=None, input_data=None, *,
+            input_size=None, hide=None):
     """Run ``model`` once on zeros of shape ``(batch_size, *input_shape)`` (or on
     ``input_data``) and tabulate every leaf module — and every container that owns parameters
     directly, after its children — with output shape (batch dim dropped), activation size per
-    example and its own parameter count (the §8.7 table)."""
+    example and its own parameter count (the §8.7 table).
+
+    ``input_size`` is an alias of ``input_shape`` (torchinfo's name). ``hide``: class names
+    whose rows are left out of the table (the totals still count them); ``"activations"``
+    hides parameter-free layers that the course's tables fold into the layer before them
+    (ReLU, Tanh, Sigmoid, Softmax, Dropout, Flatten, Identity, ...)."""
     from .module import Module
     if not isinstance(model, Module):
         raise TypeError(f"summary: expected a tg.nn.Module, got {type(model).__name__}")
+    if input_size is not None:
+        if input_shape is not None:
+            raise ValueError("summary: give input_shape or input_size, not both")
+        input_shape = input_size
+    if hide == "activations":
+        hide = _ACTIVATIONS
+    elif isinstance(hide, str):
+        hide = {hide}
+    hide = frozenset(hide or ())
     if input_data is None:
         if input_shape is None:
             raise ValueError("summary: give input_shape (without the batch dim) or input_data")
@@ -132,4 +151,6 @@ def summary(model, input_shape=None, batch_size=1, dtype=None, input_data=None):
             m.training = modes.get(id(m), m.training)
     total = sum(int(p.numel()) for p in model.parameters())
     trainable = sum(int(p.numel()) for p in model.parameters() if p.requires_grad)
-    return ModelSummary(rows, total, trainable, int(batch_size))
+    summ = ModelSummary(rows, total, trainable, int(batch_size))
+    summ.rows = [r for r in rows if r.type not in hide]
+    return summ

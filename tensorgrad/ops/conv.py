@@ -12,6 +12,10 @@ and the VJP of each is written with the three of them, so gradients of gradients
 (``create_graph=True``, gradgradcheck). On plain ``backward()`` the conv VJP gets arrays and
 computes all three gradients in one pass over the batch chunks instead.
 
+``groups > 1`` (grouped / depthwise convolution, weight ``(C_out, C_in/groups, *k)``) runs one
+convolution per channel group and concatenates them (``per_group``, shared with
+``conv_transpose.py``).
+
 All three spatial ranks share the 5-D kernels: a 1-D input ``(N, C, L)`` is viewed as
 ``(N, C, 1, 1, L)``, a 2-D one as ``(N, C, 1, H, W)``.
 """
@@ -151,6 +155,20 @@ def _conv_dw(x, g, w_shape, geo):
     return record(geo.name + "_weight_grad", gw, (x, g), _conv_dw_vjp, saved=(x, g, geo))
 
 
+def per_group(groups, x, w, fn):
+    """Grouped convolution (and its transpose) as ``groups`` independent ones: group ``k``
+    pairs input channels ``[k*cx, (k+1)*cx)`` of ``x`` (dim 1) with weight rows
+    ``[k*cw, (k+1)*cw)`` of ``w`` (dim 0); ``fn(x_k, w_k, k)`` computes one group and the
+    results are concatenated along the channels. Gradients (and gradients of gradients) come
+    from the slicing, convolution and ``cat`` ops of the graph."""
+    if groups == 1:
+        return fn(x, w, 0)
+    from .movement import cat
+    cx, cw = x._data.shape[1] // groups, w._data.shape[0] // groups
+    return cat([fn(x[:, k * cx:(k + 1) * cx], w[k * cw:(k + 1) * cw], k)
+                for k in range(groups)], 1)
+
+
 # ---- public functional API ------------------------------------------------------------------
 def _as_tensor(v, op, what):
     if isinstance(v, Tensor):
@@ -166,8 +184,9 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
     weight = _as_tensor(weight, op, "weight")
     if bias is not None:
         bias = _as_tensor(bias, op, "bias")
-    if groups != 1:
-        raise NotImplementedError(f"{op}: groups={groups} is not supported (only groups=1)")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")
+    groups = int(groups)
     xs, ws = x._data.shape, weight._data.shape
     if len(ws) != nd + 2:
         raise ValueError(f"{op}: weight must be {nd + 2}-D {_WAXES[nd]}, got shape {ws}")
@@ -176,9 +195,13 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
         raise ValueError(f"{op}: expected a {nd + 2}-D input {_AXES[nd]} (or {nd + 1}-D "
                          f"unbatched), got a {len(xs)}-D input of shape {xs}")
     c_in = xs[0] if unbatched else xs[1]
-    if c_in != ws[1]:
-        raise ValueError(f"{op}: input has {c_in} channels, weight expects {ws[1]} "
-                         f"(input shape {xs}, weight shape {ws})")
+    if ws[0] % groups:
+        raise ValueError(f"{op}: out_channels {ws[0]} (weight shape {ws}) must be divisible "
+                         f"by groups={groups}")
+    if c_in != ws[1] * groups:
+        g_s = f" = {ws[1]} per group x groups={groups}" if groups != 1 else ""
+        raise ValueError(f"{op}: input has {c_in} channels, weight expects {ws[1] * groups}"
+                         f"{g_s} (input shape {xs}, weight shape {ws})")
     for t, what in ((x, "input"), (weight, "weight"), (bias, "bias")):
         if t is not None and t._data.dtype not in _FLOATS:
             raise TypeError(f"{op}: {what} must be float32 or float64, got {t._data.dtype}")
@@ -195,7 +218,13 @@ def _conv(nd, x, weight, bias, stride, padding, dilation, groups):
         from .movement import unsqueeze, squeeze
         x = unsqueeze(x, 0)
     geo = _geometry(op, nd, x._data.shape, ws, stride, padding, dilation)
-    out = _conv_core(x, weight, bias, geo)
+    co = ws[0] // groups
+
+    def one_group(xk, wk, k):
+        bk = bias if bias is None or groups == 1 else bias[k * co:(k + 1) * co]
+        return _conv_core(xk, wk, bk, geo)
+
+    out = per_group(groups, x, weight, one_group)
     if unbatched:
         out = squeeze(out, 0)
     return out

@@ -13,7 +13,8 @@ output length per spatial dim is (L_in − 1)·stride − 2·padding + dilation�
 output_padding + 1. When ``output_padding ≥ stride`` (allowed while it is below the
 dilation) the convolution from ``y`` has more outputs than ``x`` has entries; ``x`` is then
 zero-padded at the end, which is exact (those outputs receive nothing). ``groups`` splits the
-channels into independent transposed convolutions, joined with ``cat``.
+channels into independent transposed convolutions, joined with ``cat`` (``conv.per_group``,
+shared with the grouped convolution).
 """
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ import numpy as np
 
 from ._registry import op
 from ._util import as_tensor_arg
-from .conv import _FLOATS, _conv_dx, _geometry, _tuple
+from .conv import _FLOATS, _conv_dx, _geometry, _tuple, per_group
 from .convert import astype
 from .elementwise import add
-from .movement import cat, pad, reshape, squeeze, unsqueeze
+from .movement import pad, reshape, squeeze, unsqueeze
 
 _AXES = {1: "(N, C_in, L)", 2: "(N, C_in, H, W)", 3: "(N, C_in, D, H, W)"}
 
@@ -90,12 +91,7 @@ def _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, gr
     extra = [c - n for c, n in zip(geo.osp[3 - nd:], x._data.shape[2:])]
     if any(extra):  # output_padding >= stride: the convolution from y has more outputs
         x = pad(x, tuple(v for e in reversed(extra) for v in (0, e)))
-    if groups == 1:
-        out = _conv_dx(x, w, y_shape, geo)
-    else:
-        cg = C // groups
-        out = cat([_conv_dx(x[:, g * cg:(g + 1) * cg], w[g * cg:(g + 1) * cg], y_shape, geo)
-                   for g in range(groups)], 1)
+    out = per_group(groups, x, w, lambda xk, wk, k: _conv_dx(xk, wk, y_shape, geo))
     if b is not None:
         out = add(out, reshape(astype(b, dt), (1, C_out) + (1,) * nd))
     return squeeze(out, 0) if unbatched else out
