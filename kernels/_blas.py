@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 
 __all__ = ["blas_threads", "single_thread", "threads_for", "controllable", "default_threads",
-           "BIG_GEMM_FLOPS"]
+           "set_default_threads", "BIG_GEMM_FLOPS"]
 
 # GEMMs with fewer FLOPs than this run on one BLAS thread (see threads_for)
 BIG_GEMM_FLOPS = 5e7
@@ -48,6 +48,15 @@ def default_threads() -> int:
     """numpy's BLAS thread count when the kernels first looked (the environment's setting)."""
     _libs()
     return _DEFAULT[0]
+
+
+def set_default_threads(n) -> None:
+    """numpy's BLAS on ``n`` threads from now on (the count big GEMMs get back)."""
+    libs = _libs()
+    with _LOCK:
+        _DEFAULT[0] = max(1, int(n))
+        for c in libs:
+            c.set_num_threads(_DEFAULT[0])
 
 
 class blas_threads:

@@ -37,6 +37,7 @@ bool = bool_  # noqa: A001
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 from .nn.functional import bilinear, cosine_similarity, pairwise_distance  # noqa: E402,F401
+from .ops.runtime import get_num_threads, set_num_threads  # noqa: E402,F401
 
 _LAZY = {"viz", "data", "text", "metrics", "strategy", "tune", "train", "demo", "io",
          "vision", "kernels", "distributed", "distributions", "models"}

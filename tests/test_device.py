@@ -1,5 +1,6 @@
 """Devices as in PyTorch, on the CPU only: the usual idioms work, any other device is refused
 with one clear error."""
+import numpy as np
 import pytest
 
 import tensorgrad as tg
@@ -34,3 +35,20 @@ def test_device_matches_torch_spelling():
     for s in ("cpu", "cpu:0"):
         assert str(tg.device(s)) == str(torch.device(s))
         assert repr(tg.device(s)) == repr(torch.device(s))
+
+
+def test_set_num_threads_as_torch():
+    """tg.set_num_threads / get_num_threads: the ops' threads and numpy's BLAS threads."""
+    old = tg.get_num_threads()
+    try:
+        tg.set_num_threads(1)
+        assert tg.get_num_threads() == 1
+        x = tg.randn(4, 3, 9, 9)
+        w = tg.randn(5, 3, 3, 3)
+        one = tg.nn.functional.conv2d(x, w).numpy()
+        tg.set_num_threads(2)
+        np.testing.assert_allclose(tg.nn.functional.conv2d(x, w).numpy(), one, rtol=1e-6)
+        with pytest.raises(ValueError, match="positive int"):
+            tg.set_num_threads(0)
+    finally:
+        tg.set_num_threads(old)

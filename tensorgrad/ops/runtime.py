@@ -9,7 +9,25 @@ from ..kernels.rnn import blas_single_thread, blas_threads  # noqa: F401
 
 from ..tensor import _wrap
 
-__all__ = ["axpy_", "blas_single_thread", "blas_threads", "zero_grads"]
+__all__ = ["axpy_", "blas_single_thread", "blas_threads", "zero_grads", "set_num_threads",
+           "get_num_threads"]
+
+
+def set_num_threads(n: int) -> None:
+    """PyTorch's ``torch.set_num_threads``: the threads tensorgrad's ops use (convolution,
+    pooling and recurrent work: 1 = all on the calling thread) and numpy's BLAS threads."""
+    from ..kernels import _blas
+    from . import _conv_impl
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n!r}")
+    _conv_impl.set_num_threads(int(n))
+    _blas.set_default_threads(int(n))
+
+
+def get_num_threads() -> int:
+    """The thread count ``set_num_threads`` set (2 by default on 2+ cores)."""
+    from . import _conv_impl
+    return _conv_impl.get_num_threads()
 
 
 def zero_grads(params, set_to_none=True):
