@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tensorgrad as tg
+from _wrong_grads import square_with_backward
 
 
 def f64(a, requires_grad=True):
@@ -337,17 +338,7 @@ def test_detect_anomaly_decorator_and_off_by_default():
 
 # ---- gradcheck itself --------------------------------------------------------------------------
 def test_gradcheck_reports_wrong_gradient():
-    class Wrong(tg.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return g * x  # should be 2x
-
+    Wrong = square_with_backward(1)  # returns x·g where the derivative is 2x
     with pytest.raises(RuntimeError, match=r"input 0.*numerical.*analytical"):
         tg.gradcheck(Wrong.apply, (f64([1.0, 2.0]),))
     assert tg.gradcheck(Wrong.apply, (f64([1.0, 2.0]),), raise_exception=False) is False

@@ -5,6 +5,7 @@ import pytest
 import tensorgrad as tg
 import tensorgrad.nn.functional as F
 from tensorgrad.autograd.check import GradientCheckReport, verdict_for
+from _wrong_grads import square_with_backward
 
 
 def _data(n=16, d=6, k=3, seed=0):
@@ -34,18 +35,7 @@ def test_plain_tensors_dict_passes_and_reports():
 
 def test_relative_error_is_the_notes_formula():
     """A backward that returns twice the true gradient: ‖n − 2n‖ / (‖n‖ + ‖2n‖) = 1/3."""
-
-    class Twice(tg.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return g * 4 * x
-
+    Twice = square_with_backward(4)
     w = tg.tensor([0.3, -1.2, 2.0], dtype=tg.float64, requires_grad=True)
     rep = tg.check_gradients(lambda: Twice.apply(w).sum(), {"w": w})
     r = rep["w"]
