@@ -22,34 +22,18 @@ def _pair_mlp(torch):
     return t, g
 
 
-class TgEncoder(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.embed = nn.Embedding(11, 4, padding_idx=0)
-        self.layers = nn.ModuleList([nn.Linear(4, 4), nn.Linear(4, 6)])
-        self.heads = nn.ModuleDict({"a": nn.Linear(6, 2), "b": nn.Linear(6, 1, bias=False)})
-        self.norm = nn.BatchNorm1d(6)
-        self.scale = nn.Parameter(tg.ones(1))
+def _encoder_class(fw, name):
+    """The same small encoder written against ``fw`` (tensorgrad or torch)."""
+    fnn = fw.nn
 
-    def forward(self, idx):
-        h = self.embed(idx).mean(dim=1)
-        for layer in self.layers:
-            h = layer(h).tanh()
-        h = self.norm(h)
-        return self.heads["a"](h) * self.scale, self.heads["b"](h)
-
-
-def _torch_encoder(torch):
-    tnn = torch.nn
-
-    class TEncoder(tnn.Module):
+    class Encoder(fnn.Module):
         def __init__(self):
             super().__init__()
-            self.embed = tnn.Embedding(11, 4, padding_idx=0)
-            self.layers = tnn.ModuleList([tnn.Linear(4, 4), tnn.Linear(4, 6)])
-            self.heads = tnn.ModuleDict({"a": tnn.Linear(6, 2), "b": tnn.Linear(6, 1, bias=False)})
-            self.norm = tnn.BatchNorm1d(6)
-            self.scale = tnn.Parameter(torch.ones(1))
+            self.embed = fnn.Embedding(11, 4, padding_idx=0)
+            self.layers = fnn.ModuleList([fnn.Linear(4, 4), fnn.Linear(4, 6)])
+            self.heads = fnn.ModuleDict({"a": fnn.Linear(6, 2), "b": fnn.Linear(6, 1, bias=False)})
+            self.norm = fnn.BatchNorm1d(6)
+            self.scale = fnn.Parameter(fw.ones(1))
 
         def forward(self, idx):
             h = self.embed(idx).mean(dim=1)
@@ -57,7 +41,16 @@ def _torch_encoder(torch):
                 h = layer(h).tanh()
             h = self.norm(h)
             return self.heads["a"](h) * self.scale, self.heads["b"](h)
-    return TEncoder()
+
+    Encoder.__name__ = Encoder.__qualname__ = name
+    return Encoder
+
+
+TgEncoder = _encoder_class(tg, "TgEncoder")
+
+
+def _torch_encoder(torch):
+    return _encoder_class(torch, "TEncoder")()
 
 
 def test_names_keys_and_shapes_match_pytorch():
