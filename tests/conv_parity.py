@@ -15,17 +15,20 @@ def conv_pair(torch, f, tf, x, w, b, **kw):
     return (X, W, B, f(X, W, B, **kw)), (tx, tw, tb, tf(tx, tw, tb, **kw))
 
 
-def check_forward_backward(torch, pair, rng, atol):
-    """Outputs, then every input gradient for one random upstream gradient."""
+def check_forward_backward(torch, pair, rng, atol, rtol=0.0, grad_tol=None):
+    """Outputs (``rtol``/``atol``), then every input gradient — in the inputs' dtype — for one
+    random upstream gradient (``grad_tol``: (rtol, atol) for them; default the outputs')."""
     (X, W, B, y), (tx, tw, tb, ty) = pair
-    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=0, atol=atol)
-    g = rng.standard_normal(ty.shape)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=rtol, atol=atol)
+    g = rng.standard_normal(ty.shape).astype(y.detach().numpy().dtype)
     y.backward(tg.tensor(g))
     ty.backward(torch.tensor(g))
+    grtol, gatol = (rtol, atol) if grad_tol is None else grad_tol
     for ours, theirs in ((X, tx), (W, tw), (B, tb)):
         if ours is not None:
-            np.testing.assert_allclose(ours.grad.detach().numpy(), theirs.grad.numpy(), rtol=0,
-                                       atol=atol)
+            assert ours.grad.dtype == ours.dtype
+            np.testing.assert_allclose(ours.grad.detach().numpy(), theirs.grad.numpy(),
+                                       rtol=grtol, atol=gatol)
 
 
 def check_second_order(torch, pair, rng, atol, grads=None):

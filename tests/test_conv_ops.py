@@ -88,15 +88,9 @@ def test_conv_unbatched_input_and_float32():
     (X, W, B, y), (tx, tw, tb, ty) = _run_conv(case, unbatched=True)
     assert y.shape == tuple(ty.shape) == (4, 6, 5)
     np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), atol=1e-10)
-    (X, W, B, y), (tx, tw, tb, ty) = _run_conv(CONV_TABLE[1], dtype=np.float32)
-    assert y.dtype == np.float32
-    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-5)
-    g = rng.standard_normal(ty.shape).astype(np.float32)
-    y.backward(tg.tensor(g))
-    ty.backward(torch.tensor(g))
-    assert X.grad.dtype == np.float32 and W.grad.dtype == np.float32
-    np.testing.assert_allclose(X.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(W.grad.detach().numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-4)
+    pair = _run_conv(CONV_TABLE[1], dtype=np.float32)
+    assert pair[0][3].dtype == np.float32
+    check_forward_backward(torch, pair, rng, 1e-5, rtol=1e-5, grad_tol=(1e-4, 1e-4))
 
 
 def test_conv_non_contiguous_input_and_retain_graph():

@@ -224,21 +224,9 @@ def test_winograd_float32_and_dispatch_rules():
     x, w, b = _tensors((4, 16, 32, (16, 16), 1, True), np.float32)
     w *= 0.1
     assert _dispatches(x, w, 1)
-    X, W, B = (tg.tensor(x, requires_grad=True), tg.tensor(w, requires_grad=True),
-               tg.tensor(b, requires_grad=True))
-    tx, tw, tb = (torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True),
-                  torch.tensor(b, requires_grad=True))
-    y = C.conv2d(X, W, B, padding=1)
-    ty = TF.conv2d(tx, tw, tb, padding=1)
-    assert y.dtype == np.float32
-    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-5)
-    g = rng.standard_normal(ty.shape).astype(np.float32)
-    y.backward(tg.tensor(g))
-    ty.backward(torch.tensor(g))
-    assert X.grad.dtype == np.float32 and W.grad.dtype == np.float32
-    np.testing.assert_allclose(X.grad.detach().numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(W.grad.detach().numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-3)
-    np.testing.assert_allclose(B.grad.detach().numpy(), tb.grad.numpy(), rtol=1e-4, atol=1e-3)
+    pair = conv_pair(torch, C.conv2d, TF.conv2d, x, w, b, padding=1)
+    assert pair[0][3].dtype == np.float32
+    check_forward_backward(torch, pair, rng, 1e-5, rtol=1e-5, grad_tol=(1e-4, 1e-3))
     # shapes that keep im2col: few channels (conv a), small outputs, stride/dilation, 5x5, 1-D
     assert not _dispatches(np.zeros((1, 3, 32, 32)), np.zeros((16, 3, 3, 3)), 1)
     assert not _dispatches(np.zeros((1, 32, 8, 8)), np.zeros((64, 32, 3, 3)), 1)
