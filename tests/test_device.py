@@ -39,7 +39,9 @@ def test_device_matches_torch_spelling():
 
 def test_set_num_threads_as_torch():
     """tg.set_num_threads / get_num_threads: the ops' threads and numpy's BLAS threads."""
-    old = tg.get_num_threads()
+    from tensorgrad.kernels import _blas
+    from tensorgrad.ops import _conv_impl
+    old, old_blas = tg.get_num_threads(), _blas.default_threads()
     try:
         tg.set_num_threads(1)
         assert tg.get_num_threads() == 1
@@ -50,5 +52,6 @@ def test_set_num_threads_as_torch():
         np.testing.assert_allclose(tg.nn.functional.conv2d(x, w).numpy(), one, rtol=1e-6)
         with pytest.raises(ValueError, match="positive int"):
             tg.set_num_threads(0)
-    finally:
-        tg.set_num_threads(old)
+    finally:  # put back exactly what was there (the BLAS count may differ from the ops')
+        _conv_impl.set_num_threads(old)
+        _blas.set_default_threads(old_blas)
