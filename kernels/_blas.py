@@ -50,38 +50,55 @@ def default_threads() -> int:
     return _DEFAULT[0]
 
 
+_ACTIVE = []       # the contexts inside which the program is now, from any thread, in entry order
+_ORIGINAL = [()]   # the counts found when the first of them was entered
+
+
 def set_default_threads(n) -> None:
     """numpy's BLAS on ``n`` threads from now on (the count big GEMMs get back)."""
     libs = _libs()
     with _LOCK:
         _DEFAULT[0] = max(1, int(n))
-        for c in libs:
-            c.set_num_threads(_DEFAULT[0])
+        if _ACTIVE:                     # restored when the open contexts end
+            _ORIGINAL[0] = (_DEFAULT[0],) * len(libs)
+        else:
+            for c in libs:
+                c.set_num_threads(_DEFAULT[0])
+
+
+def _apply(libs, counts):
+    for c, k in zip(libs, counts):
+        if c.get_num_threads() != k:
+            c.set_num_threads(k)
 
 
 class blas_threads:
-    """Context manager: numpy's BLAS on ``n`` threads inside, the previous counts restored
-    after (nestable; switching from several Python threads at once is not coordinated)."""
-    __slots__ = ("n", "saved")
+    """Context manager: numpy's BLAS on ``n`` threads inside. BLAS's count is one setting for
+    the whole process while these contexts open and close in several threads (a layer's worker
+    thread beside the caller), so they are kept on one list: leaving one sets the count of the
+    latest still open, and leaving the last puts back what the first found."""
+    __slots__ = ("n",)
 
     def __init__(self, n):
         self.n = max(1, int(n))
-        self.saved = ()
 
     def __enter__(self):
         libs = _libs()
         with _LOCK:
-            self.saved = tuple(c.get_num_threads() for c in libs)
-            for c, s in zip(libs, self.saved):
-                if s != self.n:
-                    c.set_num_threads(self.n)
+            if not _ACTIVE:
+                _ORIGINAL[0] = tuple(c.get_num_threads() for c in libs)
+            _ACTIVE.append(self)
+            _apply(libs, (self.n,) * len(libs))
         return self
 
     def __exit__(self, *exc):
+        libs = _libs()
         with _LOCK:
-            for c, s in zip(_libs(), self.saved):
-                if s != self.n:
-                    c.set_num_threads(s)
+            for i in range(len(_ACTIVE) - 1, -1, -1):
+                if _ACTIVE[i] is self:
+                    del _ACTIVE[i]
+                    break
+            _apply(libs, (_ACTIVE[-1].n,) * len(libs) if _ACTIVE else _ORIGINAL[0])
 
 
 def single_thread() -> blas_threads:

@@ -250,7 +250,41 @@ def test_blas_thread_contexts_restore_the_thread_count():
     with K.blas_single_thread():
         assert all(n == 1 for n in blas_threads_now())
         with K.blas_threads(1e9):  # a big GEMM inside the time loop's context: default threads
-            assert blas_threads_now() == before
+            from tensorgrad.kernels import _blas
+            assert blas_threads_now() == [_blas.default_threads()] * len(before)
         with K.blas_threads(1e3):
             assert all(n == 1 for n in blas_threads_now())
     assert blas_threads_now() == before
+
+
+def test_blas_contexts_interleaved_across_threads_restore_the_count():
+    """Contexts opened and closed in an interleaved order from two threads (a layer's worker
+    thread beside the caller) leave numpy's BLAS count as they found it."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threading
+    from tensorgrad.kernels import _blas
+
+    def now():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+    if not _blas.controllable():
+        pytest.skip("numpy's BLAS thread count cannot be changed here")
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        before = now()
+        a, b = _blas.single_thread(), _blas.blas_threads(2)
+        a.__enter__()
+        entered, leave = threading.Event(), threading.Event()
+
+        def other():
+            b.__enter__()
+            entered.set()
+            leave.wait(5)
+            b.__exit__(None, None, None)
+        t = threading.Thread(target=other)
+        t.start()
+        entered.wait(5)
+        a.__exit__(None, None, None)      # the first one in leaves first
+        assert now() == [2] * len(before)   # the other thread's context still holds
+        leave.set()
+        t.join(5)
+        assert now() == before
