@@ -86,16 +86,17 @@ class Distribution:
     def perplexity(self):
         return _ops.exp(self.entropy())
 
+    _shown = ()  # the parameters ``repr`` lists with their shapes
+
     def __repr__(self):
-        names = [n for n in ("loc", "scale", "low", "high", "probs", "logits",
-                             "covariance_matrix") if n in self.__dict__]
-        shown = ", ".join(f"{n}: {getattr(self, n).shape}" for n in names)
+        shown = ", ".join(f"{n}: {getattr(self, n).shape}" for n in self._shown)
         return f"{type(self).__name__}({shown})"
 
 
 class Normal(Distribution):
     """N(loc, scale²), elementwise (loc and scale broadcast)."""
     has_rsample = True
+    _shown = ("loc", "scale")
 
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = _param(loc), _param(scale, loc)
@@ -145,6 +146,7 @@ class Normal(Distribution):
 class Uniform(Distribution):
     """Uniform on [low, high), elementwise."""
     has_rsample = True
+    _shown = ("low", "high")
 
     def __init__(self, low, high, validate_args=None):
         self.low, self.high = _param(low), _param(high, low)
@@ -179,7 +181,7 @@ class Uniform(Distribution):
         return _ops.clamp((value - self.low) / (self.high - self.low), 0, 1)
 
 
-def _probs_logits(name, probs, logits, binary):
+def _probs_logits(name, probs, logits):
     if (probs is None) == (logits is None):
         raise ValueError(f"{name}: either `probs` or `logits` must be specified, but not both.")
     if probs is not None:
@@ -190,9 +192,10 @@ def _probs_logits(name, probs, logits, binary):
 
 class Bernoulli(Distribution):
     """1 with probability ``probs`` (or sigmoid(``logits``)), else 0."""
+    _shown = ("probs", "logits")
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        p, lg = _probs_logits("Bernoulli", probs, logits, True)
+        p, lg = _probs_logits("Bernoulli", probs, logits)
         src = p if p is not None else lg
         super().__init__(tuple(src.shape), (), validate_args)
         if p is not None:
@@ -231,9 +234,10 @@ class Bernoulli(Distribution):
 
 class Categorical(Distribution):
     """One of K categories (the last dim of ``probs``/``logits``; probs are normalised)."""
+    _shown = ("probs", "logits")
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        p, lg = _probs_logits("Categorical", probs, logits, False)
+        p, lg = _probs_logits("Categorical", probs, logits)
         src = p if p is not None else lg
         if src.ndim < 1:
             raise ValueError("Categorical: `probs`/`logits` must be at least one-dimensional")
@@ -299,6 +303,7 @@ class MultivariateNormal(Distribution):
     """N(loc, Σ) over the last dim, given Σ (``covariance_matrix``), its Cholesky factor
     (``scale_tril``) or its inverse (``precision_matrix``)."""
     has_rsample = True
+    _shown = ("loc", "covariance_matrix")
 
     def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
                  validate_args=None):
@@ -310,14 +315,15 @@ class MultivariateNormal(Distribution):
         if self.loc.ndim < 1:
             raise ValueError("MultivariateNormal: loc must be at least one-dimensional.")
         from .ops import linalg
+        self._cov = self._prec = None  # the matrix given, when it was not scale_tril
         if scale_tril is not None:
             self.scale_tril = _param(scale_tril, loc)
         elif covariance_matrix is not None:
-            self.covariance_matrix = _param(covariance_matrix, loc)
-            self.scale_tril = linalg.cholesky(self.covariance_matrix)
+            self._cov = _param(covariance_matrix, loc)
+            self.scale_tril = linalg.cholesky(self._cov)
         else:
-            self.precision_matrix = _param(precision_matrix, loc)
-            self.scale_tril = linalg.cholesky(linalg.inv(self.precision_matrix))
+            self._prec = _param(precision_matrix, loc)
+            self.scale_tril = linalg.cholesky(linalg.inv(self._prec))
         k = self.loc.shape[-1]
         if tuple(self.scale_tril.shape[-2:]) != (k, k):
             raise ValueError(f"MultivariateNormal: the matrix must be {k} x {k} to match loc, "
@@ -331,8 +337,15 @@ class MultivariateNormal(Distribution):
         return self.loc
 
     @property
-    def covariance_matrix_(self):
-        return self.scale_tril @ self.scale_tril.mT
+    def covariance_matrix(self):
+        """Σ: as given, or L Lᵀ from ``scale_tril``."""
+        return self._cov if self._cov is not None else self.scale_tril @ self.scale_tril.mT
+
+    @property
+    def precision_matrix(self):
+        """Σ⁻¹: as given, or the inverse of L Lᵀ."""
+        from .ops import linalg
+        return self._prec if self._prec is not None else linalg.inv(self.covariance_matrix)
 
     @property
     def variance(self):

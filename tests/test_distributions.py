@@ -99,6 +99,16 @@ def test_shapes_and_sampling_statistics():
     z = mvn.sample((40000,)).numpy()
     np.testing.assert_allclose(np.cov(z.T), [[2.0, 0.5], [0.5, 1.0]], atol=0.05)
     assert D.Independent(n, 1).batch_shape == () and D.Independent(n, 1).event_shape == (2,)
+    L = tg.tensor([[1.0, 0.0], [0.5, 2.0]], dtype=tg.float64)
+    by_tril = D.MultivariateNormal(tg.zeros(2, dtype=tg.float64), scale_tril=L)
+    want = torch.distributions.MultivariateNormal(torch.zeros(2, dtype=torch.float64),
+                                                  scale_tril=torch.tensor(L.numpy()))
+    np.testing.assert_allclose(by_tril.covariance_matrix.numpy(),
+                               want.covariance_matrix.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(by_tril.precision_matrix.numpy(),
+                               want.precision_matrix.numpy(), rtol=1e-10)
+    assert repr(by_tril) == ("MultivariateNormal(loc: tg.Size([2]), "
+                             "covariance_matrix: tg.Size([2, 2]))")
 
 
 def test_rsample_carries_the_gradient_reinforce_uses_log_prob():

@@ -214,21 +214,15 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     _nd = 3
 
 
-class _AdaptiveMaxPoolNd(Module):
-    _nd = 0
-
+class _AdaptiveMaxPoolNd(_AdaptiveAvgPoolNd):
     def __init__(self, output_size, return_indices=False):
-        super().__init__()
-        self.output_size = output_size
+        super().__init__(output_size)
         self.return_indices = return_indices
 
     def forward(self, input):
         f = (_adaptive_max.adaptive_max_pool1d, _adaptive_max.adaptive_max_pool2d,
              _adaptive_max.adaptive_max_pool3d)[self._nd - 1]
         return f(input, self.output_size, self.return_indices)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
 
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):

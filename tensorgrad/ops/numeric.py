@@ -303,7 +303,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):  # noqa: A002
             norm = wsum - correction * _sum(w * aweights.to(x.dtype)) / wsum
     xm = x - avg
     xw = xm if w is None else xm * w
-    c = (xw @ xm.transpose(0, 1).conj() if hasattr(xm, "conj") else xw @ xm.transpose(0, 1))
+    c = xw @ xm.transpose(0, 1)
     if not isinstance(norm, Tensor):
         norm = max(norm, 0)
     c = c / norm
