@@ -17,7 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.node import OUT, outputs, record, record_multi, tensor_vjp
-from ..tensor import Tensor, _wrap
+from ..tensor import _wrap
 from ._registry import op
 from .matrix import _square, solve
 
@@ -361,7 +361,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     m, n = d.shape[-2:]
     X = pinv(A, rtol=rcond) @ B
     S = svdvals(A.detach())
-    rank = matrix_rank(A.detach(), rtol=rcond)
+    rank = _wrap((S._data > _cutoff(S, None, rcond, m, n)._data).sum(-1).astype(np.int64))
     if m > n and bool(np.all(rank._data == n)):
         res = A @ X - B
         residuals = (res * res).sum(-2)
@@ -374,7 +374,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     """The number of singular values above max(atol, rtol · σ_max) (an int64 tensor)."""
     d = _matrix("linalg.matrix_rank", A)
-    S = svdvals(A.detach() if isinstance(A, Tensor) else A)
+    S = svdvals(A.detach())
     tol = _cutoff(S, atol, rtol, *d.shape[-2:])
     return _wrap((S._data > tol._data).sum(-1).astype(np.int64))
 
