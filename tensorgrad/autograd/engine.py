@@ -299,7 +299,13 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                 if not sv:
                     in_grads = n.fn(n, gs)
                 elif n.outs is None:  # saved Tensors become their arrays (inlined n.arrays())
-                    in_grads = n.fn(n, gs, *[s._data if isinstance(s, _Tensor) else s for s in sv])
+                    if len(sv) == 2:  # mul, div, matmul, ...: spelled out
+                        a, b = sv
+                        in_grads = n.fn(n, gs, a._data if isinstance(a, _Tensor) else a,
+                                        b._data if isinstance(b, _Tensor) else b)
+                    else:
+                        in_grads = n.fn(n, gs, *[s._data if isinstance(s, _Tensor) else s
+                                                 for s in sv])
                 elif len(sv) == 1 and n.nout == 1:  # saved=(OUT,): exp, tanh, sigmoid, ...
                     in_grads = n.fn(n, gs, n.outs[0])
                 else:
@@ -320,7 +326,8 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                     if g is not None:
                         if m.nout == 1:
                             meta = m.meta
-                            if g.shape != meta[0] or g.dtype != meta[1]:
+                            if g.shape != meta[0] or (g.dtype is not meta[1]
+                                                      and g.dtype != meta[1]):
                                 g = fit(g, meta[0], meta[1])
                             old = buf.get(m)
                             buf[m] = g if old is None else old + g

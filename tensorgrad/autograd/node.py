@@ -39,6 +39,7 @@ _ndarray = np.ndarray
 _ref = weakref.ref
 _new = object.__new__
 _NEEDS1 = (True,)
+_NEEDS11, _NEEDS10, _NEEDS01 = (True, True), (True, False), (False, True)
 
 
 class _Out:
@@ -114,11 +115,30 @@ class Node:
     def __init__(self, name, fn, inputs, saved, datas, outs_saved):
         self._name = name
         self.fn = fn
-        if len(inputs) == 1:  # the common case: record() only builds a node if it requires grad
+        k = len(inputs)
+        # record() only builds a node if some input requires grad; one and two inputs are the
+        # common cases, spelled out (this runs once per recorded op)
+        if k == 1:
             t = inputs[0]
             gf = t.grad_fn
             self.next = ((gf, t._oi) if gf is not None else t,)
             self.needs = _NEEDS1
+        elif k == 2:
+            a, b = inputs
+            if a.requires_grad:
+                gf = a.grad_fn
+                ea = (gf, a._oi) if gf is not None else a
+                if b.requires_grad:
+                    gf = b.grad_fn
+                    self.next = (ea, (gf, b._oi) if gf is not None else b)
+                    self.needs = _NEEDS11
+                else:
+                    self.next = (ea, None)
+                    self.needs = _NEEDS10
+            else:
+                gf = b.grad_fn
+                self.next = (None, (gf, b._oi) if gf is not None else b)
+                self.needs = _NEEDS01
         else:
             nxt = []
             needs = []
@@ -134,9 +154,21 @@ class Node:
             self.needs = tuple(needs)
         self.saved = saved
         if saved:
-            # the version of every saved Tensor now, to detect in-place changes by backward
-            vs = [s._vc[0] if isinstance(s, Tensor) else None for s in saved]
-            self.versions = () if vs.count(None) == len(vs) else vs  # () when nothing to check
+            # the version of every saved Tensor now, to detect in-place changes by backward;
+            # () when no Tensor is saved
+            if len(saved) == 1:
+                s = saved[0]
+                self.versions = (s._vc[0],) if isinstance(s, Tensor) else ()
+            else:
+                vs = None
+                i = 0
+                for s in saved:  # a plain loop: cheaper than a comprehension for a few items
+                    if isinstance(s, Tensor):
+                        if vs is None:
+                            vs = [None] * len(saved)
+                        vs[i] = s._vc[0]
+                    i += 1
+                self.versions = vs or ()
             self.outs = datas if outs_saved else None
         else:
             self.versions = ()
