@@ -220,184 +220,103 @@ def positive(a):
 
 
 # ---- unary math ------------------------------------------------------------------------------
+def unary(name, forward, vjp, save="in", floats=True, doc=None, **decl):
+    """Declare a one-input elementwise op: ``forward`` on the input's array, ``vjp(ctx, g, s)``
+    with ``s`` the input (``save="in"``), the output (``save="out"``) or nothing (``None``).
+    ``floats``: an integer or bool input is computed in the default float dtype (PyTorch's rule
+    for float functions). ``decl`` goes to ``@op`` (methods, functional, ...). Returns the op."""
+    def f(a):
+        try:
+            d = a._data
+        except AttributeError:
+            raise not_tensor(name, a) from None
+        if floats and d.dtype.kind not in "fc":
+            d = float_array(d)
+        if save == "in":
+            return record(name, forward(d), (a,), vjp, (a,))
+        return record(name, forward(d), (a,), vjp, _SAVE_OUT if save == "out" else ())
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc or f"Elementwise {name} (PyTorch's ``torch.{name}``)."
+    return op(**decl)(f)
+
+
+_SAVE_OUT = (OUT,)
+
+
 def _exp_vjp(ctx, g, y):
     return (g * y,)
-
-
-@op
-def exp(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("exp", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("exp", np.exp(d), (a,), _exp_vjp, saved=(OUT,))
 
 
 def _log_vjp(ctx, g, a):
     return (g / a,)
 
 
-@op
-def log(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("log", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("log", np.log(d), (a,), _log_vjp, saved=(a,))
-
-
 def _log1p_vjp(ctx, g, a):
     return (g / (a + 1.0),)
-
-
-@op
-def log1p(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("log1p", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("log1p", np.log1p(d), (a,), _log1p_vjp, saved=(a,))
 
 
 def _expm1_vjp(ctx, g, y):
     return (g * (y + 1.0),)
 
 
-@op
-def expm1(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("expm1", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("expm1", np.expm1(d), (a,), _expm1_vjp, saved=(OUT,))
-
-
 def _sqrt_vjp(ctx, g, y):
     return (g / (y * 2.0),)
-
-
-@op
-def sqrt(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("sqrt", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("sqrt", np.sqrt(d), (a,), _sqrt_vjp, saved=(OUT,))
 
 
 def _rsqrt_vjp(ctx, g, y):
     return (g * y * y * y * -0.5,)
 
 
-@op
-def rsqrt(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("rsqrt", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("rsqrt", 1.0 / np.sqrt(d), (a,), _rsqrt_vjp, saved=(OUT,))
-
-
 def _reciprocal_vjp(ctx, g, y):
     return (-g * y * y,)
-
-
-@op
-def reciprocal(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("reciprocal", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("reciprocal", 1.0 / d, (a,), _reciprocal_vjp, saved=(OUT,))
 
 
 def _square_vjp(ctx, g, a):
     return (g * a * 2.0,)
 
 
-@op
-def square(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("square", a) from None
-    return record("square", np.square(d), (a,), _square_vjp, saved=(a,))
-
-
 def _abs_vjp(ctx, g, a):
     return (g * array_module(g).sign(a),)
-
-
-@op(methods=("abs", "__abs__"))
-def abs(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("abs", a) from None
-    return record("abs", np.abs(d), (a,), _abs_vjp, saved=(a,))
 
 
 def _sin_vjp(ctx, g, a):
     return (g * array_module(g).cos(a),)
 
 
-@op
-def sin(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("sin", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("sin", np.sin(d), (a,), _sin_vjp, saved=(a,))
-
-
 def _cos_vjp(ctx, g, a):
     return (-g * array_module(g).sin(a),)
-
-
-@op
-def cos(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("cos", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("cos", np.cos(d), (a,), _cos_vjp, saved=(a,))
 
 
 def _tanh_vjp(ctx, g, y):
     return (g * (1.0 - y * y),)
 
 
-@op(functional=True)
-def tanh(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("tanh", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("tanh", np.tanh(d), (a,), _tanh_vjp, saved=(OUT,))
-
-
 def _sigmoid_vjp(ctx, g, y):
     return (g * y * (1.0 - y),)
 
 
-@op(functional=True)
-def sigmoid(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("sigmoid", a) from None
-    d = float_array(d)  # integer/bool input: the default float dtype
-    return record("sigmoid", sigmoid_np(d), (a,), _sigmoid_vjp, saved=(OUT,))
+def _rsqrt_np(d):
+    return 1.0 / np.sqrt(d)
+
+
+def _reciprocal_np(d):
+    return 1.0 / d
+
+
+exp = unary("exp", np.exp, _exp_vjp, "out")
+log = unary("log", np.log, _log_vjp)
+log1p = unary("log1p", np.log1p, _log1p_vjp)
+expm1 = unary("expm1", np.expm1, _expm1_vjp, "out")
+sqrt = unary("sqrt", np.sqrt, _sqrt_vjp, "out")
+rsqrt = unary("rsqrt", _rsqrt_np, _rsqrt_vjp, "out")
+reciprocal = unary("reciprocal", _reciprocal_np, _reciprocal_vjp, "out")
+square = unary("square", np.square, _square_vjp, floats=False)
+abs = unary("abs", np.abs, _abs_vjp, floats=False, methods=("abs", "__abs__"))  # noqa: A001
+sin = unary("sin", np.sin, _sin_vjp)
+cos = unary("cos", np.cos, _cos_vjp)
+tanh = unary("tanh", np.tanh, _tanh_vjp, "out", functional=True)
+sigmoid = unary("sigmoid", sigmoid_np, _sigmoid_vjp, "out", functional=True)
+sign = unary("sign", np.sign, _zero_vjp, None, floats=False)
 
 
 def _softplus_vjp(ctx, g, a, beta):
@@ -457,15 +376,6 @@ def clamp(a, min=None, max=None):  # noqa: A002 (torch's names)
     if max is not None:
         mask &= d <= max
     return record("clamp", out, (a,), _mask_vjp, saved=(mask,))
-
-
-@op
-def sign(a):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("sign", a) from None
-    return record("sign", np.sign(d), (a,), _zero_vjp)
 
 
 # ---- binary selections -----------------------------------------------------------------------
