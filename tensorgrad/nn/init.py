@@ -45,7 +45,7 @@ def _check(tensor, fn):
 def _fill(tensor, values):
     """Copy ``values`` (a numpy array) into ``tensor`` in place, without recording a graph."""
     with no_grad():
-        tensor.copy_(tensor.new_tensor(np.asarray(values, dtype=tensor._data.dtype)))
+        tensor.copy_(values)  # one cast-and-copy into the tensor's memory
     return tensor
 
 
