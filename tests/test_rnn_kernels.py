@@ -83,8 +83,22 @@ def _tol(dtype):
     return dict(rtol=1e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
 
 
+def _f64(*arrays):
+    return [None if a is None else a.astype(np.float64) for a in arrays]
+
+
 def _leaf(a):
     return None if a is None else torch.tensor(np.asarray(a, np.float64), requires_grad=True)
+
+
+def _check_grads(outputs, out_grads, leaves, grads, dtype):
+    """Backpropagate Σ <output, its gradient> (None: not used) through the torch reference,
+    then compare the kernel's gradients with the leaves' (where a leaf is given)."""
+    sum(((o * torch.tensor(g, dtype=torch.float64)).sum()
+         for o, g in zip(outputs, out_grads) if g is not None)).backward()
+    for got, leaf in zip(grads, leaves):
+        if leaf is not None:
+            np.testing.assert_allclose(got, leaf.grad.numpy(), **_tol(dtype))
 
 
 # ---- LSTM --------------------------------------------------------------------------------------
@@ -99,8 +113,7 @@ def test_lstm_kernel(dtype, bias, peephole, with_dout):
     b = b if bias else None
     p = p if peephole else None
     hs, cs, acts, tcs = K.lstm_forward(xg, h0, c0, w, b, p)
-    out_r, hn_r, cn_r = ref_lstm(NP, *[None if a is None else a.astype(np.float64)
-                                   for a in (xg, h0, c0, w, b, p)])
+    out_r, hn_r, cn_r = ref_lstm(NP, *_f64(xg, h0, c0, w, b, p))
     np.testing.assert_allclose(hs[1:], out_r, **_tol(dtype))
     np.testing.assert_allclose(cs[-1], cn_r, **_tol(dtype))
     assert hs.dtype == dtype and acts.dtype == dtype
@@ -108,23 +121,9 @@ def test_lstm_kernel(dtype, bias, peephole, with_dout):
     dout, dhn, dcn = _arrays(rng, dtype, (T, B, H), (B, H), (B, H))
     dout = dout if with_dout else None
     dxg, dh0, dc0, dw, db, dp = K.lstm_backward(dout, dhn, dcn, hs, cs, acts, tcs, w, p)
-    L = [_leaf(a) for a in (xg, h0, c0, w, b, p)]
-    o, hn, cn = ref_lstm(torch, *L)
-    loss = (hn * torch.tensor(dhn, dtype=torch.float64)).sum() + \
-        (cn * torch.tensor(dcn, dtype=torch.float64)).sum()
-    if with_dout:
-        loss = loss + (o * torch.tensor(dout, dtype=torch.float64)).sum()
-    loss.backward()
-    tol = _tol(dtype)
-    np.testing.assert_allclose(dxg, L[0].grad.numpy(), **tol)
-    np.testing.assert_allclose(dh0, L[1].grad.numpy(), **tol)
-    np.testing.assert_allclose(dc0, L[2].grad.numpy(), **tol)
-    np.testing.assert_allclose(dw, L[3].grad.numpy(), **tol)
-    if bias:
-        np.testing.assert_allclose(db, L[4].grad.numpy(), **tol)
-    if peephole:
-        np.testing.assert_allclose(dp, L[5].grad.numpy(), **tol)
-    else:
+    L = [_leaf(a) for a in (xg, h0, c0, w, b, p)]  # b, p: None (not compared) when not used
+    _check_grads(ref_lstm(torch, *L), (dout, dhn, dcn), L, (dxg, dh0, dc0, dw, db, dp), dtype)
+    if not peephole:
         assert dp is None
 
 
@@ -139,8 +138,7 @@ def test_gru_kernel(dtype, reset_after, bias, with_dout):
     xg, h0, w, b = _arrays(rng, dtype, (T, B, 3 * H), (B, H), (3 * H, H), (3 * H,))
     b = b if bias else None
     hs, acts, aux = K.gru_forward(xg, h0, w, b, reset_after)
-    out_r, hn_r = ref_gru(NP, *[None if a is None else a.astype(np.float64) for a in (xg, h0, w, b)],
-                          reset_after)
+    out_r, hn_r = ref_gru(NP, *_f64(xg, h0, w, b), reset_after)
     np.testing.assert_allclose(hs[1:], out_r, **_tol(dtype))
     np.testing.assert_allclose(hs[-1], hn_r, **_tol(dtype))
 
@@ -148,17 +146,7 @@ def test_gru_kernel(dtype, reset_after, bias, with_dout):
     dout = dout if with_dout else None
     dxg, dh0, dw, db = K.gru_backward(dout, dhn, hs, acts, aux, w, reset_after)
     L = [_leaf(a) for a in (xg, h0, w, b)]
-    o, hn = ref_gru(torch, *L, reset_after)
-    loss = (hn * torch.tensor(dhn, dtype=torch.float64)).sum()
-    if with_dout:
-        loss = loss + (o * torch.tensor(dout, dtype=torch.float64)).sum()
-    loss.backward()
-    tol = _tol(dtype)
-    np.testing.assert_allclose(dxg, L[0].grad.numpy(), **tol)
-    np.testing.assert_allclose(dh0, L[1].grad.numpy(), **tol)
-    np.testing.assert_allclose(dw, L[2].grad.numpy(), **tol)
-    if bias:
-        np.testing.assert_allclose(db, L[3].grad.numpy(), **tol)
+    _check_grads(ref_gru(torch, *L, reset_after), (dout, dhn), L, (dxg, dh0, dw, db), dtype)
 
 
 # ---- RNN ---------------------------------------------------------------------------------------
@@ -171,20 +159,12 @@ def test_rnn_kernel(dtype, nl, bias):
     xg, h0, w, b = _arrays(rng, dtype, (T, B, H), (B, H), (H, H), (H,))
     b = b if bias else None
     hs = K.rnn_forward(xg, h0, w, b, nl)
-    out_r, hn_r = ref_rnn(NP, *[None if a is None else a.astype(np.float64) for a in (xg, h0, w, b)], nl)
+    out_r, hn_r = ref_rnn(NP, *_f64(xg, h0, w, b), nl)
     np.testing.assert_allclose(hs[1:], out_r, **_tol(dtype))
     dout, dhn = _arrays(rng, dtype, (T, B, H), (B, H))
     dxg, dh0, dw, db = K.rnn_backward(dout, dhn, hs, w, nl)
     L = [_leaf(a) for a in (xg, h0, w, b)]
-    o, hn = ref_rnn(torch, *L, nl)
-    ((o * torch.tensor(dout, dtype=torch.float64)).sum()
-     + (hn * torch.tensor(dhn, dtype=torch.float64)).sum()).backward()
-    tol = _tol(dtype)
-    np.testing.assert_allclose(dxg, L[0].grad.numpy(), **tol)
-    np.testing.assert_allclose(dh0, L[1].grad.numpy(), **tol)
-    np.testing.assert_allclose(dw, L[2].grad.numpy(), **tol)
-    if bias:
-        np.testing.assert_allclose(db, L[3].grad.numpy(), **tol)
+    _check_grads(ref_rnn(torch, *L, nl), (dout, dhn), L, (dxg, dh0, dw, db), dtype)
 
 
 def test_lstm_kernel_long_sequence_is_finite_and_linear_in_dout():
