@@ -51,10 +51,12 @@ def _run(tg_cls, torch_cls, kw, groups=False, steps=25, tg_kw=None):
         tparams, pparams = [tW, tb], [pW, pb]
     opt_t = tg_cls(tparams, **kw, **(tg_kw or {}))
     opt_p = torch_cls(pparams, **kw)
-    _steps(opt_t, _loss_tg, tW, tb, steps)
-    _steps(opt_p, _loss_torch, pW, pb, steps)
-    np.testing.assert_allclose(tW.detach().numpy(), pW.detach().numpy(), rtol=1e-11, atol=1e-12)
-    np.testing.assert_allclose(tb.detach().numpy(), pb.detach().numpy(), rtol=1e-11, atol=1e-12)
+    for _ in range(steps):  # in lockstep
+        _steps(opt_t, _loss_tg, tW, tb)
+        _steps(opt_p, _loss_torch, pW, pb)
+    for ours, theirs in ((tW, pW), (tb, pb)):
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-11,
+                                   atol=1e-12)
     # the parameters really moved
     assert not np.allclose(tW.detach().numpy(), W0)
     return opt_t, opt_p
