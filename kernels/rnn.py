@@ -112,104 +112,94 @@ def _handed(done, t, *d):
 # ============================================================================================
 # LSTM
 # ============================================================================================
+# In the numba loops ``a[n, k * H + j]`` is unit j of gate k for sample n (flat 2-D indexing:
+# a (B, G, H) view of the same memory made the loops up to 3x slower).  Sigmoids come from one
+# tanh: σ(x) = ½·tanh(x/2) + ½, so the sigmoid gates' pre-activations are scaled by ½ before
+# the tanh and mapped back by ``_sigmoids`` after it.
+
+@njit(inline="always")
+def _sigmoids(a, n, lo, hi, half):
+    """a[n, lo:hi] holds tanh(x/2): make it σ(x) = ½·tanh(x/2) + ½."""
+    for j in range(lo, hi):
+        a[n, j] = half * a[n, j] + half
+
+
+def _lstm_peep(peep, H, dt):
+    """The peephole weights as one row per gate (i, f, g, o), the g row zero; zeros if none."""
+    p = np.zeros((4, H), dt)
+    if peep is not None:
+        p[[0, 1, 3]] = peep
+    return p
+
 
 @njit(nogil=True)
-def _lstm_pre(g, xg, b, use_b, peep, use_peep, c_prev, half):
-    """g <- s ⊙ (g + xg + b + peep ⊙ c_prev), s = ½ on the sigmoid gates i, f, o and 1 on g."""
-    B = g.shape[0]
-    H = g.shape[1] // 4
+def _lstm_pre(g, xg, b, peep, use_peep, c_prev, scale):
+    """g <- s ⊙ (g + xg + b + peep ⊙ c_prev), gate by gate (s = ``scale[k]``)."""
+    B, H = c_prev.shape
     for n in range(B):
-        gr = g[n]
-        xr = xg[n]
-        if use_b:
-            for j in range(4 * H):
-                gr[j] += xr[j] + b[j]
-        else:
-            for j in range(4 * H):
-                gr[j] += xr[j]
-        if use_peep:
-            cp = c_prev[n]
+        for k in range(4):
             for j in range(H):
-                gr[j] += peep[0, j] * cp[j]
-                gr[H + j] += peep[1, j] * cp[j]
-                gr[3 * H + j] += peep[2, j] * cp[j]
-        for j in range(2 * H):
-            gr[j] *= half
-        for j in range(3 * H, 4 * H):
-            gr[j] *= half
+                v = g[n, k * H + j] + xg[n, k * H + j] + b[k * H + j]
+                if use_peep:
+                    v += peep[k, j] * c_prev[n, j]
+                g[n, k * H + j] = scale[k] * v
 
 
 @njit(nogil=True)
 def _lstm_post(a, c_prev, c, half):
-    """a holds tanh of the (scaled) pre-activations: turn i, f, o into sigmoids, then
+    """a holds tanh of the scaled pre-activations: turn i, f, o into sigmoids, then
     c = f ⊙ c_prev + i ⊙ g."""
-    B = a.shape[0]
-    H = a.shape[1] // 4
+    B, H = c.shape
     for n in range(B):
-        ar = a[n]
-        cp = c_prev[n]
-        cr = c[n]
-        for j in range(2 * H):
-            ar[j] = half * ar[j] + half
-        for j in range(3 * H, 4 * H):
-            ar[j] = half * ar[j] + half
+        _sigmoids(a, n, 0, 2 * H, half)
+        _sigmoids(a, n, 3 * H, 4 * H, half)
         for j in range(H):
-            cr[j] = ar[H + j] * cp[j] + ar[j] * ar[2 * H + j]
+            c[n, j] = a[n, H + j] * c_prev[n, j] + a[n, j] * a[n, 2 * H + j]
 
 
 @njit(nogil=True)
-def _lstm_bwd_step(a, c_prev, tc, dout, has_dout, dh, dc, d, peep, use_peep, one):
+def _lstm_bwd_step(a, c_prev, tc, dout, dh, dc, d, peep, use_peep, one):
     """One step of BPTT.  In: dh (grad of h_t from step t+1), dc (grad of c_t from step t+1),
-    dout (grad of the layer output at t).  Out: d (grads of the 4 pre-activations),
-    dc <- grad of c_{t-1} (through the cell and the peepholes); dh is left for the GEMM."""
-    B = a.shape[0]
-    H = a.shape[1] // 4
+    dout (grad of the layer output at t; zeros if none).  Out: d (grads of the 4
+    pre-activations), dc <- grad of c_{t-1} (through the cell and the peepholes); dh is left
+    for the GEMM."""
+    B, H = tc.shape
     for n in range(B):
-        ar = a[n]
-        dr = d[n]
-        cp = c_prev[n]
-        tr = tc[n]
-        dhr = dh[n]
-        dcr = dc[n]
         for j in range(H):
-            i = ar[j]
-            f = ar[H + j]
-            g = ar[2 * H + j]
-            o = ar[3 * H + j]
-            t = tr[j]
-            dhv = dhr[j]
-            if has_dout:
-                dhv += dout[n, j]
-            dct = dcr[j] + dhv * o * (one - t * t)
-            do = dhv * t * o * (one - o)
+            i, f, g, o = a[n, j], a[n, H + j], a[n, 2 * H + j], a[n, 3 * H + j]
+            t = tc[n, j]
+            dhv = dh[n, j] + dout[n, j]
+            dct = dc[n, j] + dhv * o * (one - t * t)
             di = dct * g * i * (one - i)
-            df = dct * cp[j] * f * (one - f)
-            dr[j] = di
-            dr[H + j] = df
-            dr[2 * H + j] = dct * i * (one - g * g)
-            dr[3 * H + j] = do
+            df = dct * c_prev[n, j] * f * (one - f)
+            do = dhv * t * o * (one - o)
+            d[n, j] = di
+            d[n, H + j] = df
+            d[n, 2 * H + j] = dct * i * (one - g * g)
+            d[n, 3 * H + j] = do
             dcp = dct * f
             if use_peep:
-                dcp += di * peep[0, j] + df * peep[1, j] + do * peep[2, j]
-            dcr[j] = dcp
+                dcp += di * peep[0, j] + df * peep[1, j] + do * peep[3, j]
+            dc[n, j] = dcp
 
 
-def _empty2(dtype):
-    return np.zeros((1, 1), dtype)
-
-
-def _start(T, B, H, dt, h0, bias, hs=None):
+def _start(T, B, H, dt, h0, bias, hs=None, G=1):
     """hs (T+1, B, H) (the caller's, e.g. a time-reversed view, or a new one) with hs[0] = h0,
-    and the bias as (use it, array)."""
+    and the bias as (given or not, the bias (G·H,), zeros if none)."""
     if hs is None:
         hs = np.empty((T + 1, B, H), dt)
     hs[0] = h0
-    return hs, bias is not None, (bias if bias is not None else np.zeros(1, dt))
+    return hs, bias is not None, (bias if bias is not None else np.zeros(G * H, dt))
 
 
 def _grad_state(s_n, B, H, dt):
     """The running gradient of a state: a copy of the incoming one, or zeros."""
     return np.zeros((B, H), dt) if s_n is None else np.array(s_n, dt, copy=True)
+
+
+def _dout(dout, t, zero):
+    """The output gradient at step t, zeros where the layer output gets none."""
+    return zero if dout is None else dout[t]
 
 
 @_single_blas_thread
@@ -228,19 +218,19 @@ def lstm_forward(xg, h0, c0, w_hh, b_hh=None, peep=None, ready=None, hs=None):
     H = G // 4
     dt = xg.dtype
     half = dt.type(0.5)
-    hs, use_b, bb = _start(T, B, H, dt, h0, b_hh, hs)
+    scale = np.array([0.5, 0.5, 1.0, 0.5], dt)  # sigmoid gates i, f, o; tanh gate g
+    hs, _, bb = _start(T, B, H, dt, h0, b_hh, hs, 4)
     cs = np.empty((T + 1, B, H), dt)
     cs[0] = c0
     acts = np.empty((T, B, G), dt)
     tcs = np.empty((T, B, H), dt)
     w_t = np.ascontiguousarray(w_hh.T)  # a transposed view makes the per-step GEMM ~1.5x slower
-    use_peep = peep is not None
-    pp = peep if use_peep else _empty2(dt)
+    pp = _lstm_peep(peep, H, dt)
     for t in range(T):
         _wait(ready, t)
         a = acts[t]
         np.matmul(hs[t], w_t, out=a)
-        _lstm_pre(a, xg[t], bb, use_b, pp, use_peep, cs[t], half)
+        _lstm_pre(a, xg[t], bb, pp, peep is not None, cs[t], scale)
         np.tanh(a, out=a)
         _lstm_post(a, cs[t], cs[t + 1], half)
         np.tanh(cs[t + 1], out=tcs[t])
@@ -267,14 +257,13 @@ def lstm_backward(dout, dh_n, dc_n, hs, cs, acts, tcs, w_hh, peep=None, need_w=T
     one = dt.type(1.0)
     dh = _grad_state(dh_n, B, H, dt)
     dc = _grad_state(dc_n, B, H, dt)
-    has_dout = dout is not None
     zero = np.zeros((B, H), dt)
     use_peep = peep is not None
-    pp = peep if use_peep else _empty2(dt)
+    pp = _lstm_peep(peep, H, dt)
     d = np.empty((T, B, G), dt) if d is None else d
     for t in range(T - 1, -1, -1):
-        _lstm_bwd_step(acts[t], cs[t], tcs[t], dout[t] if has_dout else zero, has_dout,
-                       dh, dc, d[t], pp, use_peep, one)
+        _lstm_bwd_step(acts[t], cs[t], tcs[t], _dout(dout, t, zero), dh, dc, d[t], pp, use_peep,
+                       one)
         _handed(done, t, d)
         np.matmul(d[t], w_hh, out=dh)
     dw, db = _weights(d, hs, need_w, done, T)
@@ -291,156 +280,101 @@ def lstm_backward(dout, dh_n, dc_n, hs, cs, acts, tcs, w_hh, peep=None, need_w=T
 # ============================================================================================
 
 @njit(nogil=True)
-def _gru_pre_rz(a, gh, xg, b, use_b, half):
-    """a[:, :2H] <- ½ (xg + gh + b) on the r, z columns."""
-    B = a.shape[0]
-    H = a.shape[1] // 3
+def _gru_pre_rz(a, gh, xg, b, half):
+    """a[:, r and z] <- ½ (xg + gh + b)."""
+    B, H = a.shape[0], a.shape[1] // 3
     for n in range(B):
-        ar = a[n]
-        xr = xg[n]
-        gr = gh[n]
-        if use_b:
-            for j in range(2 * H):
-                ar[j] = half * (xr[j] + gr[j] + b[j])
-        else:
-            for j in range(2 * H):
-                ar[j] = half * (xr[j] + gr[j])
+        for k in range(2):
+            for j in range(H):
+                a[n, k * H + j] = half * (xg[n, k * H + j] + gh[n, k * H + j] + b[k * H + j])
 
 
 @njit(nogil=True)
-def _gru_mid_after(a, xg, gh, b, use_b, ghn, half):
-    """r, z to sigmoids; ghn <- h W_hnᵀ + b_hn (saved); a[:, 2H:] <- x_n + r ⊙ ghn."""
-    B = a.shape[0]
-    H = a.shape[1] // 3
+def _gru_mid_after(a, xg, gh, b, ghn, half):
+    """r, z to sigmoids; ghn <- h W_hnᵀ + b_hn (saved); a[:, n] <- x_n + r ⊙ ghn."""
+    B, H = ghn.shape
     for n in range(B):
-        ar = a[n]
-        xr = xg[n]
-        gr = gh[n]
-        nr = ghn[n]
-        for j in range(2 * H):
-            ar[j] = half * ar[j] + half
+        _sigmoids(a, n, 0, 2 * H, half)
         for j in range(H):
-            v = gr[2 * H + j]
-            if use_b:
-                v += b[2 * H + j]
-            nr[j] = v
-            ar[2 * H + j] = xr[2 * H + j] + ar[j] * v
+            ghn[n, j] = gh[n, 2 * H + j] + b[2 * H + j]
+        for j in range(H):  # a loop of its own: ~1.5x faster than one loop doing both
+            a[n, 2 * H + j] = xg[n, 2 * H + j] + a[n, j] * ghn[n, j]
 
 
 @njit(nogil=True)
 def _gru_mid_before(a, h_prev, rh, half):
     """r, z to sigmoids; rh <- r ⊙ h_prev (saved, the input of the W_hn GEMM)."""
-    B = a.shape[0]
-    H = a.shape[1] // 3
+    B, H = h_prev.shape
     for n in range(B):
-        ar = a[n]
-        hr = h_prev[n]
-        rr = rh[n]
-        for j in range(2 * H):
-            ar[j] = half * ar[j] + half
+        _sigmoids(a, n, 0, 2 * H, half)
         for j in range(H):
-            rr[j] = ar[j] * hr[j]
+            rh[n, j] = a[n, j] * h_prev[n, j]
 
 
 @njit(nogil=True)
-def _gru_pre_n_before(a, xg, ghn, b, use_b):
-    """a[:, 2H:] <- x_n + (r ⊙ h) W_hnᵀ + b_hn."""
-    B = a.shape[0]
-    H = a.shape[1] // 3
+def _gru_pre_n_before(a, xg, ghn, b):
+    """a[:, n] <- x_n + (r ⊙ h) W_hnᵀ + b_hn."""
+    B, H = ghn.shape
     for n in range(B):
-        ar = a[n]
-        xr = xg[n]
-        gr = ghn[n]
         for j in range(H):
-            v = xr[2 * H + j] + gr[j]
-            if use_b:
-                v += b[2 * H + j]
-            ar[2 * H + j] = v
+            a[n, 2 * H + j] = xg[n, 2 * H + j] + ghn[n, j] + b[2 * H + j]
 
 
 @njit(nogil=True)
 def _gru_post(a, h_prev, h):
     """h = (1 - z) ⊙ n + z ⊙ h_prev = n + z ⊙ (h_prev - n)."""
-    B = a.shape[0]
-    H = a.shape[1] // 3
+    B, H = h_prev.shape
     for n in range(B):
-        ar = a[n]
-        hp = h_prev[n]
-        hr = h[n]
         for j in range(H):
-            nn = ar[2 * H + j]
-            hr[j] = nn + ar[H + j] * (hp[j] - nn)
+            nn = a[n, 2 * H + j]
+            h[n, j] = nn + a[n, H + j] * (h_prev[n, j] - nn)
+
+
+@njit(inline="always")
+def _gru_bwd_zn(a, h_prev, dout, dh, n, j, H, one):
+    """At (n, j): the gradients of the z and n pre-activations; dh <- its direct part dh ⊙ z
+    (the GEMM through W_hh is added by the caller)."""
+    z, nn = a[n, H + j], a[n, 2 * H + j]
+    dhv = dh[n, j] + dout[n, j]
+    dh[n, j] = dhv * z
+    return dhv * (h_prev[n, j] - nn) * z * (one - z), dhv * (one - z) * (one - nn * nn)
 
 
 @njit(nogil=True)
-def _gru_bwd_after(a, h_prev, ghn, dout, has_dout, dh, dx, dgh, one):
-    """BPTT step, reset_after=True.  dh in: grad of h_t from t+1; out: its direct part dh ⊙ z
-    (the GEMM dgh W_hh is added by the caller).  dx: grads of x-side pre-activations,
-    dgh: grads of the h-side GEMM output (r, z like dx; n part is dx_n ⊙ r)."""
-    B = a.shape[0]
-    H = a.shape[1] // 3
+def _gru_bwd_after(a, h_prev, ghn, dout, dh, dx, dgh, one):
+    """BPTT step, reset_after=True.  dh in: grad of h_t from t+1 (dout: of the output at t).
+    dx: grads of x-side pre-activations, dgh: grads of the h-side GEMM output (r, z like dx;
+    n part is dx_n ⊙ r)."""
+    B, H = h_prev.shape
     for n in range(B):
-        ar = a[n]
-        hp = h_prev[n]
-        gn = ghn[n]
-        dhr = dh[n]
-        dxr = dx[n]
-        dgr = dgh[n]
         for j in range(H):
-            r = ar[j]
-            z = ar[H + j]
-            nn = ar[2 * H + j]
-            dhv = dhr[j]
-            if has_dout:
-                dhv += dout[n, j]
-            dpn = dhv * (one - z) * (one - nn * nn)
-            dz = dhv * (hp[j] - nn) * z * (one - z)
-            dr = dpn * gn[j] * r * (one - r)
-            dxr[j] = dr
-            dxr[H + j] = dz
-            dxr[2 * H + j] = dpn
-            dgr[j] = dr
-            dgr[H + j] = dz
-            dgr[2 * H + j] = dpn * r
-            dhr[j] = dhv * z
+            dz, dpn = _gru_bwd_zn(a, h_prev, dout, dh, n, j, H, one)
+            r = a[n, j]
+            dr = dpn * ghn[n, j] * r * (one - r)
+            dx[n, j] = dgh[n, j] = dr
+            dx[n, H + j] = dgh[n, H + j] = dz
+            dx[n, 2 * H + j] = dpn
+            dgh[n, 2 * H + j] = dpn * r
 
 
 @njit(nogil=True)
-def _gru_bwd_before_1(a, h_prev, dout, has_dout, dh, dx, one):
+def _gru_bwd_before_1(a, h_prev, dout, dh, dx, one):
     """BPTT step, reset_after=False, part 1: dz, dn pre-activations; dh <- dh ⊙ z."""
-    B = a.shape[0]
-    H = a.shape[1] // 3
+    B, H = h_prev.shape
     for n in range(B):
-        ar = a[n]
-        hp = h_prev[n]
-        dhr = dh[n]
-        dxr = dx[n]
         for j in range(H):
-            z = ar[H + j]
-            nn = ar[2 * H + j]
-            dhv = dhr[j]
-            if has_dout:
-                dhv += dout[n, j]
-            dxr[H + j] = dhv * (hp[j] - nn) * z * (one - z)
-            dxr[2 * H + j] = dhv * (one - z) * (one - nn * nn)
-            dhr[j] = dhv * z
+            dx[n, H + j], dx[n, 2 * H + j] = _gru_bwd_zn(a, h_prev, dout, dh, n, j, H, one)
 
 
 @njit(nogil=True)
 def _gru_bwd_before_2(a, h_prev, drh, dh, dx, one):
     """Part 2: from d(r ⊙ h): dr pre-activation, and dh += d(r ⊙ h) ⊙ r."""
-    B = a.shape[0]
-    H = a.shape[1] // 3
+    B, H = h_prev.shape
     for n in range(B):
-        ar = a[n]
-        hp = h_prev[n]
-        dq = drh[n]
-        dhr = dh[n]
-        dxr = dx[n]
         for j in range(H):
-            r = ar[j]
-            dxr[j] = dq[j] * hp[j] * r * (one - r)
-            dhr[j] += dq[j] * r
+            r = a[n, j]
+            dx[n, j] = drh[n, j] * h_prev[n, j] * r * (one - r)
+            dh[n, j] += drh[n, j] * r
 
 
 @_single_blas_thread
@@ -456,7 +390,7 @@ def gru_forward(xg, h0, w_hh, b_hh=None, reset_after=True, ready=None, hs=None, 
     H = G // 3
     dt = xg.dtype
     half = dt.type(0.5)
-    hs, use_b, bb = _start(T, B, H, dt, h0, b_hh, hs)
+    hs, _, bb = _start(T, B, H, dt, h0, b_hh, hs, 3)
     acts = np.empty((T, B, G), dt)
     aux = np.empty((T, B, H), dt) if aux is None else aux
     # reset_after: one GEMM for all three gates; else r, z first, then (r ⊙ h) W_hnᵀ
@@ -468,14 +402,14 @@ def gru_forward(xg, h0, w_hh, b_hh=None, reset_after=True, ready=None, hs=None, 
         _wait(ready, t)
         a = acts[t]
         np.matmul(hs[t], w_t, out=gh)
-        _gru_pre_rz(a, gh, xg[t], bb, use_b, half)
+        _gru_pre_rz(a, gh, xg[t], bb, half)
         np.tanh(a[:, :2 * H], out=a[:, :2 * H])
         if reset_after:
-            _gru_mid_after(a, xg[t], gh, bb, use_b, aux[t], half)
+            _gru_mid_after(a, xg[t], gh, bb, aux[t], half)
         else:
             _gru_mid_before(a, hs[t], aux[t], half)
             np.matmul(aux[t], w_n_t, out=ghn)
-            _gru_pre_n_before(a, xg[t], ghn, bb, use_b)
+            _gru_pre_n_before(a, xg[t], ghn, bb)
         np.tanh(a[:, 2 * H:], out=a[:, 2 * H:])
         _gru_post(a, hs[t], hs[t + 1])
     return hs, acts, aux
@@ -494,7 +428,6 @@ def gru_backward(dout, dh_n, hs, acts, aux, w_hh, reset_after=True, need_w=True,
     dt = acts.dtype
     one = dt.type(1.0)
     dh = _grad_state(dh_n, B, H, dt)
-    has_dout = dout is not None
     zero = np.zeros((B, H), dt)
     tmp = np.empty((B, H), dt)
     # reset_after: the h-side GEMM output's gradient differs from dx in the n columns
@@ -506,13 +439,13 @@ def gru_backward(dout, dh_n, hs, acts, aux, w_hh, reset_after=True, need_w=True,
     w_rz, w_n = w_hh[:2 * H], w_hh[2 * H:]
     drh = np.empty((B, H), dt)
     for t in range(T - 1, -1, -1):
-        dzt = dout[t] if has_dout else zero
+        dzt = _dout(dout, t, zero)
         if reset_after:
-            _gru_bwd_after(acts[t], hs[t], aux[t], dzt, has_dout, dh, dx[t], dgh[t], one)
+            _gru_bwd_after(acts[t], hs[t], aux[t], dzt, dh, dx[t], dgh[t], one)
             _handed(done, t, dx, dgh)
             np.matmul(dgh[t], w_hh, out=tmp)
         else:
-            _gru_bwd_before_1(acts[t], hs[t], dzt, has_dout, dh, dx[t], one)
+            _gru_bwd_before_1(acts[t], hs[t], dzt, dh, dx[t], one)
             np.matmul(dx[t][:, 2 * H:], w_n, out=drh)
             _gru_bwd_before_2(acts[t], hs[t], drh, dh, dx[t], one)
             _handed(done, t, dx, dgh)

@@ -34,6 +34,15 @@ def _param(x, like=None):
     return _wrap(np.asarray(x, dtype=dt))
 
 
+def _broadcast(*params):
+    """Elementwise parameters as tensors (of the first one's float dtype), expanded to their
+    broadcast shape."""
+    first = _param(params[0])
+    ts = [first] + [_param(p, first) for p in params[1:]]
+    shape = np.broadcast_shapes(*(tuple(t.shape) for t in ts))
+    return [t.expand(shape) for t in ts]
+
+
 def _shape(s):
     if isinstance(s, int):
         return (s,)
@@ -99,19 +108,15 @@ class Normal(Distribution):
     _shown = ("loc", "scale")
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = _param(loc), _param(scale, loc)
-        shape = np.broadcast_shapes(tuple(self.loc.shape), tuple(self.scale.shape))
-        self.loc, self.scale = self.loc.expand(shape), self.scale.expand(shape)
-        super().__init__(shape, (), validate_args)
+        self.loc, self.scale = _broadcast(loc, scale)
+        super().__init__(self.loc.shape, (), validate_args)
         self._check(self.scale._data > 0, "scale > 0", self.scale)
 
     @property
     def mean(self):
         return self.loc
 
-    @property
-    def mode(self):
-        return self.loc
+    mode = mean
 
     @property
     def variance(self):
@@ -149,10 +154,8 @@ class Uniform(Distribution):
     _shown = ("low", "high")
 
     def __init__(self, low, high, validate_args=None):
-        self.low, self.high = _param(low), _param(high, low)
-        shape = np.broadcast_shapes(tuple(self.low.shape), tuple(self.high.shape))
-        self.low, self.high = self.low.expand(shape), self.high.expand(shape)
-        super().__init__(shape, (), validate_args)
+        self.low, self.high = _broadcast(low, high)
+        super().__init__(self.low.shape, (), validate_args)
         self._check(self.low._data < self.high._data, "low < high", (self.low, self.high))
 
     @property

@@ -208,7 +208,21 @@ def can_cast(frm, to):
 
 
 # ---- finfo / iinfo -------------------------------------------------------------------------
-class finfo:
+class _TypeInfo:
+    """What finfo and iinfo share: ``bits``, ``max``, ``min`` as Python numbers (``_number``)
+    and the ``dtype`` name, read from numpy's finfo/iinfo."""
+
+    _number = float
+
+    def _read(self, info):
+        self.bits = int(info.bits)
+        self.max = self._number(info.max)
+        self.min = self._number(info.min)
+        self.dtype = info.dtype.name
+        return info
+
+
+class finfo(_TypeInfo):
     """``tg.finfo(dtype)``: bits, eps, max, min, tiny (= smallest_normal), resolution, as
     Python floats (PyTorch's); ``tg.finfo()`` describes the default float dtype."""
 
@@ -217,14 +231,10 @@ class finfo:
         if dt.kind not in "fc":
             raise TypeError(f"tg.finfo() requires a floating point input type, got "
                             f"{name(dt)}. Use tg.iinfo to handle integer types")
-        fi = np.finfo(dt)
-        self.bits = int(fi.bits)
+        fi = self._read(np.finfo(dt))
         self.eps = float(fi.eps)
-        self.max = float(fi.max)
-        self.min = float(fi.min)
         self.tiny = self.smallest_normal = float(fi.smallest_normal)
         self.resolution = 10.0 ** -int(fi.precision)
-        self.dtype = fi.dtype.name
 
     def __repr__(self):
         return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
@@ -232,8 +242,10 @@ class finfo:
                 f"dtype={self.dtype})")
 
 
-class iinfo:
+class iinfo(_TypeInfo):
     """``tg.iinfo(dtype)``: bits, max, min (Python ints), as PyTorch."""
+
+    _number = int
 
     def __init__(self, type):  # noqa: A002 (torch's name)
         dt = as_dtype(type, "iinfo")
@@ -242,11 +254,7 @@ class iinfo:
         if dt.kind not in "iu":
             raise TypeError(f"tg.iinfo() requires an integer input type, got {name(dt)}. "
                             f"Use tg.finfo to handle floating point types")
-        ii = np.iinfo(dt)
-        self.bits = int(ii.bits)
-        self.max = int(ii.max)
-        self.min = int(ii.min)
-        self.dtype = dt.name
+        self._read(np.iinfo(dt))
 
     def __repr__(self):
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

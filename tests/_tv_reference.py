@@ -2,6 +2,8 @@
 torchvision itself can't be imported beside the test environment's torch). Imported only by
 tests that have already called ``pytest.importorskip("torch")``; their state_dict keys are
 checked against tests/data/torchvision_models.json, which torchvision itself wrote."""
+from collections import OrderedDict
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -129,14 +131,10 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-class BasicConv2d(nn.Module):
-    def __init__(self, i, o, **kw):
-        super().__init__()
-        self.conv = nn.Conv2d(i, o, bias=False, **kw)
-        self.bn = nn.BatchNorm2d(o, eps=0.001)
-
-    def forward(self, x):
-        return F.relu(self.bn(self.conv(x)))
+def BasicConv2d(i, o, **kw):  # noqa: N802 (torchvision's module name)
+    """conv (no bias) → BatchNorm2d(eps=0.001) → ReLU, with torchvision's keys conv.*, bn.*."""
+    return nn.Sequential(OrderedDict(conv=nn.Conv2d(i, o, bias=False, **kw),
+                                     bn=nn.BatchNorm2d(o, eps=0.001), relu=nn.ReLU()))
 
 
 class Inception(nn.Module):
@@ -193,18 +191,20 @@ class GoogLeNet(nn.Module):
         self.dropout = nn.Dropout(0.2)
         self.fc = nn.Linear(1024, num_classes)
 
+    # the trunk in order, and the auxiliary heads that read it after a given stage (training)
+    TRUNK = ("conv1", "maxpool1", "conv2", "conv3", "maxpool2", "inception3a", "inception3b",
+             "maxpool3", "inception4a", "inception4b", "inception4c", "inception4d",
+             "inception4e", "maxpool4", "inception5a", "inception5b", "avgpool")
+    TAPS = {"inception4a": "aux1", "inception4d": "aux2"}
+
     def forward(self, x):
-        x = self.maxpool1(self.conv1(x))
-        x = self.maxpool2(self.conv3(self.conv2(x)))
-        x = self.maxpool3(self.inception3b(self.inception3a(x)))
-        x = self.inception4a(x)
-        aux = self.aux_logits and self.training
-        a1 = self.aux1(x) if aux else None
-        x = self.inception4d(self.inception4c(self.inception4b(x)))
-        a2 = self.aux2(x) if aux else None
-        x = self.inception5b(self.inception5a(self.maxpool4(self.inception4e(x))))
-        x = self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
-        return (x, a2, a1) if aux else x
+        aux = {}
+        for name in self.TRUNK:
+            x = getattr(self, name)(x)
+            if name in self.TAPS and self.aux_logits and self.training:
+                aux[self.TAPS[name]] = getattr(self, self.TAPS[name])(x)
+        x = self.fc(self.dropout(torch.flatten(x, 1)))
+        return (x, aux["aux2"], aux["aux1"]) if aux else x
 
 
 class CifarResNet(nn.Module):

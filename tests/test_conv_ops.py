@@ -382,20 +382,21 @@ def test_pool_modules():
     assert idx.dtype == np.int64 and idx.shape == y.shape
 
 
-def test_empty_batch_flows_through_conv_and_pools():
-    x = tg.tensor(np.zeros((0, 3, 8, 8)), requires_grad=True)
-    w = tg.tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+@pytest.mark.parametrize("cin,cout,size", [(3, 4, 8), (16, 16, 12)])  # 16→16: the Winograd path
+def test_empty_batch_flows_through_conv_and_pools(cin, cout, size):
+    x = tg.tensor(np.zeros((0, cin, size, size)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((cout, cin, 3, 3)), requires_grad=True)
     y = C.conv2d(x, w, padding=1)
-    assert y.shape == (0, 4, 8, 8)
+    assert y.shape == (0, cout, size, size)
     y.sum().backward()
-    assert x.grad.shape == (0, 3, 8, 8) and np.all(w.grad.detach().numpy() == 0)
+    assert x.grad.shape == (0, cin, size, size) and np.all(w.grad.detach().numpy() == 0)
     for f in (lambda t: P.max_pool2d(t, 2), lambda t: P.max_pool2d(t, 3, 1, 1),
               lambda t: P.avg_pool2d(t, 2), lambda t: P.adaptive_avg_pool2d(t, 2)):
         x.grad = None
         y = f(x)
-        assert y.shape[:2] == (0, 3)
+        assert y.shape[:2] == (0, cin)
         y.sum().backward()
-        assert x.grad.shape == (0, 3, 8, 8)
+        assert x.grad.shape == (0, cin, size, size)
 
 
 def test_mixed_dtypes_promote_to_float64_like_every_op():

@@ -95,14 +95,15 @@ def test_glove_learns_planted_analogies_and_its_loss_falls():
                                g.C[g.wv.key_to_index["r0c0"]])
 
 
-def test_glove_bad_input():
-    with pytest.raises(ValueError, match="corpus is empty"):
-        GloVe([], progress=False)
-    with pytest.raises(ValueError, match="min_count=3 leaves no vocabulary"):
-        GloVe([["a", "b"]], min_count=3, progress=False)
-    with pytest.raises(ValueError, match="no two words share a window"):
-        GloVe([["a"], ["b"], ["a"]], min_count=1, progress=False)
-    with pytest.raises(ValueError, match="window must be a positive integer"):
-        GloVe(window=0)
-    with pytest.raises(RuntimeError, match="build_vocab"):
-        GloVe(progress=False).train()
+@pytest.mark.parametrize("make,error,match", [
+    (lambda: GloVe([], progress=False), ValueError, "corpus is empty"),
+    (lambda: GloVe([["a", "b"]], min_count=3, progress=False), ValueError,
+     "min_count=3 leaves no vocabulary"),
+    (lambda: GloVe([["a"], ["b"], ["a"]], min_count=1, progress=False), ValueError,
+     "no two words share a window"),
+    (lambda: GloVe(window=0), ValueError, "window must be a positive integer"),
+    (lambda: GloVe(progress=False).train(), RuntimeError, "build_vocab"),
+], ids=["empty", "min_count", "no_pairs", "window", "untrained"])
+def test_glove_bad_input(make, error, match):
+    with pytest.raises(error, match=match):
+        make()

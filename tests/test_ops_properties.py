@@ -33,6 +33,17 @@ def _vals(seed, shape, away_from_zero=False):
     return x
 
 
+def _backward_like_torch(out, tout, go, leaves):
+    """Backpropagate go through our result and torch's; compare the results and, for each
+    (ours, torch's) leaf, the gradients (float64)."""
+    out.backward(tg.tensor(go, dtype=tg.float64))
+    tout.backward(torch.tensor(go))
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-7, atol=1e-12)
+    for t, x in leaves:
+        assert t.grad.shape == t.shape
+        np.testing.assert_allclose(t.grad.detach().numpy(), x.grad.numpy(), rtol=1e-7, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", list(BINARY))
 @SETTINGS
 @given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=3),
@@ -46,16 +57,9 @@ def test_binary_ops_broadcast_like_torch(name, shapes, seed):
     tb = tg.tensor(b, dtype=tg.float64, requires_grad=True)
     out = fn(tg, ta, tb)
     assert out.shape == shapes.result_shape
-    go = _vals(seed + 2, out.shape)
-    out.backward(tg.tensor(go, dtype=tg.float64))
     xa = torch.tensor(a, requires_grad=True)
     xb = torch.tensor(b, requires_grad=True)
-    tout = fn(torch, xa, xb)
-    tout.backward(torch.tensor(go))
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-7, atol=1e-12)
-    for t, x in ((ta, xa), (tb, xb)):
-        assert t.grad.shape == t.shape
-        np.testing.assert_allclose(t.grad.detach().numpy(), x.grad.numpy(), rtol=1e-7, atol=1e-12)
+    _backward_like_torch(out, fn(torch, xa, xb), _vals(seed + 2, out.shape), ((ta, xa), (tb, xb)))
 
 
 REDUCTIONS = {
@@ -100,11 +104,7 @@ def test_reductions_like_torch(name, sdk, seed):
     else:
         tout = fn(torch, xa, dims, keep)
     assert out.shape == tuple(tout.shape)
-    go = _vals(seed + 3, out.shape)
-    out.backward(tg.tensor(go, dtype=tg.float64))
-    tout.backward(torch.tensor(go))
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-7, atol=1e-12)
-    np.testing.assert_allclose(ta.grad.detach().numpy(), xa.grad.numpy(), rtol=1e-7, atol=1e-12)
+    _backward_like_torch(out, tout, _vals(seed + 3, out.shape), ((ta, xa),))
 
 
 @SETTINGS
@@ -211,12 +211,7 @@ def test_matmul_random_batch_broadcasting_like_torch(data):
     xa, xb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
     out, tout = ta @ tb, xa @ xb
     assert out.shape == tuple(tout.shape)
-    go = _vals(seed + 2, out.shape)
-    out.backward(tg.tensor(go, dtype=tg.float64))
-    tout.backward(torch.tensor(go))
-    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-7, atol=1e-12)
-    np.testing.assert_allclose(ta.grad.detach().numpy(), xa.grad.numpy(), rtol=1e-7, atol=1e-12)
-    np.testing.assert_allclose(tb.grad.detach().numpy(), xb.grad.numpy(), rtol=1e-7, atol=1e-12)
+    _backward_like_torch(out, tout, _vals(seed + 2, out.shape), ((ta, xa), (tb, xb)))
 
 
 @st.composite

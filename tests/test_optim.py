@@ -33,6 +33,14 @@ def _params():
     return (tW, tb), (pW, pb)
 
 
+def _steps(opt, loss, W, b, n=1):
+    """n optimizer steps on the test loss (``_loss_tg`` or ``_loss_torch``) of W, b."""
+    for _ in range(n):
+        opt.zero_grad()
+        loss(W, b).backward()
+        opt.step()
+
+
 def _run(tg_cls, torch_cls, kw, groups=False, steps=25, tg_kw=None):
     (tW, tb), (pW, pb) = _params()
     if groups:  # a second group with its own lr (and for SGD, its own momentum)
@@ -43,15 +51,12 @@ def _run(tg_cls, torch_cls, kw, groups=False, steps=25, tg_kw=None):
         tparams, pparams = [tW, tb], [pW, pb]
     opt_t = tg_cls(tparams, **kw, **(tg_kw or {}))
     opt_p = torch_cls(pparams, **kw)
-    for _ in range(steps):
-        opt_t.zero_grad()
-        _loss_tg(tW, tb).backward()
-        opt_t.step()
-        opt_p.zero_grad()
-        _loss_torch(pW, pb).backward()
-        opt_p.step()
-    np.testing.assert_allclose(tW.detach().numpy(), pW.detach().numpy(), rtol=1e-11, atol=1e-12)
-    np.testing.assert_allclose(tb.detach().numpy(), pb.detach().numpy(), rtol=1e-11, atol=1e-12)
+    for _ in range(steps):  # in lockstep
+        _steps(opt_t, _loss_tg, tW, tb)
+        _steps(opt_p, _loss_torch, pW, pb)
+    for ours, theirs in ((tW, pW), (tb, pb)):
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-11,
+                                   atol=1e-12)
     # the parameters really moved
     assert not np.allclose(tW.detach().numpy(), W0)
     return opt_t, opt_p
@@ -68,12 +73,6 @@ SGD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("kw", SGD_CASES)
-@pytest.mark.parametrize("groups", [False, True])
-def test_sgd_matches_torch(kw, groups):
-    _run(tg.optim.SGD, torch.optim.SGD, kw, groups)
-
-
 RMS_CASES = [
     dict(lr=0.01),
     dict(lr=0.01, alpha=0.9, eps=1e-6),
@@ -81,13 +80,6 @@ RMS_CASES = [
     dict(lr=0.01, centered=True),
     dict(lr=0.005, centered=True, momentum=0.5, weight_decay=0.1),
 ]
-
-
-@pytest.mark.parametrize("kw", RMS_CASES)
-@pytest.mark.parametrize("groups", [False, True])
-def test_rmsprop_matches_torch(kw, groups):
-    _run(tg.optim.RMSprop, torch.optim.RMSprop, kw, groups)
-
 
 ADAM_CASES = [
     dict(lr=0.01),
@@ -98,10 +90,16 @@ ADAM_CASES = [
 ]
 
 
-@pytest.mark.parametrize("kw", ADAM_CASES)
+MATCH_CASES = [pytest.param(name, kw, id=f"{name}-{i}")
+               for name, table in (("SGD", SGD_CASES), ("RMSprop", RMS_CASES), ("Adam", ADAM_CASES))
+               for i, kw in enumerate(table)]
+
+
+@pytest.mark.parametrize("name,kw", MATCH_CASES)
 @pytest.mark.parametrize("groups", [False, True])
-def test_adam_matches_torch(kw, groups):
-    _run(tg.optim.Adam, torch.optim.Adam, kw, groups)
+def test_optimizer_matches_torch(name, kw, groups):
+    """SGD, RMSprop and Adam (one and two parameter groups) follow torch.optim step by step."""
+    _run(getattr(tg.optim, name), getattr(torch.optim, name), kw, groups)
 
 
 @pytest.mark.parametrize("kw", [dict(lr=0.01), dict(lr=0.01, weight_decay=0.3, amsgrad=True)])
@@ -171,10 +169,7 @@ def test_state_dict_round_trip_continues_identically(cls, kw):
     """Run 10 steps, save, load into a fresh optimizer on copies, run 10 more on both: equal."""
     (tW, tb), _ = _params()
     opt = cls([{"params": [tW]}, {"params": [tb], "lr": 0.003}], **kw)
-    for _ in range(10):
-        opt.zero_grad()
-        _loss_tg(tW, tb).backward()
-        opt.step()
+    _steps(opt, _loss_tg, tW, tb, 10)
     sd = opt.state_dict()
     assert set(sd) == {"state", "param_groups"}
     assert sd["param_groups"][0]["params"] == [0] and sd["param_groups"][1]["params"] == [1]
@@ -188,10 +183,7 @@ def test_state_dict_round_trip_continues_identically(cls, kw):
     snap = {k: {kk: (vv.detach().numpy().copy() if hasattr(vv, "data") else vv) for kk, vv in v.items()}
             for k, v in sd["state"].items()}
     for o, (w, b) in ((opt, (tW, tb)), (opt2, (cW, cb))):
-        for _ in range(10):
-            o.zero_grad()
-            _loss_tg(w, b).backward()
-            o.step()
+        _steps(o, _loss_tg, w, b, 10)
     np.testing.assert_array_equal(tW.detach().numpy(), cW.detach().numpy())
     np.testing.assert_array_equal(tb.detach().numpy(), cb.detach().numpy())
     for k, v in sd["state"].items():
@@ -219,10 +211,7 @@ def test_torch_state_dict_loads():
     """A PyTorch Adam state dict (converted to numpy) drives the same continuation."""
     (tW, tb), (pW, pb) = _params()
     op = torch.optim.Adam([pW, pb], lr=0.01)
-    for _ in range(3):
-        op.zero_grad()
-        _loss_torch(pW, pb).backward()
-        op.step()
+    _steps(op, _loss_torch, pW, pb, 3)
     sp = op.state_dict()
     conv = {"state": {k: {kk: (vv.numpy() if torch.is_tensor(vv) else vv) for kk, vv in v.items()}
                       for k, v in sp["state"].items()},
@@ -231,13 +220,8 @@ def test_torch_state_dict_loads():
     tb.data[...] = pb.detach().numpy()
     ot = tg.optim.Adam([tW, tb])
     ot.load_state_dict(conv)
-    for _ in range(3):
-        op.zero_grad()
-        _loss_torch(pW, pb).backward()
-        op.step()
-        ot.zero_grad()
-        _loss_tg(tW, tb).backward()
-        ot.step()
+    _steps(op, _loss_torch, pW, pb, 3)
+    _steps(ot, _loss_tg, tW, tb, 3)
     np.testing.assert_allclose(tW.detach().numpy(), pW.detach().numpy(), rtol=1e-11)
 
 

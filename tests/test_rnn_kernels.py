@@ -1,7 +1,7 @@
 """Fused recurrent kernels (kernels/rnn.py) against plain references.
 
-Forward: a straightforward numpy cell loop (standard sigmoid, no tricks).  Backward: the same
-recurrence written with torch ops in float64 and differentiated by torch autograd (torch is a
+Forward: a straightforward cell loop (standard sigmoid, no tricks) on numpy arrays.  Backward:
+the same loop run on torch tensors in float64 and differentiated by torch autograd (torch is a
 test oracle only).  Both float32 and float64, every variant (GRU reset_after both ways, LSTM
 with and without peepholes, RNN tanh/relu, with and without bias, with and without output
 gradient).
@@ -13,103 +13,66 @@ from _torch import torch
 from tensorgrad.kernels import rnn as K
 
 
-def sig(x):
-    return 1.0 / (1.0 + np.exp(-x))
+class NP:
+    """The numpy functions the references call, under torch's names (the references run on
+    ``NP`` for the forward checks and on ``torch`` for the gradients)."""
+    tanh = staticmethod(np.tanh)
+    stack = staticmethod(np.stack)
+
+    @staticmethod
+    def sigmoid(x):
+        return 1.0 / (1.0 + np.exp(-x))
+
+    @staticmethod
+    def relu(x):
+        return np.maximum(x, 0)
 
 
-# ---- plain numpy references (forward) ---------------------------------------------------------
-def ref_lstm(xg, h0, c0, w, b, peep):
-    T = xg.shape[0]
-    H = h0.shape[1]
+def _gates(g, n):
+    H = g.shape[1] // n
+    return [g[:, k * H:(k + 1) * H] for k in range(n)]
+
+
+# ---- plain references: standard sigmoid, no tricks, one step at a time -------------------------
+def ref_lstm(xp, xg, h0, c0, w, b, peep):
     h, c = h0, c0
     outs = []
-    for t in range(T):
-        g = xg[t] + h @ w.T + (0 if b is None else b)
+    for t in range(xg.shape[0]):
+        gi, gf, gg, go = _gates(xg[t] + h @ w.T + (0 if b is None else b), 4)
         if peep is not None:
-            g = g.copy()
-            g[:, :H] += peep[0] * c
-            g[:, H:2 * H] += peep[1] * c
-            g[:, 3 * H:] += peep[2] * c
-        i, f, gg, o = sig(g[:, :H]), sig(g[:, H:2 * H]), np.tanh(g[:, 2 * H:3 * H]), sig(g[:, 3 * H:])
-        c = f * c + i * gg
-        h = o * np.tanh(c)
+            gi, gf, go = gi + peep[0] * c, gf + peep[1] * c, go + peep[2] * c
+        c = xp.sigmoid(gf) * c + xp.sigmoid(gi) * xp.tanh(gg)
+        h = xp.sigmoid(go) * xp.tanh(c)
         outs.append(h)
-    return np.stack(outs), h, c
+    return xp.stack(outs), h, c
 
 
-def ref_gru(xg, h0, w, b, reset_after):
-    T = xg.shape[0]
-    H = h0.shape[1]
-    bb = np.zeros(3 * H) if b is None else b
+def ref_gru(xp, xg, h0, w, b, reset_after):
+    w_r, w_z, w_n = _gates(w.T, 3)
+    b_r, b_z, b_n = _gates((0 * w[:, 0] if b is None else b)[None], 3)
     h = h0
     outs = []
-    for t in range(T):
-        x = xg[t]
-        r = sig(x[:, :H] + h @ w[:H].T + bb[:H])
-        z = sig(x[:, H:2 * H] + h @ w[H:2 * H].T + bb[H:2 * H])
+    for t in range(xg.shape[0]):
+        x_r, x_z, x_n = _gates(xg[t], 3)
+        r = xp.sigmoid(x_r + h @ w_r + b_r)
+        z = xp.sigmoid(x_z + h @ w_z + b_z)
         if reset_after:
-            n = np.tanh(x[:, 2 * H:] + r * (h @ w[2 * H:].T + bb[2 * H:]))
+            n = xp.tanh(x_n + r * (h @ w_n + b_n))
         else:
-            n = np.tanh(x[:, 2 * H:] + (r * h) @ w[2 * H:].T + bb[2 * H:])
+            n = xp.tanh(x_n + (r * h) @ w_n + b_n)
         h = (1 - z) * n + z * h
         outs.append(h)
-    return np.stack(outs), h
+    return xp.stack(outs), h
 
 
-def ref_rnn(xg, h0, w, b, nl):
+def ref_rnn(xp, xg, h0, w, b, nl):
     h = h0
     outs = []
     for t in range(xg.shape[0]):
         a = xg[t] + h @ w.T + (0 if b is None else b)
-        h = np.maximum(a, 0) if nl == "relu" else np.tanh(a)
+        h = xp.relu(a) if nl == "relu" else xp.tanh(a)
         outs.append(h)
-    return np.stack(outs), h
-
-
-# ---- the same recurrences in torch (for gradients) --------------------------------------------
-def torch_lstm(xg, h0, c0, w, b, peep):
-    H = h0.shape[1]
-    h, c = h0, c0
-    outs = []
-    for t in range(xg.shape[0]):
-        g = xg[t] + h @ w.T + (0 if b is None else b)
-        if peep is not None:
-            g = torch.cat([g[:, :H] + peep[0] * c, g[:, H:2 * H] + peep[1] * c,
-                           g[:, 2 * H:3 * H], g[:, 3 * H:] + peep[2] * c], 1)
-        i, f = torch.sigmoid(g[:, :H]), torch.sigmoid(g[:, H:2 * H])
-        gg, o = torch.tanh(g[:, 2 * H:3 * H]), torch.sigmoid(g[:, 3 * H:])
-        c = f * c + i * gg
-        h = o * torch.tanh(c)
-        outs.append(h)
-    return torch.stack(outs), h, c
-
-
-def torch_gru(xg, h0, w, b, reset_after):
-    H = h0.shape[1]
-    bb = torch.zeros(3 * H, dtype=xg.dtype) if b is None else b
-    h = h0
-    outs = []
-    for t in range(xg.shape[0]):
-        x = xg[t]
-        r = torch.sigmoid(x[:, :H] + h @ w[:H].T + bb[:H])
-        z = torch.sigmoid(x[:, H:2 * H] + h @ w[H:2 * H].T + bb[H:2 * H])
-        if reset_after:
-            n = torch.tanh(x[:, 2 * H:] + r * (h @ w[2 * H:].T + bb[2 * H:]))
-        else:
-            n = torch.tanh(x[:, 2 * H:] + (r * h) @ w[2 * H:].T + bb[2 * H:])
-        h = (1 - z) * n + z * h
-        outs.append(h)
-    return torch.stack(outs), h
-
-
-def torch_rnn(xg, h0, w, b, nl):
-    h = h0
-    outs = []
-    for t in range(xg.shape[0]):
-        a = xg[t] + h @ w.T + (0 if b is None else b)
-        h = torch.relu(a) if nl == "relu" else torch.tanh(a)
-        outs.append(h)
-    return torch.stack(outs), h
+    return xp.stack(outs), h
 
 
 def _arrays(rng, dtype, *shapes, scale=0.5):
@@ -120,8 +83,22 @@ def _tol(dtype):
     return dict(rtol=1e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-11)
 
 
+def _f64(*arrays):
+    return [None if a is None else a.astype(np.float64) for a in arrays]
+
+
 def _leaf(a):
     return None if a is None else torch.tensor(np.asarray(a, np.float64), requires_grad=True)
+
+
+def _check_grads(outputs, out_grads, leaves, grads, dtype):
+    """Backpropagate Σ <output, its gradient> (None: not used) through the torch reference,
+    then compare the kernel's gradients with the leaves' (where a leaf is given)."""
+    sum(((o * torch.tensor(g, dtype=torch.float64)).sum()
+         for o, g in zip(outputs, out_grads) if g is not None)).backward()
+    for got, leaf in zip(grads, leaves):
+        if leaf is not None:
+            np.testing.assert_allclose(got, leaf.grad.numpy(), **_tol(dtype))
 
 
 # ---- LSTM --------------------------------------------------------------------------------------
@@ -136,8 +113,7 @@ def test_lstm_kernel(dtype, bias, peephole, with_dout):
     b = b if bias else None
     p = p if peephole else None
     hs, cs, acts, tcs = K.lstm_forward(xg, h0, c0, w, b, p)
-    out_r, hn_r, cn_r = ref_lstm(*[None if a is None else a.astype(np.float64)
-                                   for a in (xg, h0, c0, w, b, p)])
+    out_r, hn_r, cn_r = ref_lstm(NP, *_f64(xg, h0, c0, w, b, p))
     np.testing.assert_allclose(hs[1:], out_r, **_tol(dtype))
     np.testing.assert_allclose(cs[-1], cn_r, **_tol(dtype))
     assert hs.dtype == dtype and acts.dtype == dtype
@@ -145,23 +121,9 @@ def test_lstm_kernel(dtype, bias, peephole, with_dout):
     dout, dhn, dcn = _arrays(rng, dtype, (T, B, H), (B, H), (B, H))
     dout = dout if with_dout else None
     dxg, dh0, dc0, dw, db, dp = K.lstm_backward(dout, dhn, dcn, hs, cs, acts, tcs, w, p)
-    L = [_leaf(a) for a in (xg, h0, c0, w, b, p)]
-    o, hn, cn = torch_lstm(*L)
-    loss = (hn * torch.tensor(dhn, dtype=torch.float64)).sum() + \
-        (cn * torch.tensor(dcn, dtype=torch.float64)).sum()
-    if with_dout:
-        loss = loss + (o * torch.tensor(dout, dtype=torch.float64)).sum()
-    loss.backward()
-    tol = _tol(dtype)
-    np.testing.assert_allclose(dxg, L[0].grad.numpy(), **tol)
-    np.testing.assert_allclose(dh0, L[1].grad.numpy(), **tol)
-    np.testing.assert_allclose(dc0, L[2].grad.numpy(), **tol)
-    np.testing.assert_allclose(dw, L[3].grad.numpy(), **tol)
-    if bias:
-        np.testing.assert_allclose(db, L[4].grad.numpy(), **tol)
-    if peephole:
-        np.testing.assert_allclose(dp, L[5].grad.numpy(), **tol)
-    else:
+    L = [_leaf(a) for a in (xg, h0, c0, w, b, p)]  # b, p: None (not compared) when not used
+    _check_grads(ref_lstm(torch, *L), (dout, dhn, dcn), L, (dxg, dh0, dc0, dw, db, dp), dtype)
+    if not peephole:
         assert dp is None
 
 
@@ -176,8 +138,7 @@ def test_gru_kernel(dtype, reset_after, bias, with_dout):
     xg, h0, w, b = _arrays(rng, dtype, (T, B, 3 * H), (B, H), (3 * H, H), (3 * H,))
     b = b if bias else None
     hs, acts, aux = K.gru_forward(xg, h0, w, b, reset_after)
-    out_r, hn_r = ref_gru(*[None if a is None else a.astype(np.float64) for a in (xg, h0, w, b)],
-                          reset_after)
+    out_r, hn_r = ref_gru(NP, *_f64(xg, h0, w, b), reset_after)
     np.testing.assert_allclose(hs[1:], out_r, **_tol(dtype))
     np.testing.assert_allclose(hs[-1], hn_r, **_tol(dtype))
 
@@ -185,17 +146,7 @@ def test_gru_kernel(dtype, reset_after, bias, with_dout):
     dout = dout if with_dout else None
     dxg, dh0, dw, db = K.gru_backward(dout, dhn, hs, acts, aux, w, reset_after)
     L = [_leaf(a) for a in (xg, h0, w, b)]
-    o, hn = torch_gru(*L, reset_after)
-    loss = (hn * torch.tensor(dhn, dtype=torch.float64)).sum()
-    if with_dout:
-        loss = loss + (o * torch.tensor(dout, dtype=torch.float64)).sum()
-    loss.backward()
-    tol = _tol(dtype)
-    np.testing.assert_allclose(dxg, L[0].grad.numpy(), **tol)
-    np.testing.assert_allclose(dh0, L[1].grad.numpy(), **tol)
-    np.testing.assert_allclose(dw, L[2].grad.numpy(), **tol)
-    if bias:
-        np.testing.assert_allclose(db, L[3].grad.numpy(), **tol)
+    _check_grads(ref_gru(torch, *L, reset_after), (dout, dhn), L, (dxg, dh0, dw, db), dtype)
 
 
 # ---- RNN ---------------------------------------------------------------------------------------
@@ -208,20 +159,12 @@ def test_rnn_kernel(dtype, nl, bias):
     xg, h0, w, b = _arrays(rng, dtype, (T, B, H), (B, H), (H, H), (H,))
     b = b if bias else None
     hs = K.rnn_forward(xg, h0, w, b, nl)
-    out_r, hn_r = ref_rnn(*[None if a is None else a.astype(np.float64) for a in (xg, h0, w, b)], nl)
+    out_r, hn_r = ref_rnn(NP, *_f64(xg, h0, w, b), nl)
     np.testing.assert_allclose(hs[1:], out_r, **_tol(dtype))
     dout, dhn = _arrays(rng, dtype, (T, B, H), (B, H))
     dxg, dh0, dw, db = K.rnn_backward(dout, dhn, hs, w, nl)
     L = [_leaf(a) for a in (xg, h0, w, b)]
-    o, hn = torch_rnn(*L, nl)
-    ((o * torch.tensor(dout, dtype=torch.float64)).sum()
-     + (hn * torch.tensor(dhn, dtype=torch.float64)).sum()).backward()
-    tol = _tol(dtype)
-    np.testing.assert_allclose(dxg, L[0].grad.numpy(), **tol)
-    np.testing.assert_allclose(dh0, L[1].grad.numpy(), **tol)
-    np.testing.assert_allclose(dw, L[2].grad.numpy(), **tol)
-    if bias:
-        np.testing.assert_allclose(db, L[3].grad.numpy(), **tol)
+    _check_grads(ref_rnn(torch, *L, nl), (dout, dhn), L, (dxg, dh0, dw, db), dtype)
 
 
 def test_lstm_kernel_long_sequence_is_finite_and_linear_in_dout():

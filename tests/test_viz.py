@@ -190,13 +190,19 @@ def test_repeated_identical_blocks_fold():
     assert "1 … 5</B> (Block)" in g.source and "×5" in g.source
 
 
-def test_20000_op_chain_draws_and_folds():
+def _tanh_chain(steps):
+    """sum(h) after h <- tanh(h * w) ``steps`` times from a leaf x: 2·steps + 1 ops in one
+    chain, every step reading the same leaf w.  Returns (loss, w)."""
     x = tg.randn(3, requires_grad=True)
     w = tg.randn(3, requires_grad=True)
     h = x
-    for _ in range(10000):
+    for _ in range(steps):
         h = (h * w).tanh()
-    loss = h.sum()  # 20,001 ops
+    return h.sum(), w
+
+
+def test_20000_op_chain_draws_and_folds():
+    loss, _ = _tanh_chain(10000)  # 20,001 ops
     g = tg.viz.draw(loss)
     assert g.stats["ops"] == 20001
     assert g.stats["drawn_ops"] < 12
@@ -448,12 +454,7 @@ def test_alternating_sibling_modules_fold_as_pairs():
 
 
 def test_shared_leaf_with_many_readers_is_drawn_next_to_each():
-    x = tg.randn(3, requires_grad=True)
-    w = tg.randn(3, requires_grad=True)
-    h = x
-    for _ in range(12):
-        h = (h * w).tanh()
-    loss = h.sum()
+    loss, w = _tanh_chain(12)
     src = tg.viz.draw(loss, params={"w": w}, collapse=False).source
     copies = re.findall(r"^\s+(v\d+_v?\d+) \[[^\n]*<B>w</B>[^\n]*\(shared\)", src, re.M)
     assert len(copies) == 12

@@ -4,8 +4,10 @@ start from the same weights and read the same images (this module imports neithe
 ``numpy_init`` writes weights drawn by numpy into each parameter's memory (through
 ``p.detach().numpy()``, which shares it in both frameworks); ``load_images`` reads
 Fashion-MNIST's IDX files from Debian's ``dataset-fashion-mnist`` or, without them,
-scikit-learn's 8x8 digits enlarged to 28x28 (never a download).
+scikit-learn's 8x8 digits enlarged to 28x28 (never a download); ``parse_args`` reads a
+program's command line from its options' defaults.
 """
+import argparse
 import gzip
 import os
 
@@ -49,3 +51,23 @@ def load_images(data=None):
     x = np.kron(digits.images, np.ones((3, 3))) * (255 / 16)
     x = np.pad(x, ((0, 0), (2, 2), (2, 2))).astype(np.uint8)
     return x[:1500], digits.target[:1500], x[1500:], digits.target[1500:]
+
+
+def parse_args(description, help=None, **options):  # noqa: A002 (argparse's word)
+    """The command line of a program, declared by its options' defaults: ``name=value`` is the
+    option ``--name`` (underscores as dashes) taking value's type, with ``value`` as default;
+    ``False`` makes a switch; a type (``int``, ``str``) an option of that type defaulting to
+    None; a tuple an option of that many values.  ``help``: {name: help text}."""
+    parser = argparse.ArgumentParser(description=description)
+    for name, value in options.items():
+        kw = {"help": (help or {}).get(name)}
+        if value is False:
+            kw["action"] = "store_true"
+        elif isinstance(value, type):
+            kw.update(type=value, default=None)
+        elif isinstance(value, tuple):
+            kw.update(type=type(value[0]), nargs=len(value), default=value)
+        else:
+            kw.update(type=type(value), default=value)
+        parser.add_argument("--" + name.replace("_", "-"), **kw)
+    return parser.parse_args()

@@ -126,20 +126,27 @@ def _linear_model(rng):
     return model
 
 
+class _HandWrittenStep:
+    """The nn part's update written out: zero the model's gradients, then param -= lr * grad
+    for every parameter without recording (what torch.optim.SGD does for it in later parts)."""
+
+    def __init__(self, model, learning_rate):
+        self.model, self.learning_rate = model, learning_rate
+
+    def zero_grad(self):
+        self.model.zero_grad()
+
+    def step(self):
+        with torch.no_grad():
+            for param in self.model.parameters():
+                param -= self.learning_rate * param.grad
+
+
 def fit_nn(steps, rng, log):
     xx, y = _features()
     model = _linear_model(rng)
     loss_fn = torch.nn.MSELoss(reduction="sum")
-    learning_rate = 1e-6
-    for t in range(steps):
-        y_pred = model(xx)
-        loss = loss_fn(y_pred, y)
-        log.append(loss.item())
-        model.zero_grad()
-        loss.backward()
-        with torch.no_grad():
-            for param in model.parameters():
-                param -= learning_rate * param.grad
+    train(model, loss_fn, _HandWrittenStep(model, 1e-6), xx, y, steps, log)
     return _linear_result(model)
 
 
@@ -182,43 +189,41 @@ class Polynomial3(torch.nn.Module):
                 f"{self.d.item()} x^3")
 
 
-def fit_module(steps, rng, log):
+def _fit_sine(model, optimizer, steps, log):
+    """The custom-module and dynamic parts: fit model(x) to sin(x) on [-π, π] (sum of squares)."""
     x = torch.linspace(-math.pi, math.pi, 2000)
-    y = torch.sin(x)
-    model = Polynomial3(_scalars(rng, 4))
-    criterion = torch.nn.MSELoss(reduction="sum")
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
-    train(model, criterion, optimizer, x, y, steps, log)
+    train(model, torch.nn.MSELoss(reduction="sum"), optimizer, x, torch.sin(x), steps, log)
     return f"Result: {model.string()}"
 
 
-class DynamicNet(torch.nn.Module):
+def fit_module(steps, rng, log):
+    model = Polynomial3(_scalars(rng, 4))
+    return _fit_sine(model, torch.optim.SGD(model.parameters(), lr=1e-6), steps, log)
+
+
+class DynamicNet(Polynomial3):
+    """The cubic plus a random number (0 or 1) of higher terms sharing one more parameter e."""
+
     def __init__(self, values, draw):
-        super().__init__()
-        self.a, self.b, self.c, self.d, self.e = (torch.nn.Parameter(torch.tensor(v))
-                                                  for v in values)
+        super().__init__(values[:4])
+        self.e = torch.nn.Parameter(torch.tensor(values[4]))
         self.draw = draw
 
     def forward(self, x):
         """A random number of terms (4 or 5); the 4th and higher reuse the parameter e."""
-        y = self.a + self.b * x + self.c * x ** 2 + self.d * x ** 3
+        y = super().forward(x)
         for exp in range(4, self.draw(4, 5) + 1):
             y = y + self.e * x ** exp
         return y
 
     def string(self):
-        return (f"y = {self.a.item()} + {self.b.item()} x + {self.c.item()} x^2 + "
-                f"{self.d.item()} x^3 + {self.e.item()} x^4 ? + {self.e.item()} x^5 ?")
+        return f"{super().string()} + {self.e.item()} x^4 ? + {self.e.item()} x^5 ?"
 
 
 def fit_dynamic(steps, rng, log):
-    x = torch.linspace(-math.pi, math.pi, 2000)
-    y = torch.sin(x)
     model = DynamicNet([0.1 * v for v in _scalars(rng, 5)], random.Random(7).randint)
-    criterion = torch.nn.MSELoss(reduction="sum")
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-8, momentum=0.9)
-    train(model, criterion, optimizer, x, y, steps, log)
-    return f"Result: {model.string()}"
+    return _fit_sine(model, torch.optim.SGD(model.parameters(), lr=1e-8, momentum=0.9), steps,
+                     log)
 
 
 VARIANTS = {"tensors": fit_tensors, "autograd": fit_autograd, "function": fit_function,

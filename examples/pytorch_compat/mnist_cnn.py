@@ -7,7 +7,6 @@ Data: ``--data file.npz`` (x_train, y_train, x_test, y_test as uint8 images 28x2
 else Fashion-MNIST from Debian's ``dataset-fashion-mnist`` if installed, else scikit-learn's
 8x8 digits enlarged to 28x28.
 """
-import argparse
 import json
 
 import numpy as np
@@ -18,7 +17,7 @@ import torch.optim as optim
 from torch.optim.lr_scheduler import StepLR
 from torch.utils.data import DataLoader, TensorDataset
 
-from compare_data import load_images, numpy_init
+from compare_data import load_images, numpy_init, parse_args
 
 
 
@@ -85,25 +84,14 @@ def test(model, test_loader, log):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="MNIST-style CNN, Adadelta + StepLR")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--test-batch-size", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--lr", type=float, default=1.0)
-    parser.add_argument("--gamma", type=float, default=0.7)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--log-interval", type=int, default=10)
-    parser.add_argument("--train-size", type=int, default=6000)
-    parser.add_argument("--test-size", type=int, default=1000)
-    parser.add_argument("--widths", type=str, default="32,64,128", help="conv1,conv2,fc1")
-    parser.add_argument("--dropout", type=float, nargs=2, default=(0.25, 0.5))
-    parser.add_argument("--no-shuffle", action="store_true")
-    parser.add_argument("--init-seed", type=int, default=None,
-                        help="numpy-drawn initial weights (same in every framework)")
-    parser.add_argument("--data", type=str, default=None)
-    parser.add_argument("--log", type=str, default=None, help="write losses here (JSON)")
-    parser.add_argument("--save-model", action="store_true")
-    args = parser.parse_args()
+    args = parse_args(
+        "MNIST-style CNN, Adadelta + StepLR",
+        batch_size=64, test_batch_size=1000, epochs=3, lr=1.0, gamma=0.7, seed=1,
+        log_interval=10, train_size=6000, test_size=1000, widths="32,64,128",
+        dropout=(0.25, 0.5), no_shuffle=False, init_seed=int, data=str, log=str, save_model=False,
+        help={"widths": "conv1,conv2,fc1",
+              "init_seed": "numpy-drawn initial weights (same in every framework)",
+              "log": "write losses here (JSON)"})
 
     torch.manual_seed(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -6,12 +6,13 @@ tensorgrad through ``run.py --tg regression.py`` (only the import lines change).
 
 Batches come from numpy's generator, so both frameworks see the same data.
 """
-import argparse
 import json
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from compare_data import parse_args
 
 
 class PolyFeatures(torch.autograd.Function):
@@ -40,15 +41,8 @@ def poly_desc(W, b):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="polynomial regression, custom Function")
-    parser.add_argument("--degree", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--max-batches", type=int, default=10000)
-    parser.add_argument("--tol", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--log", type=str, default=None)
-    args = parser.parse_args()
+    args = parse_args("polynomial regression, custom Function", degree=4, batch_size=32, lr=0.1,
+                      max_batches=10000, tol=1e-3, seed=0, log=str)
 
     rng = np.random.default_rng(args.seed)
     w_target = torch.tensor(rng.standard_normal((args.degree, 1)) * 5, dtype=torch.float32)

@@ -8,7 +8,6 @@ value at a time and predicts the next value, then keeps going on its own predict
 ``--future`` steps. Everything is float64, as in the original, where L-BFGS's line search
 needs the precision.
 """
-import argparse
 import json
 
 import numpy as np
@@ -16,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.optim as optim
 
-from compare_data import numpy_init
+from compare_data import numpy_init, parse_args
 
 
 def sine_waves(n, length, period=20, seed=2):
@@ -55,16 +54,8 @@ class Sequence(nn.Module):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="sine waves, LSTM cells, L-BFGS")
-    parser.add_argument("--steps", type=int, default=15)
-    parser.add_argument("--n", type=int, default=100)
-    parser.add_argument("--length", type=int, default=1000)
-    parser.add_argument("--hidden", type=int, default=51)
-    parser.add_argument("--future", type=int, default=1000)
-    parser.add_argument("--max-iter", type=int, default=20)
-    parser.add_argument("--init-seed", type=int, default=None)
-    parser.add_argument("--log", type=str, default=None)
-    args = parser.parse_args()
+    args = parse_args("sine waves, LSTM cells, L-BFGS", steps=15, n=100, length=1000, hidden=51,
+                      future=1000, max_iter=20, init_seed=int, log=str)
 
     np.random.seed(0)
     torch.manual_seed(0)

@@ -11,7 +11,6 @@ encoder's mean is decoded (no sampling), so evaluation is deterministic.
 Data: ``--data file.npz`` (x_train, x_test uint8 images), else Fashion-MNIST from Debian's
 ``dataset-fashion-mnist``, else scikit-learn's digits enlarged to 28x28.
 """
-import argparse
 import json
 
 import numpy as np
@@ -20,7 +19,7 @@ from torch import nn, optim
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from compare_data import load_images, numpy_init
+from compare_data import load_images, numpy_init, parse_args
 
 
 
@@ -71,21 +70,10 @@ def evaluate(model, loader):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="VAE on 28x28 images")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--hidden", type=int, default=400)
-    parser.add_argument("--latent", type=int, default=20)
-    parser.add_argument("--train-size", type=int, default=60000)
-    parser.add_argument("--test-size", type=int, default=10000)
-    parser.add_argument("--no-shuffle", action="store_true")
-    parser.add_argument("--init-seed", type=int, default=None)
-    parser.add_argument("--data", type=str, default=None)
-    parser.add_argument("--samples", type=int, default=0, help="decode this many z ~ N(0, I)")
-    parser.add_argument("--log", type=str, default=None)
-    args = parser.parse_args()
+    args = parse_args("VAE on 28x28 images", batch_size=128, epochs=10, lr=1e-3, seed=1,
+                      hidden=400, latent=20, train_size=60000, test_size=10000, no_shuffle=False,
+                      init_seed=int, data=str, samples=0, log=str,
+                      help={"samples": "decode this many z ~ N(0, I)"})
 
     torch.manual_seed(args.seed)
     x_train, _, x_test, _ = load_images(args.data)

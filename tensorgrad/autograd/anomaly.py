@@ -1,34 +1,18 @@
 """Anomaly mode: find the first op whose forward output or backward gradient is NaN/inf."""
 from __future__ import annotations
 
-import functools
-
-from .grad_mode import STATE
+from .grad_mode import STATE, _FlagContext
 
 
-class detect_anomaly:
+class detect_anomaly(_FlagContext):
     """Context manager / decorator. Inside it every op records where it was created; the first
     op producing NaN/inf (forward) or receiving/returning NaN/inf gradients (backward) raises a
     RuntimeError naming the op and its creation site."""
 
+    _flag = "anomaly"
+
     def __init__(self, check_nan: bool = True):
-        self.check_nan = check_nan
-
-    def __enter__(self):
-        self._prev = STATE.anomaly
-        STATE.anomaly = self.check_nan
-        return self
-
-    def __exit__(self, *exc):
-        STATE.anomaly = self._prev
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*a, **k):
-            with self.__class__(self.check_nan):
-                return fn(*a, **k)
-        return wrapper
+        self.check_nan = self._mode = check_nan
 
 
 def is_anomaly_enabled() -> bool:

@@ -160,42 +160,65 @@ def _need_v(v, tensors, is_tuple, fn, what):
     return None
 
 
+def _inputs(inputs, create_graph, fn):
+    """The inputs as a tuple of fresh tensors to differentiate at (and whether a tuple came)."""
+    is_tuple, inputs = _as_tuple(inputs, "inputs", fn)
+    return is_tuple, _prepare(inputs, create_graph, need_graph=True)
+
+
+def _outputs(func, inputs, strict, fn):
+    """func(*inputs) as a tuple (and whether it returned one), checked in strict mode."""
+    is_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", fn)
+    _check_requires_grad(outputs, "outputs", strict)
+    return is_tuple, outputs
+
+
+def _scalar_output(func, inputs, strict, fn):
+    is_out_tuple, outputs = _outputs(func, inputs, strict, fn)
+    if is_out_tuple:
+        raise RuntimeError(f"{fn}: the function given to {fn} should return a single Tensor")
+    if outputs[0].numel() != 1:
+        raise RuntimeError(f"{fn}: the Tensor returned by the function given to {fn} should "
+                           f"contain a single element")
+    return outputs
+
+
+def _last_grads(outputs, inputs, v, refs, strict, create_graph, stage):
+    """The final backward pass (recording only with ``create_graph``); zeros, shaped as
+    ``refs``, where it does not reach (an error in strict mode)."""
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        res = _grads(outputs, inputs, v, create_graph=create_graph)
+        return _fill_zeros(res, refs, strict, create_graph, stage)
+
+
+def _result(outputs, is_out_tuple, res, is_res_tuple, create_graph):
+    """``(func(inputs), result)``, detached unless ``create_graph``, untupled as given."""
+    return (_untuple(_finish(outputs, create_graph), is_out_tuple),
+            _untuple(_finish(res, create_graph), is_res_tuple))
+
+
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), vᵀ J)``; ``v`` may be None for a one-element output."""
     with enable_grad():
-        is_in_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
-        inputs = _prepare(inputs, create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_out_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
-                                          "vjp")
-        _check_requires_grad(outputs, "outputs", strict)
+        is_in_tuple, inputs = _inputs(inputs, create_graph, "vjp")
+        is_out_tuple, outputs = _outputs(func, inputs, strict, "vjp")
         v = _need_v(v, outputs, is_out_tuple, "vjp",
                     "output of the user-provided function")
-        with set_grad_enabled(True if create_graph else is_grad_enabled()):
-            res = _grads(outputs, inputs, v, create_graph=create_graph)
-            res = _fill_zeros(res, inputs, strict, create_graph, "back")
-    return (_untuple(_finish(outputs, create_graph), is_out_tuple),
-            _untuple(_finish(res, create_graph), is_in_tuple))
+        res = _last_grads(outputs, inputs, v, inputs, strict, create_graph, "back")
+    return _result(outputs, is_out_tuple, res, is_in_tuple, create_graph)
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), J v)``; ``v`` may be None for a one-element input."""
     with enable_grad():
-        is_in_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
-        inputs = _prepare(inputs, create_graph, need_graph=True)
+        is_in_tuple, inputs = _inputs(inputs, create_graph, "jvp")
         v = _need_v(v, inputs, is_in_tuple, "jvp", "input to the user-provided function")
-        outputs = func(*inputs)
-        is_out_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
-                                          "jvp")
-        _check_requires_grad(outputs, "outputs", strict)
+        is_out_tuple, outputs = _outputs(func, inputs, strict, "jvp")
         dummies = tuple(zeros_like(o, requires_grad=True) for o in outputs)
         g_in = _grads(outputs, inputs, dummies, create_graph=True)
         _check_requires_grad(g_in, "grad_inputs", strict)
-        with set_grad_enabled(True if create_graph else is_grad_enabled()):
-            res = _grads(g_in, dummies, v, create_graph=create_graph)
-            res = _fill_zeros(res, outputs, strict, create_graph, "back_trick")
-    return (_untuple(_finish(outputs, create_graph), is_out_tuple),
-            _untuple(_finish(res, create_graph), is_out_tuple))
+        res = _last_grads(g_in, dummies, v, outputs, strict, create_graph, "back_trick")
+    return _result(outputs, is_out_tuple, res, is_out_tuple, create_graph)
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
@@ -206,12 +229,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
         raise ValueError('jacobian: expected strategy to be either "forward-mode" or '
                          f'"reverse-mode", got {strategy!r}')
     with enable_grad():
-        is_in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
-        inputs = _prepare(inputs, create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_out_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
-                                          "jacobian")
-        _check_requires_grad(outputs, "outputs", strict)
+        is_in_tuple, inputs = _inputs(inputs, create_graph, "jacobian")
+        is_out_tuple, outputs = _outputs(func, inputs, strict, "jacobian")
         result = []
         for i, out in enumerate(outputs):
             rows = [[] for _ in inputs]
@@ -243,16 +262,7 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
     is_in_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
 
     def single_output(*inp):
-        out = func(*inp)
-        is_out_tuple, t_out = _as_tuple(out, "outputs of the user-provided function", "hessian")
-        _check_requires_grad(t_out, "outputs", strict)
-        if is_out_tuple:
-            raise RuntimeError("hessian: the function given to hessian should return a single "
-                               "Tensor")
-        if out.numel() != 1:
-            raise RuntimeError("hessian: the Tensor returned by the function given to hessian "
-                               "should contain a single element")
-        return out.reshape(())
+        return _scalar_output(func, inp, strict, "hessian")[0].reshape(())
 
     def jac_func(*inp):
         jac = jacobian(single_output, inp, create_graph=True)
@@ -264,48 +274,33 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
     return _untuple(res, (is_in_tuple, is_in_tuple))
 
 
-def _scalar_output(func, inputs, strict, fn):
-    outputs = func(*inputs)
-    is_out_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", fn)
-    _check_requires_grad(outputs, "outputs", strict)
-    if is_out_tuple:
-        raise RuntimeError(f"{fn}: the function given to {fn} should return a single Tensor")
-    if outputs[0].numel() != 1:
-        raise RuntimeError(f"{fn}: the Tensor returned by the function given to {fn} should "
-                           f"contain a single element")
-    return outputs
+def _gradient_of_scalar(func, inputs, v, create_graph, strict, fn):
+    """The inputs, v, func's single-element output and its gradient (with a graph: the next
+    backward pass differentiates it again)."""
+    is_in_tuple, inputs = _inputs(inputs, create_graph, fn)
+    v = _need_v(v, inputs, is_in_tuple, fn, "input to the user-provided function")
+    outputs = _scalar_output(func, inputs, strict, fn)
+    jac = _grads(outputs, inputs, create_graph=True)
+    _check_requires_grad(jac, "jacobian", strict)
+    return is_in_tuple, inputs, v, outputs, jac
 
 
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), vᵀ H)`` for a function with one single-element output."""
     with enable_grad():
-        is_in_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
-        inputs = _prepare(inputs, create_graph, need_graph=True)
-        v = _need_v(v, inputs, is_in_tuple, "vhp", "input to the user-provided function")
-        outputs = _scalar_output(func, inputs, strict, "vhp")
-        jac = _grads(outputs, inputs, create_graph=True)
-        _check_requires_grad(jac, "jacobian", strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        res = _grads(jac, inputs, v, create_graph=create_graph)
-        res = _fill_zeros(res, inputs, strict, create_graph, "double_back")
-    return (_untuple(_finish(outputs, create_graph), False),
-            _untuple(_finish(res, create_graph), is_in_tuple))
+        is_in_tuple, inputs, v, outputs, jac = _gradient_of_scalar(func, inputs, v,
+                                                                   create_graph, strict, "vhp")
+    res = _last_grads(jac, inputs, v, inputs, strict, create_graph, "double_back")
+    return _result(outputs, False, res, is_in_tuple, create_graph)
 
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), H v)`` for a function with one single-element output."""
     with enable_grad():
-        is_in_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
-        inputs = _prepare(inputs, create_graph, need_graph=True)
-        v = _need_v(v, inputs, is_in_tuple, "hvp", "input to the user-provided function")
-        outputs = _scalar_output(func, inputs, strict, "hvp")
-        jac = _grads(outputs, inputs, create_graph=True)
-        _check_requires_grad(jac, "jacobian", strict)
+        is_in_tuple, inputs, v, outputs, jac = _gradient_of_scalar(func, inputs, v,
+                                                                   create_graph, strict, "hvp")
         dummies = tuple(zeros_like(t, requires_grad=True) for t in inputs)
         back = _grads(jac, inputs, dummies, create_graph=True)
         _check_requires_grad(jac, "hessian", strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        res = _grads(back, dummies, v, create_graph=create_graph)
-        res = _fill_zeros(res, inputs, strict, create_graph, "double_back_trick")
-    return (_untuple(_finish(outputs, create_graph), False),
-            _untuple(_finish(res, create_graph), is_in_tuple))
+    res = _last_grads(back, dummies, v, inputs, strict, create_graph, "double_back_trick")
+    return _result(outputs, False, res, is_in_tuple, create_graph)

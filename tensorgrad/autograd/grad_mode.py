@@ -12,11 +12,40 @@ import functools
 from .._state import STATE
 
 
-class _GradModeContext:
+class _FlagContext:
+    """Sets one flag of ``STATE`` (``_flag``) to ``_mode`` inside a ``with`` block, or around
+    each call of a function it decorates, and restores the previous value after."""
+
+    _flag = "enabled"
+    _mode = True
+
+    def __enter__(self):
+        self._prev = getattr(STATE, self._flag)
+        setattr(STATE, self._flag, self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(STATE, self._flag, self._prev)
+        return False
+
+    def __call__(self, fn):
+        flag, mode = self._flag, self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            prev = getattr(STATE, flag)
+            setattr(STATE, flag, mode)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                setattr(STATE, flag, prev)
+
+        return wrapper
+
+
+class _GradModeContext(_FlagContext):
     """Base for no_grad / enable_grad / inference_mode: a context manager and a decorator,
     with or without parentheses (``@tg.no_grad`` and ``@tg.no_grad()``)."""
-
-    _mode = True
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
@@ -25,29 +54,6 @@ class _GradModeContext:
             self.__init__()
             return self(args[0])  # bare @no_grad
         return self
-
-    def __enter__(self):
-        self._prev = STATE.enabled
-        STATE.enabled = self._mode
-        return self
-
-    def __exit__(self, *exc):
-        STATE.enabled = self._prev
-        return False
-
-    def __call__(self, fn):
-        mode = self._mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            prev = STATE.enabled
-            STATE.enabled = mode
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                STATE.enabled = prev
-
-        return wrapper
 
     def clone(self):
         return type(self)()

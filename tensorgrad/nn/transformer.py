@@ -211,18 +211,16 @@ class Transformer(Module):
         kw = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
                   layer_norm_eps=layer_norm_eps, batch_first=batch_first,
                   norm_first=norm_first, bias=bias, dtype=dt)
-        if custom_encoder is not None:
-            self.encoder = custom_encoder
-        else:
-            self.encoder = TransformerEncoder(
-                TransformerEncoderLayer(d_model, nhead, **kw), num_encoder_layers,
-                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt))
-        if custom_decoder is not None:
-            self.decoder = custom_decoder
-        else:
-            self.decoder = TransformerDecoder(
-                TransformerDecoderLayer(d_model, nhead, **kw), num_decoder_layers,
-                LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt))
+
+        def side(custom, stack, layer, num_layers):  # the custom module, or a stack of layers
+            if custom is not None:
+                return custom
+            return stack(layer(d_model, nhead, **kw), num_layers,
+                         LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt))
+        self.encoder = side(custom_encoder, TransformerEncoder, TransformerEncoderLayer,
+                            num_encoder_layers)
+        self.decoder = side(custom_decoder, TransformerDecoder, TransformerDecoderLayer,
+                            num_decoder_layers)
         self._reset_parameters()
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
 

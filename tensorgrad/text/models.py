@@ -82,7 +82,10 @@ class RNNLanguageModel(nn.Module):
 
 
 class _EncoderHead(nn.Module):
-    """An (optional) embedding, a recurrent encoder and a linear head over its outputs."""
+    """An (optional) embedding, a recurrent encoder and a linear head over its outputs: at every
+    step (``_per_step``, many-to-many) or over the final hidden state (many-to-one)."""
+
+    _per_step = True
 
     def __init__(self, input_size, hidden_size, n_out, cell, num_layers, bidirectional,
                  vocab_size):
@@ -91,10 +94,11 @@ class _EncoderHead(nn.Module):
         self.rnn = make_rnn(cell, input_size, hidden_size, num_layers, bidirectional)
         self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), n_out)
 
-    def _encode(self, x):
+    def forward(self, x):
         if self.embed is not None:
             x = self.embed(_ids(x, type(self).__name__))
-        return self.rnn(x)
+        out, state = self.rnn(x)
+        return self.head(out if self._per_step else _last_hidden(state, self.rnn))
 
 
 class SequenceTagger(_EncoderHead):
@@ -106,22 +110,16 @@ class SequenceTagger(_EncoderHead):
         super().__init__(input_size, hidden_size, num_tags, cell, num_layers, bidirectional,
                          vocab_size)
 
-    def forward(self, x):
-        out, _ = self._encode(x)
-        return self.head(out)
-
 
 class SequenceClassifier(_EncoderHead):
     """Many-to-one: read the whole sequence, predict from the final hidden state."""
+
+    _per_step = False
 
     def __init__(self, input_size, hidden_size, num_classes, cell="lstm", num_layers=1,
                  bidirectional=False, vocab_size=None):
         super().__init__(input_size, hidden_size, num_classes, cell, num_layers, bidirectional,
                          vocab_size)
-
-    def forward(self, x):
-        _, state = self._encode(x)
-        return self.head(_last_hidden(state, self.rnn))
 
 
 def _init_state(rnn, h):

@@ -27,6 +27,32 @@ def _norm_except_dim(v, dim):
     return (v * v).sum(axes, keepdim=True).sqrt()
 
 
+def _attach(module, name, fn, what):
+    """Register ``fn`` as the forward pre-hook that recomputes ``module.<name>``, and keep its
+    handle where ``remove_<what>`` finds it."""
+    handle = module.register_forward_pre_hook(fn)
+    module.__dict__.setdefault(f"_{what}_handles", {})[name] = (handle, fn)
+    return module
+
+
+def _detach(module, name, what):
+    """Remove the pre-hook ``_attach`` registered for ``name``; return its reparametrisation."""
+    handles = module.__dict__.get(f"_{what}_handles", {})
+    if name not in handles:
+        raise ValueError(f"{what} of '{name}' not found in {type(module).__name__}")
+    handle, fn = handles.pop(name)
+    handle.remove()
+    return fn
+
+
+def _restore(module, name, w):
+    """Make the computed weight ``w`` the plain parameter ``name`` again."""
+    from ..module import Parameter
+    module.__dict__.pop(name, None)
+    module.register_parameter(name, Parameter(w.detach().clone()))
+    return module
+
+
 class _WeightNorm:
     def __init__(self, name, dim):
         self.name, self.dim = name, dim
@@ -57,25 +83,16 @@ def weight_norm(module, name="weight", dim=0):
     module.register_parameter(name + "_g", Parameter(g.detach().clone()))
     module.register_parameter(name + "_v", Parameter(w.detach().clone()))
     object.__setattr__(module, name, fn.compute(module))
-    handle = module.register_forward_pre_hook(fn)
-    module.__dict__.setdefault("_weight_norm_handles", {})[name] = (handle, fn)
-    return module
+    return _attach(module, name, fn, "weight_norm")
 
 
 def remove_weight_norm(module, name="weight"):
     """Fold g and v back into one parameter ``name``."""
-    from ..module import Parameter
-    handles = module.__dict__.get("_weight_norm_handles", {})
-    if name not in handles:
-        raise ValueError(f"weight_norm of '{name}' not found in {type(module).__name__}")
-    handle, fn = handles.pop(name)
+    fn = _detach(module, name, "weight_norm")
     with no_grad():
         w = fn.compute(module)
-    handle.remove()
     del module._parameters[name + "_g"], module._parameters[name + "_v"]
-    module.__dict__.pop(name, None)
-    module.register_parameter(name, Parameter(w.detach().clone()))
-    return module
+    return _restore(module, name, w)
 
 
 class _SpectralNorm:
@@ -135,23 +152,14 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     object.__setattr__(module, name, w.detach().clone())
     module.register_buffer(name + "_u", u)
     module.register_buffer(name + "_v", v)
-    handle = module.register_forward_pre_hook(fn)
-    module.__dict__.setdefault("_spectral_norm_handles", {})[name] = (handle, fn)
-    return module
+    return _attach(module, name, fn, "spectral_norm")
 
 
 def remove_spectral_norm(module, name="weight"):
     """Keep the current normalised weight as a plain parameter ``name``."""
-    from ..module import Parameter
-    handles = module.__dict__.get("_spectral_norm_handles", {})
-    if name not in handles:
-        raise ValueError(f"spectral_norm of '{name}' not found in {type(module).__name__}")
-    handle, fn = handles.pop(name)
+    fn = _detach(module, name, "spectral_norm")
     with no_grad():
         w = fn.compute(module, do_power_iteration=False)
-    handle.remove()
     del module._parameters[name + "_orig"]
     del module._buffers[name + "_u"], module._buffers[name + "_v"]
-    module.__dict__.pop(name, None)
-    module.register_parameter(name, Parameter(w.detach().clone()))
-    return module
+    return _restore(module, name, w)
