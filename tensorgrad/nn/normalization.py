@@ -10,6 +10,7 @@ from .. import ops as _ops
 from ..tensor import _wrap
 from . import functional as F
 from . import init
+from ._nd import nd_variants
 from .module import Module, Parameter, check_factory_kwargs
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm",
@@ -35,7 +36,13 @@ class _Affine(Module):
 
 
 class _BatchNorm(_Affine):
-    _expected_dims = ()
+    _nd = 0
+
+    @property
+    def _expected_dims(self):
+        """The input ranks the layer takes: (N, C) or (N, C, L) in 1-d, (N, C, *nd dims)
+        beyond."""
+        return (2, 3) if self._nd == 1 else (self._nd + 2,)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
@@ -98,21 +105,10 @@ class _BatchNorm(_Affine):
                 f"track_running_stats={self.track_running_stats}")
 
 
-class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L) inputs, per feature/channel C (docs/maths.md §6.9)."""
-    _expected_dims = (2, 3)
-
-
-class BatchNorm2d(_BatchNorm):
-    """Batch norm over (N, C, H, W) inputs, per channel."""
-    _expected_dims = (4,)
-
-
-
-
-class BatchNorm3d(_BatchNorm):
-    """Batch norm over (N, C, D, H, W) inputs, per channel."""
-    _expected_dims = (5,)
+BatchNorm1d, BatchNorm2d, BatchNorm3d = nd_variants(_BatchNorm, "BatchNorm", (
+    "Batch norm over (N, C) or (N, C, L) inputs, per feature/channel C (docs/maths.md §6.9).",
+    "Batch norm over (N, C, H, W) inputs, per channel.",
+    "Batch norm over (N, C, D, H, W) inputs, per channel."))
 
 
 class _InstanceNorm(_BatchNorm):
@@ -145,19 +141,10 @@ class _InstanceNorm(_BatchNorm):
         return _ops.squeeze(out, 0) if unbatched else out
 
 
-class InstanceNorm1d(_InstanceNorm):
-    """Instance norm over (N, C, L) or (C, L) inputs."""
-    _nd = 1
-
-
-class InstanceNorm2d(_InstanceNorm):
-    """Instance norm over (N, C, H, W) or (C, H, W) inputs."""
-    _nd = 2
-
-
-class InstanceNorm3d(_InstanceNorm):
-    """Instance norm over (N, C, D, H, W) or (C, D, H, W) inputs."""
-    _nd = 3
+InstanceNorm1d, InstanceNorm2d, InstanceNorm3d = nd_variants(_InstanceNorm, "InstanceNorm", (
+    "Instance norm over (N, C, L) or (C, L) inputs.",
+    "Instance norm over (N, C, H, W) or (C, H, W) inputs.",
+    "Instance norm over (N, C, D, H, W) or (C, D, H, W) inputs."))
 
 
 def _normalized_shape(normalized_shape):
