@@ -118,18 +118,25 @@ Conv1d, Conv2d, Conv3d = nd_variants(_ConvNd, "Conv", (
     "3-D convolution over ``(N, C_in, D, H, W)``."))
 
 
-class _MaxPoolNd(Module):
+class _PoolNd(Module):
+    """A pooling window: ``kernel_size``, ``stride`` (by default the kernel size), ``padding``
+    and ``ceil_mode`` (kept as given; the functional form checks them)."""
     _nd = 0
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(self, kernel_size, stride, padding, ceil_mode):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
+        self.ceil_mode = ceil_mode
+
+
+class _MaxPoolNd(_PoolNd):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.dilation = dilation
         self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
 
     def forward(self, input):
         f = (_pool.max_pool1d, _pool.max_pool2d, _pool.max_pool3d)[self._nd - 1]
@@ -144,16 +151,10 @@ class _MaxPoolNd(Module):
 MaxPool1d, MaxPool2d, MaxPool3d = nd_variants(_MaxPoolNd, "MaxPool")
 
 
-class _AvgPoolNd(Module):
-    _nd = 0
-
+class _AvgPoolNd(_PoolNd):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.ceil_mode = ceil_mode
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.count_include_pad = count_include_pad
 
     def forward(self, input):
