@@ -17,7 +17,7 @@ from ..dtypes import as_dtype, default_float, name as dtype_name, result_type
 from ..random import numpy_generator
 from ..tensor import Tensor
 from ._registry import op, tensor_method
-from .creation import check_options, finish, size_arg
+from .creation import check_options, declare_as, finish, size_arg
 from .inplace import _inplace, constant_like
 
 
@@ -41,24 +41,19 @@ def _normal(rng, shape, dt):
     return rng.standard_normal(shape, dtype=_draw(dt)).astype(dt, copy=False)
 
 
-@op(methods=())
-def rand(*args, size=None, generator=None, dtype=None, layout=None, device=None,
-         requires_grad=False, pin_memory=False):
-    """Uniform samples on [0, 1)."""
-    check_options("rand", device, layout, pin_memory)
-    dt = _float_dt(dtype, "rand")
-    return finish(_uniform(numpy_generator(generator, "rand"), size_arg("rand", args, size), dt),
-                  requires_grad)
+def _float_sampler(name, draw, doc):
+    """``rand`` and ``randn``: a tensor of float samples ``draw(rng, shape, dtype)``."""
+    def sample(*args, size=None, generator=None, dtype=None, layout=None, device=None,
+               requires_grad=False, pin_memory=False):
+        check_options(name, device, layout, pin_memory)
+        dt = _float_dt(dtype, name)
+        return finish(draw(numpy_generator(generator, name), size_arg(name, args, size), dt),
+                      requires_grad)
+    return declare_as(name, doc, op(methods=()), sample)
 
 
-@op(methods=())
-def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None,
-          requires_grad=False, pin_memory=False):
-    """Standard normal samples."""
-    check_options("randn", device, layout, pin_memory)
-    dt = _float_dt(dtype, "randn")
-    return finish(_normal(numpy_generator(generator, "randn"), size_arg("randn", args, size), dt),
-                  requires_grad)
+rand = _float_sampler("rand", _uniform, "Uniform samples on [0, 1).")
+randn = _float_sampler("randn", _normal, "Standard normal samples.")
 
 
 def _int_bounds(low, high, where):
