@@ -10,7 +10,6 @@ ints int64, bools bool; numpy arrays keep their dtype. Random constructors live 
 from __future__ import annotations
 
 import numbers
-from functools import partial
 
 import numpy as np
 
@@ -344,13 +343,11 @@ def full(size, fill_value, dtype=None, layout=None, device=None, requires_grad=F
 
 
 # ---- *_like and Tensor.new_* (another tensor's dtype unless given) -----------------------------
-def _fill_from(where, t, fill, shape, dtype, device, layout, requires_grad, pin_memory=False,
-               memory_format=None):
-    """``fill(shape, dtype=...)`` in ``dtype``, by default ``t``'s: what the ``*_like`` and
-    ``new_*`` constructors share."""
+def like_dtype(where, t, dtype, layout, device, pin_memory=False, memory_format=None):
+    """The dtype of a tensor made after ``t`` (``*_like``, ``new_*``): ``dtype``, else ``t``'s
+    (after checking the constructor keywords)."""
     check_options(where, device, layout, pin_memory, memory_format)
-    dt = as_dtype(dtype, where) or t._data.dtype
-    return finish(fill(shape, dtype=dt), requires_grad)
+    return as_dtype(dtype, where) or t._data.dtype
 
 
 def declare_as(name, doc, declare, fn):
@@ -365,8 +362,8 @@ def _like_op(name, fill, what):
     """``zeros_like`` and its kin: a tensor of ``input``'s shape made by ``fill``."""
     def like(input, dtype=None, layout=None, device=None, requires_grad=False,  # noqa: A002
              memory_format=None):
-        return _fill_from(name, input, fill, input._data.shape, dtype, device, layout,
-                          requires_grad, memory_format=memory_format)
+        dt = like_dtype(name, input, dtype, layout, device, memory_format=memory_format)
+        return finish(fill(input._data.shape, dtype=dt), requires_grad)
     return declare_as(name, f"A tensor of ``input``'s shape {what}, in ``input``'s dtype unless "
                             f"``dtype`` is given.", op(methods=()), like)
 
@@ -375,8 +372,8 @@ def _new_op(name, fill, what):
     """``Tensor.new_zeros`` and its kin: a tensor of the given size made by ``fill``."""
     def new(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None,
             pin_memory=False):
-        return _fill_from(name, self, fill, size_arg(name, args, size), dtype, device, layout,
-                          requires_grad, pin_memory)
+        dt = like_dtype(name, self, dtype, layout, device, pin_memory)
+        return finish(fill(size_arg(name, args, size), dtype=dt), requires_grad)
     return declare_as(name, f"A tensor of the given size {what}, in this tensor's dtype unless "
                             f"``dtype`` is given.", tensor_method(name), new)
 
@@ -392,17 +389,16 @@ new_empty = _new_op("new_empty", np.empty, "left uninitialized")
 @op(methods=())
 def full_like(input, fill_value, dtype=None, layout=None, device=None,  # noqa: A002
               requires_grad=False, memory_format=None):
-    return _fill_from("full_like", input, partial(np.full, fill_value=_value(fill_value)),
-                      input._data.shape, dtype, device, layout, requires_grad,
-                      memory_format=memory_format)
+    dt = like_dtype("full_like", input, dtype, layout, device, memory_format=memory_format)
+    return finish(np.full(input._data.shape, _value(fill_value), dtype=dt), requires_grad)
 
 
 @tensor_method("new_full")
 def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False, layout=None,
              pin_memory=False):
-    return _fill_from("new_full", self, partial(np.full, fill_value=_value(fill_value)),
-                      size_arg("new_full", (size,)), dtype, device, layout, requires_grad,
-                      pin_memory)
+    dt = like_dtype("new_full", self, dtype, layout, device, pin_memory)
+    return finish(np.full(size_arg("new_full", (size,)), _value(fill_value), dtype=dt),
+                  requires_grad)
 
 
 @tensor_method("new_tensor")

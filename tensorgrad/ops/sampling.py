@@ -17,7 +17,7 @@ from ..dtypes import as_dtype, default_float, name as dtype_name, result_type
 from ..random import numpy_generator
 from ..tensor import Tensor
 from ._registry import op, tensor_method
-from .creation import check_options, declare_as, finish, size_arg
+from .creation import check_options, declare_as, finish, like_dtype, size_arg
 from .inplace import _inplace, constant_like
 
 
@@ -114,22 +114,17 @@ def randperm(n, generator=None, dtype=None, layout=None, device=None, requires_g
     return finish(numpy_generator(generator, "randperm").permutation(n).astype(dt), requires_grad)
 
 
-def _like_opts(where, t, dtype, layout, device, memory_format):
-    check_options(where, device, layout, memory_format=memory_format)
-    return as_dtype(dtype, where) or t._data.dtype
-
-
 @op(methods=())
 def rand_like(input, generator=None, dtype=None, layout=None, device=None,  # noqa: A002
               requires_grad=False, memory_format=None):
-    dt = _like_opts("rand_like", input, dtype, layout, device, memory_format)
+    dt = like_dtype("rand_like", input, dtype, layout, device, memory_format=memory_format)
     return rand(input._data.shape, generator=generator, dtype=dt, requires_grad=requires_grad)
 
 
 @op(methods=())
 def randn_like(input, generator=None, dtype=None, layout=None, device=None,  # noqa: A002
                requires_grad=False, memory_format=None):
-    dt = _like_opts("randn_like", input, dtype, layout, device, memory_format)
+    dt = like_dtype("randn_like", input, dtype, layout, device, memory_format=memory_format)
     return randn(input._data.shape, generator=generator, dtype=dt, requires_grad=requires_grad)
 
 
@@ -137,7 +132,7 @@ def randn_like(input, generator=None, dtype=None, layout=None, device=None,  # n
 def randint_like(input, low=0, high=None, generator=None, dtype=None, layout=None,  # noqa: A002
                  device=None, requires_grad=False, memory_format=None):
     """``randint_like(input, high)`` or ``randint_like(input, low, high)``."""
-    dt = _like_opts("randint_like", input, dtype, layout, device, memory_format)
+    dt = like_dtype("randint_like", input, dtype, layout, device, memory_format=memory_format)
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input._data.shape), generator=generator, dtype=dt,
