@@ -17,6 +17,7 @@ from ..ops import conv as _conv
 from ..ops import adaptive_max as _adaptive_max
 from ..ops import pool as _pool
 from . import init
+from ._nd import nd_variants
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d",
@@ -33,9 +34,38 @@ def _ntuple(v, n, what, cls):
     return t
 
 
-class _ConvNd(Module):
+class _ConvBase(Module):
+    """What convolutions and transposed convolutions share: PyTorch's init and repr (of the
+    attributes both set, ``output_padding`` being zeros for a convolution, as in PyTorch)."""
     _nd = 0
 
+    def reset_parameters(self):
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in))
+        for the bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * int(np.prod(self.kernel_size))
+            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self):
+        nd = self._nd
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * nd:
+            s += f", padding={self.padding!r}"
+        if self.dilation != (1,) * nd:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * nd:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class _ConvNd(_ConvBase):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", dtype=None):
         super().__init__()
@@ -59,6 +89,8 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, nd, "padding", cls)
         self.dilation = _ntuple(dilation, nd, "dilation", cls)
         self.groups = int(groups)
+        self.output_padding = (0,) * nd
+        self.transposed = False
         self.padding_mode = padding_mode
         if any(k <= 0 for k in self.kernel_size):
             raise ValueError(f"{cls}: kernel_size must be positive, got {self.kernel_size}")
@@ -74,61 +106,37 @@ class _ConvNd(Module):
             self.bias = None
         self.reset_parameters()
 
-    def reset_parameters(self):
-        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for the weight, U(+-1/sqrt(fan_in))
-        for the bias."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_channels // self.groups * int(np.prod(self.kernel_size))
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
-
     def forward(self, input):
         f = (_conv.conv1d, _conv.conv2d, _conv.conv3d)[self._nd - 1]
         return f(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                  self.groups)
 
-    def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0,) * self._nd:
-            s += f", padding={self.padding!r}"
-        if self.dilation != (1,) * self._nd:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+
+Conv1d, Conv2d, Conv3d = nd_variants(_ConvNd, "Conv", (
+    "1-D convolution over ``(N, C_in, L)`` (or unbatched ``(C_in, L)``).",
+    "2-D convolution over ``(N, C_in, H, W)`` (or unbatched ``(C_in, H, W)``).",
+    "3-D convolution over ``(N, C_in, D, H, W)``."))
 
 
-class Conv1d(_ConvNd):
-    """1-D convolution over ``(N, C_in, L)`` (or unbatched ``(C_in, L)``)."""
-    _nd = 1
-
-
-class Conv2d(_ConvNd):
-    """2-D convolution over ``(N, C_in, H, W)`` (or unbatched ``(C_in, H, W)``)."""
-    _nd = 2
-
-
-class Conv3d(_ConvNd):
-    """3-D convolution over ``(N, C_in, D, H, W)``."""
-    _nd = 3
-
-
-class _MaxPoolNd(Module):
+class _PoolNd(Module):
+    """A pooling window: ``kernel_size``, ``stride`` (by default the kernel size), ``padding``
+    and ``ceil_mode`` (kept as given; the functional form checks them)."""
     _nd = 0
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(self, kernel_size, stride, padding, ceil_mode):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
+        self.ceil_mode = ceil_mode
+
+
+class _MaxPoolNd(_PoolNd):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.dilation = dilation
         self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
 
     def forward(self, input):
         f = (_pool.max_pool1d, _pool.max_pool2d, _pool.max_pool3d)[self._nd - 1]
@@ -140,28 +148,13 @@ class _MaxPoolNd(Module):
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
-class MaxPool1d(_MaxPoolNd):
-    _nd = 1
+MaxPool1d, MaxPool2d, MaxPool3d = nd_variants(_MaxPoolNd, "MaxPool")
 
 
-class MaxPool2d(_MaxPoolNd):
-    _nd = 2
-
-
-class MaxPool3d(_MaxPoolNd):
-    _nd = 3
-
-
-class _AvgPoolNd(Module):
-    _nd = 0
-
+class _AvgPoolNd(_PoolNd):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.ceil_mode = ceil_mode
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.count_include_pad = count_include_pad
 
     def forward(self, input):
@@ -173,16 +166,7 @@ class _AvgPoolNd(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool1d(_AvgPoolNd):
-    _nd = 1
-
-
-class AvgPool2d(_AvgPoolNd):
-    _nd = 2
-
-
-class AvgPool3d(_AvgPoolNd):
-    _nd = 3
+AvgPool1d, AvgPool2d, AvgPool3d = nd_variants(_AvgPoolNd, "AvgPool")
 
 
 class _AdaptiveAvgPoolNd(Module):
@@ -201,17 +185,9 @@ class _AdaptiveAvgPoolNd(Module):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
-    _nd = 1
-
-
-class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
-    """``AdaptiveAvgPool2d(1)`` is global average pooling."""
-    _nd = 2
-
-
-class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
-    _nd = 3
+AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d = nd_variants(
+    _AdaptiveAvgPoolNd, "AdaptiveAvgPool",
+    (None, "``AdaptiveAvgPool2d(1)`` is global average pooling.", None))
 
 
 class _AdaptiveMaxPoolNd(_AdaptiveAvgPoolNd):
@@ -225,14 +201,6 @@ class _AdaptiveMaxPoolNd(_AdaptiveAvgPoolNd):
         return f(input, self.output_size, self.return_indices)
 
 
-class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
-    _nd = 1
-
-
-class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
-    """``AdaptiveMaxPool2d(1)`` is global max pooling."""
-    _nd = 2
-
-
-class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
-    _nd = 3
+AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d = nd_variants(
+    _AdaptiveMaxPoolNd, "AdaptiveMaxPool",
+    (None, "``AdaptiveMaxPool2d(1)`` is global max pooling.", None))

@@ -6,22 +6,17 @@ prod(kernel_size), as PyTorch computes it for this weight layout. ``forward(inpu
 output_size=None)``: ``output_size`` picks the output_padding that reaches it."""
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
 from ..ops import conv_transpose as _ct
 from ..ops.conv import _tuple as _ntuple
-from . import init
+from ._nd import nd_variants
+from .conv import _ConvBase
 from .layers import init_weight_and_bias
-from .module import Module, check_factory_kwargs
+from .module import check_factory_kwargs
 
 __all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 
-class _ConvTransposeNd(Module):
-    _nd = 0
-
+class _ConvTransposeNd(_ConvBase):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
                  device=None, dtype=None):
@@ -49,13 +44,6 @@ class _ConvTransposeNd(Module):
         init_weight_and_bias(self, (self.in_channels, self.out_channels // self.groups)
                              + self.kernel_size, bias, dt, bias_size=self.out_channels)
 
-    def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * int(np.prod(self.kernel_size))
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
-
     def _output_padding(self, input, output_size):
         if output_size is None:
             return self.output_padding
@@ -81,33 +69,9 @@ class _ConvTransposeNd(Module):
         return fn(input, self.weight, self.bias, self.stride, self.padding,
                   self._output_padding(input, output_size), self.groups, self.dilation)
 
-    def extra_repr(self):
-        nd = self._nd
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
-        if self.padding != (0,) * nd:
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * nd:
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * nd:
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
 
-
-class ConvTranspose1d(_ConvTransposeNd):
-    """Transposed 1-D convolution over (N, C_in, L) inputs."""
-    _nd = 1
-
-
-class ConvTranspose2d(_ConvTransposeNd):
-    """Transposed 2-D convolution over (N, C_in, H, W) inputs."""
-    _nd = 2
-
-
-class ConvTranspose3d(_ConvTransposeNd):
-    """Transposed 3-D convolution over (N, C_in, D, H, W) inputs."""
-    _nd = 3
+ConvTranspose1d, ConvTranspose2d, ConvTranspose3d = nd_variants(
+    _ConvTransposeNd, "ConvTranspose", (
+    "Transposed 1-D convolution over (N, C_in, L) inputs.",
+    "Transposed 2-D convolution over (N, C_in, H, W) inputs.",
+    "Transposed 3-D convolution over (N, C_in, D, H, W) inputs."))

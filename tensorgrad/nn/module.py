@@ -88,6 +88,14 @@ def _addindent(s, n):
 
 
 # ---- Module ------------------------------------------------------------------------------------
+def _replace_entry(store, what, name, value, cls, expected):
+    """Assignment to a registered name: only a ``cls`` or None may take its place."""
+    if value is not None and not isinstance(value, cls):
+        raise TypeError(f"cannot assign '{type(value).__name__}' as {what} '{name}' "
+                        f"({expected} or None expected)")
+    store[name] = value
+
+
 class Module:
     """Base class for every layer and model: subclass it, assign layers and Parameters in
     ``__init__``, and write ``forward``; call the module (not ``forward``) so hooks run."""
@@ -173,42 +181,30 @@ class Module:
 
     # -- registration ----------------------------------------------------------------------
     def __setattr__(self, name, value):
+        """PyTorch's rules, in its order: a Parameter or a Module is registered under ``name``
+        (leaving any other slot of that name); a name already registered as a parameter, child
+        module or buffer takes only what that slot holds (or None); anything else is a plain
+        attribute."""
         d = self.__dict__
-        params = d.get("_parameters")
         if isinstance(value, Parameter):
-            if params is None:
-                raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._remove_from(name, keep="_parameters")
-            params[name] = value
-            return
-        if params is not None and name in params:
-            if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
-                                f"(tg.nn.Parameter or None expected)")
-            params[name] = None
-            return
-        if isinstance(value, Module):
-            mods = d.get("_modules")
-            if mods is None:
-                raise AttributeError("cannot assign module before Module.__init__() call")
-            self._remove_from(name, keep="_modules")
-            mods[name] = value
-            return
-        mods = d.get("_modules")
-        if mods is not None and name in mods:
-            if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
-                                f"'{name}' (tg.nn.Module or None expected)")
-            mods[name] = None
-            return
-        bufs = d.get("_buffers")
-        if bufs is not None and name in bufs:
-            if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
-                                f"(tg.Tensor or None expected)")
-            bufs[name] = value
-            return
-        object.__setattr__(self, name, value)
+            self._register_new("_parameters", "parameters", name, value)
+        elif name in d.get("_parameters", ()):
+            _replace_entry(d["_parameters"], "parameter", name, value, (), "tg.nn.Parameter")
+        elif isinstance(value, Module):
+            self._register_new("_modules", "module", name, value)
+        elif name in d.get("_modules", ()):
+            _replace_entry(d["_modules"], "child module", name, value, (), "tg.nn.Module")
+        elif name in d.get("_buffers", ()):
+            _replace_entry(d["_buffers"], "buffer", name, value, Tensor, "tg.Tensor")
+        else:
+            object.__setattr__(self, name, value)
+
+    def _register_new(self, store, what, name, value):
+        reg = self.__dict__.get(store)
+        if reg is None:
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call")
+        self._remove_from(name, keep=store)
+        reg[name] = value
 
     def _remove_from(self, name, keep):
         d = self.__dict__

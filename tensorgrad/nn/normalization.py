@@ -10,6 +10,7 @@ from .. import ops as _ops
 from ..tensor import _wrap
 from . import functional as F
 from . import init
+from ._nd import nd_variants
 from .module import Module, Parameter, check_factory_kwargs
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm",
@@ -19,7 +20,9 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm"
 
 class _Affine(Module):
     """What the normalization layers share: ``weight`` (ones) and ``bias`` (zeros) of one
-    shape, either of them switched off (registered as None, as PyTorch)."""
+    shape, either of them switched off (registered as None, as PyTorch), and a repr given
+    as a template of the layer's attributes (``_repr``; ``{bias}``: whether it has one)."""
+    _repr = ""
 
     def _affine(self, shape, weight, bias, dt):
         self.register_parameter("weight", Parameter(_wrap(np.ones(shape, dtype=dt)))
@@ -33,9 +36,20 @@ class _Affine(Module):
         if getattr(self, "bias", None) is not None:
             init.zeros_(self.bias)
 
+    def extra_repr(self):
+        return self._repr.format(**vars(self), bias=getattr(self, "bias", None) is not None)
+
 
 class _BatchNorm(_Affine):
-    _expected_dims = ()
+    _nd = 0
+    _repr = ("{num_features}, eps={eps}, momentum={momentum}, affine={affine}, bias={bias}, "
+             "track_running_stats={track_running_stats}")
+
+    @property
+    def _expected_dims(self):
+        """The input ranks the layer takes: (N, C) or (N, C, L) in 1-d, (N, C, *nd dims)
+        beyond."""
+        return (2, 3) if self._nd == 1 else (self._nd + 2,)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
@@ -92,27 +106,11 @@ class _BatchNorm(_Affine):
                             self.running_var if track else None,
                             self.weight, self.bias, use_batch, momentum, self.eps)
 
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
 
-
-class BatchNorm1d(_BatchNorm):
-    """Batch norm over (N, C) or (N, C, L) inputs, per feature/channel C (docs/maths.md §6.9)."""
-    _expected_dims = (2, 3)
-
-
-class BatchNorm2d(_BatchNorm):
-    """Batch norm over (N, C, H, W) inputs, per channel."""
-    _expected_dims = (4,)
-
-
-
-
-class BatchNorm3d(_BatchNorm):
-    """Batch norm over (N, C, D, H, W) inputs, per channel."""
-    _expected_dims = (5,)
+BatchNorm1d, BatchNorm2d, BatchNorm3d = nd_variants(_BatchNorm, "BatchNorm", (
+    "Batch norm over (N, C) or (N, C, L) inputs, per feature/channel C (docs/maths.md §6.9).",
+    "Batch norm over (N, C, H, W) inputs, per channel.",
+    "Batch norm over (N, C, D, H, W) inputs, per channel."))
 
 
 class _InstanceNorm(_BatchNorm):
@@ -145,19 +143,10 @@ class _InstanceNorm(_BatchNorm):
         return _ops.squeeze(out, 0) if unbatched else out
 
 
-class InstanceNorm1d(_InstanceNorm):
-    """Instance norm over (N, C, L) or (C, L) inputs."""
-    _nd = 1
-
-
-class InstanceNorm2d(_InstanceNorm):
-    """Instance norm over (N, C, H, W) or (C, H, W) inputs."""
-    _nd = 2
-
-
-class InstanceNorm3d(_InstanceNorm):
-    """Instance norm over (N, C, D, H, W) or (C, D, H, W) inputs."""
-    _nd = 3
+InstanceNorm1d, InstanceNorm2d, InstanceNorm3d = nd_variants(_InstanceNorm, "InstanceNorm", (
+    "Instance norm over (N, C, L) or (C, L) inputs.",
+    "Instance norm over (N, C, H, W) or (C, H, W) inputs.",
+    "Instance norm over (N, C, D, H, W) or (C, D, H, W) inputs."))
 
 
 def _normalized_shape(normalized_shape):
@@ -169,6 +158,7 @@ def _normalized_shape(normalized_shape):
 class LayerNorm(_Affine):
     """Normalize over the last dims (``normalized_shape``) of every sample; ``weight`` (ones)
     and ``bias`` (zeros) of shape ``normalized_shape`` when ``elementwise_affine``."""
+    _repr = "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}, bias={bias}"
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  device=None, dtype=None):
@@ -182,14 +172,11 @@ class LayerNorm(_Affine):
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
-
 
 class GroupNorm(_Affine):
     """Normalize groups of channels per sample (Wu & He, 2018); per-channel ``weight`` (ones)
     and ``bias`` (zeros) when ``affine``."""
+    _repr = "{num_groups}, {num_channels}, eps={eps}, affine={affine}, bias={bias}"
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
                  dtype=None, *, bias=True):
@@ -205,13 +192,10 @@ class GroupNorm(_Affine):
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
-        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
-                f"affine={self.affine}, bias={self.bias is not None}")
-
 
 class RMSNorm(_Affine):
     """x / sqrt(mean(x²) + eps) over ``normalized_shape``, times ``weight`` (ones)."""
+    _repr = "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}"
 
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
                  dtype=None):
@@ -225,10 +209,6 @@ class RMSNorm(_Affine):
 
     def forward(self, input):
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
 
 
 class LocalResponseNorm(Module):

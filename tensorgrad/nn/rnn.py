@@ -302,7 +302,9 @@ class RNNCellBase(Module):
         for p in self.parameters():
             p._data[...] = generator().uniform(-k, k, size=p.shape).astype(p.dtype)
 
-    def _prep(self, input, hx, what="hx"):
+    def _prep(self, input):
+        """The input as a batch (x, its batch size, whether it was batched) and the dtype the
+        step computes in."""
         name = type(self).__name__
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
@@ -315,8 +317,7 @@ class RNNCellBase(Module):
                              f"input_size={self.input_size} (input shape {input.shape})")
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
-        B = x.shape[0]
-        return x, B, batched
+        return x, x.shape[0], batched, np.result_type(x.dtype, self.weight_hh.dtype)
 
     def _state(self, s, what, B, batched, dt):
         name = type(self).__name__
@@ -328,6 +329,13 @@ class RNNCellBase(Module):
         if tuple(s.shape) != exp:
             raise ValueError(f"{name}: expected {what} of shape {exp}, got {tuple(s.shape)}")
         return s if batched else s.unsqueeze(0)
+
+    def forward(self, input, hx=None):
+        """One step of a cell whose state is one tensor h (RNNCell, GRUCell: ``self._step``);
+        returns h'."""
+        x, B, batched, dt = self._prep(input)
+        h = self._step(x, self._state(hx, "hx", B, batched, dt))
+        return h if batched else h.squeeze(0)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
@@ -347,13 +355,9 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 1, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
-        x, B, batched = self._prep(input, hx)
-        dt = np.result_type(x.dtype, self.weight_hh.dtype)
-        h = self._state(hx, "hx", B, batched, dt)
-        h = _R.rnn_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-                        self.nonlinearity)
-        return h if batched else h.squeeze(0)
+    def _step(self, x, h):
+        return _R.rnn_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                           self.nonlinearity)
 
 
 class GRUCell(RNNCellBase):
@@ -364,13 +368,9 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 3, device=device, dtype=dtype)
         self.reset_after = bool(reset_after)
 
-    def forward(self, input, hx=None):
-        x, B, batched = self._prep(input, hx)
-        dt = np.result_type(x.dtype, self.weight_hh.dtype)
-        h = self._state(hx, "hx", B, batched, dt)
-        h = _R.gru_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-                        self.reset_after)
-        return h if batched else h.squeeze(0)
+    def _step(self, x, h):
+        return _R.gru_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                           self.reset_after)
 
 
 class LSTMCell(RNNCellBase):
@@ -383,8 +383,7 @@ class LSTMCell(RNNCellBase):
         self.peephole = bool(peephole)
 
     def forward(self, input, hx=None):
-        x, B, batched = self._prep(input, hx)
-        dt = np.result_type(x.dtype, self.weight_hh.dtype)
+        x, B, batched, dt = self._prep(input)
         if hx is None:
             h = c = self._state(None, "h", B, batched, dt)
         else:

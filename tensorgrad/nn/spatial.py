@@ -18,6 +18,7 @@ from ..ops.index import getitem, getitem_adjoint
 from ..ops.interpolate import interpolate
 from ..ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 from ..ops._util import as_tensor_arg
+from ._nd import nd_variants
 from .module import Module
 
 __all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d",
@@ -75,20 +76,14 @@ class _ZeroPadNd(_ConstantPadNd):
         return f"{self.padding}"
 
 
-def _pad_class(name, base, nd, mode, what):
-    return type(name, (base,), {"_nd": nd, "_mode": mode, "__module__": __name__,
-                                "__doc__": f"{what} padding of the last {nd} dim(s) (see "
-                                           f"``tg.nn.functional.pad``)."})
-
-
-for _nd in (1, 2, 3):
-    for _name, _base, _mode in (("ZeroPad", _ZeroPadNd, "constant"),
-                                ("ConstantPad", _ConstantPadNd, "constant"),
-                                ("ReflectionPad", _PadNd, "reflect"),
-                                ("ReplicationPad", _PadNd, "replicate"),
-                                ("CircularPad", _PadNd, "circular")):
-        globals()[f"{_name}{_nd}d"] = _pad_class(f"{_name}{_nd}d", _base, _nd, _mode,
-                                                 _name[:-3].lower() or "zero")
+for _name, _base, _mode in (("ZeroPad", _ZeroPadNd, "constant"),
+                            ("ConstantPad", _ConstantPadNd, "constant"),
+                            ("ReflectionPad", _PadNd, "reflect"),
+                            ("ReplicationPad", _PadNd, "replicate"),
+                            ("CircularPad", _PadNd, "circular")):
+    _doc = f"{_name[:-3]} padding of the last {{nd}} dim(s) (see ``tg.nn.functional.pad``)."
+    for _cls in nd_variants(_base, _name, _doc, _mode=_mode):
+        globals()[_cls.__name__] = _cls
 
 
 # ---- upsampling ---------------------------------------------------------------------------
@@ -309,16 +304,7 @@ class _MaxUnpoolNd(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class MaxUnpool1d(_MaxUnpoolNd):
-    _nd = 1
-
-
-class MaxUnpool2d(_MaxUnpoolNd):
-    _nd = 2
-
-
-class MaxUnpool3d(_MaxUnpoolNd):
-    _nd = 3
+MaxUnpool1d, MaxUnpool2d, MaxUnpool3d = nd_variants(_MaxUnpoolNd, "MaxUnpool")
 
 
 # ---- power-average pooling and channel shuffle -------------------------------------------------
@@ -368,16 +354,7 @@ class _LPPoolNd(Module):
                 f"stride={self.stride}, ceil_mode={self.ceil_mode}")
 
 
-class LPPool1d(_LPPoolNd):
-    _nd = 1
-
-
-class LPPool2d(_LPPoolNd):
-    _nd = 2
-
-
-class LPPool3d(_LPPoolNd):
-    _nd = 3
+LPPool1d, LPPool2d, LPPool3d = nd_variants(_LPPoolNd, "LPPool")
 
 
 def channel_shuffle(input, groups):

@@ -20,26 +20,25 @@ from ..tensor import InferenceVersion, Tensor, _wrap
 from ._registry import op, tensor_method
 
 
-class layout:
+class _Named:
+    """A constant of the ``tg`` namespace that prints as its name there (``tg.strided``)."""
+    __slots__ = ("_name",)
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return f"tg.{self._name}"
+
+
+class layout(_Named):
     """A memory layout (``tg.strided`` is the only one tensorgrad has)."""
-    __slots__ = ("_name",)
-
-    def __init__(self, name):
-        self._name = name
-
-    def __repr__(self):
-        return f"tg.{self._name}"
+    __slots__ = ()
 
 
-class memory_format:
+class memory_format(_Named):
     """A memory format for ``*_like``/``contiguous`` (results are always C-contiguous here)."""
-    __slots__ = ("_name",)
-
-    def __init__(self, name):
-        self._name = name
-
-    def __repr__(self):
-        return f"tg.{self._name}"
+    __slots__ = ()
 
 
 strided = layout("strided")
@@ -343,74 +342,61 @@ def full(size, fill_value, dtype=None, layout=None, device=None, requires_grad=F
     return finish(np.full(shape, _value(fill_value), dtype=dt), requires_grad)
 
 
-def _like(where, fill, t, dtype, layout, device, requires_grad, memory_format):
-    check_options(where, device, layout, memory_format=memory_format)
-    dt = as_dtype(dtype, where) or t._data.dtype
-    return finish(fill(t._data.shape, dtype=dt), requires_grad)
+# ---- *_like and Tensor.new_* (another tensor's dtype unless given) -----------------------------
+def like_dtype(where, t, dtype, layout, device, pin_memory=False, memory_format=None):
+    """The dtype of a tensor made after ``t`` (``*_like``, ``new_*``): ``dtype``, else ``t``'s
+    (after checking the constructor keywords)."""
+    check_options(where, device, layout, pin_memory, memory_format)
+    return as_dtype(dtype, where) or t._data.dtype
 
 
-@op(methods=())
-def zeros_like(input, dtype=None, layout=None, device=None, requires_grad=False,  # noqa: A002
-               memory_format=None):
-    return _like("zeros_like", np.zeros, input, dtype, layout, device, requires_grad,
-                 memory_format)
+def declare_as(name, doc, declare, fn):
+    """``fn`` (a function a factory built) named ``name`` with docstring ``doc``, then
+    declared by ``declare`` (``op(...)``, ``tensor_method(...)``)."""
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return declare(fn)
 
 
-@op(methods=())
-def ones_like(input, dtype=None, layout=None, device=None, requires_grad=False,  # noqa: A002
-              memory_format=None):
-    return _like("ones_like", np.ones, input, dtype, layout, device, requires_grad,
-                 memory_format)
+def _like_op(name, fill, what):
+    """``zeros_like`` and its kin: a tensor of ``input``'s shape made by ``fill``."""
+    def like(input, dtype=None, layout=None, device=None, requires_grad=False,  # noqa: A002
+             memory_format=None):
+        dt = like_dtype(name, input, dtype, layout, device, memory_format=memory_format)
+        return finish(fill(input._data.shape, dtype=dt), requires_grad)
+    return declare_as(name, f"A tensor of ``input``'s shape {what}, in ``input``'s dtype unless "
+                            f"``dtype`` is given.", op(methods=()), like)
 
 
-@op(methods=())
-def empty_like(input, dtype=None, layout=None, device=None, requires_grad=False,  # noqa: A002
-               memory_format=None):
-    return _like("empty_like", np.empty, input, dtype, layout, device, requires_grad,
-                 memory_format)
+def _new_op(name, fill, what):
+    """``Tensor.new_zeros`` and its kin: a tensor of the given size made by ``fill``."""
+    def new(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None,
+            pin_memory=False):
+        dt = like_dtype(name, self, dtype, layout, device, pin_memory)
+        return finish(fill(size_arg(name, args, size), dtype=dt), requires_grad)
+    return declare_as(name, f"A tensor of the given size {what}, in this tensor's dtype unless "
+                            f"``dtype`` is given.", tensor_method(name), new)
+
+
+zeros_like = _like_op("zeros_like", np.zeros, "filled with zeros")
+ones_like = _like_op("ones_like", np.ones, "filled with ones")
+empty_like = _like_op("empty_like", np.empty, "left uninitialized")
+new_zeros = _new_op("new_zeros", np.zeros, "filled with zeros")
+new_ones = _new_op("new_ones", np.ones, "filled with ones")
+new_empty = _new_op("new_empty", np.empty, "left uninitialized")
 
 
 @op(methods=())
 def full_like(input, fill_value, dtype=None, layout=None, device=None,  # noqa: A002
               requires_grad=False, memory_format=None):
-    check_options("full_like", device, layout, memory_format=memory_format)
-    dt = as_dtype(dtype, "full_like") or input._data.dtype
+    dt = like_dtype("full_like", input, dtype, layout, device, memory_format=memory_format)
     return finish(np.full(input._data.shape, _value(fill_value), dtype=dt), requires_grad)
-
-
-# ---- Tensor.new_* (the dtype of self unless given) ---------------------------------------------
-def _new(where, fill, self, args, size, dtype, device, requires_grad, layout, pin_memory):
-    check_options(where, device, layout, pin_memory)
-    dt = as_dtype(dtype, where) or self._data.dtype
-    return finish(fill(size_arg(where, args, size), dtype=dt), requires_grad)
-
-
-@tensor_method("new_zeros")
-def new_zeros(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None,
-              pin_memory=False):
-    return _new("new_zeros", np.zeros, self, args, size, dtype, device, requires_grad, layout,
-                pin_memory)
-
-
-@tensor_method("new_ones")
-def new_ones(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None,
-             pin_memory=False):
-    return _new("new_ones", np.ones, self, args, size, dtype, device, requires_grad, layout,
-                pin_memory)
-
-
-@tensor_method("new_empty")
-def new_empty(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None,
-              pin_memory=False):
-    return _new("new_empty", np.empty, self, args, size, dtype, device, requires_grad, layout,
-                pin_memory)
 
 
 @tensor_method("new_full")
 def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False, layout=None,
              pin_memory=False):
-    check_options("new_full", device, layout, pin_memory)
-    dt = as_dtype(dtype, "new_full") or self._data.dtype
+    dt = like_dtype("new_full", self, dtype, layout, device, pin_memory)
     return finish(np.full(size_arg("new_full", (size,)), _value(fill_value), dtype=dt),
                   requires_grad)
 

@@ -89,14 +89,9 @@ bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift", "__rshift_
 @op(methods=("bitwise_not", "__invert__"))
 def bitwise_not(a):
     """``~a``: logical not on bool tensors, bitwise not on integers."""
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("bitwise_not", a) from None
-    if d.dtype.kind not in "biu":
-        raise TypeError(f"bitwise_not: ~ is only implemented on integer and bool tensors, got "
-                        f"dtype {d.dtype}")
-    return _wrap(np.invert(d))
+    if not isinstance(a, _T):
+        raise not_tensor("bitwise_not", a)
+    return _wrap(np.invert(_int_array("bitwise_not", a)))
 
 
 # ---- predicates -------------------------------------------------------------------------------

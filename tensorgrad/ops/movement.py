@@ -8,8 +8,23 @@ from ..autograd.node import record
 from ..tensor import Tensor, _wrap
 from ._registry import op, tensor_method, tensor_property
 from .convert import view_dtype
-from ._util import not_tensor, norm_dims, shape_args
+from ._util import data_of, not_tensor, norm_dims, shape_args
 from ._xp import array_module
+
+
+def _array_and_sizes(op, a, sizes, cover=False):
+    """``a``'s array and the sizes of ``f(a, 2, 3)`` or ``f(a, (2, 3))`` (permute, expand,
+    repeat); with ``cover``, one size at least for every dim of ``a`` (expand and repeat:
+    extra sizes add leading dims)."""
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor(op, a) from None
+    sizes = shape_args(sizes)
+    if cover and len(sizes) < d.ndim:
+        raise RuntimeError(f"{op}: the number of sizes given ({len(sizes)}) must be at least "
+                           f"the number of dimensions of the tensor ({d.ndim}, shape {d.shape})")
+    return d, sizes
 
 
 def _reshape_vjp(ctx, g, in_shape):
@@ -64,18 +79,14 @@ def _permute_vjp(ctx, g, inverse):
 
 @op
 def permute(a, *dims):
-    try:
-        _ad = a._data
-    except AttributeError:
-        raise not_tensor("permute", a) from None
-    dims = shape_args(dims)
-    nd = _ad.ndim
+    x, dims = _array_and_sizes("permute", a, dims)
+    nd = x.ndim
     if sorted(d % nd if nd else 0 for d in dims) != list(range(nd)):
         raise RuntimeError(f"permute: dims {dims} are not a permutation of the {nd} dimensions "
-                           f"of a tensor of shape {_ad.shape}")
+                           f"of a tensor of shape {x.shape}")
     dims = tuple(d % nd for d in dims)
     inv = tuple(np.argsort(dims))
-    return record("permute", _ad.transpose(dims), (a,), _permute_vjp, saved=(inv,),
+    return record("permute", x.transpose(dims), (a,), _permute_vjp, saved=(inv,),
                   view_of=a)
 
 
@@ -159,15 +170,7 @@ def _expand_vjp(ctx, g, in_shape):
 
 @op
 def expand(a, *shape):
-    try:
-        _ad = a._data
-    except AttributeError:
-        raise not_tensor("expand", a) from None
-    shape = shape_args(shape)
-    d = _ad
-    if len(shape) < d.ndim:
-        raise RuntimeError(f"expand: the number of sizes given ({len(shape)}) must be at least "
-                           f"the number of dimensions of the tensor ({d.ndim}, shape {d.shape})")
+    d, shape = _array_and_sizes("expand", a, shape, cover=True)
     lead = len(shape) - d.ndim
     shape = tuple(d.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
     if shape == d.shape:
@@ -197,15 +200,7 @@ def _repeat_vjp(ctx, g, in_shape, reps):
 
 @op
 def repeat(a, *sizes):
-    try:
-        _ad = a._data
-    except AttributeError:
-        raise not_tensor("repeat", a) from None
-    sizes = shape_args(sizes)
-    d = _ad
-    if len(sizes) < d.ndim:
-        raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
-                           f"than the number of dimensions of the tensor ({d.ndim})")
+    d, sizes = _array_and_sizes("repeat", a, sizes, cover=True)
     in_shape = (1,) * (len(sizes) - d.ndim) + d.shape
     out = np.tile(d.reshape(in_shape), sizes)
     return record("repeat", out, (a,), _repeat_vjp, saved=(in_shape, sizes))
@@ -265,10 +260,7 @@ def stack(tensors, dim=0):
 
 @op
 def split(a, split_size_or_sections, dim=0):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("split", a) from None
+    d = data_of("split", a)
     from .index import getitem
     dm = norm_dims(dim, d.ndim, "split")[0]
     n = d.shape[dm]
@@ -290,10 +282,7 @@ def split(a, split_size_or_sections, dim=0):
 
 @op
 def chunk(a, chunks, dim=0):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("chunk", a) from None
+    d = data_of("chunk", a)
     n = d.shape[norm_dims(dim, d.ndim, "chunk")[0]]
     size = -(-n // chunks)
     return split(a, size, dim)
@@ -301,10 +290,7 @@ def chunk(a, chunks, dim=0):
 
 @op
 def unbind(a, dim=0):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("unbind", a) from None
+    d = data_of("unbind", a)
     from .index import getitem
     dm = norm_dims(dim, d.ndim, "unbind")[0]
     return tuple(getitem(a, (slice(None),) * dm + (i,)) for i in range(d.shape[dm]))
@@ -316,10 +302,7 @@ def _flip_vjp(ctx, g, dims):
 
 @op
 def flip(a, dims):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("flip", a) from None
+    d = data_of("flip", a)
     n = 1 if isinstance(dims, int) else len(dims)
     dims = norm_dims(dims, d.ndim, "flip")
     if len(dims) != n:
@@ -334,14 +317,10 @@ def _pad_vjp(ctx, g, index):
 @op(functional=True, methods=())
 def pad(a, pad, mode="constant", value=0.0):
     """F.pad: ``pad`` lists (left, right) pairs starting from the last dimension."""
-    try:
-        _ad = a._data
-    except AttributeError:
-        raise not_tensor("pad", a) from None
+    d = data_of("pad", a)
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
     pad = tuple(int(p) for p in pad)
-    d = _ad
     if len(pad) % 2 or len(pad) // 2 > d.ndim:
         raise ValueError(f"pad: padding length must be even and at most 2*ndim={2 * d.ndim}, "
                          f"got {len(pad)} for input of shape {d.shape}")

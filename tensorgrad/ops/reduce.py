@@ -32,13 +32,16 @@ def _expand_back(g, in_shape, dims, keepdim):
     return xp.expand(g, in_shape)
 
 
-def _rdims(dim, axis, ndim, op):
-    """The reduced axes (None for all). A 0-d tensor has one "dimension" for dim=0/-1 that
-    reduces nothing, as in PyTorch."""
-    dims = norm_dims(pick_dim(dim, axis, op) if axis is not None else dim, ndim, op)
-    if not ndim and dims:
-        return ()
-    return dims
+def _reduce_args(op, a, dim, axis=None):
+    """``a``'s array and the axes a reduction over ``dim`` (or numpy's ``axis``) reduces: None
+    for all. A 0-d tensor has one "dimension" for dim=0/-1 that reduces nothing, as in
+    PyTorch."""
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor(op, a) from None
+    dims = norm_dims(pick_dim(dim, axis, op) if axis is not None else dim, d.ndim, op)
+    return d, (() if not d.ndim and dims else dims)
 
 
 def _count(shape, dims):
@@ -55,11 +58,7 @@ def _sum_vjp(ctx, g, shape, dims, keep):
 
 @op
 def sum(a, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("sum", a) from None
-    dims = _rdims(dim, axis, d.ndim, "sum")
+    d, dims = _reduce_args("sum", a, dim, axis)
     keep = pick_keep(keepdim, keepdims)
     if d.dtype == np.bool_:
         d = d.astype(np.int64)
@@ -73,11 +72,7 @@ def _mean_vjp(ctx, g, shape, dims, keep, n):
 
 @op
 def mean(a, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("mean", a) from None
-    dims = _rdims(dim, axis, d.ndim, "mean")
+    d, dims = _reduce_args("mean", a, dim, axis)
     keep = pick_keep(keepdim, keepdims)
     if dtype is not None:
         d = d.astype(dtype)
@@ -106,7 +101,7 @@ def nanmean(a, dim=None, keepdim=False, *, dtype=None):
     from .elementwise import where
     from .logic import isnan
     nan = isnan(a)
-    n = _np_sum(~nan._data, axis=_rdims(dim, None, a._data.ndim, "nanmean"), keepdims=keepdim)
+    n = _np_sum(~nan._data, axis=_reduce_args("nanmean", a, dim)[1], keepdims=keepdim)
     with np.errstate(all="ignore"):
         return sum(where(nan, 0.0, a), dim, keepdim, dtype=dtype) / _wrap(
             n.astype(a._data.dtype if dtype is None else dtype))
@@ -139,15 +134,11 @@ def sum_to(a, *shape):
 
 # ---- variance and standard deviation (PyTorch's values and gradients at the edges) --------------
 def _var_args(name, a, dim, unbiased, correction, axis):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor(name, a) from None
     if isinstance(dim, bool):  # var(x, False): the legacy positional unbiased
         dim, unbiased = None, dim
+    d, dims = _reduce_args(name, a, dim, axis)
     if d.dtype.kind not in "fc":
         raise TypeError(f"{name}: expected a floating point tensor, got dtype {d.dtype}")
-    dims = _rdims(dim, axis, d.ndim, name)
     corr = (1 if unbiased else 0) if correction is None else correction
     return d, dims, corr
 
@@ -229,8 +220,8 @@ def _masked_expand_vjp(ctx, g, shape, dims, keep, mask):
     return (_expand_back(g, shape, dims, keep) * mask,)
 
 
-def _extreme(name, a, dims, keep, fn):
-    d = a._data
+def _extreme(name, fn, a, dim, keep, axis=None):
+    d, dims = _reduce_args(name, a, dim, axis)
     if d.size == 0:
         if dims is None:
             raise RuntimeError(f"{name}(): expected a reduction dim to be specified for an "
@@ -251,23 +242,13 @@ def _extreme(name, a, dims, keep, fn):
 @op
 def amax(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Max over ``dim``; ties share the gradient evenly (as PyTorch)."""
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("amax", a) from None
-    return _extreme("amax", a, _rdims(dim, axis, d.ndim, "amax"), pick_keep(keepdim, keepdims),
-                    np.max)
+    return _extreme("amax", np.max, a, dim, pick_keep(keepdim, keepdims), axis)
 
 
 @op
 def amin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Min over ``dim``; ties share the gradient evenly (as PyTorch)."""
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("amin", a) from None
-    return _extreme("amin", a, _rdims(dim, axis, d.ndim, "amin"), pick_keep(keepdim, keepdims),
-                    np.min)
+    return _extreme("amin", np.min, a, dim, pick_keep(keepdim, keepdims), axis)
 
 
 def select_along(name, a, idx, dm, keep):
@@ -292,7 +273,10 @@ def _identity_vjp(ctx, g):
 
 
 def _reduce_with_index(name, a, dim, keep, argfn):
-    d = a._data
+    try:
+        d = a._data
+    except AttributeError:
+        raise not_tensor(name, a) from None
     dm = norm_dims(dim, d.ndim, name)[0]
     if d.ndim and d.shape[dm] == 0:
         raise IndexError(f"{name}(): expected reduction dim {dm} to have non-zero size "
@@ -306,13 +290,9 @@ def _max_or_min(name, a, dim, keepdim, axis, keepdims):
     if isinstance(dim, Tensor):
         from .elementwise import maximum, minimum
         return (maximum if greater else minimum)(a, dim)
-    try:
-        a._data
-    except AttributeError:
-        raise not_tensor(name, a) from None
     dim = pick_dim(dim, axis, name)
     if dim is None:
-        return _extreme(name, a, None, False, np.max if greater else np.min)
+        return _extreme(name, np.max if greater else np.min, a, None, False)
     return _reduce_with_index(name, a, dim, pick_keep(keepdim, keepdims),
                               np.argmax if greater else np.argmin)
 
@@ -358,11 +338,8 @@ def argmin(a, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 
 def _bool_reduce(name, fn, a, dim, keepdim):
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor(name, a) from None
-    return _wrap(np.asarray(fn(d, axis=_rdims(dim, None, d.ndim, name), keepdims=keepdim)))
+    d, dims = _reduce_args(name, a, dim)
+    return _wrap(np.asarray(fn(d, axis=dims, keepdims=keepdim)))
 
 
 @op
@@ -380,11 +357,7 @@ def any(a, dim=None, keepdim=False):
 @op
 def count_nonzero(a, dim=None):
     """The number of nonzero elements (along ``dim``), int64."""
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("count_nonzero", a) from None
-    dims = _rdims(dim, None, d.ndim, "count_nonzero")
+    d, dims = _reduce_args("count_nonzero", a, dim)
     return _wrap(np.asarray(np.count_nonzero(d, axis=dims), dtype=np.int64))
 
 
@@ -392,11 +365,7 @@ def count_nonzero(a, dim=None):
 def prod(a, dim=None, keepdim=False, *, dtype=None):
     """Product over ``dim``. The gradient is the product of the other elements (exact with
     zeros); its second derivative is exact where the input has no zeros."""
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("prod", a) from None
-    dims = _rdims(dim, None, d.ndim, "prod")
+    d, dims = _reduce_args("prod", a, dim)
     out = np.prod(d, axis=dims, keepdims=keepdim, dtype=dtype)
     return record("prod", out, (a,), _prod_vjp, saved=(a, d.shape, dims, keepdim))
 
@@ -438,11 +407,7 @@ def _logsumexp_vjp(ctx, g, out, a, shape, dims, keep, m, shift):
 @op
 def logsumexp(a, dim=None, keepdim=False):
     """log(sum(exp(a))) over ``dim``, stably (-inf over an empty dim, as PyTorch)."""
-    try:
-        d = a._data
-    except AttributeError:
-        raise not_tensor("logsumexp", a) from None
-    dims = _rdims(dim, None, d.ndim, "logsumexp")
+    d, dims = _reduce_args("logsumexp", a, dim)
     if d.dtype.kind not in "fc":
         d = d.astype(np.float32)
     m = np.max(d, axis=dims, keepdims=True, initial=-np.inf)

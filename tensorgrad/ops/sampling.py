@@ -17,7 +17,7 @@ from ..dtypes import as_dtype, default_float, name as dtype_name, result_type
 from ..random import numpy_generator
 from ..tensor import Tensor
 from ._registry import op, tensor_method
-from .creation import check_options, finish, size_arg
+from .creation import check_options, declare_as, finish, like_dtype, size_arg
 from .inplace import _inplace, constant_like
 
 
@@ -41,24 +41,19 @@ def _normal(rng, shape, dt):
     return rng.standard_normal(shape, dtype=_draw(dt)).astype(dt, copy=False)
 
 
-@op(methods=())
-def rand(*args, size=None, generator=None, dtype=None, layout=None, device=None,
-         requires_grad=False, pin_memory=False):
-    """Uniform samples on [0, 1)."""
-    check_options("rand", device, layout, pin_memory)
-    dt = _float_dt(dtype, "rand")
-    return finish(_uniform(numpy_generator(generator, "rand"), size_arg("rand", args, size), dt),
-                  requires_grad)
+def _float_sampler(name, draw, doc):
+    """``rand`` and ``randn``: a tensor of float samples ``draw(rng, shape, dtype)``."""
+    def sample(*args, size=None, generator=None, dtype=None, layout=None, device=None,
+               requires_grad=False, pin_memory=False):
+        check_options(name, device, layout, pin_memory)
+        dt = _float_dt(dtype, name)
+        return finish(draw(numpy_generator(generator, name), size_arg(name, args, size), dt),
+                      requires_grad)
+    return declare_as(name, doc, op(methods=()), sample)
 
 
-@op(methods=())
-def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None,
-          requires_grad=False, pin_memory=False):
-    """Standard normal samples."""
-    check_options("randn", device, layout, pin_memory)
-    dt = _float_dt(dtype, "randn")
-    return finish(_normal(numpy_generator(generator, "randn"), size_arg("randn", args, size), dt),
-                  requires_grad)
+rand = _float_sampler("rand", _uniform, "Uniform samples on [0, 1).")
+randn = _float_sampler("randn", _normal, "Standard normal samples.")
 
 
 def _int_bounds(low, high, where):
@@ -119,22 +114,17 @@ def randperm(n, generator=None, dtype=None, layout=None, device=None, requires_g
     return finish(numpy_generator(generator, "randperm").permutation(n).astype(dt), requires_grad)
 
 
-def _like_opts(where, t, dtype, layout, device, memory_format):
-    check_options(where, device, layout, memory_format=memory_format)
-    return as_dtype(dtype, where) or t._data.dtype
-
-
 @op(methods=())
 def rand_like(input, generator=None, dtype=None, layout=None, device=None,  # noqa: A002
               requires_grad=False, memory_format=None):
-    dt = _like_opts("rand_like", input, dtype, layout, device, memory_format)
+    dt = like_dtype("rand_like", input, dtype, layout, device, memory_format=memory_format)
     return rand(input._data.shape, generator=generator, dtype=dt, requires_grad=requires_grad)
 
 
 @op(methods=())
 def randn_like(input, generator=None, dtype=None, layout=None, device=None,  # noqa: A002
                requires_grad=False, memory_format=None):
-    dt = _like_opts("randn_like", input, dtype, layout, device, memory_format)
+    dt = like_dtype("randn_like", input, dtype, layout, device, memory_format=memory_format)
     return randn(input._data.shape, generator=generator, dtype=dt, requires_grad=requires_grad)
 
 
@@ -142,7 +132,7 @@ def randn_like(input, generator=None, dtype=None, layout=None, device=None,  # n
 def randint_like(input, low=0, high=None, generator=None, dtype=None, layout=None,  # noqa: A002
                  device=None, requires_grad=False, memory_format=None):
     """``randint_like(input, high)`` or ``randint_like(input, low, high)``."""
-    dt = _like_opts("randint_like", input, dtype, layout, device, memory_format)
+    dt = like_dtype("randint_like", input, dtype, layout, device, memory_format=memory_format)
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input._data.shape), generator=generator, dtype=dt,
