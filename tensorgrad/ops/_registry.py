@@ -28,8 +28,10 @@ def _names(v, default):
     return tuple(v)
 
 
-def op(fn=None, *, name=None, methods=None, rmethods=(), functional=False, export=True):
-    """Declare an op (decorator; ``@op`` or ``@op(...)``)."""
+def op(fn=None, *, name=None, methods=None, rmethods=(), functional=False, export=True,
+       aliases=()):
+    """Declare an op (decorator; ``@op`` or ``@op(...)``). ``aliases``: PyTorch's other names
+    for it, each a ``tg.`` function (with ``export``) and a Tensor method."""
     def deco(f):
         n = name or f.__name__
         if export:
@@ -40,8 +42,20 @@ def op(fn=None, *, name=None, methods=None, rmethods=(), functional=False, expor
             METHODS[m] = f
         for m in _names(rmethods, None) if rmethods else ():
             METHODS[m] = _swapped(f, m)
+        for al in aliases:
+            if export:
+                EXPORTS[al] = f
+            METHODS[al] = f
         return f
     return deco(fn) if fn is not None else deco
+
+
+def named(fn, name, doc):
+    """``fn`` (a function a factory built) given the op's name and docstring; declare it
+    with ``op(...)`` or ``tensor_method(...)`` afterwards."""
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
 def _swapped(f, mname):

@@ -17,7 +17,7 @@ from .._state import STATE
 from ..device import check_device
 from ..dtypes import as_dtype, default_float, promote_types, name as dtype_name
 from ..tensor import InferenceVersion, Tensor, _wrap
-from ._registry import op, tensor_method
+from ._registry import named, op, tensor_method
 
 
 class _Named:
@@ -350,22 +350,14 @@ def like_dtype(where, t, dtype, layout, device, pin_memory=False, memory_format=
     return as_dtype(dtype, where) or t._data.dtype
 
 
-def declare_as(name, doc, declare, fn):
-    """``fn`` (a function a factory built) named ``name`` with docstring ``doc``, then
-    declared by ``declare`` (``op(...)``, ``tensor_method(...)``)."""
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = doc
-    return declare(fn)
-
-
 def _like_op(name, fill, what):
     """``zeros_like`` and its kin: a tensor of ``input``'s shape made by ``fill``."""
     def like(input, dtype=None, layout=None, device=None, requires_grad=False,  # noqa: A002
              memory_format=None):
         dt = like_dtype(name, input, dtype, layout, device, memory_format=memory_format)
         return finish(fill(input._data.shape, dtype=dt), requires_grad)
-    return declare_as(name, f"A tensor of ``input``'s shape {what}, in ``input``'s dtype unless "
-                            f"``dtype`` is given.", op(methods=()), like)
+    return op(named(like, name, f"A tensor of ``input``'s shape {what}, in ``input``'s dtype "
+                                f"unless ``dtype`` is given."), methods=())
 
 
 def _new_op(name, fill, what):
@@ -374,8 +366,8 @@ def _new_op(name, fill, what):
             pin_memory=False):
         dt = like_dtype(name, self, dtype, layout, device, pin_memory)
         return finish(fill(size_arg(name, args, size), dtype=dt), requires_grad)
-    return declare_as(name, f"A tensor of the given size {what}, in this tensor's dtype unless "
-                            f"``dtype`` is given.", tensor_method(name), new)
+    return tensor_method(name)(named(new, name, f"A tensor of the given size {what}, in this "
+                                           f"tensor's dtype unless ``dtype`` is given."))
 
 
 zeros_like = _like_op("zeros_like", np.zeros, "filled with zeros")

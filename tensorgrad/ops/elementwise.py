@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
-from ._registry import op, tensor_method
+from ._registry import named, op, tensor_method
 from ._util import (const, float_array, no_bool_sub, not_tensor, promote,
                     true_divide_operands)
 from ._xp import array_module, sigmoid_np
@@ -235,9 +235,7 @@ def unary(name, forward, vjp, save="in", floats=True, doc=None, **decl):
         if save == "in":
             return record(name, forward(d), (a,), vjp, (a,))
         return record(name, forward(d), (a,), vjp, _SAVE_OUT if save == "out" else ())
-    f.__name__ = f.__qualname__ = name
-    f.__doc__ = doc or f"Elementwise {name} (PyTorch's ``torch.{name}``)."
-    return op(**decl)(f)
+    return op(**decl)(named(f, name, doc or f"Elementwise {name} (PyTorch's ``torch.{name}``)."))
 
 
 _SAVE_OUT = (OUT,)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .._state import STATE
 from ..tensor import Tensor
-from ._registry import METHODS, tensor_method
+from ._registry import METHODS, named, tensor_method
 from .inplace import _inplace, constant_like
 
 NAMES = (
@@ -54,10 +54,8 @@ def _twin(name):
     def method(self, *args, **kwargs):
         return _inplace(self, name + "_", lambda a, _other: compute(a, args, kwargs),
                         _grad_operand(args, kwargs))
-    method.__name__ = method.__qualname__ = name + "_"
-    method.__doc__ = (f"In-place ``{name}``: ``x.{name}_(...)`` writes ``x.{name}(...)`` into "
-                      f"``x`` and returns it (PyTorch's ``Tensor.{name}_``).")
-    return method
+    return named(method, name + "_", f"In-place ``{name}``: ``x.{name}_(...)`` writes "
+                 f"``x.{name}(...)`` into ``x`` and returns it (PyTorch's ``Tensor.{name}_``).")
 
 
 for _name in NAMES:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor, _wrap
-from ._registry import op
+from ._registry import named, op
 from ._util import not_tensor
 
 _T = Tensor
@@ -27,12 +27,9 @@ def _compare(fn, name, dunder, rdunder=None, aliases=()):
     def cmp(a, b):
         return _apply(name, fn, a._data if isinstance(a, _T) else a,
                       b._data if isinstance(b, _T) else b)
-    cmp.__name__ = cmp.__qualname__ = name
-    cmp.__doc__ = f"Elementwise {name}; the result is a bool tensor without gradient."
-    op(cmp, methods=(name, dunder), rmethods=(rdunder,) if rdunder else ())
-    for al in aliases:
-        op(cmp, name=al, methods=al)
-    return cmp
+    return op(named(cmp, name, f"Elementwise {name}; the result is a bool tensor without "
+                                f"gradient."),
+              methods=(name, dunder), rmethods=(rdunder,) if rdunder else (), aliases=aliases)
 
 
 lt = _compare(np.less, "lt", "__lt__", aliases=("less",))
@@ -71,10 +68,9 @@ def _bitwise(fn, name, dunder, rdunder, bools=True):
         if not bools and (np.asarray(ad).dtype == np.bool_ or np.asarray(bd).dtype == np.bool_):
             raise TypeError(f"{name}: shifts are not defined for bool tensors")
         return _apply(name, fn, ad, bd)
-    bit.__name__ = bit.__qualname__ = name
-    bit.__doc__ = (f"Elementwise {name} of integer (or bool) tensors; ``{dunder}`` on "
-                   f"tensors.")
-    return op(bit, methods=(name, dunder), rmethods=(rdunder,))
+    return op(named(bit, name, f"Elementwise {name} of integer (or bool) tensors; ``{dunder}`` "
+                               f"on tensors."),
+              methods=(name, dunder), rmethods=(rdunder,))
 
 
 bitwise_and = _bitwise(np.bitwise_and, "bitwise_and", "__and__", "__rand__")
@@ -102,9 +98,7 @@ def _predicate(name, fn, doc):
         except AttributeError:
             raise not_tensor(name, a) from None
         return _wrap(np.asarray(fn(d)))
-    pred.__name__ = pred.__qualname__ = name
-    pred.__doc__ = doc
-    return op(pred)
+    return op(named(pred, name, doc))
 
 
 def _float_only(fn, default):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.node import OUT, record
 from ..tensor import Tensor, _wrap
-from ._registry import op
+from ._registry import named, op
 from ._util import const, float_array, not_tensor
 from ._xp import array_module
 from .elementwise import (_bcast_fail, _identity_vjp, _zero_vjp, add as _add, div as true_divide,
@@ -37,16 +37,6 @@ def _float_data(a, name):
     return float_array(d)
 
 
-def _declare(f, name, doc, aliases):
-    """Declare ``f`` as the op ``name`` (tg.name, Tensor.name) and each PyTorch alias."""
-    f.__name__ = f.__qualname__ = name
-    f.__doc__ = doc
-    op(f)
-    for al in aliases:
-        op(f, name=al, methods=al)
-    return f
-
-
 def _unary(name, fwd, vjp, save, doc, aliases=()):
     """Declare a unary float op: ``fwd`` on the array, ``vjp(ctx, g, s)`` where ``s`` is the
     input (``save="in"``) or the output (``save="out"``)."""
@@ -57,7 +47,7 @@ def _unary(name, fwd, vjp, save, doc, aliases=()):
         with np.errstate(all="ignore"):
             out = fwd(d)
         return record(name, out, (a,), vjp, saved=(OUT,) if saved_out else (a,))
-    return _declare(f, name, doc, aliases)
+    return op(named(f, name, doc), aliases=aliases)
 
 
 def _tan_vjp(ctx, g, y):
@@ -156,7 +146,7 @@ def _rounding(name, fn, doc, aliases=()):
             raise not_tensor(name, a) from None
         out = fn(d) if d.dtype.kind in "fc" else d.copy()
         return record(name, out, (a,), _zero_vjp)
-    return _declare(f, name, doc, aliases)
+    return op(named(f, name, doc), aliases=aliases)
 
 
 trunc = _rounding("trunc", np.trunc, "Round toward zero (gradient zero).", ("fix",))

@@ -16,8 +16,8 @@ import numpy as np
 from ..dtypes import as_dtype, default_float, name as dtype_name, result_type
 from ..random import numpy_generator
 from ..tensor import Tensor
-from ._registry import op, tensor_method
-from .creation import check_options, declare_as, finish, like_dtype, size_arg
+from ._registry import named, op, tensor_method
+from .creation import check_options, finish, like_dtype, size_arg
 from .inplace import _inplace, constant_like
 
 
@@ -49,7 +49,7 @@ def _float_sampler(name, draw, doc):
         dt = _float_dt(dtype, name)
         return finish(draw(numpy_generator(generator, name), size_arg(name, args, size), dt),
                       requires_grad)
-    return declare_as(name, doc, op(methods=()), sample)
+    return op(named(sample, name, doc), methods=())
 
 
 rand = _float_sampler("rand", _uniform, "Uniform samples on [0, 1).")
