@@ -295,7 +295,7 @@ def test_instance_identities_photos():
     state = tg.random.get_rng_state().numpy()
     again = faces.instance_identities("digits", n_train=30, n_test=10, views=4, seed=3)
     np.testing.assert_array_equal(again.train_images, d.train_images)     # seeded
-    np.testing.assert_array_equal(tg.random.get_rng_state().numpy(), state)       # global state kept
+    np.testing.assert_array_equal(tg.random.get_rng_state().numpy(), state)   # state kept
     with pytest.raises(ValueError, match="views must be an integer >= 2"):
         faces.instance_identities("digits", views=1)
     with pytest.raises(ValueError, match="digits has 1797 images"):
