@@ -31,7 +31,7 @@ def test_face_verification_notebook():
     assert hand.split() == mine.split()
     assert "(a=0, p=1, n=4), (a=1, p=0, n=3), (a=2, p=3, n=4), (a=3, p=2, n=0)" in text
     auc = float(re.search(r"verification accuracy [0-9.]+, AUC ([0-9.]+)", text).group(1))
-    assert auc > 0.85                         # an untrained encoder scores about 0.85
+    assert auc > 0.85                 # 0.92 after 20 steps; the untrained encoder scores 0.835
     active = {}
     for mining in ("random", "semi-hard"):
         assert re.search(rf"{mining}: held-out AUC 0\.\d+ ± 0\.\d+", text)
