@@ -193,6 +193,20 @@ def test_make_pairs_and_best_threshold():
     assert faces.verification_accuracy(d, sm, tau) == acc
 
 
+def test_make_pairs_hard_groups():
+    # six identities in two groups; hard different pairs stay inside a group
+    labels = np.repeat(np.arange(6), 3)
+    groups = np.repeat([0, 0, 0, 1, 1, 1], 3)
+    i, j, same = faces.make_pairs(labels, 200, seed=1, groups=groups)
+    assert same.sum() == 100 and np.all((labels[i] == labels[j]) == same)
+    assert np.all(groups[i] == groups[j])                # every pair within one group
+    assert len({(a, b) for a, b in zip(labels[i][~same], labels[j][~same])}) > 6
+    with pytest.raises(ValueError, match="same group"):
+        faces.make_pairs(labels, 10, seed=0, groups=np.arange(18))
+    with pytest.raises(ValueError, match="no group holds two identities"):
+        faces.make_pairs(labels, 10, seed=0, groups=np.repeat(np.arange(6), 3))
+
+
 # ---- the database ------------------------------------------------------------------------------------
 def _img(v):
     return np.asarray(v, np.float32).reshape(1, 2, 2)
@@ -258,3 +272,33 @@ def test_image_folder_loader_and_identity_split(tmp_path):
     assert not np.isin(split.train_labels, [8, 9]).any()
     with pytest.raises(ValueError, match="have no images"):
         faces.identity_split(X[:3], y[:3], held_out=[5])
+
+
+def test_instance_identities_photos():
+    d = faces.instance_identities("digits", n_train=30, n_test=10, views=4, seed=3)
+    assert d.train_images.shape == (120, 1, 8, 8) and d.test_images.shape == (40, 1, 8, 8)
+    assert d.train_labels.tolist() == np.repeat(np.arange(30), 4).tolist()
+    assert d.test_labels.tolist() == np.repeat(np.arange(30, 40), 4).tolist()
+    assert len(d.names) == 40 and d.names[31].endswith("#t1")
+    assert 0 <= d.train_images.min() and d.train_images.max() <= 1
+    X, c = tg.data.load_digits(images=True, as_numpy=True)
+    assert d.train_classes.tolist() == np.repeat(c[:30], 4).tolist()
+    assert d.test_classes.tolist() == np.repeat(c[-10:], 4).tolist()
+    assert d.names[0] == f"{c[0]} #0"
+    # the photos of one item differ from each other, yet resemble their item more than others
+    ph = d.train_images.reshape(30, 4, -1)
+    assert np.abs(ph[:, 0] - ph[:, 1]).mean() > 0.01
+    dist = ((ph.reshape(120, 1, -1) - X[:30].reshape(1, 30, -1)) ** 2).sum(-1)
+    own = dist[np.arange(120), np.repeat(np.arange(30), 4)]
+    assert own.mean() < 0.75 * dist.mean()                 # closer to its item than on average
+    assert (dist.argmin(1) == np.repeat(np.arange(30), 4)).mean() > 0.3     # chance: 1/30
+    state = tg.random.get_rng_state().numpy()
+    again = faces.instance_identities("digits", n_train=30, n_test=10, views=4, seed=3)
+    np.testing.assert_array_equal(again.train_images, d.train_images)     # seeded
+    np.testing.assert_array_equal(tg.random.get_rng_state().numpy(), state)   # state kept
+    with pytest.raises(ValueError, match="views must be an integer >= 2"):
+        faces.instance_identities("digits", views=1)
+    with pytest.raises(ValueError, match="digits has 1797 images"):
+        faces.instance_identities("digits", n_train=1500, n_test=500)
+    with pytest.raises(ValueError, match="source must be"):
+        faces.instance_identities("faces")

@@ -31,11 +31,15 @@ def test_face_verification_notebook():
     assert hand.split() == mine.split()
     assert "(a=0, p=1, n=4), (a=1, p=0, n=3), (a=2, p=3, n=4), (a=3, p=2, n=0)" in text
     auc = float(re.search(r"verification accuracy [0-9.]+, AUC ([0-9.]+)", text).group(1))
-    assert auc > 0.75                                     # far above chance after 15 steps
-    for mining in ("random", "semi-hard", "batch-hard"):
-        assert re.search(rf"{mining}: held-out AUC 0\.\d+", text)
+    assert auc > 0.85                 # 0.92 after 20 steps; the untrained encoder scores 0.835
+    active = {}
+    for mining in ("random", "semi-hard"):
+        assert re.search(rf"{mining}: held-out AUC 0\.\d+ ± 0\.\d+", text)
+        m = re.search(rf"{mining}: loss \S+ -> \S+, active triplets (\S+) -> (\S+)", text)
+        active[mining] = float(m.group(2))
+    assert active["semi-hard"] > 2 * active["random"]     # random triplets go easy, semi-hard don't
     assert "reloaded database answers the same: True" in text
-    assert images >= 1                                    # the ROC curve
+    assert images >= 2                                    # the photos, the two ROC curves
 
 
 def test_style_transfer_notebook():

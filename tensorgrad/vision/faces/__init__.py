@@ -12,7 +12,9 @@
   ``calibrate`` (threshold on a validation split), ``save``/``load`` (safetensors).
 * Metrics: ``make_pairs``, ``roc_curve``, ``auc``, ``roc_auc_score``, ``best_threshold``,
   ``evaluate_verification``.
-* Data: ``load_identities`` (classes as identities, some held out), ``identity_split``,
+* Data: ``instance_identities`` (items as identities, several random photos each, held-out
+  items from the test split), ``load_identities`` (classes as identities, some held out),
+  ``identity_split``,
   ``load_image_folder`` (one folder per person).
 
 ``tg.nn.functional.triplet_margin_loss`` / ``tg.nn.TripletMarginLoss`` are PyTorch's variant
@@ -26,4 +28,5 @@ from .evaluate import (auc, best_threshold, evaluate_verification, make_pairs,  
                        pair_distances, roc_auc_score, roc_curve, verification_accuracy)
 from .train import train_triplet, train_verification  # noqa: F401
 from .database import UNKNOWN, FaceDatabase  # noqa: F401
-from .data import IdentitySplit, identity_split, load_identities, load_image_folder  # noqa: F401
+from .data import (IdentitySplit, identity_split, instance_identities,  # noqa: F401
+                   load_identities, load_image_folder)

@@ -26,9 +26,10 @@ def _np(x, what, op, ndim=1):
     return arr
 
 
-def make_pairs(labels, n_pairs, seed=None, generator=None):
+def make_pairs(labels, n_pairs, seed=None, generator=None, groups=None):
     """``n_pairs`` image pairs, half of one identity and half of two different identities, drawn
-    uniformly. Returns (i, j, same) with ``same`` a bool array."""
+    uniformly. With ``groups`` (one value per image, e.g. each item's class) the different pairs
+    are *hard*: two identities of one group. Returns (i, j, same) with ``same`` a bool array."""
     codes = _labels(labels, "make_pairs")
     if isinstance(n_pairs, bool) or not isinstance(n_pairs, (int, np.integer)) or n_pairs < 2:
         raise ValueError(f"make_pairs: n_pairs must be an integer >= 2, got {n_pairs!r}")
@@ -40,13 +41,30 @@ def make_pairs(labels, n_pairs, seed=None, generator=None):
         raise ValueError("make_pairs: needs at least two identities, one of them with two or "
                          "more images")
     members = [np.flatnonzero(codes == c) for c in range(counts.size)]
+    partners = None
+    if groups is not None:
+        g = _labels(groups, "make_pairs", codes.size)
+        if any(np.unique(g[m]).size != 1 for m in members):
+            raise ValueError("make_pairs: groups must give every image of an identity the same "
+                             "group")
+        gid = g[[m[0] for m in members]]
+        partners = [np.flatnonzero((gid == gid[c]) & (np.arange(counts.size) != c))
+                    for c in range(counts.size)]
+        if not any(p.size for p in partners):
+            raise ValueError("make_pairs: no group holds two identities, so there is no hard "
+                             "different pair")
     n_same = n_pairs // 2
     i, j = np.empty(n_pairs, np.int64), np.empty(n_pairs, np.int64)
     ids = gen.choice(multi, size=n_same)
     for t, c in enumerate(ids):
         i[t], j[t] = gen.choice(members[c], size=2, replace=False)
+    firsts = None if partners is None else np.flatnonzero([p.size > 0 for p in partners])
     for t in range(n_same, n_pairs):
-        c1, c2 = gen.choice(counts.size, size=2, replace=False)
+        if partners is None:
+            c1, c2 = gen.choice(counts.size, size=2, replace=False)
+        else:
+            c1 = gen.choice(firsts)
+            c2 = gen.choice(partners[c1])
         i[t], j[t] = gen.choice(members[c1]), gen.choice(members[c2])
     same = np.zeros(n_pairs, dtype=bool)
     same[:n_same] = True
@@ -123,12 +141,14 @@ def verification_accuracy(distances, same, threshold):
     return float(np.mean((d <= threshold) == y))
 
 
-def evaluate_verification(embeddings, labels, n_pairs=2000, threshold=None, seed=0):
-    """Draw balanced pairs among ``embeddings`` (rows, with identities ``labels``) and report
+def evaluate_verification(embeddings, labels, n_pairs=2000, threshold=None, seed=0,
+                          groups=None):
+    """Draw balanced pairs among ``embeddings`` (rows, with identities ``labels``; hard
+    different pairs within one of ``groups``, see ``make_pairs``) and report
     ``{"auc", "accuracy", "threshold", "fpr", "tpr", "distances", "same"}``. Without
     ``threshold`` the best one on these same pairs is used (an optimistic accuracy: choose it on
     a validation split and pass it in for an honest one)."""
-    i, j, same = make_pairs(labels, n_pairs, seed=seed)
+    i, j, same = make_pairs(labels, n_pairs, seed=seed, groups=groups)
     d = pair_distances(embeddings, i, j)
     fpr, tpr, _ = roc_curve(same, -d)
     if threshold is None:
