@@ -325,15 +325,18 @@ def _pw_backward(x, w, g, x_shape, w_shape, need_x, need_w, need_b):
 # ---- Winograd F(2x2, 3x3) path (kernels/winograd.py) -----------------------------------------
 #
 # 3x3 kernels, stride 1, dilation 1, 2-D, symmetric padding, at least 16 input and 16 output
-# channels and outputs of at least 10 x 10: there the 16 transform-domain GEMMs (Co x C times
+# channels and outputs of at least 4 x 4: there the 16 transform-domain GEMMs (Co x C times
 # C x tiles, 2.25x fewer multiplies than im2col's; no padding tiles since 2026-11-26)
 # beat im2col + one GEMM. Measured fwd+bwd, float32, 2 threads (bench/RESULTS.md): conv b
 # (16 -> 32, 16 x 16) 0.88-0.92x of im2col's time; 16 -> 32 at 24 x 24 0.77x, 64 -> 64 at
-# 16 x 16 0.90x; with 8 channels it is even, with 3-4 input channels (conv a) or 8 x 8 images
-# slower, so those keep im2col. The same three recorded ops use it (only the array computations
-# differ), and its gradients are the exact adjoints of the forward steps.
+# 16 x 16 0.90x; with 8 channels it is even, with 3-4 input channels (conv a) slower, so those
+# keep im2col. Small images gain the most (2026-12-06, one thread, fwd+bwd): 64 -> 64 at 7 x 7
+# (ResNet-8's last stage, N128) 0.63x of im2col's time, 16 -> 16 / 64 -> 64 at 8 x 8 0.75x /
+# 0.60x, 64 -> 64 at 4 x 4 0.5x (there im2col copies many short rows). The same three recorded
+# ops use it (only the array computations differ), and its gradients are the exact adjoints
+# of the forward steps.
 _WINO_MIN_CHANNELS = 16
-_WINO_MIN_SIZE = 10
+_WINO_MIN_SIZE = 4
 _WINO_CHUNK_BYTES = 1024 * 1024  # transform planes per batch chunk (512 KB-2 MB swept)
 
 
