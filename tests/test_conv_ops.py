@@ -33,6 +33,9 @@ CONV_TABLE = [
     (1, 3, 2, 2, (10,), (4,), 1, "same", 1, True),
     (3, 2, 2, 3, (4, 5, 6), (2, 3, 2), (1, 2, 1), (1, 0, 1), 1, True),
     (3, 1, 1, 2, (3, 3, 3), (3, 3, 3), 1, 0, 1, True),
+    (2, 2, 4, 3, (7, 8), (1, 1), 2, 0, 1, True),                    # strided 1x1 (subsample)
+    (1, 2, 3, 2, (10,), (1,), 3, 0, 1, False),
+    (3, 2, 2, 3, (3, 5, 4), (1, 1, 1), (1, 2, 2), 0, 1, True),
 ]
 
 
@@ -60,7 +63,8 @@ def test_conv_matches_pytorch_forward_and_gradients(case):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("case", CONV_TABLE[:2] + CONV_TABLE[7:9] + CONV_TABLE[10:11] + CONV_TABLE[13:14],
+@pytest.mark.parametrize("case", CONV_TABLE[:2] + CONV_TABLE[7:9] + CONV_TABLE[10:11] + CONV_TABLE[13:14]
+                         + CONV_TABLE[15:16],
                          ids=_ids)
 def test_conv_second_derivatives_match_pytorch(case):
     check_second_order(torch, _run_conv(case), rng, 1e-7)
