@@ -22,6 +22,8 @@ phase layout of kernels/_phases.py, the one the convolutions use.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._numba import njit
@@ -45,14 +47,22 @@ __all__ = [
 # bound tests 10.5 ms, this way ~3 ms, the copy into phases included). Each output still sees
 # its window in PyTorch's (row-major) order, so sums, ties and NaNs come out exactly as
 # PyTorch's.
-def _layout(shape, k, s, p, d, o, dtype, fill):
-    """Phases (filled with ``fill``), the taps and the flat position of every output."""
+@functools.lru_cache(maxsize=128)
+def _plan(spatial, k, s, p, d, o):
+    """The phase geometry of one pooling, computed once per shape (rebuilding it for every
+    batch chunk cost more than the kernels for 3x3/2 on N64, C16, 32x32): phase-array shape,
+    Q, the taps and the flat position of every output (arrays only read)."""
     (lz, ly, lx), L, Q = phase_sizes(k, s, d, o)
-    xs = np.full((s[0] * s[1] * s[2], L), fill, dtype)
-    tph, toff, tat = taps(k, s, d, ly, lx, hw=shape[3:])
+    tph, toff, tat = taps(k, s, d, ly, lx, hw=spatial[1:])
     a, b, e = np.meshgrid(*[np.arange(n) for n in o], indexing="ij")
     tpos = ((a * ly + b) * lx + e).ravel()
-    return xs, Q, tph, toff, tat, tpos, (ly, lx, *s, *p)
+    return (s[0] * s[1] * s[2], L), Q, tph, toff, tat, tpos, (ly, lx, *s, *p)
+
+
+def _layout(shape, k, s, p, d, o, dtype, fill):
+    """Phases (filled with ``fill``), the taps and the flat position of every output."""
+    xs_shape, *rest = _plan(tuple(shape[2:]), k, s, p, d, tuple(o))
+    return (np.full(xs_shape, fill, dtype), *rest)
 
 
 def _starts(n, k, s, p, d, o):
@@ -264,20 +274,25 @@ def _divisors(shape, k, s, p, o, include_pad, dtype):
     return (cnt[0][:, None, None] * cnt[1][None, :, None] * cnt[2]).ravel().astype(dtype)
 
 
+@functools.lru_cache(maxsize=128)
+def _avg_divisors(shape, k, s, p, o, include_pad, dtype):
+    return _divisors(shape, k, s, p, o, include_pad, dtype)
+
+
 def avg_pool_into(x, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad):
     """out[n, c, a, b, e] = mean of the window (zero padding; divisor per PyTorch)."""
     k, s, p, o = (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), out.shape[2:]
     xs, Q, tph, toff, _, tpos, args = _layout(x.shape, k, s, p, (1, 1, 1), o, x.dtype, 0)
-    _avg_pool(x, out, xs, Q, tph, toff, tpos, _divisors(x.shape, k, s, p, o, include_pad, x.dtype),
-              *args)
+    div = _avg_divisors((1, 1) + x.shape[2:], k, s, p, o, include_pad, x.dtype)
+    _avg_pool(x, out, xs, Q, tph, toff, tpos, div, *args)
 
 
 def avg_pool_adjoint_into(g, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad):
     """Transpose of avg_pool_into: gx (N, C, D, H, W) is overwritten."""
     k, s, p, o = (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), g.shape[2:]
     xs, Q, tph, toff, _, tpos, args = _layout(gx.shape, k, s, p, (1, 1, 1), o, gx.dtype, 0)
-    _avg_pool_adjoint(g, gx, xs, Q, tph, toff, tpos,
-                      _divisors(gx.shape, k, s, p, o, include_pad, gx.dtype), *args)
+    div = _avg_divisors((1, 1) + gx.shape[2:], k, s, p, o, include_pad, gx.dtype)
+    _avg_pool_adjoint(g, gx, xs, Q, tph, toff, tpos, div, *args)
 
 
 # ---- adaptive (box) pooling: windows of varying size -----------------------------------------

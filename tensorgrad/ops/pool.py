@@ -206,27 +206,31 @@ def _k2s2(ks, st, pd, sp, osp):
             and 2 * osp[1] <= sp[1] and 2 * osp[2] <= sp[2])
 
 
+def _avg_run(a5, o5, geo, adjoint):
+    """Average pooling (``adjoint``: its transpose) of the 5-D ``a5`` into ``o5``: the 2x2/2
+    kernel (~2x faster) where it fits, else the phase-plane one."""
+    ks, st, pd, sp, osp, inc, _ = geo
+    K = _kernels()
+    if _k2s2(ks, st, pd, sp, osp):
+        _chunked(K.avg_pool2d_k2s2_adjoint_into if adjoint else K.avg_pool2d_k2s2_into, (a5, o5))
+    else:
+        _chunked(K.avg_pool_adjoint_into if adjoint else K.avg_pool_into, (a5, o5), *ks, *st,
+                 *pd, inc)
+
+
 def _avg_np(x, geo):
-    ks, st, pd, sp, osp, inc, oshape = geo
+    sp, osp, oshape = geo[3], geo[4], geo[6]
     x5 = _v5(x, sp)
     out = np.empty(oshape, dtype=x5.dtype)
-    o5 = out.reshape(x5.shape[:2] + osp)
-    if _k2s2(ks, st, pd, sp, osp):  # 2x2/2: ~2x faster than the general phase-plane kernel
-        _chunked(_kernels().avg_pool2d_k2s2_into, (x5, o5))
-    else:
-        _chunked(_kernels().avg_pool_into, (x5, o5), *ks, *st, *pd, inc)
+    _avg_run(x5, out.reshape(x5.shape[:2] + osp), geo, False)
     return out
 
 
 def _avg_adj_np(g, geo, x_shape):
-    ks, st, pd, sp, osp, inc, _ = geo
+    sp, osp = geo[3], geo[4]
     g5 = _v5(g, osp)
     gx = np.empty(x_shape, dtype=g5.dtype)  # returned as allocated: the engine keeps it as .grad
-    gx5 = gx.reshape(x_shape[:2] + sp)
-    if _k2s2(ks, st, pd, sp, osp):
-        _chunked(_kernels().avg_pool2d_k2s2_adjoint_into, (g5, gx5))
-    else:
-        _chunked(_kernels().avg_pool_adjoint_into, (g5, gx5), *ks, *st, *pd, inc)
+    _avg_run(g5, gx.reshape(x_shape[:2] + sp), geo, True)
     return gx
 
 
