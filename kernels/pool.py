@@ -211,56 +211,55 @@ def _avg_pool_adjoint(g, gx, xs, Q, tph, toff, tpos, div, ly, lx, sd, sh, sw, pd
             phase_copy(gx[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, True)
 
 
-@njit(nogil=True)
-def avg_pool2d_k2s2_into(x, out):
-    """Fast path: 2x2 windows, stride 2, no padding, on (N, C, 1, H, W): the mean of each
-    window, summed (0 + x00) + x01 + x10 + x11 as the general kernel and PyTorch do, times ¼
-    (exact: a power of two)."""
+@njit(nogil=True, inline="always")
+def _k2s2_avg(x, o, back):
+    """2x2 / stride 2 average pooling between x (N, C, 1, H, W) and o (N, C, 1, OH, OW):
+    forward, o = the mean of each window, summed (0 + x00) + x01 + x10 + x11 as the general
+    kernel and PyTorch do, times 1/4 (exact: a power of two); ``back`` (the transpose), x is
+    overwritten with o/4 on each window's four cells and zeros where no window reaches."""
     N, C = x.shape[:2]
-    oh, ow = out.shape[3], out.shape[4]
+    H, W = x.shape[3], x.shape[4]
+    oh, ow = o.shape[3], o.shape[4]
     z = x.dtype.type(0)
     q = x.dtype.type(0.25)
     for n in range(N):
         for c in range(C):
             xc = x[n, c, 0]
-            oc = out[n, c, 0]
+            oc = o[n, c, 0]
             for b in range(oh):
                 r0 = xc[2 * b]
                 r1 = xc[2 * b + 1]
-                o = oc[b]
-                for e in range(ow):
-                    o[e] = (((z + r0[2 * e]) + r0[2 * e + 1]) + r1[2 * e]) + r1[2 * e + 1]
-                for e in range(ow):
-                    o[e] *= q
+                orow = oc[b]
+                if back:
+                    for e in range(ow):
+                        v = orow[e] * q
+                        r0[2 * e] = v
+                        r0[2 * e + 1] = v
+                        r1[2 * e] = v
+                        r1[2 * e + 1] = v
+                    for e in range(2 * ow, W):
+                        r0[e] = 0
+                        r1[e] = 0
+                else:
+                    for e in range(ow):
+                        orow[e] = (((z + r0[2 * e]) + r0[2 * e + 1]) + r1[2 * e]) + r1[2 * e + 1]
+                    for e in range(ow):
+                        orow[e] *= q
+            if back:
+                for a in range(2 * oh, H):
+                    xc[a, :] = 0
+
+
+@njit(nogil=True)
+def avg_pool2d_k2s2_into(x, out):
+    """Fast path: 2x2 windows, stride 2, no padding, on (N, C, 1, H, W) (see _k2s2_avg)."""
+    _k2s2_avg(x, out, False)
 
 
 @njit(nogil=True)
 def avg_pool2d_k2s2_adjoint_into(g, gx):
-    """Its transpose: gx (N, C, 1, H, W) is overwritten with g/4 on every window's four cells
-    and zeros on the rows/columns no window covers."""
-    N, C = gx.shape[:2]
-    H, W = gx.shape[3], gx.shape[4]
-    oh, ow = g.shape[3], g.shape[4]
-    q = gx.dtype.type(0.25)
-    for n in range(N):
-        for c in range(C):
-            gc = g[n, c, 0]
-            xc = gx[n, c, 0]
-            for b in range(oh):
-                r0 = xc[2 * b]
-                r1 = xc[2 * b + 1]
-                gr = gc[b]
-                for e in range(ow):
-                    v = gr[e] * q
-                    r0[2 * e] = v
-                    r0[2 * e + 1] = v
-                    r1[2 * e] = v
-                    r1[2 * e + 1] = v
-                for e in range(2 * ow, W):
-                    r0[e] = 0
-                    r1[e] = 0
-            for a in range(2 * oh, H):
-                xc[a, :] = 0
+    """Its transpose: gx (N, C, 1, H, W) is overwritten."""
+    _k2s2_avg(gx, g, True)
 
 
 def _divisors(shape, k, s, p, o, include_pad, dtype):
