@@ -148,31 +148,35 @@ def max_pool2d_k2s2_into(x, out, idx):
                     ic[b, e] = bi
 
 
-@njit(nogil=True)
-def gather_into(x, idx, out):
-    """out[n, c, q] = x[n, c, idx[n, c, q]] on (N, C, L) / (N, C, Q) arrays."""
+@njit(nogil=True, inline="always")
+def _indexed(x, idx, o, back):
+    """o[n, c, q] = x[n, c, idx[n, c, q]] (gather), or (``back``, its adjoint) x is zeroed and
+    x[n, c, idx[n, c, q]] += o[n, c, q] (scatter-add); x (N, C, L), idx and o (N, C, Q)."""
     N, C, Q = idx.shape
     for n in range(N):
         for c in range(C):
             xc = x[n, c]
             ic = idx[n, c]
-            oc = out[n, c]
-            for q in range(Q):
-                oc[q] = xc[ic[q]]
+            oc = o[n, c]
+            if back:
+                xc[:] = 0
+                for q in range(Q):
+                    xc[ic[q]] += oc[q]
+            else:
+                for q in range(Q):
+                    oc[q] = xc[ic[q]]
+
+
+@njit(nogil=True)
+def gather_into(x, idx, out):
+    """out[n, c, q] = x[n, c, idx[n, c, q]] on (N, C, L) / (N, C, Q) arrays."""
+    _indexed(x, idx, out, False)
 
 
 @njit(nogil=True)
 def scatter_add_into(g, idx, gx):
     """gx (N, C, L) is zeroed, then gx[n, c, idx[n, c, q]] += g[n, c, q]."""
-    N, C, Q = idx.shape
-    for n in range(N):
-        for c in range(C):
-            gc = gx[n, c]
-            gc[:] = 0
-            ic = idx[n, c]
-            g0 = g[n, c]
-            for q in range(Q):
-                gc[ic[q]] += g0[q]
+    _indexed(gx, idx, g, True)
 
 
 # ---- average pooling ------------------------------------------------------------------------------
