@@ -23,6 +23,7 @@ import numpy as np
 
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
+from ._conv_impl import _run_chunks
 from ._registry import op
 from ._util import as_tensor_arg, check_float
 from ._xp import TG, array_module, on_arrays
@@ -81,8 +82,7 @@ def _bn_kernels():
 
 
 def _over_channels(kernel, args, C, bytes_per_channel):
-    from ._conv_impl import _run_chunks
-
+    """``kernel(*args, c0, c1)`` over channel ranges, on the ops' threads (small work: one)."""
     def task(chunks, m):
         for c0, c1 in chunks:
             kernel(*args, c0, c1)
