@@ -13,9 +13,10 @@ pixel and horizontal flips (``--augment``; one numpy function for both framework
 
 Schedule: SGD with Nesterov momentum 0.9 and weight decay 5e-4, batch 128, a one-cycle
 learning rate set every step (linear warm-up over the first 15 % of the steps to ``--lr``,
-then cosine decay to 0). Test accuracy is measured after every epoch (eval mode); the
-reported training time excludes those evaluations. ``bench/fashion_mnist_compare.py`` runs
-both frameworks in fresh processes, one after the other, and tabulates the results.
+then cosine decay to 0), 10 epochs for LeNet-5 and 9 for the ResNet (``--epochs``). Test
+accuracy is measured after every epoch (eval mode); the reported training time excludes those
+evaluations. ``bench/fashion_mnist_compare.py`` runs both frameworks in fresh processes, one
+after the other, and tabulates the results.
 """
 from __future__ import annotations
 
@@ -293,7 +294,9 @@ def parse(argv=None):
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     if args.epochs is None:
-        args.epochs = 10 if args.model == "lenet5" else 8
+        # the ResNet-8 recipe: 9 epochs, 92.02 % test accuracy (10: 92.55 %; 8: 91.99 %, and
+        # 91.78 % with label smoothing 0.1; seed 0, 2026-12-06)
+        args.epochs = 10 if args.model == "lenet5" else 9
     if args.augment is None:
         args.augment = "shift-flip" if args.model == "resnet" else "none"
     if args.augment == "flip":

@@ -91,40 +91,42 @@ def col2im_into(cols, gx, gp, tph, toff, ly, lx, sd, sh, sw, pd, ph, pw):
             phase_copy(gx[n, c], acc, ly, lx, sd, sh, sw, pd, ph, pw, True)
 
 
+@njit(nogil=True, inline="always")
+def _layout_move(y, a, bias, Qs, s2, s3, back):
+    """Between the GEMM layout ``y (C_out, m*Qs)`` and ``a (m, C_out, OD, OH, OW)``:
+    a[n, co, i, j, e] = y[co, n*Qs + i*s2 + j*s3 + e] + bias[co], or (``back``) the reverse
+    move without bias (y's other columns left as they are)."""
+    m, Co, od, oh, ow = a.shape
+    for n in range(m):
+        for co in range(Co):
+            yr = y[co]
+            bv = bias[co]
+            for i in range(od):
+                for j in range(oh):
+                    base = n * Qs + i * s2 + j * s3
+                    row = a[n, co, i, j]
+                    seg = yr[base:base + ow]
+                    if back:
+                        for e in range(ow):
+                            seg[e] = row[e]
+                    else:
+                        for e in range(ow):
+                            row[e] = seg[e] + bv
+
+
 @njit(nogil=True)
 def gemm_to_nchw_into(y, out, bias, Qs, s2, s3):
     """out[n, co, a, b, e] = y[co, n*Qs + a*s2 + b*s3 + e] + bias[co]: the GEMM result
     (C_out, m*Qs) cropped to the real output positions and transposed to (m, C_out, OD, OH, OW)
     (pass zeros for no bias)."""
-    m, Co, od, oh, ow = out.shape
-    for n in range(m):
-        for co in range(Co):
-            yr = y[co]
-            bv = bias[co]
-            for a in range(od):
-                for b in range(oh):
-                    base = n * Qs + a * s2 + b * s3
-                    dst = out[n, co, a, b]
-                    src = yr[base:base + ow]
-                    for e in range(ow):
-                        dst[e] = src[e] + bv
+    _layout_move(y, out, bias, Qs, s2, s3, False)
 
 
 @njit(nogil=True)
 def nchw_to_gemm_into(g, gt, Qs, s2, s3):
     """Adjoint layout move of gemm_to_nchw_into: gt[co, n*Qs + a*s2 + b*s3 + e] = g[n, co, a, b, e]
     (gt's other columns are left as they are: the caller keeps them zero)."""
-    m, Co, od, oh, ow = g.shape
-    for n in range(m):
-        for co in range(Co):
-            dr = gt[co]
-            for a in range(od):
-                for b in range(oh):
-                    base = n * Qs + a * s2 + b * s3
-                    src = g[n, co, a, b]
-                    dst = dr[base:base + ow]
-                    for e in range(ow):
-                        dst[e] = src[e]
+    _layout_move(gt, g, np.zeros(g.shape[1], g.dtype), Qs, s2, s3, True)
 
 
 # ---- allocating wrappers in the classic layout (tests, reference use) --------------------------

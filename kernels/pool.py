@@ -22,6 +22,8 @@ phase layout of kernels/_phases.py, the one the convolutions use.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._numba import njit
@@ -45,14 +47,22 @@ __all__ = [
 # bound tests 10.5 ms, this way ~3 ms, the copy into phases included). Each output still sees
 # its window in PyTorch's (row-major) order, so sums, ties and NaNs come out exactly as
 # PyTorch's.
-def _layout(shape, k, s, p, d, o, dtype, fill):
-    """Phases (filled with ``fill``), the taps and the flat position of every output."""
+@functools.lru_cache(maxsize=128)
+def _plan(spatial, k, s, p, d, o):
+    """The phase geometry of one pooling, computed once per shape (rebuilding it for every
+    batch chunk cost more than the kernels for 3x3/2 on N64, C16, 32x32): phase-array shape,
+    Q, the taps and the flat position of every output (arrays only read)."""
     (lz, ly, lx), L, Q = phase_sizes(k, s, d, o)
-    xs = np.full((s[0] * s[1] * s[2], L), fill, dtype)
-    tph, toff, tat = taps(k, s, d, ly, lx, hw=shape[3:])
+    tph, toff, tat = taps(k, s, d, ly, lx, hw=spatial[1:])
     a, b, e = np.meshgrid(*[np.arange(n) for n in o], indexing="ij")
     tpos = ((a * ly + b) * lx + e).ravel()
-    return xs, Q, tph, toff, tat, tpos, (ly, lx, *s, *p)
+    return (s[0] * s[1] * s[2], L), Q, tph, toff, tat, tpos, (ly, lx, *s, *p)
+
+
+def _layout(shape, k, s, p, d, o, dtype, fill):
+    """Phases (filled with ``fill``), the taps and the flat position of every output."""
+    xs_shape, *rest = _plan(tuple(shape[2:]), k, s, p, d, tuple(o))
+    return (np.full(xs_shape, fill, dtype), *rest)
 
 
 def _starts(n, k, s, p, d, o):
@@ -138,31 +148,35 @@ def max_pool2d_k2s2_into(x, out, idx):
                     ic[b, e] = bi
 
 
-@njit(nogil=True)
-def gather_into(x, idx, out):
-    """out[n, c, q] = x[n, c, idx[n, c, q]] on (N, C, L) / (N, C, Q) arrays."""
+@njit(nogil=True, inline="always")
+def _indexed(x, idx, o, back):
+    """o[n, c, q] = x[n, c, idx[n, c, q]] (gather), or (``back``, its adjoint) x is zeroed and
+    x[n, c, idx[n, c, q]] += o[n, c, q] (scatter-add); x (N, C, L), idx and o (N, C, Q)."""
     N, C, Q = idx.shape
     for n in range(N):
         for c in range(C):
             xc = x[n, c]
             ic = idx[n, c]
-            oc = out[n, c]
-            for q in range(Q):
-                oc[q] = xc[ic[q]]
+            oc = o[n, c]
+            if back:
+                xc[:] = 0
+                for q in range(Q):
+                    xc[ic[q]] += oc[q]
+            else:
+                for q in range(Q):
+                    oc[q] = xc[ic[q]]
+
+
+@njit(nogil=True)
+def gather_into(x, idx, out):
+    """out[n, c, q] = x[n, c, idx[n, c, q]] on (N, C, L) / (N, C, Q) arrays."""
+    _indexed(x, idx, out, False)
 
 
 @njit(nogil=True)
 def scatter_add_into(g, idx, gx):
     """gx (N, C, L) is zeroed, then gx[n, c, idx[n, c, q]] += g[n, c, q]."""
-    N, C, Q = idx.shape
-    for n in range(N):
-        for c in range(C):
-            gc = gx[n, c]
-            gc[:] = 0
-            ic = idx[n, c]
-            g0 = g[n, c]
-            for q in range(Q):
-                gc[ic[q]] += g0[q]
+    _indexed(gx, idx, g, True)
 
 
 # ---- average pooling ------------------------------------------------------------------------------
@@ -201,56 +215,55 @@ def _avg_pool_adjoint(g, gx, xs, Q, tph, toff, tpos, div, ly, lx, sd, sh, sw, pd
             phase_copy(gx[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, True)
 
 
-@njit(nogil=True)
-def avg_pool2d_k2s2_into(x, out):
-    """Fast path: 2x2 windows, stride 2, no padding, on (N, C, 1, H, W): the mean of each
-    window, summed (0 + x00) + x01 + x10 + x11 as the general kernel and PyTorch do, times ¼
-    (exact: a power of two)."""
+@njit(nogil=True, inline="always")
+def _k2s2_avg(x, o, back):
+    """2x2 / stride 2 average pooling between x (N, C, 1, H, W) and o (N, C, 1, OH, OW):
+    forward, o = the mean of each window, summed (0 + x00) + x01 + x10 + x11 as the general
+    kernel and PyTorch do, times 1/4 (exact: a power of two); ``back`` (the transpose), x is
+    overwritten with o/4 on each window's four cells and zeros where no window reaches."""
     N, C = x.shape[:2]
-    oh, ow = out.shape[3], out.shape[4]
+    H, W = x.shape[3], x.shape[4]
+    oh, ow = o.shape[3], o.shape[4]
     z = x.dtype.type(0)
     q = x.dtype.type(0.25)
     for n in range(N):
         for c in range(C):
             xc = x[n, c, 0]
-            oc = out[n, c, 0]
+            oc = o[n, c, 0]
             for b in range(oh):
                 r0 = xc[2 * b]
                 r1 = xc[2 * b + 1]
-                o = oc[b]
-                for e in range(ow):
-                    o[e] = (((z + r0[2 * e]) + r0[2 * e + 1]) + r1[2 * e]) + r1[2 * e + 1]
-                for e in range(ow):
-                    o[e] *= q
+                orow = oc[b]
+                if back:
+                    for e in range(ow):
+                        v = orow[e] * q
+                        r0[2 * e] = v
+                        r0[2 * e + 1] = v
+                        r1[2 * e] = v
+                        r1[2 * e + 1] = v
+                    for e in range(2 * ow, W):
+                        r0[e] = 0
+                        r1[e] = 0
+                else:
+                    for e in range(ow):
+                        orow[e] = (((z + r0[2 * e]) + r0[2 * e + 1]) + r1[2 * e]) + r1[2 * e + 1]
+                    for e in range(ow):
+                        orow[e] *= q
+            if back:
+                for a in range(2 * oh, H):
+                    xc[a, :] = 0
+
+
+@njit(nogil=True)
+def avg_pool2d_k2s2_into(x, out):
+    """Fast path: 2x2 windows, stride 2, no padding, on (N, C, 1, H, W) (see _k2s2_avg)."""
+    _k2s2_avg(x, out, False)
 
 
 @njit(nogil=True)
 def avg_pool2d_k2s2_adjoint_into(g, gx):
-    """Its transpose: gx (N, C, 1, H, W) is overwritten with g/4 on every window's four cells
-    and zeros on the rows/columns no window covers."""
-    N, C = gx.shape[:2]
-    H, W = gx.shape[3], gx.shape[4]
-    oh, ow = g.shape[3], g.shape[4]
-    q = gx.dtype.type(0.25)
-    for n in range(N):
-        for c in range(C):
-            gc = g[n, c, 0]
-            xc = gx[n, c, 0]
-            for b in range(oh):
-                r0 = xc[2 * b]
-                r1 = xc[2 * b + 1]
-                gr = gc[b]
-                for e in range(ow):
-                    v = gr[e] * q
-                    r0[2 * e] = v
-                    r0[2 * e + 1] = v
-                    r1[2 * e] = v
-                    r1[2 * e + 1] = v
-                for e in range(2 * ow, W):
-                    r0[e] = 0
-                    r1[e] = 0
-            for a in range(2 * oh, H):
-                xc[a, :] = 0
+    """Its transpose: gx (N, C, 1, H, W) is overwritten."""
+    _k2s2_avg(gx, g, True)
 
 
 def _divisors(shape, k, s, p, o, include_pad, dtype):
@@ -264,20 +277,25 @@ def _divisors(shape, k, s, p, o, include_pad, dtype):
     return (cnt[0][:, None, None] * cnt[1][None, :, None] * cnt[2]).ravel().astype(dtype)
 
 
+@functools.lru_cache(maxsize=128)
+def _avg_divisors(shape, k, s, p, o, include_pad, dtype):
+    return _divisors(shape, k, s, p, o, include_pad, dtype)
+
+
 def avg_pool_into(x, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad):
     """out[n, c, a, b, e] = mean of the window (zero padding; divisor per PyTorch)."""
     k, s, p, o = (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), out.shape[2:]
     xs, Q, tph, toff, _, tpos, args = _layout(x.shape, k, s, p, (1, 1, 1), o, x.dtype, 0)
-    _avg_pool(x, out, xs, Q, tph, toff, tpos, _divisors(x.shape, k, s, p, o, include_pad, x.dtype),
-              *args)
+    div = _avg_divisors((1, 1) + x.shape[2:], k, s, p, o, include_pad, x.dtype)
+    _avg_pool(x, out, xs, Q, tph, toff, tpos, div, *args)
 
 
 def avg_pool_adjoint_into(g, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad):
     """Transpose of avg_pool_into: gx (N, C, D, H, W) is overwritten."""
     k, s, p, o = (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), g.shape[2:]
     xs, Q, tph, toff, _, tpos, args = _layout(gx.shape, k, s, p, (1, 1, 1), o, gx.dtype, 0)
-    _avg_pool_adjoint(g, gx, xs, Q, tph, toff, tpos,
-                      _divisors(gx.shape, k, s, p, o, include_pad, gx.dtype), *args)
+    div = _avg_divisors((1, 1) + gx.shape[2:], k, s, p, o, include_pad, gx.dtype)
+    _avg_pool_adjoint(g, gx, xs, Q, tph, toff, tpos, div, *args)
 
 
 # ---- adaptive (box) pooling: windows of varying size -----------------------------------------

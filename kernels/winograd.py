@@ -290,9 +290,12 @@ def _out_cols(Y, S, k0, L):
             y[k] = s1[k] - s2[k] - s3[k]
 
 
-@njit(nogil=True)
-def _crop(Y, out, bias, th, tw):
-    m, Co, OH, OW = out.shape
+@njit(nogil=True, inline="always")
+def _crop_move(Y, a, bias, th, tw, back):
+    """Between the four output planes Y (per tile row/column parity) and a (m, Co, OH, OW):
+    a = the tiles cropped to OH x OW plus bias[co], or (``back``, the adjoint, no bias) Y's
+    cells of the real outputs = a (Y's other cells left as they are: zero)."""
+    m, Co, OH, OW = a.shape
     hw = OW // 2
     for co in range(Co):
         bv = bias[co]
@@ -301,40 +304,25 @@ def _crop(Y, out, bias, th, tw):
                 ye = Y[2 * (r & 1)]
                 yo = Y[2 * (r & 1) + 1]
                 base = ((co * th + (r >> 1)) * m + n) * tw
-                dst = out[n, co, r]
-                for e in range(hw):
-                    dst[2 * e] = ye[base + e] + bv
-                    dst[2 * e + 1] = yo[base + e] + bv
+                row = a[n, co, r]
+                if back:
+                    for e in range(hw):
+                        ye[base + e] = row[2 * e]
+                        yo[base + e] = row[2 * e + 1]
+                else:
+                    for e in range(hw):
+                        row[2 * e] = ye[base + e] + bv
+                        row[2 * e + 1] = yo[base + e] + bv
     if OW & 1:  # the last (odd) column; kept out of the loop above (2x slower with it inside)
         for co in range(Co):
             bv = bias[co]
             for n in range(m):
                 for r in range(OH):
                     base = ((co * th + (r >> 1)) * m + n) * tw
-                    out[n, co, r, OW - 1] = Y[2 * (r & 1), base + hw] + bv
-
-
-@njit(nogil=True)
-def _uncrop(g, G, th, tw):
-    """Adjoint of _crop (without the bias); G's other cells are left as they are (zero)."""
-    m, Co, OH, OW = g.shape
-    hw = OW // 2
-    for co in range(Co):
-        for n in range(m):
-            for r in range(OH):
-                ge = G[2 * (r & 1)]
-                go = G[2 * (r & 1) + 1]
-                base = ((co * th + (r >> 1)) * m + n) * tw
-                src = g[n, co, r]
-                for e in range(hw):
-                    ge[base + e] = src[2 * e]
-                    go[base + e] = src[2 * e + 1]
-    if OW & 1:
-        for co in range(Co):
-            for n in range(m):
-                for r in range(OH):
-                    base = ((co * th + (r >> 1)) * m + n) * tw
-                    G[2 * (r & 1), base + hw] = g[n, co, r, OW - 1]
+                    if back:
+                        Y[2 * (r & 1), base + hw] = a[n, co, r, OW - 1]
+                    else:
+                        a[n, co, r, OW - 1] = Y[2 * (r & 1), base + hw] + bv
 
 
 @njit(nogil=True)
@@ -385,7 +373,7 @@ def output_transform_into(M, out, bias, work, th, tw):
         n = min(_STRIP, L - k0)
         _out_rows(S, M, k0, n)
         _out_cols(Y, S, k0, n)
-    _crop(Y, out, bias, th, tw)
+    _crop_move(Y, out, bias, th, tw, False)
 
 
 @njit(nogil=True)
@@ -398,7 +386,7 @@ def output_adjoint_into(g, dM, work, th, tw):
     G = work[:4]
     for i in range(4):
         G[i, :L] = 0
-    _uncrop(g, G, th, tw)
+    _crop_move(G, g, np.zeros(Co, g.dtype), th, tw, True)
     H = np.empty((8, _STRIP), dtype=g.dtype)  # stays in L1
     for k0 in range(0, L, _STRIP):
         n = min(_STRIP, L - k0)

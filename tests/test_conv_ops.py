@@ -33,6 +33,9 @@ CONV_TABLE = [
     (1, 3, 2, 2, (10,), (4,), 1, "same", 1, True),
     (3, 2, 2, 3, (4, 5, 6), (2, 3, 2), (1, 2, 1), (1, 0, 1), 1, True),
     (3, 1, 1, 2, (3, 3, 3), (3, 3, 3), 1, 0, 1, True),
+    (2, 2, 4, 3, (7, 8), (1, 1), 2, 0, 1, True),                    # strided 1x1 (subsample)
+    (1, 2, 3, 2, (10,), (1,), 3, 0, 1, False),
+    (3, 2, 2, 3, (3, 5, 4), (1, 1, 1), (1, 2, 2), 0, 1, True),
 ]
 
 
@@ -60,7 +63,8 @@ def test_conv_matches_pytorch_forward_and_gradients(case):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("case", CONV_TABLE[:2] + CONV_TABLE[7:9] + CONV_TABLE[10:11] + CONV_TABLE[13:14],
+@pytest.mark.parametrize("case", CONV_TABLE[:2] + CONV_TABLE[7:9] + CONV_TABLE[10:11] + CONV_TABLE[13:14]
+                         + CONV_TABLE[15:16],
                          ids=_ids)
 def test_conv_second_derivatives_match_pytorch(case):
     check_second_order(torch, _run_conv(case), rng, 1e-7)
@@ -151,6 +155,8 @@ POOL_TABLE = [  # (tg fn, torch fn, input shape, kwargs)
     (P.avg_pool2d, "avg_pool2d", (2, 3, 9, 7), dict(kernel_size=3, stride=2, padding=1,
                                                       count_include_pad=False, ceil_mode=True)),
     (P.avg_pool1d, "avg_pool1d", (2, 3, 10), dict(kernel_size=4, stride=3, padding=2)),
+    (P.avg_pool2d, "avg_pool2d", (2, 3, 10, 11), dict(kernel_size=(3, 2), stride=(2, 3),
+                                                        padding=1, count_include_pad=False)),
     (P.avg_pool3d, "avg_pool3d", (2, 2, 4, 6, 5), dict(kernel_size=(2, 3, 2), stride=1, padding=1)),
     (P.adaptive_avg_pool2d, "adaptive_avg_pool2d", (2, 3, 9, 7), dict(output_size=(4, 3))),
     (P.adaptive_avg_pool2d, "adaptive_avg_pool2d", (2, 3, 5, 5), dict(output_size=1)),
@@ -182,6 +188,27 @@ def test_pool_matches_pytorch(fn, tfn, shape, kw):
     (gx * gx).sum().backward()
     (tgx * tgx).sum().backward()
     np.testing.assert_allclose(X2.grad.detach().numpy(), tx2.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("shape,kw", [
+    ((3, 4, 32, 32), dict(kernel_size=3, stride=2, padding=1)),
+    ((2, 3, 9, 7), dict(kernel_size=3, stride=2, padding=1, count_include_pad=False,
+                        ceil_mode=True)),
+    ((2, 3, 21), dict(kernel_size=3, stride=2, padding=1)),
+    ((2, 2, 8, 8), dict(kernel_size=2)),
+])
+def test_avg_pool_float32_has_pytorchs_bits(shape, kw):
+    # the 2-D/1-D kernels add each window's in-bounds cells in PyTorch's order (forward) and
+    # each cell's shares in output order (backward), so float32 results are bit-identical
+    fn, tfn = (P.avg_pool2d, TF.avg_pool2d) if len(shape) == 4 else (P.avg_pool1d, TF.avg_pool1d)
+    x = rng.standard_normal(shape).astype(np.float32)
+    X, tx = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = fn(X, **kw), tfn(tx, **kw)
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    g = rng.standard_normal(ty.shape).astype(np.float32)
+    y.backward(tg.tensor(g))
+    ty.backward(torch.tensor(g))
+    np.testing.assert_array_equal(X.grad.detach().numpy(), tx.grad.numpy())
 
 
 def test_max_pool_gradient_goes_to_the_argmax_with_overlap_and_ties():

@@ -229,7 +229,8 @@ def test_winograd_float32_and_dispatch_rules():
     check_forward_backward(torch, pair, rng, 1e-5, rtol=1e-5, grad_tol=(1e-4, 1e-3))
     # shapes that keep im2col: few channels (conv a), small outputs, stride/dilation, 5x5, 1-D
     assert not _dispatches(np.zeros((1, 3, 32, 32)), np.zeros((16, 3, 3, 3)), 1)
-    assert not _dispatches(np.zeros((1, 32, 8, 8)), np.zeros((64, 32, 3, 3)), 1)
+    assert not _dispatches(np.zeros((1, 32, 3, 3)), np.zeros((64, 32, 3, 3)), 1)
+    assert _dispatches(np.zeros((1, 32, 7, 7)), np.zeros((64, 32, 3, 3)), 1)
     assert not _dispatches(np.zeros((1, 16, 16, 16)), np.zeros((32, 16, 5, 5)), 2)
     geo = C._geometry("conv2d", 2, (1, 16, 16, 16), (32, 16, 3, 3), 2, 1, 1)
     assert not CI._use_winograd(geo, 16, 32)

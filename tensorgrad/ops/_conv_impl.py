@@ -160,7 +160,7 @@ def forward(x, w, b, geo):
     if _use_winograd(geo, x.shape[1], w.shape[0]):
         return _wino_forward(x, w, b, geo)
     if _pointwise(geo):
-        return _pw_forward(x, w, b, geo)
+        return _pw_forward(_subsample(x, geo), w, b, geo)
     K_ = _kernels()
     x5 = _x5(x, geo)
     N, C = x5.shape[:2]
@@ -193,7 +193,19 @@ def backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
     if _use_winograd(geo, x_shape[1], g.shape[1]):
         return _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b)
     if _pointwise(geo):
-        return _pw_backward(x, w, g, x_shape, w_shape, need_x, need_w, need_b)
+        if geo.s == (1, 1, 1):
+            return _pw_backward(x, w, g, x_shape, w_shape, need_x, need_w, need_b)
+        xs = _subsample(x, geo) if need_w else None
+        gx, gw, gb = _pw_backward(xs, w, g, x_shape[:2] + g.shape[2:], w_shape, need_x,
+                                  need_w, need_b)
+        if gx is not None:  # scatter into the positions read; the others get zeros
+            sd, sh, sw = geo.s
+            od, oh, ow = geo.osp
+            dx = np.zeros(x_shape, dtype=gx.dtype)
+            dx.reshape(x_shape[:2] + geo.isp)[:, :, :sd * od:sd, :sh * oh:sh, :sw * ow:sw] = \
+                gx.reshape(gx.shape[:2] + geo.osp)
+            gx = dx
+        return gx, gw, gb
     K_ = _kernels()
     N, Co = g.shape[:2]
     C = x_shape[1]
@@ -264,8 +276,23 @@ def backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
 # Each sample is already its own column matrix (C x P): y[n] = W x[n], dx[n] = W^T g[n],
 # dW = sum_n g[n] x[n]^T, straight in NCHW (no im2col copy, no layout move). For the 256 -> 64
 # bottleneck of bench/bench_conv.py: ~12-15 ms -> see bench/RESULTS.md.
+# A strided 1x1 convolution (ResNet's downsampling shortcut) reads only every s-th position:
+# it is the pointwise one on that subsample, whose gradient scatters back into zeros (ResNet-8's
+# shortcuts, N128, one thread, fwd+bwd: 16 -> 32 at 28 x 28 7.4 -> 4.7 ms, 32 -> 64 at 14 x 14
+# 8.0 -> 2.9 ms, against im2col on the phase layout).
 def _pointwise(geo):
-    return geo.k == (1, 1, 1) and geo.s == (1, 1, 1) and geo.p == (0, 0, 0)
+    return geo.k == (1, 1, 1) and geo.p == (0, 0, 0)
+
+
+def _subsample(x, geo):
+    """The positions a strided 1x1 convolution reads, as a contiguous (N, C, *out) array."""
+    if geo.s == (1, 1, 1):
+        return x
+    sd, sh, sw = geo.s
+    od, oh, ow = geo.osp
+    x5 = np.asarray(x).reshape(x.shape[:2] + geo.isp)
+    sub = x5[:, :, :sd * od:sd, :sh * oh:sh, :sw * ow:sw]
+    return np.ascontiguousarray(sub).reshape(x.shape[:2] + geo.osp[3 - geo.nd:])
 
 
 def _pw_forward(x, w, b, geo):
@@ -325,15 +352,18 @@ def _pw_backward(x, w, g, x_shape, w_shape, need_x, need_w, need_b):
 # ---- Winograd F(2x2, 3x3) path (kernels/winograd.py) -----------------------------------------
 #
 # 3x3 kernels, stride 1, dilation 1, 2-D, symmetric padding, at least 16 input and 16 output
-# channels and outputs of at least 10 x 10: there the 16 transform-domain GEMMs (Co x C times
+# channels and outputs of at least 4 x 4: there the 16 transform-domain GEMMs (Co x C times
 # C x tiles, 2.25x fewer multiplies than im2col's; no padding tiles since 2026-11-26)
 # beat im2col + one GEMM. Measured fwd+bwd, float32, 2 threads (bench/RESULTS.md): conv b
 # (16 -> 32, 16 x 16) 0.88-0.92x of im2col's time; 16 -> 32 at 24 x 24 0.77x, 64 -> 64 at
-# 16 x 16 0.90x; with 8 channels it is even, with 3-4 input channels (conv a) or 8 x 8 images
-# slower, so those keep im2col. The same three recorded ops use it (only the array computations
-# differ), and its gradients are the exact adjoints of the forward steps.
+# 16 x 16 0.90x; with 8 channels it is even, with 3-4 input channels (conv a) slower, so those
+# keep im2col. Small images gain the most (2026-12-06, one thread, fwd+bwd): 64 -> 64 at 7 x 7
+# (ResNet-8's last stage, N128) 0.63x of im2col's time, 16 -> 16 / 64 -> 64 at 8 x 8 0.75x /
+# 0.60x, 64 -> 64 at 4 x 4 0.5x (there im2col copies many short rows). The same three recorded
+# ops use it (only the array computations differ), and its gradients are the exact adjoints
+# of the forward steps.
 _WINO_MIN_CHANNELS = 16
-_WINO_MIN_SIZE = 10
+_WINO_MIN_SIZE = 4
 _WINO_CHUNK_BYTES = 1024 * 1024  # transform planes per batch chunk (512 KB-2 MB swept)
 
 

@@ -51,6 +51,13 @@ def _tuple(v, nd, what, op):
     return t
 
 
+def _positive(op, **tuples):
+    """Raise ``ValueError`` naming ``op`` if any entry of a keyword tuple is not positive."""
+    for what, t in tuples.items():
+        if any(v <= 0 for v in t):
+            raise ValueError(f"{op}: {what} must be positive, got {t}")
+
+
 def _pad3(t, fill):
     """Spatial tuple of length 1/2/3 -> length 3 (leading axes get ``fill``)."""
     return (fill,) * (3 - len(t)) + tuple(t)
@@ -73,10 +80,7 @@ def _geometry(op, nd, x_shape, w_shape, stride, padding, dilation):
     ks = tuple(w_shape[2:])
     st = _tuple(stride, nd, "stride", op)
     dl = _tuple(dilation, nd, "dilation", op)
-    if any(s <= 0 for s in st):
-        raise ValueError(f"{op}: stride must be positive, got {st}")
-    if any(d <= 0 for d in dl):
-        raise ValueError(f"{op}: dilation must be positive, got {dl}")
+    _positive(op, stride=st, dilation=dl)
     sp = tuple(x_shape[2:])
     if isinstance(padding, str):
         if padding == "valid":

@@ -23,9 +23,10 @@ import numpy as np
 
 from ..autograd.node import record
 from ..tensor import Tensor, _wrap
+from ._conv_impl import _run_chunks
 from ._registry import op
 from ._util import as_tensor_arg, check_float
-from ._xp import TG, array_module
+from ._xp import TG, array_module, on_arrays
 from .elementwise import rsqrt
 from .movement import reshape
 from .reduce import mean
@@ -69,6 +70,88 @@ def _normalize(name, x, w, b, dims, wshape, eps):
     out = record(name, y.astype(xd.dtype, copy=False), inputs, _norm_vjp,
                  saved=(x, w, dims, wshape, eps, xhat, invstd, pshape))
     return out, mu, var
+
+
+# ---- batch norm in training: numba kernels on (N, C, S) (kernels/norm.py) -------------------------
+# A ResNet-8 step on Fashion-MNIST spent a third of its time in the numpy batch norm above
+# (whole-array temporaries); these kernels make two read passes and one write pass forward
+# and backward, over channel ranges split across the ops' two threads.
+def _bn_kernels():
+    from ..kernels import norm as K  # numba import deferred to first use
+    return K
+
+
+def _over_channels(kernel, args, C, bytes_per_channel):
+    """``kernel(*args, c0, c1)`` over channel ranges, on the ops' threads (small work: one)."""
+    def task(chunks, m):
+        for c0, c1 in chunks:
+            kernel(*args, c0, c1)
+
+    _run_chunks(task, C, bytes_per_channel)
+
+
+def _fast_bn(x, w, b):
+    """The kernels take float32/float64 inputs whose parameters share their dtype."""
+    dt = x._data.dtype
+    return dt in (np.float32, np.float64) and all(
+        p is None or p._data.dtype == dt for p in (w, b))
+
+
+def _bn_train(x, w, b, wshape, eps):
+    """Training batch norm of a float Tensor ``x (N, C, ...)``: (y, batch mean, biased batch
+    variance), the statistics float64 arrays of shape ``wshape``."""
+    K = _bn_kernels()
+    xd = np.ascontiguousarray(x._data)
+    dt = xd.dtype
+    N, C = xd.shape[:2]
+    x3 = xd.reshape(N, C, -1)
+    per = x3[:, 0].size * dt.itemsize
+    mu = np.empty(C)
+    var = np.empty(C)
+    _over_channels(K.bn_stats_into, (x3, mu, var), C, per)
+    invstd = 1.0 / np.sqrt(var + eps)
+    scale = invstd if w is None else invstd * w._data
+    shift = -mu * scale if b is None else b._data - mu * scale
+    y = np.empty_like(xd)
+    _over_channels(K.bn_apply_into, (x3, scale.astype(dt), shift.astype(dt), y.reshape(x3.shape)),
+                   C, 2 * per)
+    inputs = (x,) + ((w,) if w is not None else ()) + ((b,) if b is not None else ())
+    pshape = (w if w is not None else b)._data.shape if (w is not None or b is not None) else None
+    dims = (0,) + tuple(range(2, xd.ndim))
+    out = record("batch_norm", y, inputs, _bn_vjp,
+                 saved=(x, w, dims, wshape, eps, mu, invstd, pshape))
+    return out, mu.reshape(wshape), var.reshape(wshape)
+
+
+def _bn_vjp(ctx, g, x, w, dims, wshape, eps, mu, invstd, pshape):
+    """``_norm_vjp`` for ``_bn_train``: the same formulas, by the kernels on plain backward."""
+    if not on_arrays(g):  # create_graph: the recorded formulas (statistics recomputed from x)
+        return _norm_vjp(ctx, g, x, w, dims, wshape, eps, None, None, pshape)
+    K = _bn_kernels()
+    needs = ctx.needs
+    g = np.ascontiguousarray(g, dtype=x.dtype)
+    N, C = x.shape[:2]
+    x3, g3 = np.ascontiguousarray(x).reshape(N, C, -1), g.reshape(N, C, -1)
+    M = x3[:, 0].size
+    sg, sgx = np.empty(C), np.empty(C)
+    _over_channels(K.bn_grad_sums_into, (g3, x3, mu, sg, sgx), C, 2 * x3[:, 0].nbytes)
+    sgxhat = sgx * invstd  # sum(g * xhat) = dw
+    out = [None]
+    if needs[0]:  # dx = w invstd (g - sg/M - xhat sgxhat/M)
+        k_g = invstd if w is None else invstd * w
+        dt = x.dtype
+        dx = np.empty_like(g)
+        _over_channels(K.bn_input_grad_into,
+                       (g3, x3, mu.astype(dt), k_g.astype(dt), (-k_g * invstd * sgxhat / M).astype(dt),
+                        (-k_g * sg / M).astype(dt), dx.reshape(g3.shape)), C, 3 * x3[:, 0].nbytes)
+        out[0] = dx
+    k = 1
+    if w is not None:
+        out.append(sgxhat.astype(x.dtype).reshape(pshape) if needs[k] else None)
+        k += 1
+    if len(needs) > k:
+        out.append(sg.astype(x.dtype).reshape(pshape) if needs[k] else None)
+    return tuple(out)
 
 
 def _check_param(t, shape, op, what):
@@ -140,8 +223,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if M <= 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
                              f"input size {x._data.shape}")
-        y, mu, var = _normalize(op, x, weight, bias, dims, (1, C) + (1,) * (x._data.ndim - 2),
-                                eps)
+        wshape = (1, C) + (1,) * (x._data.ndim - 2)
+        if _fast_bn(x, weight, bias):
+            y, mu, var = _bn_train(x, weight, bias, wshape, eps)
+        else:
+            y, mu, var = _normalize(op, x, weight, bias, dims, wshape, eps)
         if running_mean is not None or running_var is not None:
             if momentum is None:
                 raise ValueError(f"{op}: momentum must be a number in the functional form "

@@ -16,7 +16,7 @@ from ..tensor import Tensor, _wrap
 from ._registry import op
 from ._xp import on_arrays
 from ._conv_impl import _run_chunks
-from .conv import _AXES, _FLOATS, _pad3, _tuple  # one argument parser for conv and pool
+from .conv import _AXES, _FLOATS, _pad3, _positive, _tuple  # one argument parser for conv and pool
 
 
 def _kernels():
@@ -56,12 +56,7 @@ def _window(op, nd, shape, kernel_size, stride, padding, dilation, ceil_mode):
         else _tuple(stride, nd, "stride", op)
     pd = _tuple(padding, nd, "padding", op)
     dl = _tuple(dilation, nd, "dilation", op)
-    if any(k <= 0 for k in ks):
-        raise ValueError(f"{op}: kernel_size must be positive, got {ks}")
-    if any(s <= 0 for s in st):
-        raise ValueError(f"{op}: stride must be positive, got {st}")
-    if any(d <= 0 for d in dl):
-        raise ValueError(f"{op}: dilation must be positive, got {dl}")
+    _positive(op, kernel_size=ks, stride=st, dilation=dl)
     if any(p < 0 or 2 * p > k for p, k in zip(pd, ks)):
         raise ValueError(f"{op}: padding should be non-negative and at most half of the kernel "
                          f"size, got padding {pd} for kernel {ks}")
@@ -115,38 +110,29 @@ def _scatter_np(g, idx, x_shape):
     return gx
 
 
-def _gather_np(x, idx):
+def _gather_np(x, idx, x_shape):
     out = np.empty(idx.shape, dtype=x.dtype)
-    _chunked(_kernels().gather_into, (_flat3(np.ascontiguousarray(x), x.shape),
+    _chunked(_kernels().gather_into, (_flat3(np.ascontiguousarray(x), x_shape),
                                        _flat3(idx, idx.shape), _flat3(out, idx.shape)))
     return out
 
 
-# The VJP of a max pool scatters g to the arg-max positions; the VJP of that scatter gathers at
-# the same positions, and the VJP of the gather is the scatter again. On arrays (plain
-# backward) each is one kernel call; on Tensors (create_graph) each is a recorded op.
-def _gather_vjp(ctx, g, idx, x_shape, name):
+# ---- pairs of mutually adjoint linear maps ------------------------------------------------------
+# Max pooling's gradient scatters g to the arg-max positions and the VJP of that scatter gathers
+# at the same positions (max pooling with fixed indices); average pooling (and adaptive) is
+# linear and its VJP is its transpose. Each pair is recorded by ``_linear``: the VJP of either
+# map is the other, one kernel call on arrays (plain backward) and a recorded op on Tensors
+# (create_graph), so derivatives of any order flow.
+def _linear(name, fn, x, args, adj_name, adj_fn, data=None):
+    """Record ``fn(x, *args)`` (or the precomputed ``data``), whose VJP is ``adj_fn``."""
+    out = fn(x._data, *args) if data is None else data
+    return record(name, out, (x,), _linear_vjp, saved=(adj_name, adj_fn, name, fn, args))
+
+
+def _linear_vjp(ctx, g, name, fn, adj_name, adj_fn, args):
     if on_arrays(g):
-        return (_scatter_np(g, idx, x_shape),)
-    return (_max_scatter(g, idx, x_shape, name),)
-
-
-def _scatter_vjp(ctx, gg, idx, name):
-    if on_arrays(gg):
-        return (_gather_np(gg, idx),)
-    return (_max_gather(gg, idx, name),)
-
-
-def _max_scatter(g, idx, x_shape, name):
-    """Recorded op: the max-pool gradient, g scattered (added) to the arg-max positions."""
-    return record(name + "_backward", _scatter_np(g._data, idx, x_shape), (g,), _scatter_vjp,
-                  saved=(idx, name))
-
-
-def _max_gather(x, idx, name):
-    """Recorded op: x read at the arg-max positions (max pooling with fixed indices)."""
-    return record(name + "_gather", _gather_np(x._data, idx), (x,), _gather_vjp,
-                  saved=(idx, x._data.shape, name))
+        return (fn(g, *args),)
+    return (_linear(name, fn, g, args, adj_name, adj_fn),)
 
 
 def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -168,7 +154,7 @@ def _max_pool(nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_i
     oshape = (N, C) + osp[3 - nd:]
     out = out.reshape(oshape)
     idx = idx.reshape(oshape)
-    y = record(op, out, (x,), _gather_vjp, saved=(idx, x._data.shape, op))
+    y = _linear(op, _gather_np, x, (idx, x._data.shape), op + "_backward", _scatter_np, data=out)
     if unbatched:
         y = _squeeze(y)
         idx = idx[0]
@@ -206,49 +192,32 @@ def _k2s2(ks, st, pd, sp, osp):
             and 2 * osp[1] <= sp[1] and 2 * osp[2] <= sp[2])
 
 
-def _avg_np(x, geo):
-    ks, st, pd, sp, osp, inc, oshape = geo
+def _avg_run(a5, o5, geo, adjoint):
+    """Average pooling (``adjoint``: its transpose) of the 5-D ``a5`` into ``o5``: the 2x2/2
+    kernel (~2x faster) where it fits, else the phase-plane one."""
+    ks, st, pd, sp, osp, inc, _ = geo
+    K = _kernels()
+    if _k2s2(ks, st, pd, sp, osp):
+        _chunked(K.avg_pool2d_k2s2_adjoint_into if adjoint else K.avg_pool2d_k2s2_into, (a5, o5))
+    else:
+        _chunked(K.avg_pool_adjoint_into if adjoint else K.avg_pool_into, (a5, o5), *ks, *st,
+                 *pd, inc)
+
+
+def _avg_np(x, geo, x_shape=None):
+    sp, osp, oshape = geo[3], geo[4], geo[6]
     x5 = _v5(x, sp)
     out = np.empty(oshape, dtype=x5.dtype)
-    o5 = out.reshape(x5.shape[:2] + osp)
-    if _k2s2(ks, st, pd, sp, osp):  # 2x2/2: ~2x faster than the general phase-plane kernel
-        _chunked(_kernels().avg_pool2d_k2s2_into, (x5, o5))
-    else:
-        _chunked(_kernels().avg_pool_into, (x5, o5), *ks, *st, *pd, inc)
+    _avg_run(x5, out.reshape(x5.shape[:2] + osp), geo, False)
     return out
 
 
 def _avg_adj_np(g, geo, x_shape):
-    ks, st, pd, sp, osp, inc, _ = geo
+    sp, osp = geo[3], geo[4]
     g5 = _v5(g, osp)
     gx = np.empty(x_shape, dtype=g5.dtype)  # returned as allocated: the engine keeps it as .grad
-    gx5 = gx.reshape(x_shape[:2] + sp)
-    if _k2s2(ks, st, pd, sp, osp):
-        _chunked(_kernels().avg_pool2d_k2s2_adjoint_into, (g5, gx5))
-    else:
-        _chunked(_kernels().avg_pool_adjoint_into, (g5, gx5), *ks, *st, *pd, inc)
+    _avg_run(g5, gx.reshape(x_shape[:2] + sp), geo, True)
     return gx
-
-
-def _avg_vjp(ctx, g, geo, x_shape, name):
-    if on_arrays(g):
-        return (_avg_adj_np(g, geo, x_shape),)
-    return (_avg_adjoint(g, geo, x_shape, name),)
-
-
-def _avg_adj_vjp(ctx, gg, geo, name):
-    if on_arrays(gg):
-        return (_avg_np(gg, geo),)
-    return (_avg_core(gg, geo, name),)
-
-
-def _avg_adjoint(g, geo, x_shape, name):
-    return record(name + "_backward", _avg_adj_np(g._data, geo, x_shape), (g,), _avg_adj_vjp,
-                  saved=(geo, name))
-
-
-def _avg_core(x, geo, name):
-    return record(name, _avg_np(x._data, geo), (x,), _avg_vjp, saved=(geo, x._data.shape, name))
 
 
 def _avg_pool(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -262,7 +231,8 @@ def _avg_pool(nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
     ks, st, pd, dl, sp, osp = _window(op, nd, x._data.shape, kernel_size, stride, padding, 1,
                                       ceil_mode)
     oshape = x._data.shape[:2] + osp[3 - nd:]
-    y = _avg_core(x, (ks, st, pd, sp, osp, bool(count_include_pad), oshape), op)
+    geo = (ks, st, pd, sp, osp, bool(count_include_pad), oshape)
+    y = _linear(op, _avg_np, x, (geo, x._data.shape), op + "_backward", _avg_adj_np)
     return _squeeze(y) if unbatched else y
 
 
@@ -290,40 +260,18 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 # ---- adaptive average pooling ---------------------------------------------------------------------
-def _adapt_np(x, sp, osp, oshape):
+def _adapt_np(x, sp, osp, oshape, x_shape=None):
     x5 = _v5(x, sp)
     out = np.empty(oshape, dtype=x5.dtype)
     _chunked(_kernels().adaptive_avg_pool_into, (x5, out.reshape(x5.shape[:2] + osp)))
     return out
 
 
-def _adapt_adj_np(g, sp, osp, x_shape):
+def _adapt_adj_np(g, sp, osp, oshape, x_shape):
     g5 = _v5(g, osp)
     gx = np.empty(x_shape, dtype=g5.dtype)
     _chunked(_kernels().adaptive_avg_pool_adjoint_into, (g5, gx.reshape(x_shape[:2] + sp)))
     return gx
-
-
-def _adapt_vjp(ctx, g, sp, osp, x_shape, name):
-    if on_arrays(g):
-        return (_adapt_adj_np(g, sp, osp, x_shape),)
-    return (_adapt_adjoint(g, sp, osp, x_shape, name),)
-
-
-def _adapt_adj_vjp(ctx, gg, sp, osp, oshape, name):
-    if on_arrays(gg):
-        return (_adapt_np(gg, sp, osp, oshape),)
-    return (_adapt_core(gg, sp, osp, oshape, name),)
-
-
-def _adapt_adjoint(g, sp, osp, x_shape, name):
-    return record(name + "_backward", _adapt_adj_np(g._data, sp, osp, x_shape), (g,),
-                  _adapt_adj_vjp, saved=(sp, osp, x_shape[:2] + g._data.shape[2:], name))
-
-
-def _adapt_core(x, sp, osp, oshape, name):
-    return record(name, _adapt_np(x._data, sp, osp, oshape), (x,), _adapt_vjp,
-                  saved=(sp, osp, x._data.shape, name))
 
 
 def adaptive_args(op, nd, x, output_size):
@@ -352,7 +300,8 @@ def adaptive_args(op, nd, x, output_size):
 def _adaptive(nd, x, output_size):
     op = f"adaptive_avg_pool{nd}d"
     x, unbatched, osz = adaptive_args(op, nd, x, output_size)
-    y = _adapt_core(x, _pad3(x._data.shape[2:], 1), _pad3(osz, 1), x._data.shape[:2] + osz, op)
+    args = (_pad3(x._data.shape[2:], 1), _pad3(osz, 1), x._data.shape[:2] + osz, x._data.shape)
+    y = _linear(op, _adapt_np, x, args, op + "_backward", _adapt_adj_np)
     return _squeeze(y) if unbatched else y
 
 
