@@ -4,7 +4,10 @@ Why the kernels switch it (docs in bench/RESULTS.md): a GEMM too small to split 
 products of a recurrent layer, a convolution's batch chunk) gains nothing from a second BLAS
 thread, and after a multi-threaded call OpenBLAS's worker spins for ~100 ms, fighting whatever
 runs next (our own chunk threads, numba kernels) for the 2 cores. So the time loops and the
-convolution chunks run on one BLAS thread, and only big GEMMs get the default count.
+convolution chunks run on one BLAS thread, and only big GEMMs get the default count. Leaving a
+context never raises the count again (that too wakes the spinning workers): after the kernels
+have run, numpy's BLAS stays on one thread until a big GEMM (``threads_for``, ``gemm``: the
+linear and matmul ops use it) or ``tg.set_num_threads`` asks for more.
 
 threadpoolctl finds the BLAS libraries numpy loaded (OpenBLAS, MKL, BLIS) once; after that a
 switch is one call into the library (~1 µs). threadpoolctl's own ``limit()`` costs ~100 µs of
@@ -15,8 +18,8 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["blas_threads", "single_thread", "threads_for", "controllable", "default_threads",
-           "set_default_threads", "BIG_GEMM_FLOPS"]
+__all__ = ["blas_threads", "single_thread", "threads_for", "gemm", "controllable",
+           "default_threads", "set_default_threads", "BIG_GEMM_FLOPS"]
 
 # GEMMs with fewer FLOPs than this run on one BLAS thread (see threads_for)
 BIG_GEMM_FLOPS = 5e7
@@ -98,12 +101,43 @@ class blas_threads:
                 if _ACTIVE[i] is self:
                     del _ACTIVE[i]
                     break
-            _apply(libs, (_ACTIVE[-1].n,) * len(libs) if _ACTIVE else _ORIGINAL[0])
+            want = (_ACTIVE[-1].n,) * len(libs) if _ACTIVE else _ORIGINAL[0]
+            # Only ever lower the count on the way out. Raising it wakes OpenBLAS's idle
+            # workers, which then spin for ~100 ms against our own two threads: put back after
+            # every convolution's one-thread chunks, it halved a 64->64 conv's speed on two
+            # threads (342 -> 634 convs in 2 s once it stopped). A context that wants more
+            # threads (threads_for, gemm) raises the count on entry.
+            _apply(libs, tuple(min(w, c.get_num_threads()) for w, c in zip(want, libs)))
 
 
 def single_thread() -> blas_threads:
     """One BLAS thread inside (for time loops and batch chunks)."""
     return blas_threads(1)
+
+
+class _NoContext:
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+_NO_CONTEXT = _NoContext()
+
+
+def gemm(flops):
+    """Context for one GEMM of ``flops`` outside the kernels (a linear layer, a matmul): for a
+    big one, numpy's BLAS on the default count (the kernels' contexts leave it lowered); for a
+    small one nothing changes."""
+    if flops < BIG_GEMM_FLOPS or _DEFAULT[0] < 2:
+        return _NO_CONTEXT
+    libs = _libs()
+    if not _ACTIVE and all(c.get_num_threads() == _DEFAULT[0] for c in libs):
+        return _NO_CONTEXT  # already there (e.g. an MLP, where no kernel lowered it)
+    return threads_for(flops)
 
 
 def threads_for(flops) -> blas_threads:

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..autograd.engine import sum_to_np
+from ..kernels import _blas
 from ..tensor import Tensor
 
 NAMES = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh", "sigmoid", "abs", "sign",
@@ -25,6 +26,12 @@ NAMES = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh", "sigmoid"
          "getitem", "getitem_adjoint", "sum_to_size", "softmax", "astype", "zeros_like",
          "maximum", "clamp", "index_put", "relu", "sinh", "cosh", "cumsum", "inverse", "solve", "cross",
          "einsum", "logcumsumexp", "roll", "diagonal", "diagonal_scatter")
+
+
+def _np_matmul(a, b):
+    """np.matmul, with numpy's BLAS threads raised for a big product (kernels/_blas.py)."""
+    with _blas.gemm(2.0 * a.size * b.shape[-1] if b.ndim > 1 else 0.0):
+        return np.matmul(a, b)
 
 
 def sigmoid_np(x):
@@ -95,7 +102,7 @@ NP = SimpleNamespace(
     mean=lambda x, dim=None, keepdim=False: x.mean(axis=dim, keepdims=keepdim),
     reshape=lambda x, shape: x.reshape(shape), expand=np.broadcast_to,
     permute=lambda x, dims: x.transpose(dims), transpose=lambda x, d0, d1: x.swapaxes(d0, d1),
-    flip=np.flip, matmul=np.matmul, getitem=lambda x, index: x[index],
+    flip=np.flip, matmul=_np_matmul, getitem=lambda x, index: x[index],
     getitem_adjoint=getitem_adjoint_np, sum_to_size=sum_to_np, softmax=softmax_np,
     astype=lambda x, dtype: x.astype(dtype, copy=False), zeros_like=np.zeros_like,
     maximum=np.maximum, clamp=_clamp_np, index_put=index_put_np,
