@@ -225,6 +225,11 @@ def unary(name, forward, vjp, save="in", floats=True, doc=None, **decl):
     with ``s`` the input (``save="in"``), the output (``save="out"``) or nothing (``None``).
     ``floats``: an integer or bool input is computed in the default float dtype (PyTorch's rule
     for float functions). ``decl`` goes to ``@op`` (methods, functional, ...). Returns the op."""
+    if save not in ("in", "out", None):
+        raise ValueError(f"unary({name!r}): save must be 'in', 'out' or None, got {save!r}")
+    save_in = save == "in"
+    saved = _SAVE_OUT if save == "out" else ()  # what "out"/None save (decided here, once)
+
     def f(a):
         try:
             d = a._data
@@ -232,9 +237,7 @@ def unary(name, forward, vjp, save="in", floats=True, doc=None, **decl):
             raise not_tensor(name, a) from None
         if floats and d.dtype.kind not in "fc":
             d = float_array(d)
-        if save == "in":
-            return record(name, forward(d), (a,), vjp, (a,))
-        return record(name, forward(d), (a,), vjp, _SAVE_OUT if save == "out" else ())
+        return record(name, forward(d), (a,), vjp, (a,) if save_in else saved)
     return op(**decl)(named(f, name, doc or f"Elementwise {name} (PyTorch's ``torch.{name}``)."))
 
 

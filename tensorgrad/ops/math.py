@@ -18,7 +18,7 @@ from ._registry import named, op
 from ._util import const, float_array, not_tensor
 from ._xp import array_module
 from .elementwise import (_bcast_fail, _identity_vjp, _zero_vjp, add as _add, div as true_divide,
-                          mul as _mul, sub as _sub)
+                          mul as _mul, sub as _sub, unary)
 from .special import erf_np, erfc_np, erfinv_np
 
 _T = Tensor
@@ -38,16 +38,12 @@ def _float_data(a, name):
 
 
 def _unary(name, fwd, vjp, save, doc, aliases=()):
-    """Declare a unary float op: ``fwd`` on the array, ``vjp(ctx, g, s)`` where ``s`` is the
-    input (``save="in"``) or the output (``save="out"``)."""
-    saved_out = save == "out"
-
-    def f(a):
-        d = _float_data(a, name)
+    """A unary float op declared by elementwise's ``unary``, its forward computed with numpy's
+    floating-point warnings off (out-of-domain inputs give nan/inf, as PyTorch, silently)."""
+    def quiet(d):
         with np.errstate(all="ignore"):
-            out = fwd(d)
-        return record(name, out, (a,), vjp, saved=(OUT,) if saved_out else (a,))
-    return op(named(f, name, doc), aliases=aliases)
+            return fwd(d)
+    return unary(name, quiet, vjp, save, doc=doc, aliases=aliases)
 
 
 def _tan_vjp(ctx, g, y):
