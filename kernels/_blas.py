@@ -132,10 +132,11 @@ def gemm(flops):
     """Context for one GEMM of ``flops`` outside the kernels (a linear layer, a matmul): for a
     big one, numpy's BLAS on the default count (the kernels' contexts leave it lowered); for a
     small one nothing changes."""
-    if flops < BIG_GEMM_FLOPS or _DEFAULT[0] < 2:
+    if flops < BIG_GEMM_FLOPS:
         return _NO_CONTEXT
-    libs = _libs()
-    if not _ACTIVE and all(c.get_num_threads() == _DEFAULT[0] for c in libs):
+    libs = _libs()  # (also reads the default count, the first time)
+    if _DEFAULT[0] < 2 or (not _ACTIVE and all(c.get_num_threads() == _DEFAULT[0]
+                                               for c in libs)):
         return _NO_CONTEXT  # already there (e.g. an MLP, where no kernel lowered it)
     return threads_for(flops)
 
