@@ -9,12 +9,14 @@ the time loop is the hidden GEMM ``h W_hhᵀ`` plus the gate arithmetic.
 Layouts and gate orders are PyTorch's: LSTM gates ``i, f, g, o``; GRU gates ``r, z, n``;
 ``w_hh`` is ``(G·H, H)``; ``b_hh`` is ``(G·H,)``.
 
-Where the time goes (PERF.md): numba's float32 ``tanh``/``exp`` are scalar on these machines,
-numpy's are vectorized.  So every transcendental runs as one numpy call over a whole
-``(B, k·H)`` block, and only the *arithmetic* between them (adds, gate products, the cell update
-and the whole backward step, which needs no transcendental at all) runs in small numba loops
-that fuse what would be 5-15 numpy calls.  Sigmoids use ``σ(x) = ½·tanh(x/2) + ½``, so one
-``np.tanh`` over all four LSTM gates replaces a tanh plus an exp.
+Where the time goes: the LSTM's whole time loop is one numba function per direction that
+holds no GIL and calls numpy's BLAS for its per-step GEMM itself (``_cblas``); its float32 tanh
+and sigmoid are a rational approximation that LLVM vectorizes (numba's own float32 tanh is
+libm's scalar tanhf). Two threads can so run it on two halves of a batch side by side
+(``tensorgrad/ops/_rnn_impl.py``). The GRU and Elman loops still step in Python: every
+transcendental runs as one numpy call over a whole ``(B, k·H)`` block, and the arithmetic
+between them in small numba loops; their sigmoids use ``σ(x) = ½·tanh(x/2) + ½`` so that one
+``np.tanh`` serves several gates.
 
 Everything is float32 or float64 (one dtype per call) and C-contiguous; checking that is the
 caller's job (``tensorgrad.ops.recurrent``).  Variants of the course notes:
@@ -27,9 +29,14 @@ caller's job (``tensorgrad.ops.recurrent``).  Variants of the course notes:
 """
 from __future__ import annotations
 
-import numpy as np
+import math
 
-from . import _blas
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from . import _blas, _cblas
+from ._cblas import matmul_into
 from ._numba import njit
 
 __all__ = [
@@ -110,19 +117,68 @@ def _handed(done, t, *d):
 
 
 # ============================================================================================
+# tanh and sigmoid inside the loops
+# ============================================================================================
+# numba's float32 tanh is libm's scalar tanhf (PERF.md), which keeps LLVM from vectorizing a
+# loop. For float32 the kernels use a rational approximation instead, evaluated in float64 and
+# rounded once: tanh(x) = x·P(u)/Q(u), u = (x/9)², P of degree 5 and Q of degree 4 in u, fitted
+# here for the least maximum relative error on [0, 9] (1.3e-9 in exact arithmetic; after the
+# rounding to float32 at most 0.53 ulp against the float64 tanh, where numpy's float32 tanh has
+# 1.4 ulp). Beyond |x| = 9 float32's tanh is ±1. It is plain arithmetic, so the loops around it
+# vectorize. float64 keeps libm's tanh (exact to an ulp; float64 runs are for checking).
+_TP = (0.9999999987336278, 11.081523729921196, 25.38814565241328, 14.897479671734235,
+       1.3191545735265582, -0.04270556236315778)
+_TQ = (1.0, 38.081522725561996, 178.7893914191661, 209.42998715200238, 55.4914966067173)
+
+
+@njit
+def _rational_tanh(v):
+    """The approximation above on a float64 (float64 out)."""
+    p0, p1, p2, p3, p4, p5 = _TP
+    q0, q1, q2, q3, q4 = _TQ
+    c = min(max(v, -9.0), 9.0)
+    u = c * c * (1.0 / 81.0)
+    r = c * (((((p5 * u + p4) * u + p3) * u + p2) * u + p1) * u + p0) / (
+        (((q4 * u + q3) * u + q2) * u + q1) * u + q0)
+    r = 1.0 if v > 9.0 else r
+    return -1.0 if v < -9.0 else r
+
+
+def tanh(x):
+    """tanh for the kernels (float32: the rational approximation; float64: libm)."""
+    return math.tanh(x)
+
+
+def sigmoid(x):
+    """σ(x) = ½·tanh(x/2) + ½ for the kernels (one tanh, no exp)."""
+    return 0.5 * math.tanh(0.5 * x) + 0.5
+
+
+@overload(tanh)
+def _tanh_impl(x):
+    if x == types.float32:
+        return lambda x: np.float32(_rational_tanh(np.float64(x)))
+    return lambda x: math.tanh(x)
+
+
+@overload(sigmoid)
+def _sigmoid_impl(x):
+    if x == types.float32:
+        return lambda x: np.float32(0.5 * _rational_tanh(0.5 * np.float64(x)) + 0.5)
+    return lambda x: 0.5 * math.tanh(0.5 * x) + 0.5
+
+
+# ============================================================================================
 # LSTM
 # ============================================================================================
-# In the numba loops ``a[n, k * H + j]`` is unit j of gate k for sample n (flat 2-D indexing:
-# a (B, G, H) view of the same memory made the loops up to 3x slower).  Sigmoids come from one
-# tanh: σ(x) = ½·tanh(x/2) + ½, so the sigmoid gates' pre-activations are scaled by ½ before
-# the tanh and mapped back by ``_sigmoids`` after it.
-
-@njit(inline="always")
-def _sigmoids(a, n, lo, hi, half):
-    """a[n, lo:hi] holds tanh(x/2): make it σ(x) = ½·tanh(x/2) + ½."""
-    for j in range(lo, hi):
-        a[n, j] = half * a[n, j] + half
-
+# The whole time loop of one (layer, direction, batch part) is one numba call that holds no
+# GIL, its per-step GEMM a call into numpy's BLAS (kernels/_cblas.py): two threads run two
+# halves of the batch side by side (tensorgrad/ops/_rnn_impl.py). Arrays are C-contiguous and
+# in natural time order; ``rev`` runs the loop from the last step to the first. Index of a
+# state: hs[t] is the state *before* natural step t in a forward layer (hs[0] = h0, the output
+# of step t is hs[t + 1]); in a reverse layer hs[t + 1] is the state before step t (hs[T] = h0,
+# the output of step t is hs[t]). ``a[n, k * H + j]`` is unit j of gate k for sample n (flat
+# 2-D indexing: a (B, G, H) view of the same memory made the loops up to 3x slower).
 
 def _lstm_peep(peep, H, dt):
     """The peephole weights as one row per gate (i, f, g, o), the g row zero; zeros if none."""
@@ -132,55 +188,169 @@ def _lstm_peep(peep, H, dt):
     return p
 
 
-@njit(nogil=True)
-def _lstm_pre(g, xg, b, peep, use_peep, c_prev, scale):
-    """g <- s ⊙ (g + xg + b + peep ⊙ c_prev), gate by gate (s = ``scale[k]``)."""
-    B, H = c_prev.shape
-    for n in range(B):
-        for k in range(4):
+@njit(inline="always")
+def _quarters(r, H):
+    """The four gate blocks of a row (B, 4H)[n] as separate views: with them LLVM can tell the
+    blocks apart and vectorizes the loops over units (indexed as r[k * H + j] it does not)."""
+    return r[:H], r[H:2 * H], r[2 * H:3 * H], r[3 * H:]
+
+
+@njit(nogil=True, error_model="numpy", fastmath={"contract"})
+def _lstm_loop(gemm, rev, xg, b, w_t, peep, use_peep, hs, cs, acts, tcs):
+    """The LSTM forward over all steps: acts[t] = i, f, g, o; cs, hs the states; tcs tanh(c).
+    ``w_t`` = W_hhᵀ (H, 4H), contiguous."""
+    T, B, G = xg.shape
+    H = G // 4
+    bi, bf, bg, bo = _quarters(b, H)
+    pi, pf, po = peep[0], peep[1], peep[3]
+    for s in range(T):
+        t = T - 1 - s if rev else s
+        p, q = (t + 1, t) if rev else (t, t + 1)  # states before and after step t
+        matmul_into(gemm, hs[p], w_t, acts[t])
+        for n in range(B):
+            ai, af, ag, ao = _quarters(acts[t, n], H)
+            xi, xf, xgg, xo = _quarters(xg[t, n], H)
+            cp, cn, hn, tc = cs[p, n], cs[q, n], hs[q, n], tcs[t, n]
             for j in range(H):
-                v = g[n, k * H + j] + xg[n, k * H + j] + b[k * H + j]
+                c0 = cp[j]
+                gi = ai[j] + xi[j] + bi[j]
+                gf = af[j] + xf[j] + bf[j]
+                go = ao[j] + xo[j] + bo[j]
                 if use_peep:
-                    v += peep[k, j] * c_prev[n, j]
-                g[n, k * H + j] = scale[k] * v
+                    gi += pi[j] * c0
+                    gf += pf[j] * c0
+                    go += po[j] * c0
+                i, f, g, o = sigmoid(gi), sigmoid(gf), tanh(ag[j] + xgg[j] + bg[j]), sigmoid(go)
+                c = f * c0 + i * g
+                tv = tanh(c)
+                ai[j], af[j], ag[j], ao[j] = i, f, g, o
+                cn[j], tc[j], hn[j] = c, tv, o * tv
 
 
-@njit(nogil=True)
-def _lstm_post(a, c_prev, c, half):
-    """a holds tanh of the scaled pre-activations: turn i, f, o into sigmoids, then
-    c = f ⊙ c_prev + i ⊙ g."""
-    B, H = c.shape
-    for n in range(B):
-        _sigmoids(a, n, 0, 2 * H, half)
-        _sigmoids(a, n, 3 * H, 4 * H, half)
-        for j in range(H):
-            c[n, j] = a[n, H + j] * c_prev[n, j] + a[n, j] * a[n, 2 * H + j]
+@njit(nogil=True, error_model="numpy", fastmath={"contract"})
+def _lstm_loop_back(gemm, rev, dout, has_dout, cs, acts, tcs, w_hh, peep, use_peep, dh, dc, d,
+                    one):
+    """BPTT of _lstm_loop. In: dh, dc the gradients of the final states; out: d the gradients
+    of the pre-activations (T, B, 4H), dh, dc those of the initial states."""
+    T, B, G = acts.shape
+    H = G // 4
+    pi, pf, po = peep[0], peep[1], peep[3]
+    for s in range(T):
+        t = s if rev else T - 1 - s
+        p = t + 1 if rev else t  # the state before step t
+        for n in range(B):
+            ai, af, ag, ao = _quarters(acts[t, n], H)
+            di, df, dg, do = _quarters(d[t, n], H)
+            cp, tc, dhr, dcr = cs[p, n], tcs[t, n], dh[n], dc[n]
+            for j in range(H):
+                i, f, g, o = ai[j], af[j], ag[j], ao[j]
+                tv = tc[j]
+                dhv = dhr[j]
+                if has_dout:
+                    dhv += dout[t, n, j]
+                dct = dcr[j] + dhv * o * (one - tv * tv)
+                vi = dct * g * i * (one - i)
+                vf = dct * cp[j] * f * (one - f)
+                vo = dhv * tv * o * (one - o)
+                di[j], df[j], dg[j], do[j] = vi, vf, dct * i * (one - g * g), vo
+                dcp = dct * f
+                if use_peep:
+                    dcp += vi * pi[j] + vf * pf[j] + vo * po[j]
+                dcr[j] = dcp
+        matmul_into(gemm, d[t], w_hh, dh)
 
 
-@njit(nogil=True)
-def _lstm_bwd_step(a, c_prev, tc, dout, dh, dc, d, peep, use_peep, one):
-    """One step of BPTT.  In: dh (grad of h_t from step t+1), dc (grad of c_t from step t+1),
-    dout (grad of the layer output at t; zeros if none).  Out: d (grads of the 4
-    pre-activations), dc <- grad of c_{t-1} (through the cell and the peepholes); dh is left
-    for the GEMM."""
-    B, H = tc.shape
-    for n in range(B):
-        for j in range(H):
-            i, f, g, o = a[n, j], a[n, H + j], a[n, 2 * H + j], a[n, 3 * H + j]
-            t = tc[n, j]
-            dhv = dh[n, j] + dout[n, j]
-            dct = dc[n, j] + dhv * o * (one - t * t)
-            di = dct * g * i * (one - i)
-            df = dct * c_prev[n, j] * f * (one - f)
-            do = dhv * t * o * (one - o)
-            d[n, j] = di
-            d[n, H + j] = df
-            d[n, 2 * H + j] = dct * i * (one - g * g)
-            d[n, 3 * H + j] = do
-            dcp = dct * f
-            if use_peep:
-                dcp += di * peep[0, j] + df * peep[1, j] + do * peep[3, j]
-            dc[n, j] = dcp
+def carve(dt, *shapes):
+    """Empty C-contiguous arrays of the given shapes, cut from one allocation, each starting on
+    a 64-byte cache line. Two threads that share a layer's units write the two halves of every
+    row of the states; with rows on cache lines the halves never share a line (numpy's own
+    allocations are 16-byte aligned, and the LSTM loop's time swung between runs with where
+    they fell: 2.8-4.5 ms for the same inputs)."""
+    dt = np.dtype(dt)
+    line = 64 // dt.itemsize
+    sizes = [int(np.prod(s)) for s in shapes]
+    padded = [-(-n // line) * line for n in sizes]
+    buf = np.empty(sum(padded) + line, dt)
+    pos = (-(buf.ctypes.data // dt.itemsize)) % line
+    out = []
+    for s, n, p in zip(shapes, sizes, padded):
+        out.append(buf[pos:pos + n].reshape(s))
+        pos += p
+    return out
+
+
+def lstm_forward(xg, h0, c0, w_hh, b_hh=None, peep=None, reverse=False):
+    """Run an LSTM layer over ``T`` steps.
+
+    xg: (T, B, 4H) input part of the pre-activations (x W_ihᵀ + b_ih), h0, c0: (B, H),
+    w_hh: (4H, H), b_hh: (4H,) or None, peep: (3, H) or None; ``reverse``: from the last step
+    to the first. Returns ``(hs, cs, acts, tcs)`` in natural time order: hs, cs (T+1, B, H)
+    the states (forward: hs[0] = h0, the layer output is hs[1:]; reverse: hs[T] = h0, the
+    output is hs[:T]); acts (T, B, 4H) the gate activations i, f, g, o; tcs (T, B, H) tanh(c_t).
+    The loop holds no GIL: two threads may run it on two parts of a batch at once.
+    """
+    T, B, G = xg.shape
+    H = G // 4
+    dt = xg.dtype
+    xg = np.ascontiguousarray(xg)
+    hs, cs, acts, tcs = carve(dt, (T + 1, B, H), (T + 1, B, H), (T, B, G), (T, B, H))
+    first = T if reverse else 0
+    hs[first] = h0
+    cs[first] = c0
+    b = np.zeros(G, dt) if b_hh is None else np.ascontiguousarray(b_hh, dt)
+    w_t = np.ascontiguousarray(np.asarray(w_hh, dt).T)
+    _lstm_loop(_cblas.gemm_function(dt), bool(reverse), xg, b, w_t, _lstm_peep(peep, H, dt),
+               peep is not None, hs, cs, acts, tcs)
+    return hs, cs, acts, tcs
+
+
+def lstm_backward(dout, dh_n, dc_n, hs, cs, acts, tcs, w_hh, peep=None, need_w=True,
+                  reverse=False, threaded=True):
+    """Backpropagation through time for ``lstm_forward`` (same ``reverse``).
+
+    dout: (T, B, H) gradient of the layer output (or None), dh_n, dc_n: (B, H) gradients of the
+    final states (or None). Returns ``(dxg, dh0, dc0, dw_hh, db_hh, dpeep)``; dxg (T, B, 4H),
+    the gradients of the pre-activations, is also the gradient of every bias (b_ih, b_hh: sum
+    over T, B). dw_hh/db_hh/dpeep are None when ``need_w`` is False. ``threaded``: as in
+    ``weights``.
+    """
+    T, B, G = acts.shape
+    H = G // 4
+    dt = acts.dtype
+    dh, dc, d = carve(dt, (B, H), (B, H), (T, B, G))
+    for s, g in ((dh, dh_n), (dc, dc_n)):
+        s[...] = 0 if g is None else g
+    has_dout = dout is not None
+    dout = np.ascontiguousarray(dout, dt) if has_dout else np.zeros((1, 1, 1), dt)
+    _lstm_loop_back(_cblas.gemm_function(dt), bool(reverse), dout, has_dout, cs, acts, tcs,
+                    np.ascontiguousarray(w_hh, dt), _lstm_peep(peep, H, dt), peep is not None,
+                    dh, dc, d, dt.type(1.0))
+    dw = db = dpeep = None
+    if need_w:
+        hprev = hs[1:] if reverse else hs[:-1]
+        dw, db = weights(d, hprev, threaded=threaded)
+        if peep is not None:
+            dpeep = lstm_peep_grad(d, cs[1:] if reverse else cs[:-1])
+    return d, dh, dc, dw, db, dpeep
+
+
+def lstm_peep_grad(d, cprev):
+    """The peephole weights' gradient (3, H) from the pre-activations' gradients d (..., 4H)
+    and the previous cell states (..., H)."""
+    H = cprev.shape[-1]
+    df, cp = d.reshape(-1, 4 * H), cprev.reshape(-1, H)
+    return np.stack([np.einsum("nh,nh->h", df[:, k * H:(k + 1) * H], cp) for k in (0, 1, 3)])
+
+
+# ============================================================================================
+# GRU
+# ============================================================================================
+
+@njit(inline="always")
+def _sigmoids(a, n, lo, hi, half):
+    """a[n, lo:hi] holds tanh(x/2): make it σ(x) = ½·tanh(x/2) + ½."""
+    for j in range(lo, hi):
+        a[n, j] = half * a[n, j] + half
 
 
 def _start(T, B, H, dt, h0, bias, hs=None, G=1):
@@ -201,83 +371,6 @@ def _dout(dout, t, zero):
     """The output gradient at step t, zeros where the layer output gets none."""
     return zero if dout is None else dout[t]
 
-
-@_single_blas_thread
-def lstm_forward(xg, h0, c0, w_hh, b_hh=None, peep=None, ready=None, hs=None):
-    """Run an LSTM layer over ``T`` steps.
-
-    xg: (T, B, 4H) input part of the pre-activations (x W_ihᵀ + b_ih), h0, c0: (B, H),
-    w_hh: (4H, H), b_hh: (4H,) or None, peep: (3, H) or None. ``ready(t)``, if given, is
-    called before steps t = 0, BLOCK, 2*BLOCK, ...: the caller may still be filling xg[t:]
-    (a projection on another thread) and must return once xg[t:t + BLOCK] is there. ``hs``:
-    where to write the hidden states (e.g. a time-reversed view of the caller's array).
-    Returns ``(hs, cs, acts, tcs)``: hs, cs (T+1, B, H) with hs[0] = h0, cs[0] = c0 (the layer
-    output is hs[1:]); acts (T, B, 4H) the gate activations i, f, g, o; tcs (T, B, H) = tanh(c_t).
-    """
-    T, B, G = xg.shape
-    H = G // 4
-    dt = xg.dtype
-    half = dt.type(0.5)
-    scale = np.array([0.5, 0.5, 1.0, 0.5], dt)  # sigmoid gates i, f, o; tanh gate g
-    hs, _, bb = _start(T, B, H, dt, h0, b_hh, hs, 4)
-    cs = np.empty((T + 1, B, H), dt)
-    cs[0] = c0
-    acts = np.empty((T, B, G), dt)
-    tcs = np.empty((T, B, H), dt)
-    w_t = np.ascontiguousarray(w_hh.T)  # a transposed view makes the per-step GEMM ~1.5x slower
-    pp = _lstm_peep(peep, H, dt)
-    for t in range(T):
-        _wait(ready, t)
-        a = acts[t]
-        np.matmul(hs[t], w_t, out=a)
-        _lstm_pre(a, xg[t], bb, pp, peep is not None, cs[t], scale)
-        np.tanh(a, out=a)
-        _lstm_post(a, cs[t], cs[t + 1], half)
-        np.tanh(cs[t + 1], out=tcs[t])
-        np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])
-    return hs, cs, acts, tcs
-
-
-@_single_blas_thread
-def lstm_backward(dout, dh_n, dc_n, hs, cs, acts, tcs, w_hh, peep=None, need_w=True, done=None,
-                  d=None):
-    """Backpropagation through time for ``lstm_forward``.
-
-    dout: (T, B, H) gradient of the layer output (or None), dh_n, dc_n: (B, H) gradients of the
-    final states (or None). ``done(t, d)``, if given, is called once the gradients d[t:t+BLOCK]
-    of the pre-activations are final (t = multiples of BLOCK, the last call t = 0): the caller
-    then takes the weight and input gradients block by block and dw_hh/db_hh come back None.
-    ``d``: where to write those gradients (T, B, 4H) (e.g. a time-reversed view).
-    Returns ``(dxg, dh0, dc0, dw_hh, db_hh, dpeep)``; dxg (T, B, 4H) is also the gradient of
-    every bias (b_ih, b_hh: sum over T, B). dw_hh/db_hh/dpeep are None when ``need_w`` is False.
-    """
-    T, B, G = acts.shape
-    H = G // 4
-    dt = acts.dtype
-    one = dt.type(1.0)
-    dh = _grad_state(dh_n, B, H, dt)
-    dc = _grad_state(dc_n, B, H, dt)
-    zero = np.zeros((B, H), dt)
-    use_peep = peep is not None
-    pp = _lstm_peep(peep, H, dt)
-    d = np.empty((T, B, G), dt) if d is None else d
-    for t in range(T - 1, -1, -1):
-        _lstm_bwd_step(acts[t], cs[t], tcs[t], _dout(dout, t, zero), dh, dc, d[t], pp, use_peep,
-                       one)
-        _handed(done, t, d)
-        np.matmul(d[t], w_hh, out=dh)
-    dw, db = _weights(d, hs, need_w, done, T)
-    dpeep = None
-    if need_w and use_peep:
-        df, cp = d.reshape(T * B, G), cs[:-1].reshape(T * B, H)
-        dpeep = np.stack([np.einsum("nh,nh->h", df[:, k * H:(k + 1) * H], cp)
-                          for k in (0, 1, 3)])
-    return d, dh, dc, dw, db, dpeep
-
-
-# ============================================================================================
-# GRU
-# ============================================================================================
 
 @njit(nogil=True)
 def _gru_pre_rz(a, gh, xg, b, half):

@@ -246,3 +246,97 @@ def test_blas_contexts_interleaved_across_threads_never_raise_the_count():
         assert not _blas._ACTIVE
         with _blas.gemm(1e9):             # not stuck: a big GEMM gets the default count
             assert now() == [_blas.default_threads()] * len(before)
+
+
+# ---- the pieces of the fused LSTM loop -------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_kernel_reverse_is_the_forward_on_the_reversed_sequence(dtype):
+    rng = np.random.default_rng(4)
+    T, B, H = 7, 3, 6
+    xg, h0, c0, w, b, p = _arrays(rng, dtype, (T, B, 4 * H), (B, H), (B, H), (4 * H, H),
+                                  (4 * H,), (3, H))
+    hs, cs, acts, tcs = K.lstm_forward(xg, h0, c0, w, b, p, reverse=True)
+    hs_f, cs_f, acts_f, tcs_f = K.lstm_forward(xg[::-1], h0, c0, w, b, p)
+    np.testing.assert_array_equal(hs[:T], hs_f[1:][::-1])
+    np.testing.assert_array_equal(hs[T], h0)
+    dout, dhn, dcn = _arrays(rng, dtype, (T, B, H), (B, H), (B, H))
+    got = K.lstm_backward(dout, dhn, dcn, hs, cs, acts, tcs, w, p, reverse=True)
+    want = K.lstm_backward(dout[::-1], dhn, dcn, hs_f, cs_f, acts_f, tcs_f, w, p)
+    np.testing.assert_array_equal(got[0], want[0][::-1])  # d of the pre-activations
+    for g, h in zip(got[1:], want[1:]):  # dh0, dc0, dw, db, dpeep
+        np.testing.assert_allclose(g, h, **_tol(dtype))
+
+
+def test_lstm_kernel_without_a_cblas_symbol_multiplies_in_numba(monkeypatch):
+    """Where numpy's BLAS exposes no CBLAS GEMM the loops fall back to a numba product."""
+    from tensorgrad.kernels import _cblas
+    rng = np.random.default_rng(5)
+    T, B, H = 4, 3, 5
+    xg, h0, c0, w, b = _arrays(rng, np.float64, (T, B, 4 * H), (B, H), (B, H), (4 * H, H),
+                               (4 * H,))
+    with_blas = K.lstm_forward(xg, h0, c0, w, b)
+    dout = _arrays(rng, np.float64, (T, B, H))[0]
+    grads_blas = K.lstm_backward(dout, None, None, *with_blas, w)
+    monkeypatch.setattr(_cblas, "gemm_function", lambda dtype: None)
+    without = K.lstm_forward(xg, h0, c0, w, b)
+    for a, c in zip(with_blas, without):
+        np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-14)
+    for a, c in zip(grads_blas, K.lstm_backward(dout, None, None, *without, w)):
+        if a is not None:
+            np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-13)
+
+
+def test_cblas_gemm_on_row_slices():
+    """matmul_into, with numpy's BLAS and with the numba loop, on views whose rows are
+    contiguous but further apart than their length (the time loops' column blocks)."""
+    from tensorgrad.kernels import _cblas
+    from tensorgrad.kernels._numba import njit
+
+    @njit
+    def mm(gemm, a, b, c):
+        _cblas.matmul_into(gemm, a, b, c)
+
+    rng = np.random.default_rng(6)
+    for dt in (np.float32, np.float64):
+        gemm = _cblas.gemm_function(dt)
+        assert gemm is not None  # numpy's own wheels ship scipy-openblas64
+        a, b = rng.standard_normal((5, 9)).astype(dt), rng.standard_normal((7, 11)).astype(dt)
+        for g in (gemm, None):
+            c = np.zeros((5, 11), dt)
+            mm(g, a[:, 2:9], b, c[:, :])
+            np.testing.assert_allclose(c, a[:, 2:9] @ b, **_tol(dt))
+            c2 = np.zeros((5, 20), dt)
+            mm(g, a[:, :7], b, c2[:, 4:15])
+            np.testing.assert_allclose(c2[:, 4:15], a[:, :7] @ b, **_tol(dt))
+            assert not c2[:, :4].any() and not c2[:, 15:].any()
+
+
+def test_float32_tanh_and_sigmoid_of_the_loops():
+    """The float32 tanh of the fused loops (a rational approximation, vectorizable) is within
+    one ulp of the exact tanh everywhere, exact at 0, ±inf, and keeps NaN; float64 is libm's."""
+    from tensorgrad.kernels._numba import njit
+
+    @njit
+    def apply(a, out_t, out_s):
+        for i in range(a.size):
+            out_t[i] = K.tanh(a[i])
+            out_s[i] = K.sigmoid(a[i])
+
+    x = np.concatenate([np.linspace(-20, 20, 400001), np.geomspace(1e-30, 1, 20001),
+                        -np.geomspace(1e-30, 1, 20001)]).astype(np.float32)
+    t, s = np.empty_like(x), np.empty_like(x)
+    apply(x, t, s)
+    exact_t, exact_s = np.tanh(x.astype(np.float64)), 1 / (1 + np.exp(-x.astype(np.float64)))
+    ulp = np.spacing(np.abs(exact_t).astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(t - exact_t) / ulp) <= 1.0
+    assert np.max(np.abs(s - exact_s)) <= 1.2e-7  # σ = ½ tanh(x/2) + ½: absolute accuracy
+    sp = np.array([0.0, -0.0, np.inf, -np.inf, np.nan], np.float32)
+    t, s = np.empty_like(sp), np.empty_like(sp)
+    apply(sp, t, s)
+    np.testing.assert_array_equal(t[:4], [0.0, -0.0, 1.0, -1.0])
+    assert np.signbit(t[1]) and np.isnan(t[4]) and np.isnan(s[4])
+    np.testing.assert_array_equal(s[:4], [0.5, 0.5, 1.0, 0.0])
+    d = np.linspace(-5, 5, 101)
+    t64, s64 = np.empty_like(d), np.empty_like(d)
+    apply(d, t64, s64)
+    np.testing.assert_allclose(t64, np.tanh(d), rtol=1e-15, atol=0)

@@ -1,6 +1,8 @@
 """The layer ops (input projection inside: ops.recurrent.lstm_layer / gru_layer / rnn_layer) over
-several blocks of time steps, with the GEMMs on the worker thread beside the time loop or on the
-calling thread: the same numbers as PyTorch, and as the xg-level ops after a linear."""
+several blocks of time steps, on the calling thread alone or with the worker thread (GRU, RNN:
+the GEMMs beside the time loop; LSTM: the batch split between the two threads, forced here even
+for these small sizes, an odd batch in unequal parts): the same numbers as PyTorch, and as the
+xg-level ops after a linear."""
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ import tensorgrad as tg
 from tensorgrad import nn
 from tensorgrad.kernels import rnn as K
 from tensorgrad.ops import _conv_impl as CI
+from tensorgrad.ops import _rnn_impl as RI
 from tensorgrad.ops import recurrent as R
 
 T = 2 * K.BLOCK + 3  # three blocks, the last one short
@@ -16,6 +19,7 @@ T = 2 * K.BLOCK + 3  # three blocks, the last one short
 @pytest.fixture(params=[1, 2], ids=["one-thread", "worker"])
 def threads(request, monkeypatch):
     monkeypatch.setattr(CI, "_THREADS", [request.param])
+    monkeypatch.setattr(RI, "MIN_SPLIT_MACS", 0)  # split the LSTM's batch whatever its size
     return request.param
 
 

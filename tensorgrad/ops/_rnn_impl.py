@@ -5,14 +5,13 @@ records the ops and calls these.
 A layer-direction is ``xg = x W_ihᵀ + b_ih`` for all T steps (GEMMs), the time loop over ``xg``
 (one small GEMM and a few fused kernels per step), and in backward the loop of BPTT followed by
 ``dW_hh = Σ_t d_tᵀ h_{t-1}``, ``dW_ih = Σ_t d_tᵀ x_t``, ``dx_t = d_t W_ih`` and the bias sums
-(GEMMs over blocks of steps). The time loop is sequential and runs on one core; the GEMMs are
-not, so with the ops' worker thread (``tensorgrad.ops.conv.set_num_threads``, 2 by default)
-they run beside it: in forward the worker projects block after block of steps ahead of the
-loop, in backward it takes each block of steps as soon as BPTT has finished it. On 2 cores that
-hides most of the projection and weight-gradient time (about 40 % of an LSTM step) behind the
-loop, without a spinning BLAS thread pool: BLAS runs single-threaded on each side (see
+(GEMMs over blocks of steps). For GRU and Elman layers the time loop is sequential and runs on
+one core; the GEMMs are not, so with the ops' worker thread (``tensorgrad.ops.conv.set_num_threads``,
+2 by default) they run beside it: in forward the worker projects block after block of steps
+ahead of the loop, in backward it takes each block of steps as soon as BPTT has finished it,
+without a spinning BLAS thread pool: BLAS runs single-threaded on each side (see
 kernels/_blas.py). With one thread the GEMMs run once over all steps, after (or before) the
-loop.
+loop. An LSTM instead splits its batch between the two threads (the section at the end).
 
 Time order: arrays handed in and out are in natural time order; a reverse direction runs the
 kernels on time-reversed views of the same arrays, so no copies are made for it.
@@ -104,6 +103,8 @@ def _project(x, w_ih, b_ih, xg, a, b, threaded):
 
 def forward(spec, x, h0, c0, w_ih, b_ih, w_hh, b_hh, peep):
     """One layer-direction on arrays. Returns (out (T, B, H), h_n, c_n or None, saved)."""
+    if spec.kind == "lstm":
+        return _lstm_forward(spec, x, h0, c0, w_ih, b_ih, w_hh, b_hh, peep)
     K = _kernels()
     T, B = x.shape[:2]
     H = w_hh.shape[1]
@@ -138,10 +139,7 @@ def forward(spec, x, h0, c0, w_ih, b_ih, w_hh, b_hh, peep):
             xg = x
         xl, hl = _rev(xg, rev), _rev(hs, rev)
         try:
-            if spec.kind == "lstm":
-                _, cs, acts, tcs = K.lstm_forward(xl, h0, c0, w_hh, b_hh, peep, ready, hs=hl)
-                saved = (hs, cs, acts, tcs)
-            elif spec.kind == "gru":
+            if spec.kind == "gru":
                 aux = np.empty((T, B, H), dt)
                 _, acts, _ = K.gru_forward(xl, h0, w_hh, b_hh, spec.extra, ready, hs=hl,
                                            aux=_rev(aux, rev))
@@ -153,8 +151,7 @@ def forward(spec, x, h0, c0, w_ih, b_ih, w_hh, b_hh, peep):
             if fut is not None:
                 fut.result()
     out = hs[:T] if rev else hs[1:]
-    c_n = saved[1][-1].copy() if spec.kind == "lstm" else None
-    return out, hl[-1].copy(), c_n, saved
+    return out, hl[-1].copy(), None, saved
 
 
 # ---- backward ---------------------------------------------------------------------------------
@@ -197,9 +194,10 @@ class _Grads:
 def backward(spec, grads, saved, x, w_ih, w_hh, peep, needs):
     """Gradients of one layer-direction (plain backward, arrays), one per input, in input
     order (None where ``needs`` says none)."""
+    if spec.kind == "lstm":
+        return _lstm_backward(spec, grads, saved, x, w_ih, w_hh, peep, needs)
     K = _kernels()
     dout, dhn = grads[0], grads[1]
-    dcn = grads[2] if spec.kind == "lstm" else None
     rev = spec.reverse
     hs = saved[0]
     T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
@@ -225,29 +223,128 @@ def backward(spec, grads, saved, x, w_ih, w_hh, peep, needs):
     dl, hl, doutl = _rev(d, rev), _rev(hs, rev), _rev(dout, rev)
     with _blas.single_thread():
         try:
-            if spec.kind == "lstm":
-                _, cs, acts, tcs = saved
-                _, dh0, dc0, _, _, _ = K.lstm_backward(doutl, dhn, dcn, hl, cs, acts, tcs, w_hh,
-                                                       peep, need_w=False, done=done, d=dl)
-            elif spec.kind == "gru":
+            if spec.kind == "gru":
                 _, dh0, _, _ = K.gru_backward(doutl, dhn, hl, saved[1], _rev(aux, rev), w_hh,
                                               spec.extra, need_w=False, done=done,
                                               d=(dl, _rev(dgh, rev)))
-                dc0 = None
             else:
                 _, dh0, _, _ = K.rnn_backward(doutl, dhn, hl, w_hh, spec.extra, need_w=False,
                                               done=done, d=dl)
-                dc0 = None
         finally:
             for f in futs:
                 f.result()
         if pool is None and blocks:
             acc.block(0, T)
-    dpeep = None
-    if n["peep"]:
-        cs = saved[1]
-        dpeep = np.stack([np.einsum("tbh,tbh->h", dl[..., k * H:(k + 1) * H], cs[:-1])
-                          for k in (0, 1, 3)])
     dxin = acc.dx if spec.proj else d
-    res = spec.join(dxin, dh0, dc0, acc.dw_ih, acc.dw_hh, acc.db_ih, acc.db_hh, dpeep)
+    res = spec.join(dxin, dh0, None, acc.dw_ih, acc.dw_hh, acc.db_ih, acc.db_hh, None)
+    return [r if need else None for r, need in zip(res, needs)]
+
+
+# ---- LSTM: the batch in two parts, one time loop per part and thread --------------------------
+# An LSTM's time loop is one numba call per (layer, direction) that holds no GIL and calls
+# numpy's BLAS itself (kernels/rnn.py, kernels/_cblas.py), and the rows of a batch never meet
+# in it. So with the ops' worker thread the caller runs the whole layer -- projection, loop,
+# and in backward BPTT and the weight-gradient GEMMs -- for the first half of the batch while
+# the worker runs it for the second half; the halves' weight gradients are summed. Both
+# threads call BLAS on one thread each, and they never wait for each other until the end.
+# Splitting the hidden units instead (each thread half of W_hh, all rows; the threads meet
+# after every step at a spin barrier) was tried: its time loops were 12 % slower at H = 128
+# and 15 % faster at H = 256 (T50/T64, B32, forward + backward, alternated in one process),
+# and a barrier per step stalls whenever the OS deschedules one of the two threads.
+
+MIN_SPLIT_MACS = 4e6  # T·B·4H·H of a layer-direction below which one thread runs it all
+
+
+def _row_parts(T, B, G, H):
+    """The batch's row ranges and the worker that runs the second (None: one part)."""
+    pool = background()
+    if pool is None or B < 2 or T * B * G * H < MIN_SPLIT_MACS:
+        return [(0, B)], None
+    half = (B + 1) // 2
+    return [(0, half), (half, B)], pool
+
+
+def _on_parts(pool, fn, n):
+    """[fn(0), ..., fn(n - 1)]: fn(0) on this thread, fn(1) on the worker (n ≤ 2)."""
+    if pool is None or n == 1:
+        return [fn(k) for k in range(n)]
+    fut = pool.submit(fn, 1)
+    try:
+        first = fn(0)
+    except BaseException:
+        fut.exception()  # never leave the worker writing into arrays we drop
+        raise
+    return [first, fut.result()]
+
+
+def _join_rows(pieces, axis):
+    """The parts' arrays side by side along the batch axis (the piece itself if one)."""
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis)
+
+
+def _lstm_forward(spec, x, h0, c0, w_ih, b_ih, w_hh, b_hh, peep):
+    K = _kernels()
+    T, B = x.shape[:2]
+    G = w_hh.shape[0]
+    parts, pool = _row_parts(T, B, G, G // 4)
+    whole = len(parts) == 1
+
+    def run(k):
+        r0, r1 = parts[k]
+        xp = x if whole else np.ascontiguousarray(x[:, r0:r1])
+        xg = xp
+        if spec.proj:
+            xg = K.carve(spec.dtype, (T, r1 - r0, G))[0]
+            _project(xp, w_ih, b_ih, xg, 0, T, whole)
+        states = K.lstm_forward(xg, h0[r0:r1], c0[r0:r1], w_hh, b_hh, peep, spec.reverse)
+        return states + (xp if spec.proj else None,)
+
+    with _blas.single_thread():
+        saved = _on_parts(pool, run, len(parts))
+    last = 0 if spec.reverse else T
+    out = _join_rows([s[0][:T] if spec.reverse else s[0][1:] for s in saved], 1)
+    h_n = _join_rows([s[0][last] for s in saved], 0).copy()
+    c_n = _join_rows([s[1][last] for s in saved], 0).copy()
+    return out, h_n, c_n, (parts, saved)
+
+
+def _lstm_backward(spec, grads, saved, x, w_ih, w_hh, peep, needs):
+    K = _kernels()
+    parts, states = saved
+    dout, dhn, dcn = grads[0], grads[1], grads[2]
+    n = dict(zip(("x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh", "peep"), spec.split(needs)))
+    want_w = bool(n["w_hh"] or n["b_hh"] or n["w_ih"] or n["b_ih"] or n["peep"])
+    whole = len(parts) == 1
+    pool = None if whole else background()
+
+    def rows(a, r0, r1, axis):
+        if a is None or whole:
+            return a
+        return a[:, r0:r1] if axis else a[r0:r1]
+
+    def run(k):
+        r0, r1 = parts[k]
+        hs, cs, acts, tcs, xp = states[k]
+        d, dh0, dc0, dw, db, dpeep = K.lstm_backward(
+            rows(dout, r0, r1, 1), rows(dhn, r0, r1, 0), rows(dcn, r0, r1, 0), hs, cs, acts,
+            tcs, w_hh, peep, need_w=want_w, reverse=spec.reverse, threaded=whole)
+        dwi = dx = None
+        if spec.proj:
+            if n["w_ih"]:
+                dwi = K.weights(d, xp, bias=False, threaded=whole)[0]
+            if n["x"]:
+                d2 = d.reshape(-1, d.shape[-1])
+                with _blas.threads_for(2.0 * d2.size * w_ih.shape[1] if whole else 0):
+                    dx = (d2 @ w_ih).reshape(d.shape[:2] + (w_ih.shape[1],))
+        return d, dh0, dc0, dw, db, dpeep, dwi, dx
+
+    with _blas.single_thread():
+        res = _on_parts(pool, run, len(parts))
+    d, dh0, dc0, dw, db, dpeep, dwi, dx = zip(*res)
+    total = (lambda v: None if v[0] is None else sum(v[1:], v[0]))
+    dw_hh, db_hh, dpeep, dw_ih = total(dw), total(db), total(dpeep), total(dwi)
+    dxin = _join_rows(dx, 1) if spec.proj else _join_rows(d, 1)
+    db_ih = None if db_hh is None or not spec.proj else db_hh.copy()
+    res = spec.join(dxin if n["x"] else None, _join_rows(dh0, 0), _join_rows(dc0, 0), dw_ih,
+                    dw_hh, db_ih, db_hh, dpeep)
     return [r if need else None for r, need in zip(res, needs)]
