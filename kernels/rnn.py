@@ -21,7 +21,8 @@ between them in small numba loops; their sigmoids use ``σ(x) = ½·tanh(x/2) + 
 Everything is float32 or float64 (one dtype per call) and C-contiguous; checking that is the
 caller's job (``tensorgrad.ops.recurrent``).  Variants of the course notes:
 
-* GRU ``reset_after=True`` (PyTorch, default): ``n = tanh(x W_inᵀ + b_in + r ⊙ (h W_hnᵀ + b_hn))``;
+* GRU ``reset_after=True`` (PyTorch, default):
+  ``n = tanh(x W_inᵀ + b_in + r ⊙ (h W_hnᵀ + b_hn))``;
   ``reset_after=False`` (notes §9.5.1): ``n = tanh(x W_inᵀ + b_in + (r ⊙ h) W_hnᵀ + b_hn)``.
   Both use PyTorch's update ``h' = (1 - z) ⊙ n + z ⊙ h``.
 * LSTM peepholes (notes §9.5.2): diagonal weights ``peep`` of shape ``(3, H)`` that add
