@@ -36,8 +36,11 @@ _FOUND = {}
 def _lookup(dtype):
     char = {np.dtype(np.float32): "s", np.dtype(np.float64): "d"}[dtype]
     real = ctypes.c_float if char == "s" else ctypes.c_double
-    for lib in _blas._libs():
-        path = getattr(lib, "filepath", None)
+    # numpy's own BLAS first: other libraries may have loaded theirs (scipy's), and the order
+    # threadpoolctl lists them in changes from run to run (a kernel compiled for one GEMM
+    # signature would then miss numba's cache in the next process)
+    paths = [getattr(lib, "filepath", None) or "" for lib in _blas._libs()]
+    for path in sorted(paths, key=lambda p: "numpy" not in p):
         if not path:
             continue
         try:
