@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["blas_threads", "single_thread", "threads_for", "gemm", "controllable",
+__all__ = ["blas_threads", "single_thread", "threads_for", "gemm", "controllable", "lowered",
            "default_threads", "set_default_threads", "BIG_GEMM_FLOPS"]
 
 # GEMMs with fewer FLOPs than this run on one BLAS thread (see threads_for)
@@ -139,6 +139,13 @@ def gemm(flops):
                                                for c in libs)):
         return _NO_CONTEXT  # already there (e.g. an MLP, where no kernel lowered it)
     return threads_for(flops)
+
+
+def lowered() -> bool:
+    """Whether numpy's BLAS now runs on fewer threads than its default: the kernels' contexts
+    lowered it, so tensorgrad's own threads have been at work."""
+    libs = _libs()
+    return any(c.get_num_threads() < _DEFAULT[0] for c in libs)
 
 
 def threads_for(flops) -> blas_threads:

@@ -28,10 +28,58 @@ NAMES = ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh", "sigmoid"
          "einsum", "logcumsumexp", "roll", "diagonal", "diagonal_scatter")
 
 
+# Once the ops' kernels have lowered numpy's BLAS to one thread (their own two threads are at
+# work in this program), a big product runs in two halves, on the caller's thread and the ops'
+# worker thread, with BLAS on one thread. Raising BLAS's own thread count for it instead woke
+# OpenBLAS's worker, which spins for ~0.1 s after the call and took a core from the ops' next
+# two threads: the char-LSTM language model's step (bench/bench_rnn.py), whose head and its
+# gradient are the big GEMMs between its LSTM layers, went 140 -> 93-96 ms. A program of GEMMs
+# alone (an MLP) never lowers it and keeps OpenBLAS's threads, which hand work over faster
+# (a spinning worker) than the ops' worker (~55 us a round trip here): split on our threads
+# its step took 1.5 ms instead of 1.1. Where numpy's BLAS has more than two threads (a bigger
+# machine than the ops' two), a big product gets them as before (kernels/_blas.py).
+SPLIT_GEMM_FLOPS = 1e7
+
+
+def _halves(a, b):
+    """The two halves of a @ b (arguments and output slices), split along the output's rows or
+    its columns; None when the product is too narrow to split."""
+    M, N = a.shape[-2], b.shape[-1]
+    if M >= 16:
+        h = M // 2
+        return ((a[..., :h, :], b, np.s_[..., :h, :]), (a[..., h:, :], b, np.s_[..., h:, :]))
+    if N >= 16:
+        h = N // 2
+        return ((a, b[..., :h], np.s_[..., :h]), (a, b[..., h:], np.s_[..., h:]))
+    return None
+
+
 def _np_matmul(a, b):
-    """np.matmul, with numpy's BLAS threads raised for a big product (kernels/_blas.py)."""
-    with _blas.gemm(2.0 * a.size * b.shape[-1] if b.ndim > 1 else 0.0):
+    """np.matmul for the ops: a big product on the ops' two threads (see above)."""
+    flops = 2.0 * a.size * b.shape[-1] if b.ndim > 1 else 0.0
+    if flops < SPLIT_GEMM_FLOPS:
         return np.matmul(a, b)
+    if _blas.default_threads() > 2 or not _blas.lowered():
+        with _blas.gemm(flops):
+            return np.matmul(a, b)
+    from ._conv_impl import background
+    pool = background()
+    halves = _halves(a, b) if pool is not None and a.ndim >= 2 and b.ndim >= 2 else None
+    with _blas.single_thread():
+        if halves is None:
+            return np.matmul(a, b)
+        shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+        out = np.empty(shape, np.result_type(a, b))
+
+        def half(k):
+            x, y, at = halves[k]
+            np.matmul(x, y, out=out[at])
+        fut = pool.submit(half, 1)
+        try:
+            half(0)
+        finally:
+            fut.result()
+    return out
 
 
 def sigmoid_np(x):

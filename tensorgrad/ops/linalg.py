@@ -12,11 +12,10 @@ from builtins import max as builtins_max
 import numpy as np
 
 from ..autograd.node import record
-from ..kernels import _blas
 from ..tensor import Tensor, _wrap
 from ._registry import op
 from ._util import not_tensor
-from ._xp import array_module
+from ._xp import _np_matmul, array_module
 
 
 def _matmul_vjp(ctx, g, a, b):
@@ -54,8 +53,7 @@ def matmul(a, b):
         raise RuntimeError(f"matmul: {ad.shape} @ {bd.shape} (inner dimensions "
                            f"{ad.shape[-1]} and {bd.shape[-2]} differ)")
     try:
-        with _blas.gemm(2.0 * ad.size * bd.shape[-1]):
-            out = np.matmul(ad, bd)
+        out = _np_matmul(ad, bd)
     except ValueError:
         raise RuntimeError(f"matmul: batch dimensions do not broadcast: {ad.shape} @ "
                            f"{bd.shape}") from None
@@ -106,8 +104,7 @@ def linear(x, weight, bias=None):
     if wd.ndim != 2 or xd.ndim == 0 or xd.shape[-1] != wd.shape[1]:
         raise RuntimeError(f"linear: input of shape {xd.shape} has {xd.shape[-1] if xd.ndim else 0} "
                            f"features, weight of shape {wd.shape} expects {wd.shape[-1] if wd.ndim == 2 else '?'}")
-    with _blas.gemm(2.0 * xd.size * wd.shape[0]):
-        out = np.matmul(xd, wd.T)
+    out = _np_matmul(xd, wd.T)
     if bias is None:
         return record("linear", out, (x, weight), _linear_vjp, saved=(x, weight))
     bd = bias._data
