@@ -288,6 +288,8 @@ def _lstm_forward(spec, x, h0, c0, w_ih, b_ih, w_hh, b_hh, peep):
     G = w_hh.shape[0]
     parts, pool = _row_parts(T, B, G, G // 4)
     whole = len(parts) == 1
+    # the loop adds one bias per step anyway: b_ih goes in with b_hh, not in a pass over xg
+    b = b_hh if b_ih is None else (b_ih if b_hh is None else b_ih + b_hh)
 
     def run(k):
         r0, r1 = parts[k]
@@ -295,8 +297,8 @@ def _lstm_forward(spec, x, h0, c0, w_ih, b_ih, w_hh, b_hh, peep):
         xg = xp
         if spec.proj:
             xg = K.carve(spec.dtype, (T, r1 - r0, G))[0]
-            _project(xp, w_ih, b_ih, xg, 0, T, whole)
-        states = K.lstm_forward(xg, h0[r0:r1], c0[r0:r1], w_hh, b_hh, peep, spec.reverse)
+            _project(xp, w_ih, None, xg, 0, T, whole)
+        states = K.lstm_forward(xg, h0[r0:r1], c0[r0:r1], w_hh, b, peep, spec.reverse)
         return states + (xp if spec.proj else None,)
 
     with _blas.single_thread():
