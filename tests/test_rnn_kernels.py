@@ -288,7 +288,8 @@ def test_lstm_kernel_without_a_cblas_symbol_multiplies_in_numba(monkeypatch):
 
 def test_cblas_gemm_on_row_slices():
     """matmul_into, with numpy's BLAS and with the numba loop, on views whose rows are
-    contiguous but further apart than their length (the time loops' column blocks)."""
+    contiguous but further apart than their length (the time loops' column blocks) or whose
+    columns are (transposed views); and the GIL-free matmul with its shape check."""
     from tensorgrad.kernels import _cblas
     from tensorgrad.kernels._numba import njit
 
@@ -308,6 +309,19 @@ def test_cblas_gemm_on_row_slices():
             mm(g, a[:, :7], b, c2[:, 4:15])
             np.testing.assert_allclose(c2[:, 4:15], a[:, :7] @ b, **_tol(dt))
             assert not c2[:, :4].any() and not c2[:, 15:].any()
+            for at in (a[:, :7], np.asfortranarray(a[:, :7])):  # rows or columns contiguous
+                for bt in (b, np.asfortranarray(b)):
+                    c3 = np.zeros((5, 11), dt)
+                    mm(g, at, bt, c3)
+                    np.testing.assert_allclose(c3, a[:, :7] @ b, **_tol(dt))
+        # the GIL-free product the convolutions' weight gradients use (a transposed view)
+        np.testing.assert_allclose(_cblas.matmul(a[:, 2:9], b[:, :7], np.empty((5, 7), dt)),
+                                   a[:, 2:9] @ b[:, :7], **_tol(dt))
+        gt = rng.standard_normal((4, 7)).astype(dt)
+        np.testing.assert_allclose(_cblas.matmul(a[:, :7], gt.T, np.empty((5, 4), dt)),
+                                   a[:, :7] @ gt.T, **_tol(dt))
+        with pytest.raises(ValueError, match="cannot multiply"):
+            _cblas.matmul(a, b, np.empty((5, 11), dt))
 
 
 def test_float32_tanh_and_sigmoid_of_the_loops():

@@ -21,6 +21,11 @@ def _kernels():
     return K
 
 
+def _cblas():
+    from ..kernels import _cblas as C
+    return C
+
+
 # ---- batch chunks and threads --------------------------------------------------------------
 #
 # The batch is cut into chunks whose columns and GEMM output ((K + C_out) x m*P) take ~0.5 MB
@@ -247,7 +252,7 @@ def backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
                 lay.pack(K_, x5[n0:n1], cols, scratch)
                 if fold_b:
                     colsb[Kc].fill(1)
-                np.matmul(colsb, gt.T, out=tmp)
+                _cblas().matmul(colsb, gt.T, tmp)  # small output: numpy would keep the GIL
                 dw += tmp
             if db is not None:
                 db += gt.sum(axis=1)
@@ -332,7 +337,7 @@ def _pw_backward(x, w, g, x_shape, w_shape, need_x, need_w, need_b):
             if need_x:
                 np.matmul(w2t, g3[n0:n1], out=dx3[n0:n1])
             for n in range(n0, n1) if need_w else ():
-                np.matmul(g3[n], x3[n].T, out=tmp)
+                _cblas().matmul(g3[n], x3[n].T, tmp)  # few channels: numpy keeps the GIL
                 dw += tmp
             if need_b:
                 db += g3[n0:n1].sum(axis=(0, 2))
