@@ -26,6 +26,7 @@ BIG_GEMM_FLOPS = 5e7
 
 _LIBS = []
 _DEFAULT = [1]
+_CUR = []  # the counts as last read or set, per library (reading one costs ~2.5 us)
 _LOCK = threading.Lock()
 
 
@@ -37,7 +38,8 @@ def _libs():
             libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
         except Exception:  # pragma: no cover - threadpoolctl missing or failing
             libs = []
-        _DEFAULT[0] = max([c.get_num_threads() for c in libs] + [1])
+        _CUR[:] = [c.get_num_threads() for c in libs]
+        _DEFAULT[0] = max(_CUR + [1])
         _LIBS.append(libs)
     return _LIBS[0]
 
@@ -65,14 +67,18 @@ def set_default_threads(n) -> None:
         if _ACTIVE:                     # restored when the open contexts end
             _ORIGINAL[0] = (_DEFAULT[0],) * len(libs)
         else:
-            for c in libs:
-                c.set_num_threads(_DEFAULT[0])
+            _apply(libs, (_DEFAULT[0],) * len(libs), fresh=True)
 
 
-def _apply(libs, counts):
-    for c, k in zip(libs, counts):
-        if c.get_num_threads() != k:
+def _apply(libs, counts, fresh=False):
+    """Set the libraries' counts where they differ from the last known ones (``fresh``: read
+    them first, in case the program changed them itself)."""
+    for i, (c, k) in enumerate(zip(libs, counts)):
+        if fresh:
+            _CUR[i] = c.get_num_threads()
+        if _CUR[i] != k:
             c.set_num_threads(k)
+            _CUR[i] = k
 
 
 class blas_threads:
@@ -88,8 +94,10 @@ class blas_threads:
     def __enter__(self):
         libs = _libs()
         with _LOCK:
-            if not _ACTIVE:
-                _ORIGINAL[0] = tuple(c.get_num_threads() for c in libs)
+            outermost = not _ACTIVE
+            if outermost:  # the program may have changed the counts since: read them
+                _CUR[:] = [c.get_num_threads() for c in libs]
+                _ORIGINAL[0] = tuple(_CUR)
             _ACTIVE.append(self)
             _apply(libs, (self.n,) * len(libs))
         return self
@@ -107,7 +115,7 @@ class blas_threads:
             # every convolution's one-thread chunks, it halved a 64->64 conv's speed on two
             # threads (342 -> 634 convs in 2 s once it stopped). A context that wants more
             # threads (threads_for, gemm) raises the count on entry.
-            _apply(libs, tuple(min(w, c.get_num_threads()) for w, c in zip(want, libs)))
+            _apply(libs, tuple(min(w, k) for w, k in zip(want, _CUR)))
 
 
 def single_thread() -> blas_threads:
