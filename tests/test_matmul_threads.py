@@ -62,3 +62,12 @@ def test_mismatched_batches_still_raise_the_ops_error(split):
     a, b = tg.ones((2, 4, 5)), tg.ones((3, 5, 6))
     with pytest.raises(RuntimeError, match="batch dimensions do not broadcast"):
         a @ b
+
+
+def test_a_product_on_the_worker_thread_does_not_wait_for_itself(split):
+    """The ops' worker runs a big product whole (handing half of it to itself would wait
+    forever)."""
+    pool = CI.background()
+    a, b = np.ones((64, 32)), np.ones((32, 16))
+    got = pool.submit(_xp._np_matmul, a, b).result(timeout=30)
+    np.testing.assert_array_equal(got, a @ b)

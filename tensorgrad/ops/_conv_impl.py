@@ -71,6 +71,11 @@ def _buffer(name, size, dtype):
     return buf[:size]
 
 
+def on_worker() -> bool:
+    """Whether this code runs on the ops' worker thread (which must not hand work to itself)."""
+    return bool(_POOL) and threading.current_thread().name.startswith("tg-worker")
+
+
 def background():
     """The one worker thread the ops share (conv chunks, a recurrent layer's GEMMs beside its
     time loop), or None when the ops run on one thread (``set_num_threads(1)``)."""
