@@ -208,10 +208,10 @@ def _lstm_loop_back(gemm, rev, dout, has_dout, cs, acts, tcs, w_hh, peep, use_pe
 
 def carve(dt, *shapes):
     """Empty C-contiguous arrays of the given shapes, cut from one allocation, each starting on
-    a 64-byte cache line. Two threads that share a layer's units write the two halves of every
-    row of the states; with rows on cache lines the halves never share a line (numpy's own
-    allocations are 16-byte aligned, and the LSTM loop's time swung between runs with where
-    they fell: 2.8-4.5 ms for the same inputs)."""
+    a 64-byte cache line. The LSTM loop streams through several of these arrays at once; as
+    separate allocations (numpy's are 16-byte aligned, placed wherever malloc puts them) its
+    time swung between 2.8 and 4.5 ms for the same inputs (T50 B32 H128, one thread, in one
+    process), cut from one buffer it stayed at the fast end (2.5-2.8 ms)."""
     dt = np.dtype(dt)
     line = 64 // dt.itemsize
     sizes = [int(np.prod(s)) for s in shapes]
