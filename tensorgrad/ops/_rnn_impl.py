@@ -10,8 +10,9 @@ on one core; the GEMMs are not, so with the ops' worker thread
 (``tensorgrad.ops.conv.set_num_threads``, 2 by default) they run beside it: in forward the
 worker projects block after block of steps ahead of the loop, in backward it takes each block
 of steps as soon as BPTT has finished it, without a spinning BLAS thread pool: BLAS runs
-single-threaded on each side (see kernels/_blas.py). With one thread the GEMMs run once over all steps, after (or before) the
-loop. An LSTM instead splits its batch between the two threads (the section at the end).
+single-threaded on each side (see kernels/_blas.py). With one thread the GEMMs run once over
+all steps, after (or before) the loop. An LSTM instead splits its batch between the two
+threads (the section at the end).
 
 Time order: arrays handed in and out are in natural time order; a reverse direction runs the
 kernels on time-reversed views of the same arrays, so no copies are made for it.
