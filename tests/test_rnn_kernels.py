@@ -322,6 +322,15 @@ def test_cblas_gemm_on_row_slices():
                                    a[:, :7] @ gt.T, **_tol(dt))
         with pytest.raises(ValueError, match="cannot multiply"):
             _cblas.matmul(a, b, np.empty((5, 11), dt))
+        # wide products with few rows go to BLAS in column blocks (SMALL_MNK): every block, the
+        # last a narrow one, lands in its place, with b as rows or as a transposed view
+        for M, K, N in ((16, 128, 600), (3, 700, 1000), (16, 1024, 250)):
+            x = rng.standard_normal((M, K)).astype(dt)
+            y = rng.standard_normal((K, N)).astype(dt)
+            for yy in (y, np.asfortranarray(y)):
+                np.testing.assert_allclose(_cblas.matmul(x, yy, np.empty((M, N), dt)), x @ y,
+                                           rtol=1e-4 if dt == np.float32 else 1e-11,
+                                           atol=1e-3 if dt == np.float32 else 1e-11)
 
 
 def test_float32_tanh_and_sigmoid_of_the_loops():
