@@ -26,17 +26,6 @@ def _cblas():
     return C
 
 
-def _wide_gemm(a, b, out):
-    """out = a @ b for a chunk's GEMM: one too big for OpenBLAS's small-matrix kernels goes
-    through kernels/_cblas in column blocks that are not (conv3d 0.88x, conv1d 0.96x of the
-    time, A/B in one process); a smaller one stays with numpy (through _cblas whole, conv a's
-    3 -> 16 took 1.8 ms a step against 1.5)."""
-    C = _cblas()
-    if a.shape[0] * a.shape[1] * b.shape[1] > C.SMALL_MNK:
-        return C.matmul(a, b, out)
-    return np.matmul(a, b, out=out)
-
-
 # ---- batch chunks and threads --------------------------------------------------------------
 #
 # The batch is cut into chunks whose columns and GEMM output ((K + C_out) x m*P) take ~0.5 MB
@@ -201,7 +190,7 @@ def forward(x, w, b, geo):
             m = n1 - n0
             cols = cbuf[:Kc * m * Qs].reshape(Kc, m * Qs)
             lay.pack(K_, x5[n0:n1], cols, scratch)
-            y = _wide_gemm(w2, cols, ybuf[:Co * m * Qs].reshape(Co, m * Qs))
+            y = _cblas().matmul(w2, cols, ybuf[:Co * m * Qs].reshape(Co, m * Qs))
             lay.to_nchw(K_, y, out[n0:n1], b1)
 
     _run_chunks(task, N, (Kc + Co) * Qs * x5.dtype.itemsize)  # columns + GEMM output
@@ -273,7 +262,7 @@ def backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
             if db is not None:
                 db += gt.sum(axis=1)
             if need_x:
-                _wide_gemm(w2t, gt, cols)
+                _cblas().matmul(w2t, gt, cols)
                 lay.unpack(K_, cols, dx[n0:n1], scratch2)
         return dw, db
 
