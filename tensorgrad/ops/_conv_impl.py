@@ -190,7 +190,7 @@ def forward(x, w, b, geo):
             m = n1 - n0
             cols = cbuf[:Kc * m * Qs].reshape(Kc, m * Qs)
             lay.pack(K_, x5[n0:n1], cols, scratch)
-            y = _cblas().matmul(w2, cols, ybuf[:Co * m * Qs].reshape(Co, m * Qs))
+            y = np.matmul(w2, cols, out=ybuf[:Co * m * Qs].reshape(Co, m * Qs))
             lay.to_nchw(K_, y, out[n0:n1], b1)
 
     _run_chunks(task, N, (Kc + Co) * Qs * x5.dtype.itemsize)  # columns + GEMM output
@@ -262,7 +262,7 @@ def backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
             if db is not None:
                 db += gt.sum(axis=1)
             if need_x:
-                _cblas().matmul(w2t, gt, cols)
+                np.matmul(w2t, gt, out=cols)
                 lay.unpack(K_, cols, dx[n0:n1], scratch2)
         return dw, db
 
