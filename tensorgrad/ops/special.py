@@ -11,10 +11,19 @@ import math
 
 import numpy as np
 
-try:  # pragma: no cover - depends on the environment
-    from scipy import special as _sp
-except ImportError:  # pragma: no cover
-    _sp = None
+_SP = []
+
+
+def _scipy_special():
+    """scipy.special, or None without scipy; imported on first use (at ``import tensorgrad``
+    it cost ~0.15 s and loaded scipy's own BLAS library beside numpy's)."""
+    if not _SP:
+        try:  # pragma: no cover - depends on the environment
+            from scipy import special
+        except ImportError:  # pragma: no cover
+            special = None
+        _SP.append(special)
+    return _SP[0]
 
 _erf_py = np.frompyfunc(math.erf, 1, 1)
 _erfc_py = np.frompyfunc(math.erfc, 1, 1)
@@ -22,21 +31,24 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def erf_np(x):
-    if _sp is not None:
-        return _sp.erf(x)
+    sp = _scipy_special()
+    if sp is not None:
+        return sp.erf(x)
     return _erf_py(x).astype(x.dtype)  # pragma: no cover
 
 
 def erfc_np(x):
-    if _sp is not None:
-        return _sp.erfc(x)
+    sp = _scipy_special()
+    if sp is not None:
+        return sp.erfc(x)
     return _erfc_py(x).astype(x.dtype)  # pragma: no cover
 
 
 def erfinv_np(x):
     """The inverse of erf on [-1, 1] (±inf at ±1, nan outside), in x's float dtype."""
-    if _sp is not None:
-        return _sp.erfinv(x)
+    sp = _scipy_special()
+    if sp is not None:
+        return sp.erfinv(x)
     return _erfinv_halley(x)  # pragma: no cover
 
 
