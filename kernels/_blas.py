@@ -6,8 +6,10 @@ thread, and after a multi-threaded call OpenBLAS's worker spins for ~100 ms, fig
 runs next (our own chunk threads, numba kernels) for the 2 cores. So the time loops and the
 convolution chunks run on one BLAS thread, and only big GEMMs get the default count. Leaving a
 context never raises the count again (that too wakes the spinning workers): after the kernels
-have run, numpy's BLAS stays on one thread until a big GEMM (``threads_for``, ``gemm``: the
-linear and matmul ops use it) or ``tg.set_num_threads`` asks for more.
+have run, numpy's BLAS stays on one thread until ``tg.set_num_threads`` asks for more, and the
+ops' own big products run on their two threads instead (``lowered``; ops/_xp.py). The counts
+are read from the libraries on every switch, not remembered: OpenBLAS may keep them per
+calling thread, and a remembered count set from the worker thread was wrong for the caller.
 
 threadpoolctl finds the BLAS libraries numpy loaded (OpenBLAS, MKL, BLIS) once; after that a
 switch is one call into the library (~1 µs). threadpoolctl's own ``limit()`` costs ~100 µs of
@@ -26,7 +28,6 @@ BIG_GEMM_FLOPS = 5e7
 
 _LIBS = []
 _DEFAULT = [1]
-_CUR = []  # the counts as last read or set, per library (reading one costs ~2.5 us)
 _LOCK = threading.Lock()
 
 
@@ -38,8 +39,7 @@ def _libs():
             libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
         except Exception:  # pragma: no cover - threadpoolctl missing or failing
             libs = []
-        _CUR[:] = [c.get_num_threads() for c in libs]
-        _DEFAULT[0] = max(_CUR + [1])
+        _DEFAULT[0] = max([c.get_num_threads() for c in libs] + [1])
         _LIBS.append(libs)
     return _LIBS[0]
 
@@ -67,18 +67,14 @@ def set_default_threads(n) -> None:
         if _ACTIVE:                     # restored when the open contexts end
             _ORIGINAL[0] = (_DEFAULT[0],) * len(libs)
         else:
-            _apply(libs, (_DEFAULT[0],) * len(libs), fresh=True)
+            for c in libs:
+                c.set_num_threads(_DEFAULT[0])
 
 
-def _apply(libs, counts, fresh=False):
-    """Set the libraries' counts where they differ from the last known ones (``fresh``: read
-    them first, in case the program changed them itself)."""
-    for i, (c, k) in enumerate(zip(libs, counts)):
-        if fresh:
-            _CUR[i] = c.get_num_threads()
-        if _CUR[i] != k:
+def _apply(libs, counts):
+    for c, k in zip(libs, counts):
+        if c.get_num_threads() != k:
             c.set_num_threads(k)
-            _CUR[i] = k
 
 
 class blas_threads:
@@ -94,10 +90,8 @@ class blas_threads:
     def __enter__(self):
         libs = _libs()
         with _LOCK:
-            outermost = not _ACTIVE
-            if outermost:  # the program may have changed the counts since: read them
-                _CUR[:] = [c.get_num_threads() for c in libs]
-                _ORIGINAL[0] = tuple(_CUR)
+            if not _ACTIVE:
+                _ORIGINAL[0] = tuple(c.get_num_threads() for c in libs)
             _ACTIVE.append(self)
             _apply(libs, (self.n,) * len(libs))
         return self
@@ -115,7 +109,7 @@ class blas_threads:
             # every convolution's one-thread chunks, it halved a 64->64 conv's speed on two
             # threads (342 -> 634 convs in 2 s once it stopped). A context that wants more
             # threads (threads_for, gemm) raises the count on entry.
-            _apply(libs, tuple(min(w, k) for w, k in zip(want, _CUR)))
+            _apply(libs, tuple(min(w, c.get_num_threads()) for w, c in zip(want, libs)))
 
 
 def single_thread() -> blas_threads:

@@ -71,6 +71,19 @@ def _buffer(name, size, dtype):
     return buf[:size]
 
 
+def on_both(pool, fn):
+    """[fn(0), fn(1)]: fn(0) on this thread while the worker ``pool`` runs fn(1); if fn(0)
+    fails, wait for the worker before raising (it must not go on writing into arrays the
+    caller drops)."""
+    fut = pool.submit(fn, 1)
+    try:
+        first = fn(0)
+    except BaseException:
+        fut.exception()
+        raise
+    return [first, fut.result()]
+
+
 def on_worker() -> bool:
     """Whether this code runs on the ops' worker thread (which must not hand work to itself)."""
     return bool(_POOL) and threading.current_thread().name.startswith("tg-worker")

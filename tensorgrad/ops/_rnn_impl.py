@@ -24,7 +24,7 @@ import threading
 import numpy as np
 
 from ..kernels import _blas
-from ._conv_impl import background
+from ._conv_impl import background, on_both
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
@@ -269,13 +269,7 @@ def _on_parts(pool, fn, n):
     """[fn(0), ..., fn(n - 1)]: fn(0) on this thread, fn(1) on the worker (n ≤ 2)."""
     if pool is None or n == 1:
         return [fn(k) for k in range(n)]
-    fut = pool.submit(fn, 1)
-    try:
-        first = fn(0)
-    except BaseException:
-        fut.exception()  # never leave the worker writing into arrays we drop
-        raise
-    return [first, fut.result()]
+    return on_both(pool, fn)
 
 
 def _join_rows(pieces, axis):

@@ -62,7 +62,7 @@ def _np_matmul(a, b):
     if _blas.default_threads() > 2 or not _blas.lowered():
         with _blas.gemm(flops):
             return np.matmul(a, b)
-    from ._conv_impl import background, on_worker
+    from ._conv_impl import background, on_both, on_worker
     pool = None if on_worker() else background()  # the worker never waits for itself
     halves = _halves(a, b) if pool is not None and a.ndim >= 2 and b.ndim >= 2 else None
     with _blas.single_thread():
@@ -74,11 +74,7 @@ def _np_matmul(a, b):
         def half(k):
             x, y, at = halves[k]
             np.matmul(x, y, out=out[at])
-        fut = pool.submit(half, 1)
-        try:
-            half(0)
-        finally:
-            fut.result()
+        on_both(pool, half)
     return out
 
 

@@ -25,6 +25,7 @@ def _scipy_special():
         _SP.append(special)
     return _SP[0]
 
+
 _erf_py = np.frompyfunc(math.erf, 1, 1)
 _erfc_py = np.frompyfunc(math.erfc, 1, 1)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
