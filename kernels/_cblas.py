@@ -23,7 +23,7 @@ import numpy as np
 from . import _blas
 from ._numba import njit
 
-__all__ = ["gemm_function", "matmul_into", "matmul"]
+__all__ = ["gemm_function", "gemm_into", "matmul_into", "matmul"]
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
@@ -91,39 +91,45 @@ def _operand(a):
 
 
 @njit(nogil=True, inline="always")
-def matmul_into(gemm, a, b, c):
-    """c = a @ b for 2-D arrays: c's rows contiguous, a and b with contiguous rows or columns
-    (a transposed view is fine). ``gemm``: from ``gemm_function`` (numpy's BLAS, one call) or
-    None (a numba loop)."""
+def gemm_into(gemm, a, b, c, beta, small_blocks):
+    """c = a @ b + beta * c for 2-D arrays (beta 0 or 1): c's rows contiguous, a and b with
+    contiguous rows or columns (a transposed view is fine). ``gemm``: from ``gemm_function``
+    (numpy's BLAS) or None (a numba loop). ``small_blocks``: cut a wide product with few rows
+    into column blocks for OpenBLAS's small-matrix kernels (see SMALL_MNK)."""
     M, K = a.shape
     N = b.shape[1]
     ta, lda = _operand(a)
     tb, ldb = _operand(b)
     if gemm is None or ta == 0 or tb == 0 or c.strides[1] != c.itemsize:
         for m in range(M):
-            for n in range(N):
-                c[m, n] = 0
+            if beta == 0:
+                for n in range(N):
+                    c[m, n] = 0
             for k in range(K):
                 v = a[m, k]
                 for n in range(N):
                     c[m, n] += v * b[k, n]
     elif M > 0 and N > 0:
         ldc = max(c.strides[0] // c.itemsize, N, 1)
-        # a product of at most SMALL_MNK multiply-adds takes OpenBLAS's small-matrix kernels,
-        # which skip packing the operands: cut a wide one with few rows into column blocks
-        # that qualify (see SMALL_MNK)
         # blocks of the widest power of two that qualifies (measured best: for 16 x 256 by
         # 256 x 1024, 128 wide 77 us against 109 us in blocks of 240)
         width = N
-        if M * K * N > SMALL_MNK and M * K * 16 <= SMALL_MNK:
+        if small_blocks and M * K * N > SMALL_MNK and M * K * 16 <= SMALL_MNK:
             width = 16
             while M * K * width * 2 <= SMALL_MNK:
                 width *= 2
         for j in range(0, N, width):
             n = min(width, N - j)
             gemm(ROW_MAJOR, ta, tb, M, n, K, 1.0, a.ctypes.data, lda,
-                 b.ctypes.data + np.uint64(j * b.strides[1]), ldb, 0.0,
+                 b.ctypes.data + np.uint64(j * b.strides[1]), ldb, beta,
                  c.ctypes.data + np.uint64(j * c.itemsize), ldc)
+
+
+@njit(nogil=True, inline="always")
+def matmul_into(gemm, a, b, c):
+    """c = a @ b (``gemm_into`` with the small-matrix column blocks: the recurrent loops' per-step
+    products, few rows and many columns)."""
+    gemm_into(gemm, a, b, c, 0.0, True)
 
 
 @njit(nogil=True)

@@ -25,8 +25,9 @@ import os
 import tempfile
 
 import numba
+import numba.extending
 
-__all__ = ["njit", "prange", "cache_dir", "CACHE_ENABLED"]
+__all__ = ["njit", "prange", "cache_dir", "CACHE_ENABLED", "take"]
 
 prange = numba.prange
 
@@ -96,3 +97,28 @@ def _decorate(fn, args, kwargs):
         if not kwargs.get("cache") or "cannot cache" not in str(exc):
             raise
         return numba.njit(*args, **{**kwargs, "cache": False})(fn)
+
+
+@numba.extending.intrinsic
+def _atomic_add(typingctx, counter, index):
+    """counter[index] += 1, atomically; returns the value before (int64 1-D array)."""
+    if not (isinstance(counter, numba.types.Array) and counter.dtype == numba.types.int64):
+        return None
+    sig = numba.types.int64(counter, index)
+
+    def codegen(context, builder, signature, args):
+        from numba.core import cgutils
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
+        one = context.get_constant(numba.types.int64, 1)
+        return builder.atomic_rmw("add", ptr, one, "seq_cst")
+    return sig, codegen
+
+
+@numba.njit(inline="always", cache=CACHE_ENABLED)
+def take(counter):
+    """The next index of a work list several threads share: ``counter[0]`` (an int64 array the
+    threads all hold) incremented atomically, its old value returned. Inside nogil kernels this
+    is how two threads split batch chunks without the GIL: whoever is free takes the next."""
+    return _atomic_add(counter, 0)

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import njit
+from ._cblas import gemm_into
+from ._numba import njit, take
 from ._phases import phase_copy, phase_sizes, taps
 
 __all__ = ["out_size", "Geometry", "im2col", "col2im", "im2col_into", "col2im_into",
-           "gemm_to_nchw_into", "nchw_to_gemm_into"]
+           "gemm_to_nchw_into", "nchw_to_gemm_into", "forward_chunks",
+           "backward_chunks"]
 
 
 def out_size(n: int, k: int, s: int, p: int, d: int = 1) -> int:
@@ -127,6 +129,69 @@ def nchw_to_gemm_into(g, gt, Qs, s2, s3):
     """Adjoint layout move of gemm_to_nchw_into: gt[co, n*Qs + a*s2 + b*s3 + e] = g[n, co, a, b, e]
     (gt's other columns are left as they are: the caller keeps them zero)."""
     _layout_move(gt, g, np.zeros(g.shape[1], g.dtype), Qs, s2, s3, True)
+
+
+# ---- whole batch-chunk loops, one call per thread --------------------------------------------
+# The ops split a batch into chunks that two threads share. Driven from Python (a numba call
+# and an np.matmul per chunk) each chunk takes the GIL a few times, and every hand-over wakes the
+# other thread: for LeNet-5's first layer (chunks of ~10 us) two threads took as long as one,
+# each chunk 2x slower (measured). Here a thread's whole share is one nogil call: it takes the
+# next chunk from a shared atomic counter (``take``), packs, multiplies through numpy's BLAS
+# (``gemm``, kernels/_cblas.py; None: a numba loop) and moves the result, GIL-free throughout.
+@njit(nogil=True)
+def forward_chunks(gemm, x, w2, bias, out, cbuf, ybuf, xp, chunks, counter, Qs, s2, s3,
+                   tph, toff, ly, lx, sd, sh, sw, pd, ph, pw):
+    """out[n0:n1] = conv(x[n0:n1]) + bias for the chunks this thread takes; w2 (C_out, K)."""
+    Co, Kc = w2.shape
+    while True:
+        i = take(counter)
+        if i >= chunks.shape[0]:
+            return
+        n0, n1 = chunks[i, 0], chunks[i, 1]
+        q = (n1 - n0) * Qs
+        cols = cbuf[:Kc * q].reshape((Kc, q))
+        im2col_into(x[n0:n1], cols, xp, tph, toff, ly, lx, sd, sh, sw, pd, ph, pw)
+        y = ybuf[:Co * q].reshape((Co, q))
+        gemm_into(gemm, w2, cols, y, 0.0, False)
+        _layout_move(y, out[n0:n1], bias, Qs, s2, s3, False)
+
+
+@njit(nogil=True)
+def backward_chunks(gemm, x, w2t, g, dx, dw, db, cbuf, gbuf, xp, gp, chunks, counter, Qs, s2,
+                    s3, tph, toff, ly, lx, sd, sh, sw, pd, ph, pw):
+    """For the chunks this thread takes: dx[n0:n1] = the input gradient (if dx.size), and
+    dw (K(+1), C_out) += cols @ g^T: with K + 1 rows the last one is the bias gradient (a row of
+    ones under the columns); db += the row sums of g where db.size (bias without dw).
+    gbuf must hold zeros on entry (the dropped positions of g stay zero)."""
+    Kc = tph.shape[0] * xp.shape[0]
+    Co = g.shape[1]
+    need_x, need_w, need_b = dx.size > 0, dw.size > 0, db.size > 0
+    Kb = dw.shape[0] if need_w else Kc
+    q_prev = -1
+    while True:
+        i = take(counter)
+        if i >= chunks.shape[0]:
+            return
+        n0, n1 = chunks[i, 0], chunks[i, 1]
+        q = (n1 - n0) * Qs
+        gt = gbuf[:Co * q].reshape((Co, q))
+        if q_prev >= 0 and q != q_prev:
+            gt[:] = 0
+        q_prev = q
+        _layout_move(gt, g[n0:n1], np.zeros(Co, g.dtype), Qs, s2, s3, True)
+        colsb = cbuf[:Kb * q].reshape((Kb, q))
+        cols = colsb[:Kc]
+        if need_w:
+            im2col_into(x[n0:n1], cols, xp, tph, toff, ly, lx, sd, sh, sw, pd, ph, pw)
+            if Kb > Kc:
+                colsb[Kc] = 1
+            gemm_into(gemm, colsb, gt.T, dw, 1.0, False)
+        if need_b:
+            for co in range(Co):
+                db[co] += gt[co].sum()
+        if need_x:
+            gemm_into(gemm, w2t, gt, cols, 0.0, False)
+            col2im_into(cols, dx[n0:n1], gp, tph, toff, ly, lx, sd, sh, sw, pd, ph, pw)
 
 
 # ---- allocating wrappers in the classic layout (tests, reference use) --------------------------

@@ -287,6 +287,38 @@ def test_conv_batch_chunks_and_threads_give_the_same_result(monkeypatch, threads
         C.set_num_threads(old)
 
 
+@pytest.mark.parametrize("blas", [True, False])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_chunk_kernels_float32_two_threads_with_and_without_blas(monkeypatch, blas, stride):
+    """The im2col chunk loops run inside numba on both threads (kernels/conv.py
+    forward_chunks/backward_chunks): float32 through numpy's BLAS, and through the numba
+    fallback loop where no CBLAS symbol is found, agree with torch in float64."""
+    from tensorgrad.kernels import _cblas
+    if not blas:
+        monkeypatch.setattr(_cblas, "gemm_function", lambda dtype: None)
+    monkeypatch.setattr(CI, "_CHUNK_BYTES", 2500)
+    monkeypatch.setattr(CI, "_MIN_PARALLEL_BYTES", 0)
+    old = C.get_num_threads()
+    C.set_num_threads(2)
+    try:
+        x = rng.standard_normal((7, 3, 9, 8))
+        w = rng.standard_normal((5, 3, 3, 2))
+        b = rng.standard_normal(5)
+        X, W, B = (tg.tensor(v.astype(np.float32), requires_grad=True) for v in (x, w, b))
+        tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+        y = tg.nn.functional.conv2d(X, W, B, stride=stride, padding=1)
+        ty = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=1)
+        assert y.dtype == tg.float32
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+        g = rng.standard_normal(ty.shape)
+        y.backward(tg.tensor(g.astype(np.float32)))
+        ty.backward(torch.tensor(g))
+        for a, t in ((X.grad, tx.grad), (W.grad, tw.grad), (B.grad, tb.grad)):
+            np.testing.assert_allclose(a.numpy(), t.numpy(), rtol=1e-4, atol=1e-3)
+    finally:
+        C.set_num_threads(old)
+
+
 @pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, True),
                                    (False, False, True), (True, True, False)])
 @pytest.mark.parametrize("shape,stride,padding", [((1, 3, 7, 9), 1, 1), ((3, 3, 8, 5), 1, 0),

@@ -363,3 +363,52 @@ def test_float32_tanh_and_sigmoid_of_the_loops():
     t64, s64 = np.empty_like(d), np.empty_like(d)
     apply(d, t64, s64)
     np.testing.assert_allclose(t64, np.tanh(d), rtol=1e-15, atol=0)
+
+
+def test_gemm_into_accumulates_with_beta_one():
+    """gemm_into(..., beta=1) adds to c (the convolutions' weight gradient over batch chunks),
+    with numpy's BLAS and with the numba loop; beta=0 overwrites whatever c held."""
+    from tensorgrad.kernels import _cblas
+    from tensorgrad.kernels._numba import njit
+
+    @njit
+    def gi(gemm, a, b, c, beta):
+        _cblas.gemm_into(gemm, a, b, c, beta, False)
+
+    rng = np.random.default_rng(8)
+    for dt in (np.float32, np.float64):
+        gemm = _cblas.gemm_function(dt)
+        a, b = rng.standard_normal((6, 40)).astype(dt), rng.standard_normal((5, 40)).astype(dt)
+        for g in ([gemm, None] if gemm is not None else [None]):
+            c0 = rng.standard_normal((6, 5)).astype(dt)
+            c = c0.copy()
+            gi(g, a, b.T, c, 1.0)
+            np.testing.assert_allclose(c, c0 + a @ b.T, **_tol(dt))
+            gi(g, a, b.T, c, 0.0)
+            np.testing.assert_allclose(c, a @ b.T, **_tol(dt))
+
+
+def test_take_hands_every_index_out_once_across_threads():
+    """kernels._numba.take: two threads that take indices from one counter without the GIL get
+    each index exactly once between them."""
+    import threading
+
+    from tensorgrad.kernels._numba import njit, take
+
+    @njit(nogil=True)
+    def grab(counter, n, hits):
+        while True:
+            i = take(counter)
+            if i >= n:
+                return
+            hits[i] += 1
+
+    counter, hits = np.zeros(1, np.int64), np.zeros(200_000, np.int64)
+    grab(np.zeros(1, np.int64), 1, np.zeros(1, np.int64))  # compile first
+    threads = [threading.Thread(target=grab, args=(counter, hits.size, hits)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (hits == 1).all()
+    assert counter[0] == hits.size + 2  # each thread's last take saw the end

@@ -100,12 +100,34 @@ def background():
     return _POOL[0]
 
 
+class _Chunks:
+    """The (n0, n1) batch ranges of one call, shared by its threads: each range goes to whichever
+    thread asks first. Python tasks iterate over it; numba tasks get ``array`` (k x 2) and
+    ``counter`` and take ranges with ``kernels._numba.take`` (a task uses one way or the other)."""
+    __slots__ = ("array", "counter", "_next")
+
+    def __init__(self, chunks):
+        self.array = np.array(chunks, dtype=np.int64).reshape(-1, 2)
+        self.counter = np.zeros(1, dtype=np.int64)
+        self._next = itertools.count()
+
+    def __len__(self):
+        return len(self.array)
+
+    def __iter__(self):
+        while True:
+            i = next(self._next)  # atomic under the GIL
+            if i >= len(self.array):
+                return
+            yield int(self.array[i, 0]), int(self.array[i, 1])
+
+
 def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=False):
-    """Run ``task(chunks, m)`` over (n0, n1) batch ranges of at most ``m`` items, on up to two
-    threads that pull chunks from one shared counter (so a thread that the OS does not
-    schedule, on a busy machine, just takes fewer chunks); returns the tasks' results.
-    ``split_tail``: halve the last two chunks, so that the thread that finishes first waits
-    less for the other (for large chunks)."""
+    """Run ``task(chunks, m)`` over (n0, n1) batch ranges of at most ``m`` items (a ``_Chunks``),
+    on up to two threads that share them (so a thread that the OS does not schedule, on a busy
+    machine, just takes fewer chunks); returns the tasks' results. ``split_tail``: halve the
+    last two chunks, so that the thread that finishes first waits less for the other (for
+    large chunks)."""
     chunk_bytes = _CHUNK_BYTES if chunk_bytes is None else chunk_bytes
     m = max(1, min(n_items, chunk_bytes // max(1, per_item_bytes)))
     chunks = [(i, min(n_items, i + m)) for i in range(0, n_items, m)]
@@ -115,23 +137,14 @@ def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=Fals
             h = (n0 + n1) // 2
             tail += [(n0, h), (h, n1)] if h > n0 else [(n0, n1)]
         chunks = chunks[:-2] + tail
+    work = _Chunks(chunks)
     with _blas.single_thread():
         if (_THREADS[0] < 2 or len(chunks) < 2
                 or n_items * per_item_bytes < _MIN_PARALLEL_BYTES
                 or not _blas.controllable()):  # BLAS threads not controllable: let BLAS thread
-            return [task(chunks, m)]
-        pool = background()
-        counter = itertools.count()
-
-        def source():
-            while True:
-                i = next(counter)  # atomic under the GIL
-                if i >= len(chunks):
-                    return
-                yield chunks[i]
-
-        fut = pool.submit(task, source(), m)
-        r0 = task(source(), m)
+            return [task(work, m)]
+        fut = background().submit(task, work, m)
+        r0 = task(work, m)
         if fut.cancel():  # the worker never started: everything is done already
             return [r0]
         return [r0, fut.result()]
@@ -160,22 +173,10 @@ class _Layout:
         self.args = g.args
         self.grid = g.grid
 
-    def to_nchw(self, K_, y, out, bias):
-        K_.gemm_to_nchw_into(y, out, bias, self.Qs, self.grid[0], self.grid[1])
-
-    def to_gemm(self, K_, g, gt):
-        K_.nchw_to_gemm_into(g, gt, self.Qs, self.grid[0], self.grid[1])
-
     def new_scratch(self, dtype, name="scratch"):
         buf = _buffer(name, self.scratch, dtype).reshape((self.C,) + self.ph)
         buf.fill(0)
         return buf
-
-    def pack(self, K_, x5c, cols, scratch):
-        K_.im2col_into(x5c, cols, scratch, *self.args)
-
-    def unpack(self, K_, cols, gxc, scratch):
-        K_.col2im_into(cols, gxc, scratch, *self.args)
 
 
 def forward(x, w, b, geo):
@@ -195,16 +196,12 @@ def forward(x, w, b, geo):
     out = np.empty((N, Co) + geo.osp, dtype=x5.dtype)
     b1 = np.zeros(Co, dtype=x5.dtype) if b is None else np.ascontiguousarray(b)
 
+    gemm = _cblas().gemm_function(x5.dtype)
+
     def task(chunks, m_max):
-        cbuf = _buffer("cols", Kc * m_max * Qs, x5.dtype)
-        ybuf = _buffer("gemm", Co * m_max * Qs, x5.dtype)
-        scratch = lay.new_scratch(x5.dtype)
-        for n0, n1 in chunks:
-            m = n1 - n0
-            cols = cbuf[:Kc * m * Qs].reshape(Kc, m * Qs)
-            lay.pack(K_, x5[n0:n1], cols, scratch)
-            y = np.matmul(w2, cols, out=ybuf[:Co * m * Qs].reshape(Co, m * Qs))
-            lay.to_nchw(K_, y, out[n0:n1], b1)
+        K_.forward_chunks(gemm, x5, w2, b1, out, _buffer("cols", Kc * m_max * Qs, x5.dtype),
+                          _buffer("gemm", Co * m_max * Qs, x5.dtype), lay.new_scratch(x5.dtype),
+                          chunks.array, chunks.counter, Qs, *lay.grid, *lay.args)
 
     _run_chunks(task, N, (Kc + Co) * Qs * x5.dtype.itemsize)  # columns + GEMM output
     return out.reshape((N, Co) + geo.osp[3 - geo.nd:])
@@ -241,43 +238,26 @@ def backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
     w2t = np.ascontiguousarray(np.asarray(w).reshape(Co, Kc).T) if need_x else None
     dx = np.empty((N, C) + geo.isp, dtype=dt) if need_x else None
 
+    # with the weight gradient, the bias gradient comes out of its GEMM: a row of ones under the
+    # columns makes the last row of cols @ g^T the row sums of g (the dropped positions of g
+    # are zeros); a separate sum cost 20-70 us per chunk of conv a, the extra row ~4 us
+    fold_b = need_b and need_w and _DB_IN_GEMM[0]
+    Kb = Kc + 1 if fold_b else Kc
+    gemm = _cblas().gemm_function(dt)
+    e1, e2, e5 = (np.empty((0,) * k, dtype=dt) for k in (1, 2, 5))  # "not wanted"
+
     def task(chunks, m_max):
         gbuf = _buffer("gemm", Co * m_max * Qs, dt)
         gbuf.fill(0)  # the dropped positions must hold zeros
-        # with the weight gradient, the bias gradient comes out of its GEMM: a row of ones
-        # under the columns makes the last row of cols @ g^T the row sums of g (the dropped
-        # positions of g are zeros); a separate sum cost 20-70 us per chunk of conv a, the
-        # extra row ~4 us
-        fold_b = need_b and need_w and _DB_IN_GEMM[0]
-        Kb = Kc + 1 if fold_b else Kc
-        cbuf = _buffer("cols", Kb * m_max * Qs, dt)
-        scratch = lay.new_scratch(dt)  # im2col's zero-bordered copy of a sample
-        scratch2 = lay.new_scratch(dt, "scratch2") if need_x else None  # col2im's accumulator
-        dw = np.zeros((Kb, Co), dtype=dt) if need_w else None  # transposed: measured faster
-        db = np.zeros(Co, dtype=dt) if need_b and not fold_b else None
-        tmp = np.empty((Kb, Co), dtype=dt) if need_w else None
-        m_prev = m_max
-        for n0, n1 in chunks:
-            m = n1 - n0
-            gt = gbuf[:Co * m * Qs].reshape(Co, m * Qs)
-            if m != m_prev:
-                gt.fill(0)  # the dropped positions must hold zeros
-            m_prev = m
-            lay.to_gemm(K_, g5[n0:n1], gt)
-            colsb = cbuf[:Kb * m * Qs].reshape(Kb, m * Qs)
-            cols = colsb[:Kc]
-            if need_w:
-                lay.pack(K_, x5[n0:n1], cols, scratch)
-                if fold_b:
-                    colsb[Kc].fill(1)
-                _cblas().matmul(colsb, gt.T, tmp)  # small output: numpy would keep the GIL
-                dw += tmp
-            if db is not None:
-                db += gt.sum(axis=1)
-            if need_x:
-                np.matmul(w2t, gt, out=cols)
-                lay.unpack(K_, cols, dx[n0:n1], scratch2)
-        return dw, db
+        dw = np.zeros((Kb, Co), dtype=dt) if need_w else e2  # transposed: measured faster
+        db = np.zeros(Co, dtype=dt) if need_b and not fold_b else e1
+        K_.backward_chunks(gemm, x5 if need_w else e5, w2t if need_x else e2, g5,
+                           dx if need_x else e5, dw, db,
+                           _buffer("cols", Kb * m_max * Qs, dt), gbuf,
+                           lay.new_scratch(dt),  # im2col's zero-bordered copy of a sample
+                           lay.new_scratch(dt, "scratch2") if need_x else lay.new_scratch(dt),
+                           chunks.array, chunks.counter, Qs, *lay.grid, *lay.args)
+        return (dw if need_w else None), (db if need_b and not fold_b else None)
 
     if need_x or need_w or need_b:
         parts = _run_chunks(task, N, (Kc + Co) * Qs * dt.itemsize)
