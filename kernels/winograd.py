@@ -49,11 +49,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba import njit
+from ._cblas import gemm_into
+from ._numba import njit, take
 
 __all__ = ["tiles", "G_MATRIX", "input_transform_into", "output_transform_into",
            "output_adjoint_into", "input_adjoint_into", "weight_transform", "weight_adjoint",
-           "work_length"]
+           "work_length", "forward_chunks", "backward_chunks"]
 
 G_MATRIX = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
@@ -391,3 +392,56 @@ def output_adjoint_into(g, dM, work, th, tw):
     for k0 in range(0, L, _STRIP):
         n = min(_STRIP, L - k0)
         _out_adj(dM, G, H, k0, n)
+
+
+# ---- whole batch-chunk loops, one nogil call per thread (as kernels/conv.py) ------------------
+@njit(nogil=True)
+def forward_chunks(gemm, x, U, bias, out, Vb, Mb, work, chunks, counter, ph, pw, th, tw):
+    """out[n0:n1] = conv(x[n0:n1]) + bias for the chunks this thread takes (``take``): input
+    transform, the 16 GEMMs M[xi] = U[xi] @ V[xi] through ``gemm`` (numpy's BLAS; None: a numba
+    loop), output transform. U (16, Co, C); Vb, Mb (16, >= C*T), (16, >= Co*T) planes."""
+    C, Co = x.shape[1], U.shape[1]
+    while True:
+        i = take(counter)
+        if i >= chunks.shape[0]:
+            return
+        n0, n1 = chunks[i, 0], chunks[i, 1]
+        T = (n1 - n0) * th * tw
+        input_transform_into(x[n0:n1], Vb, work, ph, pw, th, tw)
+        for xi in range(16):
+            gemm_into(gemm, U[xi], Vb[xi][:C * T].reshape((C, T)),
+                      Mb[xi][:Co * T].reshape((Co, T)), 0.0, False)
+        output_transform_into(Mb, out[n0:n1], bias, work, th, tw)
+
+
+@njit(nogil=True)
+def backward_chunks(gemm, x, Ut, g, dx, dU, db, dMb, Vb, work, chunks, counter, C, ph, pw, th,
+                    tw):
+    """For the chunks this thread takes: dx[n0:n1] (if dx.size), dU (16, C, Co) += V dM^T
+    (if dU.size) and db += the bias gradient (if db.size). Ut (16, C, Co): U transposed."""
+    Co = g.shape[1]
+    need_x, need_w, need_b = dx.size > 0, dU.size > 0, db.size > 0
+    while True:
+        i = take(counter)
+        if i >= chunks.shape[0]:
+            return
+        n0, n1 = chunks[i, 0], chunks[i, 1]
+        T = (n1 - n0) * th * tw
+        if not (need_x or need_w):
+            for co in range(Co):
+                db[co] += g[n0:n1, co].sum()
+            continue
+        output_adjoint_into(g[n0:n1], dMb, work, th, tw)
+        if need_b:  # dM[5] = g00 + g01 + g10 + g11 per tile
+            for co in range(Co):
+                db[co] += dMb[5][co * T:(co + 1) * T].sum()
+        if need_w:
+            input_transform_into(x[n0:n1], Vb, work, ph, pw, th, tw)
+            for xi in range(16):
+                gemm_into(gemm, Vb[xi][:C * T].reshape((C, T)),
+                          dMb[xi][:Co * T].reshape((Co, T)).T, dU[xi], 1.0, False)
+        if need_x:
+            for xi in range(16):
+                gemm_into(gemm, Ut[xi], dMb[xi][:Co * T].reshape((Co, T)),
+                          Vb[xi][:C * T].reshape((C, T)), 0.0, False)
+            input_adjoint_into(Vb, dx[n0:n1], work, ph, pw, th, tw)

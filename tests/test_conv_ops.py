@@ -288,22 +288,27 @@ def test_conv_batch_chunks_and_threads_give_the_same_result(monkeypatch, threads
 
 
 @pytest.mark.parametrize("blas", [True, False])
-@pytest.mark.parametrize("stride", [1, 2])
-def test_conv_chunk_kernels_float32_two_threads_with_and_without_blas(monkeypatch, blas, stride):
-    """The im2col chunk loops run inside numba on both threads (kernels/conv.py
-    forward_chunks/backward_chunks): float32 through numpy's BLAS, and through the numba
-    fallback loop where no CBLAS symbol is found, agree with torch in float64."""
+@pytest.mark.parametrize("case", ["im2col", "im2col stride 2", "winograd"])
+def test_conv_chunk_kernels_float32_two_threads_with_and_without_blas(monkeypatch, blas, case):
+    """The chunk loops run inside numba on both threads (forward_chunks/backward_chunks of
+    kernels/conv.py and kernels/winograd.py): float32 through numpy's BLAS, and through the
+    numba fallback loop where no CBLAS symbol is found, agree with torch in float64."""
     from tensorgrad.kernels import _cblas
     if not blas:
         monkeypatch.setattr(_cblas, "gemm_function", lambda dtype: None)
     monkeypatch.setattr(CI, "_CHUNK_BYTES", 2500)
+    monkeypatch.setattr(CI, "_WINO_CHUNK_BYTES", 20000)  # one image a chunk
     monkeypatch.setattr(CI, "_MIN_PARALLEL_BYTES", 0)
     old = C.get_num_threads()
     C.set_num_threads(2)
     try:
-        x = rng.standard_normal((7, 3, 9, 8))
-        w = rng.standard_normal((5, 3, 3, 2))
-        b = rng.standard_normal(5)
+        stride = 2 if case == "im2col stride 2" else 1
+        C_, Co = (16, 17) if case == "winograd" else (3, 5)
+        x = rng.standard_normal((7, C_, 9, 8))
+        w = rng.standard_normal((Co, C_, 3, 3 if case == "winograd" else 2)) / C_
+        b = rng.standard_normal(Co)
+        assert CI._use_winograd(tg.ops.conv._geometry("conv2d", 2, x.shape, w.shape, stride,
+                                                      1, 1), C_, Co) == (case == "winograd")
         X, W, B = (tg.tensor(v.astype(np.float32), requires_grad=True) for v in (x, w, b))
         tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
         y = tg.nn.functional.conv2d(X, W, B, stride=stride, padding=1)
