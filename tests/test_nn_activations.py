@@ -154,3 +154,27 @@ def test_float32_stays_float32_and_gelu_erf_is_accurate(torch):
         ref = torch.nn.functional.gelu(torch.tensor(x, dtype=torch.float64),
                                        approximate=approximate).numpy()
         np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(4,), (3, 5, 7, 9)])
+def test_relu_kernel_matches_torch_with_nan_signed_zero_and_views(torch, dtype, shape):
+    """relu's one-pass kernels (kernels/activation.py): -0.0 and NaN pass through as in
+    torch.relu; the gradient is zero where the output is <= 0 and passed on at NaN (torch's
+    threshold_backward); non-contiguous inputs and broadcast gradients; create_graph too."""
+    x = RNG.standard_normal(shape).astype(dtype)
+    x.reshape(-1)[:3] = [-0.0, np.nan, 0.0]
+    for xv in (x, x.T):
+        t, tt = tg.tensor(xv, requires_grad=True), torch.tensor(xv, requires_grad=True)
+        y, ty = F.relu(t), torch.relu(tt)
+        assert y.dtype == t.dtype
+        np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+        np.testing.assert_array_equal(np.signbit(y.detach().numpy()), np.signbit(ty.detach().numpy()))
+        y.sum().backward()  # a broadcast (stride-0) gradient
+        ty.sum().backward()
+        np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())
+        g = RNG.standard_normal(shape).astype(dtype)
+        gg, = tg.autograd.grad(F.relu(t), t, tg.tensor(g.T if xv is not x else g),
+                               create_graph=True)
+        tgg, = torch.autograd.grad(torch.relu(tt), tt, torch.tensor(g.T if xv is not x else g))
+        np.testing.assert_array_equal(gg.detach().numpy(), tgg.numpy())

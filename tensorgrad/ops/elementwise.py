@@ -338,15 +338,28 @@ def softplus(a, beta=1.0, threshold=20.0):
                   saved=(a, beta))
 
 
+def _relu_vjp(ctx, g, y):
+    # torch's threshold_backward: zero where y <= 0, so a NaN output passes the gradient on
+    if type(g) is np.ndarray:
+        return (_activation().relu_grad(g, y),)
+    return (array_module(g).where(y <= 0, 0.0, g),)
+
+
+def _activation():
+    from ..kernels import activation as K  # numba import deferred to first use
+    return K
+
+
 @op(functional=True)
 def relu(a):
     try:
         d = a._data
     except AttributeError:
         raise not_tensor("relu", a) from None
-    mask = d > 0  # bool: the VJP multiplies by it directly (one pass, no float mask)
-    return record("relu", np.maximum(d, 0, dtype=d.dtype) if d.dtype.kind == "f" else d * mask,
-                  (a,), _mask_vjp, saved=(mask,))
+    if d.dtype.kind == "f":
+        return record("relu", _activation().relu(d), (a,), _relu_vjp, saved=(OUT,))
+    mask = d > 0
+    return record("relu", d * mask, (a,), _mask_vjp, saved=(mask,))
 
 
 @op(functional=True)
