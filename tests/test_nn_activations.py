@@ -169,7 +169,8 @@ def test_relu_kernel_matches_torch_with_nan_signed_zero_and_views(torch, dtype, 
         y, ty = F.relu(t), torch.relu(tt)
         assert y.dtype == t.dtype
         np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
-        np.testing.assert_array_equal(np.signbit(y.detach().numpy()), np.signbit(ty.detach().numpy()))
+        np.testing.assert_array_equal(np.signbit(y.detach().numpy()),
+                                      np.signbit(ty.detach().numpy()))
         y.sum().backward()  # a broadcast (stride-0) gradient
         ty.sum().backward()
         np.testing.assert_array_equal(t.grad.numpy(), tt.grad.numpy())
