@@ -64,7 +64,8 @@ def _freed_error(node):
 
 
 def _check_versions(node):
-    for s, v in zip(node.saved, node.versions):
+    for s in node.saved:
+        v = next((v for vc, v in node.versions if isinstance(s, Tensor) and s._vc is vc), None)
         if v is not None and s._vc[0] != v:
             raise RuntimeError(
                 f"{node.name}: one of the tensors needed for gradient computation has been "
@@ -251,20 +252,25 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
             lst = buf.setdefault(n, [None] * n.nout)
             lst[t._oi] = g if lst[t._oi] is None else lst[t._oi] + g
 
-    # 3) Kahn's algorithm: a node runs once every consumer has contributed
+    # 3) Kahn's algorithm: a node runs once every consumer has contributed. The node made ready
+    # last goes next (a stack); it is handed over in locals (``n, gs``) instead of through
+    # ``ready`` and ``buf``, which a chain of single-consumer ops never touches then.
     fit = _fit_np if fast else _fit
     ready = [n for n in roots if deps[n] == 0]
     anomaly = STATE.anomaly
-    while ready:
-        n = ready.pop()
-        gs = buf.pop(n, None)
+    n = ng = None
+    while n is not None or ready:
+        if n is None:
+            n = ready.pop()
+            gs = buf.pop(n, None)
         if n.nout == 1:
-            if gs is not None and n.hooks:
-                gs = _apply_hooks(n.hooks.get(0, ()), gs, fast)
-            if cap_node and gs is not None:
-                slot = cap_node.get((n, 0))
-                if slot is not None:
-                    captured[slot] = gs
+            if gs is not None:
+                if n.hooks:
+                    gs = _apply_hooks(n.hooks.get(0, ()), gs, fast)
+                if cap_node:
+                    slot = cap_node.get((n, 0))
+                    if slot is not None:
+                        captured[slot] = gs
             has = gs is not None
         else:
             has = False
@@ -282,20 +288,18 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                 gs = tuple(gs)
         nxt = n.next
         if has:
-            if n.released:
+            sv = n.saved
+            if sv is None:  # released by an earlier backward
                 raise _freed_error(n)
-            vs = n.versions
-            if vs:
-                for s, v in zip(n.saved, vs):
-                    if v is not None and s._vc[0] != v:
-                        _check_versions(n)  # raises, naming the op
+            for vc, v in n.versions:  # (counter, version) of each saved Tensor
+                if vc[0] != v:
+                    _check_versions(n)  # raises, naming the op
             ors = n.orefs
             if ors is not None:
                 t = ors[0]()
                 if len(ors) > 1 or (t is not None and t._vc[0]):
                     _check_outputs(n)
             if fast:
-                sv = n.saved
                 if not sv:
                     in_grads = n.fn(n, gs)
                 elif n.outs is None:  # saved Tensors become their arrays (inlined n.arrays())
@@ -314,39 +318,54 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                 in_grads = n.fn(n, gs, *n.tensor_args())
             if anomaly:
                 _anomaly_backward(n, in_grads)
-            if not retain_graph and n.saved:
+            if not retain_graph and sv:
                 n.saved = None
                 n.outs = None
-                n.released = True
+            n = None  # the next node: the last one this one makes ready, and its gradient
+            ng = None
             for item, g in zip(nxt, in_grads):
                 if item is None:
                     continue
                 if type(item) is tuple:
                     m, i = item
-                    if g is not None:
-                        if m.nout == 1:
+                    c = deps[m] - 1
+                    deps[m] = c
+                    if m.nout == 1:
+                        if g is not None:
                             meta = m.meta
                             if g.shape != meta[0] or (g.dtype is not meta[1]
                                                       and g.dtype != meta[1]):
                                 g = fit(g, meta[0], meta[1])
-                            old = buf.get(m)
-                            buf[m] = g if old is None else old + g
-                        else:
+                        if c:  # more gradients to come
+                            if g is not None:
+                                old = buf.get(m)
+                                buf[m] = g if old is None else old + g
+                            continue
+                        old = buf.pop(m, None)
+                        if old is not None:
+                            g = old if g is None else old + g
+                    else:
+                        if g is not None:
                             meta = m.meta[i]
                             if g.shape != meta[0] or g.dtype != meta[1]:
                                 g = fit(g, meta[0], meta[1])
                             lst = buf.setdefault(m, [None] * m.nout)
                             lst[i] = g if lst[i] is None else lst[i] + g
-                    c = deps[m] - 1
-                    deps[m] = c
-                    if c == 0:
-                        ready.append(m)
+                        if c:
+                            continue
+                        g = buf.pop(m, None)
+                    if n is not None:  # an earlier one made ready: it waits on the stack
+                        ready.append(n)
+                        if ng is not None:
+                            buf[n] = ng
+                    n, ng = m, g
                 elif item._hooks is not None:
                     hooked_edge(item, None if g is None else
                                 fit(g, item._data.shape, item._data.dtype))
                 elif g is not None:
                     to_leaf(item, fit(g, item._data.shape, item._data.dtype))
         else:
+            n = None
             for item in nxt:
                 if type(item) is tuple:
                     m = item[0]
@@ -356,6 +375,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                         ready.append(m)
                 elif item is not None and item._hooks is not None:
                     hooked_edge(item, None)
+        gs = ng
     if fast:
         return {k: _wrap(v) for k, v in captured.items()}
     return captured

@@ -110,7 +110,7 @@ def accumulate_grad(leaf):
 
 class Node:
     __slots__ = ("_name", "fn", "next", "needs", "saved", "versions", "meta", "outs", "orefs",
-                 "hooks", "trace", "released", "nout", "scope", "__weakref__")
+                 "hooks", "trace", "nout", "scope", "__weakref__")
 
     def __init__(self, name, fn, inputs, saved, datas, outs_saved):
         self._name = name
@@ -152,23 +152,19 @@ class Node:
                     nxt.append(None)
             self.next = tuple(nxt)
             self.needs = tuple(needs)
-        self.saved = saved
+        self.saved = saved  # None once released (backward without retain_graph)
         if saved:
-            # the version of every saved Tensor now, to detect in-place changes by backward;
-            # () when no Tensor is saved
+            # (version counter, version now) of every saved Tensor, to detect in-place changes
+            # by backward; () when no Tensor is saved
             if len(saved) == 1:
                 s = saved[0]
-                self.versions = (s._vc[0],) if isinstance(s, Tensor) else ()
+                self.versions = ((s._vc, s._vc[0]),) if isinstance(s, Tensor) else ()
             else:
-                vs = None
-                i = 0
+                vs = ()
                 for s in saved:  # a plain loop: cheaper than a comprehension for a few items
                     if isinstance(s, Tensor):
-                        if vs is None:
-                            vs = [None] * len(saved)
-                        vs[i] = s._vc[0]
-                    i += 1
-                self.versions = vs or ()
+                        vs += ((s._vc, s._vc[0]),)
+                self.versions = vs
             self.outs = datas if outs_saved else None
         else:
             self.versions = ()
@@ -176,8 +172,12 @@ class Node:
         self.orefs = None
         self.hooks = None
         self.trace = None
-        self.released = False
         self.nout = len(datas)
+
+    @property
+    def released(self):
+        """Whether a backward without retain_graph has freed what the op saved."""
+        return self.saved is None
 
     def arrays(self):
         """``saved`` as the VJP gets it on the plain backward path (arrays for Tensors)."""
