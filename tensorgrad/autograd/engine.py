@@ -64,8 +64,7 @@ def _freed_error(node):
 
 
 def _check_versions(node):
-    for s in node.saved:
-        v = next((v for vc, v in node.versions if isinstance(s, Tensor) and s._vc is vc), None)
+    for s, v in zip(node.saved, node.versions):
         if v is not None and s._vc[0] != v:
             raise RuntimeError(
                 f"{node.name}: one of the tensors needed for gradient computation has been "
@@ -220,12 +219,11 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
         for item in n.next:
             if type(item) is tuple:
                 m = item[0]
-                c = deps.get(m)
-                if c is None:
+                if m in deps:
+                    deps[m] += 1
+                else:
                     deps[m] = 1
                     stack.append(m)
-                else:
-                    deps[m] = c + 1
             elif item is not None and item._hooks is not None:
                 p = pending.setdefault(id(item), [item, None, 0])
                 p[2] += 1
@@ -291,9 +289,11 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
             sv = n.saved
             if sv is None:  # released by an earlier backward
                 raise _freed_error(n)
-            for vc, v in n.versions:  # (counter, version) of each saved Tensor
-                if vc[0] != v:
-                    _check_versions(n)  # raises, naming the op
+            vs = n.versions
+            if vs:
+                for s, v in zip(sv, vs):
+                    if v is not None and s._vc[0] != v:
+                        _check_versions(n)  # raises, naming the op
             ors = n.orefs
             if ors is not None:
                 t = ors[0]()

@@ -154,17 +154,23 @@ class Node:
             self.needs = tuple(needs)
         self.saved = saved  # None once released (backward without retain_graph)
         if saved:
-            # (version counter, version now) of every saved Tensor, to detect in-place changes
-            # by backward; () when no Tensor is saved
+            # the version of every saved Tensor now (None for other values), to detect in-place
+            # changes by backward; () when no Tensor is saved. Plain ints: the collector stops
+            # tracking such a tuple, where (counter, version) pairs stayed tracked for as long
+            # as the graph lived (full collections scan every tracked object)
             if len(saved) == 1:
                 s = saved[0]
-                self.versions = ((s._vc, s._vc[0]),) if isinstance(s, Tensor) else ()
+                self.versions = (s._vc[0],) if isinstance(s, Tensor) else ()
             else:
-                vs = ()
+                vs = None
+                i = 0
                 for s in saved:  # a plain loop: cheaper than a comprehension for a few items
                     if isinstance(s, Tensor):
-                        vs += ((s._vc, s._vc[0]),)
-                self.versions = vs
+                        if vs is None:
+                            vs = [None] * len(saved)
+                        vs[i] = s._vc[0]
+                    i += 1
+                self.versions = tuple(vs) if vs else ()
             self.outs = datas if outs_saved else None
         else:
             self.versions = ()
@@ -294,12 +300,11 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
     input whose memory ``data`` shares (a view op), so the two share a version counter."""
     if type(data) is not _ndarray:
         data = np.asarray(data)
-    # the output Tensor, built inline (this is the hottest path; _wrap is the other place)
+    # the output Tensor, built inline (this is the hottest path; _wrap is the other place);
+    # requires_grad and grad_fn are set once, below
     out = _new(Tensor)
     out._data = data
     out.grad = None
-    out.requires_grad = False
-    out.grad_fn = None
     out._oi = 0
     out._hooks = None
     if view_of is None:
@@ -312,6 +317,8 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
             if t.requires_grad:
                 break
         else:
+            out.requires_grad = False
+            out.grad_fn = None
             return out
         # output placeholders come first in ``saved`` (OUT, ...), so one check finds them
         node = Node(name, vjp, inputs, saved, (data,),
@@ -324,6 +331,8 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
         if STATE.watch:  # a viz scope is open or anomaly mode is on
             _watch(node, name, (data,))
         return out
+    out.requires_grad = False
+    out.grad_fn = None
     if enabled is None and view_of is None:
         out._vc = InferenceVersion((0,))
     return out
