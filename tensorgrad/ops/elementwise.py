@@ -345,9 +345,14 @@ def _relu_vjp(ctx, g, y):
     return (array_module(g).where(y <= 0, 0.0, g),)
 
 
+_ACTIVATION = []
+
+
 def _activation():
-    from ..kernels import activation as K  # numba import deferred to first use
-    return K
+    if not _ACTIVATION:  # numba import deferred to first use, then no import statement per call
+        from ..kernels import activation as K
+        _ACTIVATION.append(K)
+    return _ACTIVATION[0]
 
 
 @op(functional=True)
