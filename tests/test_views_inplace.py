@@ -312,3 +312,37 @@ def test_select_as_torch():
     assert not x[:, 2].numpy().any()
     with pytest.raises(IndexError, match=r"select\(\): index 3 out of range"):
         x.select(1, 3)
+
+
+def test_untracked_arithmetic_inplace_writes_straight_into_the_array():
+    """add_/sub_/mul_ without autograd write into self's own array (ops/inplace._direct), and
+    agree with torch: broadcast operands, the version bump, an operand that overlaps self;
+    other dtypes, bool subtraction and read-only (expanded) targets take the general path."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((4, 5)).astype(np.float32)
+    for op, other in (("sub_", rng.standard_normal((4, 5)).astype(np.float32)),
+                      ("add_", rng.standard_normal(5).astype(np.float32)),
+                      ("mul_", rng.standard_normal((4, 1)).astype(np.float32))):
+        t, tt = tg.tensor(a.copy()), torch.tensor(a.copy())
+        buf = t._data
+        v = t._version
+        with tg.no_grad():
+            getattr(t, op)(tg.tensor(other))
+        getattr(tt, op)(torch.tensor(other))
+        assert t._data is buf and t._version == v + 1
+        np.testing.assert_array_equal(t.numpy(), tt.numpy())
+    t, tt = tg.tensor(a.copy()), torch.tensor(a.copy())
+    t[1:] += t[:-1]  # the operand overlaps the target: the result is as if computed apart
+    tt[1:] += tt[:-1].clone()
+    np.testing.assert_array_equal(t.numpy(), tt.numpy())
+    t = tg.tensor(a.copy())
+    t -= tg.tensor(a.astype(np.float64))  # float64 into float32: the general path, cast back
+    assert t.dtype == tg.float32 and not t.numpy().any()
+    for x in (tg.tensor([True, False]), tg.tensor([True, False])[:1]):  # also out of place
+        with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with a bool"):
+            x.sub_(tg.tensor([True]))
+        with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with a bool"):
+            x - tg.tensor([True])
+    with pytest.raises(RuntimeError, match="more than one element"):
+        tg.tensor([1.0]).expand(3).add_(tg.tensor([1.0, 2.0, 3.0]))

@@ -46,7 +46,7 @@ def _bcast_fail(name, *shapes):
 def _binop(name, fn, a, b):
     """numpy forward of a tensor-tensor binary op; a broadcast failure names the op."""
     ad, bd = a._data, b._data
-    if ad.dtype is not bd.dtype:
+    if ad.dtype is not bd.dtype or ad.dtype.kind == "b":
         if name == "sub" and "b" in (ad.dtype.kind, bd.dtype.kind):
             raise no_bool_sub()
         ad, bd = promote(a, b)  # PyTorch's type promotion

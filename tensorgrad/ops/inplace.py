@@ -51,10 +51,27 @@ def _write(self, name, arr):
         raise RuntimeError(f"{name}: {e}") from None
 
 
-def _inplace(self, name, fn, other=None, cast=True, region=None):
+def _direct(self, ufunc, other):
+    """Untracked ``self op= other`` straight into self's array when nothing needs converting
+    (``other`` a Tensor of self's dtype whose shape broadcasts to self's, self writeable):
+    one pass, where the general path computes the result apart and copies it in (an optimizer's
+    ``p -= lr * p.grad`` on a 256 x 784 weight: 70 -> ~45 us). False: take the general path."""
+    if not isinstance(other, Tensor):
+        return False
+    d, o = self._data, other._data
+    if (o.dtype is not d.dtype or d.dtype.kind == "b" or not d.flags.writeable or o.ndim > d.ndim
+            or (o.shape != d.shape and np.broadcast_shapes(o.shape, d.shape) != d.shape)):
+        return False
+    ufunc(d, o, out=d)
+    self._vc[0] += 1
+    return True
+
+
+def _inplace(self, name, fn, other=None, cast=True, region=None, ufunc=None):
     """Apply ``fn(self_value, other) -> Tensor`` in place, recording it when needed.
     ``cast``: check PyTorch's can-cast rule (copy_/fill_/setitem may narrow any dtype);
-    ``region``: the part of memory written (default: all of ``self``)."""
+    ``region``: the part of memory written (default: all of ``self``); ``ufunc``: the numpy
+    ufunc of ``fn`` for the direct untracked path (``_direct``)."""
     if type(self._vc) is InferenceVersion and STATE.enabled is not None:
         raise RuntimeError(f"{name}: Inplace update to inference tensor outside InferenceMode "
                            f"is not allowed. You can make a clone to get a normal tensor "
@@ -62,6 +79,8 @@ def _inplace(self, name, fn, other=None, cast=True, region=None):
     tracking = STATE.enabled and (self.requires_grad or
                                   (isinstance(other, Tensor) and other.requires_grad))
     if not tracking:
+        if ufunc is not None and _direct(self, ufunc, other):
+            return self
         prev = STATE.enabled
         STATE.enabled = False
         try:
@@ -118,17 +137,19 @@ def _scaled(b, alpha):
 
 @tensor_method("add_", "__iadd__")
 def add_(self, other, alpha=1):
-    return _inplace(self, "add_", lambda a, b: add(a, _scaled(b, alpha)), other)
+    return _inplace(self, "add_", lambda a, b: add(a, _scaled(b, alpha)), other,
+                    ufunc=np.add if alpha == 1 else None)
 
 
 @tensor_method("sub_", "__isub__")
 def sub_(self, other, alpha=1):
-    return _inplace(self, "sub_", lambda a, b: sub(a, _scaled(b, alpha)), other)
+    return _inplace(self, "sub_", lambda a, b: sub(a, _scaled(b, alpha)), other,
+                    ufunc=np.subtract if alpha == 1 else None)
 
 
 @tensor_method("mul_", "__imul__")
 def mul_(self, other):
-    return _inplace(self, "mul_", mul, other)
+    return _inplace(self, "mul_", mul, other, ufunc=np.multiply)
 
 
 @tensor_method("div_", "__itruediv__")
