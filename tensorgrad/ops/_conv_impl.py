@@ -32,9 +32,13 @@ def _cblas():
 # (for conv a, 3 -> 16 at 32 x 32: 2 samples, measured 10-15 % faster than 4); each chunk is
 # packed (im2col), multiplied and unpacked while it is still in cache, instead of writing the
 # whole column matrix to memory and reading it back (measured: that memory traffic, not the
-# GEMM, is what makes a plain im2col convolution slow). Chunks alternate between the calling
-# thread and one worker thread; inside, BLAS runs single-threaded (OpenBLAS's own pool
-# spin-waits after each call and fights every other thread for the 2 cores, see PERF.md).
+# GEMM, is what makes a plain im2col convolution slow). The calling thread and one worker
+# thread share the chunks, each taking the next one free; inside, BLAS runs single-threaded
+# (OpenBLAS's own pool spin-waits after each call and fights every other thread for the 2 cores,
+# see PERF.md). The im2col and Winograd chunk loops run inside numba, one GIL-free call per
+# thread (kernels/conv.py forward_chunks): driven from Python, every chunk took the GIL, and on
+# this VM each hand-over of the GIL woke the other thread late (LeNet-5's first layer: two
+# threads no faster than one; with the loops in numba, forward 0.60 -> 0.29 ms).
 _CHUNK_BYTES = 512 * 1024
 _DB_IN_GEMM = [True]  # bias gradient folded into the weight-gradient GEMM (im2col)
 _MIN_PARALLEL_BYTES = 1 << 20  # less work than ~1 MB of columns: the thread hand-off costs more
