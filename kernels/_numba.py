@@ -27,7 +27,7 @@ import tempfile
 import numba
 import numba.extending
 
-__all__ = ["njit", "prange", "cache_dir", "CACHE_ENABLED", "take"]
+__all__ = ["njit", "prange", "cache_dir", "CACHE_ENABLED", "take", "next_chunk"]
 
 prange = numba.prange
 
@@ -122,3 +122,13 @@ def take(counter):
     threads all hold) incremented atomically, its old value returned. Inside nogil kernels this
     is how two threads split batch chunks without the GIL: whoever is free takes the next."""
     return _atomic_add(counter, 0)
+
+
+@numba.njit(inline="always", cache=CACHE_ENABLED)
+def next_chunk(chunks, counter):
+    """The next (n0, n1) row of ``chunks`` (k x 2 int64) this thread takes through ``take``,
+    or (-1, -1) when none is left."""
+    i = take(counter)
+    if i >= chunks.shape[0]:
+        return -1, -1
+    return chunks[i, 0], chunks[i, 1]

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._cblas import gemm_into
-from ._numba import njit, take
+from ._numba import next_chunk, njit
 from ._phases import phase_copy, phase_sizes, taps
 
 __all__ = ["out_size", "Geometry", "im2col", "col2im", "im2col_into", "col2im_into",
@@ -148,10 +148,9 @@ def forward_chunks(gemm, x, w2, bias, out, cbuf, ybuf, xp, chunks, counter, Qs, 
     """out[n0:n1] = conv(x[n0:n1]) + bias for the chunks this thread takes; w2 (C_out, K)."""
     Co, Kc = w2.shape
     while True:
-        i = take(counter)
-        if i >= chunks.shape[0]:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
             return
-        n0, n1 = chunks[i, 0], chunks[i, 1]
         q = (n1 - n0) * Qs
         cols = cbuf[:Kc * q].reshape((Kc, q))
         im2col_into(x[n0:n1], cols, xp, tph, toff, ly, lx, sd, sh, sw, pd, ph, pw)
@@ -173,10 +172,9 @@ def backward_chunks(gemm, x, w2t, g, dx, dw, db, cbuf, gbuf, xp, gp, chunks, cou
     Kb = dw.shape[0] if need_w else Kc
     q_prev = -1
     while True:
-        i = take(counter)
-        if i >= chunks.shape[0]:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
             return
-        n0, n1 = chunks[i, 0], chunks[i, 1]
         q = (n1 - n0) * Qs
         gt = gbuf[:Co * q].reshape((Co, q))
         if q_prev >= 0 and q != q_prev:

@@ -50,7 +50,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._cblas import gemm_into
-from ._numba import njit, take
+from ._numba import next_chunk, njit
 
 __all__ = ["tiles", "G_MATRIX", "input_transform_into", "output_transform_into",
            "output_adjoint_into", "input_adjoint_into", "weight_transform", "weight_adjoint",
@@ -402,10 +402,9 @@ def forward_chunks(gemm, x, U, bias, out, Vb, Mb, work, chunks, counter, ph, pw,
     loop), output transform. U (16, Co, C); Vb, Mb (16, >= C*T), (16, >= Co*T) planes."""
     C, Co = x.shape[1], U.shape[1]
     while True:
-        i = take(counter)
-        if i >= chunks.shape[0]:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
             return
-        n0, n1 = chunks[i, 0], chunks[i, 1]
         T = (n1 - n0) * th * tw
         input_transform_into(x[n0:n1], Vb, work, ph, pw, th, tw)
         for xi in range(16):
@@ -422,10 +421,9 @@ def backward_chunks(gemm, x, Ut, g, dx, dU, db, dMb, Vb, work, chunks, counter, 
     Co = g.shape[1]
     need_x, need_w, need_b = dx.size > 0, dU.size > 0, db.size > 0
     while True:
-        i = take(counter)
-        if i >= chunks.shape[0]:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
             return
-        n0, n1 = chunks[i, 0], chunks[i, 1]
         T = (n1 - n0) * th * tw
         if not (need_x or need_w):
             for co in range(Co):
