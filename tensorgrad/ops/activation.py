@@ -19,7 +19,6 @@ import math
 import numpy as np
 
 from ..autograd.node import record
-from ..kernels import njit
 from ..tensor import _wrap
 from ._registry import op
 from ._util import as_tensor_arg, check_float
@@ -67,18 +66,10 @@ def _mask_vjp(ctx, g, mask):
 
 
 # ---- the normal CDF (for the exact GELU): erf on arrays, and as a recorded op --------------
-@njit
-def _erf_into(x, out):  # pragma: no cover - compiled
-    for i in range(x.size):
-        out[i] = math.erf(x[i])
-
-
 def erf_np(x):
     """The error function elementwise (libm's ``erf``, through numba), in x's float dtype."""
-    xc = np.ascontiguousarray(x)
-    out = np.empty_like(xc)
-    _erf_into(xc.reshape(-1), out.reshape(-1))
-    return out
+    from ..kernels.activation import erf  # numba import deferred to first use
+    return erf(x)
 
 
 def _ncdf_np(x):

@@ -4,10 +4,19 @@ one-pass in-place parameter update the optimizers use, and the one ``zero_grad``
 ``Module.zero_grad`` and ``Optimizer.zero_grad`` share."""
 import numpy as np
 
-from ..kernels.optim import axpy_  # noqa: F401  (y += a * x in place, one pass)
-from ..kernels.rnn import blas_single_thread, blas_threads  # noqa: F401
-
+from ..kernels._blas import single_thread as blas_single_thread  # noqa: F401
+from ..kernels._blas import threads_for as blas_threads  # noqa: F401
 from ..tensor import _wrap
+
+_AXPY = []
+
+
+def axpy_(y, x, a):
+    """``y += a * x`` in place, one pass (kernels/optim.py; numba is imported on first use)."""
+    if not _AXPY:
+        from ..kernels.optim import axpy_ as kernel
+        _AXPY.append(kernel)
+    _AXPY[0](y, x, a)
 
 __all__ = ["axpy_", "blas_single_thread", "blas_threads", "zero_grads", "set_num_threads",
            "get_num_threads"]

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels import word2vec as _k
 
 __all__ = ["w2v_train_sentences", "w2v_train_examples", "glove_epoch", "empty_like_rows"]
 
 _FLOATS = (np.float32, np.float64)
+
+
+def _kernels():
+    from ..kernels import word2vec as K  # numba import deferred to first use
+    return K
 
 
 def empty_like_rows(dtype):
@@ -61,7 +65,7 @@ def w2v_train_sentences(ids, offsets, s0, s1, syn0, syn1neg, syn1, syn1sm, *, sg
         raise ValueError(f"{op}: sentence range [{s0}, {s1}) outside 0..{len(offsets) - 1}")
     points, codes, codelens = _tree(points, codes, codelens, hs)
     cum = np.ascontiguousarray(cum_table if negative else np.ones(1), np.int64)
-    return _k.train_sentences(ids, offsets, int(s0), int(s1), syn0, syn1neg, syn1, syn1sm,
+    return _kernels().train_sentences(ids, offsets, int(s0), int(s1), syn0, syn1neg, syn1, syn1sm,
                               bool(sg), bool(cbow_mean), int(window), bool(shrink_windows),
                               int(negative), bool(hs), bool(softmax), cum, points, codes,
                               codelens, np.ascontiguousarray(keep, np.int64), float(alpha),
@@ -90,7 +94,7 @@ def w2v_train_examples(syn0, syn1neg, syn1, syn1sm, ctx, centers, negs=None, *, 
             else np.atleast_2d(np.asarray(negs, np.int64)))
     nnegs = (negs >= 0).sum(1)
     points, codes, codelens = _tree(points, codes, codelens, hs)
-    return _k.train_examples(syn0, syn1neg, syn1, syn1sm, np.ascontiguousarray(ctx), nctx,
+    return _kernels().train_examples(syn0, syn1neg, syn1, syn1sm, np.ascontiguousarray(ctx), nctx,
                              centers, np.ascontiguousarray(negs), nnegs, points, codes,
                              codelens, use_neg, bool(hs), bool(softmax), bool(cbow_mean),
                              float(alpha), bool(compute_loss))
@@ -107,6 +111,6 @@ def glove_epoch(W, C, bw, bc, GW, GC, Gbw, Gbc, rows, cols, logx, fx, order, lr)
         if a.shape != (W.shape[0],) or a.dtype != W.dtype:
             raise ValueError(f"{op}: {name} must be a {W.dtype} vector of length "
                              f"{W.shape[0]}, got {a.dtype} {a.shape}")
-    return _k.glove_epoch(W, C, bw, bc, GW, GC, Gbw, Gbc, np.asarray(rows, np.int64),
+    return _kernels().glove_epoch(W, C, bw, bc, GW, GC, Gbw, Gbc, np.asarray(rows, np.int64),
                           np.asarray(cols, np.int64), np.asarray(logx, W.dtype),
                           np.asarray(fx, W.dtype), np.asarray(order, np.int64), float(lr))
