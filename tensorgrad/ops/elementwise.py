@@ -46,7 +46,7 @@ def _bcast_fail(name, *shapes):
 def _binop(name, fn, a, b):
     """numpy forward of a tensor-tensor binary op; a broadcast failure names the op."""
     ad, bd = a._data, b._data
-    if ad.dtype is not bd.dtype or ad.dtype.kind == "b":
+    if ad.dtype is not bd.dtype:
         if name == "sub" and "b" in (ad.dtype.kind, bd.dtype.kind):
             raise no_bool_sub()
         ad, bd = promote(a, b)  # PyTorch's type promotion
@@ -54,6 +54,10 @@ def _binop(name, fn, a, b):
         return fn(ad, bd)
     except ValueError:
         raise _bcast_fail(name, a._data.shape, b._data.shape) from None
+    except TypeError:  # numpy refuses bool - bool (the same dtype on both sides)
+        if name == "sub" and ad.dtype.kind == "b":
+            raise no_bool_sub() from None
+        raise
 
 
 def _not_tensors(name, a, b):
