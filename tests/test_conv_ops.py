@@ -288,31 +288,36 @@ def test_conv_batch_chunks_and_threads_give_the_same_result(monkeypatch, threads
 
 
 @pytest.mark.parametrize("blas", [True, False])
-@pytest.mark.parametrize("case", ["im2col", "im2col stride 2", "winograd"])
+@pytest.mark.parametrize("case", ["im2col", "im2col stride 2", "winograd", "pointwise",
+                                  "pointwise stride 2"])
 def test_conv_chunk_kernels_float32_two_threads_with_and_without_blas(monkeypatch, blas, case):
-    """The chunk loops run inside numba on both threads (forward_chunks/backward_chunks of
-    kernels/conv.py and kernels/winograd.py): float32 through numpy's BLAS, and through the
-    numba fallback loop where no CBLAS symbol is found, agree with torch in float64."""
+    """The chunk loops run inside numba on both threads (the forward/backward chunk kernels of
+    kernels/conv.py, its 1x1 ones, kernels/winograd.py): float32 through numpy's BLAS, and
+    through the numba fallback loop where no CBLAS symbol is found, agree with torch in
+    float64; several uneven chunks."""
     from tensorgrad.kernels import _cblas
     if not blas:
         monkeypatch.setattr(_cblas, "gemm_function", lambda dtype: None)
-    monkeypatch.setattr(CI, "_CHUNK_BYTES", 2500)
+    monkeypatch.setattr(CI, "_CHUNK_BYTES", 900 if case.startswith("pointwise") else 2500)
     monkeypatch.setattr(CI, "_WINO_CHUNK_BYTES", 20000)  # one image a chunk
     monkeypatch.setattr(CI, "_MIN_PARALLEL_BYTES", 0)
     old = C.get_num_threads()
     C.set_num_threads(2)
     try:
-        stride = 2 if case == "im2col stride 2" else 1
+        stride = 2 if case.endswith("stride 2") else 1
         C_, Co = (16, 17) if case == "winograd" else (3, 5)
         x = rng.standard_normal((7, C_, 9, 8))
-        w = rng.standard_normal((Co, C_, 3, 3 if case == "winograd" else 2)) / C_
+        k = (1, 1) if case.startswith("pointwise") else (3, 3 if case == "winograd" else 2)
+        pad = 0 if case.startswith("pointwise") else 1
+        w = rng.standard_normal((Co, C_) + k) / C_
         b = rng.standard_normal(Co)
-        assert CI._use_winograd(tg.ops.conv._geometry("conv2d", 2, x.shape, w.shape, stride,
-                                                      1, 1), C_, Co) == (case == "winograd")
+        geo = tg.ops.conv._geometry("conv2d", 2, x.shape, w.shape, stride, pad, 1)
+        assert CI._use_winograd(geo, C_, Co) == (case == "winograd")
+        assert CI._pointwise(geo) == case.startswith("pointwise")
         X, W, B = (tg.tensor(v.astype(np.float32), requires_grad=True) for v in (x, w, b))
         tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
-        y = tg.nn.functional.conv2d(X, W, B, stride=stride, padding=1)
-        ty = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=1)
+        y = tg.nn.functional.conv2d(X, W, B, stride=stride, padding=pad)
+        ty = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=pad)
         assert y.dtype == tg.float32
         np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-4, atol=1e-4)
         g = rng.standard_normal(ty.shape)

@@ -306,18 +306,17 @@ def _pw_forward(x, w, b, geo):
     N, C = x.shape[:2]
     Co = w.shape[0]
     x3 = np.ascontiguousarray(x).reshape(N, C, -1)
+    dt = x3.dtype
     w2 = np.ascontiguousarray(w).reshape(Co, C)
-    out = np.empty((N, Co) + x.shape[2:], dtype=x3.dtype)
+    out = np.empty((N, Co) + x.shape[2:], dtype=dt)
     o3 = out.reshape(N, Co, -1)
-    b1 = None if b is None else np.ascontiguousarray(b).reshape(Co, 1)
+    b1 = np.empty(0, dtype=dt) if b is None else np.ascontiguousarray(b)
+    gemm = _cblas().gemm_function(dt)
 
     def task(chunks, m):
-        for n0, n1 in chunks:
-            np.matmul(w2, x3[n0:n1], out=o3[n0:n1])
-            if b1 is not None:
-                o3[n0:n1] += b1
+        _kernels().pointwise_forward_chunks(gemm, x3, w2, b1, o3, chunks.array, chunks.counter)
 
-    _run_chunks(task, N, (C + Co) * x3.shape[2] * x3.dtype.itemsize)
+    _run_chunks(task, N, (C + Co) * x3.shape[2] * dt.itemsize)
     return out
 
 
@@ -326,24 +325,19 @@ def _pw_backward(x, w, g, x_shape, w_shape, need_x, need_w, need_b):
     C = x_shape[1]
     g3 = np.ascontiguousarray(g).reshape(N, Co, -1)
     dt = g3.dtype
-    x3 = np.ascontiguousarray(x).reshape(N, C, -1) if need_w else None
-    w2t = np.ascontiguousarray(np.asarray(w).reshape(Co, C).T) if need_x else None
+    e1, e2, e3 = (np.empty((0,) * k, dtype=dt) for k in (1, 2, 3))  # "not wanted"
+    x3 = np.ascontiguousarray(x).reshape(N, C, -1) if need_w else e3
+    w2t = np.ascontiguousarray(np.asarray(w).reshape(Co, C).T) if need_x else e2
     dx = np.empty(x_shape, dtype=dt) if need_x else None
-    dx3 = dx.reshape(N, C, -1) if need_x else None
+    dx3 = dx.reshape(N, C, -1) if need_x else e3
+    gemm = _cblas().gemm_function(dt)
 
     def task(chunks, m):
-        dw = np.zeros((Co, C), dtype=dt) if need_w else None
-        tmp = np.empty((Co, C), dtype=dt) if need_w else None
-        db = np.zeros(Co, dtype=dt) if need_b else None
-        for n0, n1 in chunks:
-            if need_x:
-                np.matmul(w2t, g3[n0:n1], out=dx3[n0:n1])
-            for n in range(n0, n1) if need_w else ():
-                _cblas().matmul(g3[n], x3[n].T, tmp)  # few channels: numpy keeps the GIL
-                dw += tmp
-            if need_b:
-                db += g3[n0:n1].sum(axis=(0, 2))
-        return dw, db
+        dw = np.zeros((Co, C), dtype=dt) if need_w else e2
+        db = np.zeros(Co, dtype=dt) if need_b else e1
+        _kernels().pointwise_backward_chunks(gemm, x3, w2t, g3, dx3, dw, db, chunks.array,
+                                             chunks.counter)
+        return (dw if need_w else None), (db if need_b else None)
 
     parts = _run_chunks(task, N, (C + Co) * g3.shape[2] * dt.itemsize) if N else [(None, None)]
     gw = gb = None
