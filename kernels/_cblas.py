@@ -23,7 +23,7 @@ import numpy as np
 from . import _blas
 from ._numba import njit
 
-__all__ = ["gemm_function", "gemm_into", "matmul_into", "matmul"]
+__all__ = ["gemm_function", "gemm_into", "matmul_into"]
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
@@ -132,23 +132,3 @@ def matmul_into(gemm, a, b, c):
     """c = a @ b (``gemm_into`` with the small-matrix column blocks: the recurrent loops' per-step
     products, few rows and many columns)."""
     gemm_into(gemm, a, b, c, 0.0, True)
-
-
-@njit(nogil=True)
-def _matmul(gemm, a, b, c):
-    matmul_into(gemm, a, b, c)
-
-
-def matmul(a, b, out):
-    """out = a @ b (2-D float32/float64 arrays, as matmul_into) without holding the GIL. numpy
-    keeps the GIL through a product whose output has fewer than ~500 elements (a convolution's
-    weight gradient with few channels: 28 x 16 for 3 -> 16 at 3 x 3), so two threads calling
-    np.matmul with such products ran one after the other (21 us a call alone, 46-50 us for a
-    pair side by side; this way 22 us)."""
-    if not (a.ndim == b.ndim == out.ndim == 2 and a.shape[1] == b.shape[0]
-            and out.shape == (a.shape[0], b.shape[1])):
-        raise ValueError(f"matmul: cannot multiply {a.shape} by {b.shape} into {out.shape}")
-    if not (a.dtype == b.dtype == out.dtype and out.dtype in (np.float32, np.float64)):
-        return np.matmul(a, b, out=out)
-    _matmul(gemm_function(out.dtype), a, b, out)
-    return out

@@ -156,7 +156,7 @@ def forward_chunks(gemm, x, w2, bias, out, cbuf, ybuf, xp, chunks, counter, Qs, 
         im2col_into(x[n0:n1], cols, xp, tph, toff, ly, lx, sd, sh, sw, pd, ph, pw)
         y = ybuf[:Co * q].reshape((Co, q))
         gemm_into(gemm, w2, cols, y, 0.0, True)  # small-matrix blocks: see the note above
-        _layout_move(y, out[n0:n1], bias, Qs, s2, s3, False)
+        gemm_to_nchw_into(y, out[n0:n1], bias, Qs, s2, s3)
 
 
 @njit(nogil=True)
@@ -180,7 +180,7 @@ def backward_chunks(gemm, x, w2t, g, dx, dw, db, cbuf, gbuf, xp, gp, chunks, cou
         if q_prev >= 0 and q != q_prev:
             gt[:] = 0
         q_prev = q
-        _layout_move(gt, g[n0:n1], np.zeros(Co, g.dtype), Qs, s2, s3, True)
+        nchw_to_gemm_into(g[n0:n1], gt, Qs, s2, s3)
         colsb = cbuf[:Kb * q].reshape((Kb, q))
         cols = colsb[:Kc]
         if need_w:

@@ -346,3 +346,8 @@ def test_untracked_arithmetic_inplace_writes_straight_into_the_array():
             x - tg.tensor([True])
     with pytest.raises(RuntimeError, match="more than one element"):
         tg.tensor([1.0]).expand(3).add_(tg.tensor([1.0, 2.0, 3.0]))
+    t = tg.tensor(a.copy())
+    with tg.no_grad(), pytest.raises(ValueError, match=r"add: shapes \(4, 5\) and \(3,\) do "
+                                                       r"not broadcast"):
+        t += tg.tensor(np.ones(3, np.float32))  # not numpy's bare broadcasting message
+    np.testing.assert_array_equal(t.numpy(), a)

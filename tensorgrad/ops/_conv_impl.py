@@ -115,9 +115,6 @@ class _Chunks:
         self.counter = np.zeros(1, dtype=np.int64)
         self._next = itertools.count()
 
-    def __len__(self):
-        return len(self.array)
-
     def __iter__(self):
         while True:
             i = next(self._next)  # atomic under the GIL

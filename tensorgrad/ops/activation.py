@@ -26,6 +26,7 @@ from ._xp import NP, array_module, sigmoid_np
 from .elementwise import mul, neg, softplus, sub, tanh, where
 from .movement import reshape, split
 from .reduce import softmax
+from .special import erf_np
 
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -66,12 +67,6 @@ def _mask_vjp(ctx, g, mask):
 
 
 # ---- the normal CDF (for the exact GELU): erf on arrays, and as a recorded op --------------
-def erf_np(x):
-    """The error function elementwise (libm's ``erf``, through numba), in x's float dtype."""
-    from ..kernels.activation import erf  # numba import deferred to first use
-    return erf(x)
-
-
 def _ncdf_np(x):
     return 0.5 * (1.0 + erf_np(x / _SQRT_2))
 

@@ -59,9 +59,11 @@ def _direct(self, ufunc, other):
     if not isinstance(other, Tensor):
         return False
     d, o = self._data, other._data
-    if (o.dtype is not d.dtype or d.dtype.kind == "b" or not d.flags.writeable or o.ndim > d.ndim
-            or (o.shape != d.shape and np.broadcast_shapes(o.shape, d.shape) != d.shape)):
+    if o.dtype is not d.dtype or d.dtype.kind == "b" or not d.flags.writeable or o.ndim > d.ndim:
         return False
+    if o.shape != d.shape and any(m != 1 and m != n for m, n in zip(o.shape[::-1],
+                                                                    d.shape[::-1])):
+        return False  # does not broadcast to self's shape: the general path names the op
     ufunc(d, o, out=d)
     self._vc[0] += 1
     return True

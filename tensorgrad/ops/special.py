@@ -1,7 +1,8 @@
 """Special functions on numpy arrays: erf, erfc and erfinv, to full float64 precision.
 
-scipy.special computes them when scipy is installed (it is not a dependency); otherwise erf
-and erfc come from Python's ``math`` module element by element (exact, slower) and erfinv is
+scipy.special computes them when scipy is installed (it is not a dependency); otherwise erf is
+libm's through a numba kernel (kernels/activation.py), erfc comes from Python's ``math`` module
+element by element (exact, slower) and erfinv is
 found by Halley's method on erf, started from Winitzki's closed-form approximation
 (S. Winitzki, "A handy approximation for the error function and its inverse", 2008).
 """
@@ -26,7 +27,6 @@ def _scipy_special():
     return _SP[0]
 
 
-_erf_py = np.frompyfunc(math.erf, 1, 1)
 _erfc_py = np.frompyfunc(math.erfc, 1, 1)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -35,7 +35,8 @@ def erf_np(x):
     sp = _scipy_special()
     if sp is not None:
         return sp.erf(x)
-    return _erf_py(x).astype(x.dtype)  # pragma: no cover
+    from ..kernels.activation import erf  # pragma: no cover - without scipy
+    return erf(x)  # pragma: no cover
 
 
 def erfc_np(x):
