@@ -14,6 +14,7 @@ import pytest
 
 import tensorgrad as tg
 import tensorgrad.ops
+from tensorgrad.autograd.node import node_edge
 
 from test_ops_parity import CASES, IDS, make_inputs
 
@@ -58,8 +59,9 @@ def _walk(roots):
         seen.add(id(n))
         fns.add(n.fn)
         for item in n.next:
-            if type(item) is tuple:
-                stack.append(item[0])
+            e = node_edge(item)
+            if e is not None:
+                stack.append(e[0])
     return fns
 
 

@@ -18,9 +18,11 @@ import numpy as np
 from .._state import STATE
 from ..tensor import Tensor, _wrap
 from ..utils.hooks import RemovableHandle
+from .node import Node
 
 _ndarray = np.ndarray
 _Tensor = Tensor
+_Node = Node
 
 
 # ---- fitting a gradient to its input (the one place un-broadcasting happens) -----------------
@@ -74,7 +76,8 @@ def _check_versions(node):
 
 
 def _check_outputs(node):
-    for i, r in enumerate(node.orefs):
+    refs = node.orefs
+    for i, r in enumerate(refs if type(refs) is tuple else (refs,)):
         t = r()
         # a recorded in-place op rebinds t._data to a new array and leaves the saved one intact
         if t is not None and t._vc[0] != 0 and t._data is node.outs[i]:
@@ -217,8 +220,9 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
     while stack:
         n = stack.pop()
         for item in n.next:
-            if type(item) is tuple:
-                m = item[0]
+            tp = type(item)
+            if tp is _Node or tp is tuple:
+                m = item if tp is _Node else item[0]
                 if m in deps:
                     deps[m] += 1
                 else:
@@ -296,9 +300,12 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                         _check_versions(n)  # raises, naming the op
             ors = n.orefs
             if ors is not None:
-                t = ors[0]()
-                if len(ors) > 1 or (t is not None and t._vc[0]):
+                if type(ors) is tuple:
                     _check_outputs(n)
+                else:
+                    t = ors()
+                    if t is not None and t._vc[0]:
+                        _check_outputs(n)
             if fast:
                 if not sv:
                     in_grads = n.fn(n, gs)
@@ -324,51 +331,57 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
             n = None  # the next node: the last one this one makes ready, and its gradient
             ng = None
             for item, g in zip(nxt, in_grads):
-                if item is None:
-                    continue
-                if type(item) is tuple:
+                tp = type(item)
+                if tp is _Node:  # output 0 of its op (see node.py: edges)
+                    m = item
+                    i = 0
+                elif tp is tuple:
                     m, i = item
-                    c = deps[m] - 1
-                    deps[m] = c
-                    if m.nout == 1:
+                elif item is None:
+                    continue
+                else:  # a leaf
+                    if item._hooks is not None:
+                        hooked_edge(item, None if g is None else
+                                    fit(g, item._data.shape, item._data.dtype))
+                    elif g is not None:
+                        to_leaf(item, fit(g, item._data.shape, item._data.dtype))
+                    continue
+                c = deps[m] - 1
+                deps[m] = c
+                if m.nout == 1:
+                    if g is not None:
+                        dt = m.dtype
+                        if g.shape != m.shape or (g.dtype is not dt and g.dtype != dt):
+                            g = fit(g, m.shape, dt)
+                    if c:  # more gradients to come
                         if g is not None:
-                            meta = m.meta
-                            if g.shape != meta[0] or (g.dtype is not meta[1]
-                                                      and g.dtype != meta[1]):
-                                g = fit(g, meta[0], meta[1])
-                        if c:  # more gradients to come
-                            if g is not None:
-                                old = buf.get(m)
-                                buf[m] = g if old is None else old + g
-                            continue
-                        old = buf.pop(m, None)
-                        if old is not None:
-                            g = old if g is None else old + g
-                    else:
-                        if g is not None:
-                            meta = m.meta[i]
-                            if g.shape != meta[0] or g.dtype != meta[1]:
-                                g = fit(g, meta[0], meta[1])
-                            lst = buf.setdefault(m, [None] * m.nout)
-                            lst[i] = g if lst[i] is None else lst[i] + g
-                        if c:
-                            continue
-                        g = buf.pop(m, None)
-                    if n is not None:  # an earlier one made ready: it waits on the stack
-                        ready.append(n)
-                        if ng is not None:
-                            buf[n] = ng
-                    n, ng = m, g
-                elif item._hooks is not None:
-                    hooked_edge(item, None if g is None else
-                                fit(g, item._data.shape, item._data.dtype))
-                elif g is not None:
-                    to_leaf(item, fit(g, item._data.shape, item._data.dtype))
+                            old = buf.get(m)
+                            buf[m] = g if old is None else old + g
+                        continue
+                    old = buf.pop(m, None)
+                    if old is not None:
+                        g = old if g is None else old + g
+                else:
+                    if g is not None:
+                        meta = m.metas[i]
+                        if g.shape != meta[0] or g.dtype != meta[1]:
+                            g = fit(g, meta[0], meta[1])
+                        lst = buf.setdefault(m, [None] * m.nout)
+                        lst[i] = g if lst[i] is None else lst[i] + g
+                    if c:
+                        continue
+                    g = buf.pop(m, None)
+                if n is not None:  # an earlier one made ready: it waits on the stack
+                    ready.append(n)
+                    if ng is not None:
+                        buf[n] = ng
+                n, ng = m, g
         else:
             n = None
             for item in nxt:
-                if type(item) is tuple:
-                    m = item[0]
+                tp = type(item)
+                if tp is _Node or tp is tuple:
+                    m = item if tp is _Node else item[0]
                     c = deps[m] - 1
                     deps[m] = c
                     if c == 0:

@@ -1,9 +1,11 @@
 """Graph nodes and the one primitive every op uses to record itself: ``record``.
 
 A Node is the ``grad_fn`` of the tensors an op produced. It holds the op's VJP, the values the
-op saved for it, and edges to the producers of its inputs: ``next[i]`` is
-``(node, output_index)`` for a non-leaf input, the leaf Tensor itself for a leaf that requires
-grad, or ``None`` for a constant.
+op saved for it, and edges to the producers of its inputs: ``next[i]`` is the producing Node
+itself for an input that is output 0 of its op, ``(node, output_index)`` for another output of
+a multi-output op, the leaf Tensor itself for a leaf that requires grad, or ``None`` for a
+constant (``node_edge`` reads one as ``(node, output_index)``). Bare nodes rather than
+``(node, 0)`` pairs: one object fewer per op for the garbage collector to scan.
 
 A VJP is written once, for both backward modes (see docs/architecture.md):
 
@@ -40,6 +42,9 @@ _ref = weakref.ref
 _new = object.__new__
 _NEEDS1 = (True,)
 _NEEDS11, _NEEDS10, _NEEDS01 = (True, True), (True, False), (False, True)
+_V0 = (0,)
+_VS = {v: v for v in ((0, 0), (0, None), (None, 0), (0, 0, 0), (0, None, None),
+                      (0, 0, None), (0, None, 0), (None, 0, 0))}
 
 
 class _Out:
@@ -109,8 +114,12 @@ def accumulate_grad(leaf):
 
 
 class Node:
-    __slots__ = ("_name", "fn", "next", "needs", "saved", "versions", "meta", "outs", "orefs",
-                 "hooks", "trace", "nout", "scope", "__weakref__")
+    __slots__ = ("_name", "fn", "next", "needs", "saved", "versions", "shape", "dtype", "metas",
+                 "outs", "orefs", "hooks", "trace", "nout", "scope", "__weakref__")
+    # shape, dtype: output 0's (two slots, not a tuple per node); metas: ((shape, dtype), ...)
+    # per output for a multi-output op, else None. ``meta`` reads either.
+    # orefs: weak references to the outputs when the op saved one (OUT), so backward can see an
+    # in-place change to it; one bare reference for ``record``'s single output, else a tuple
 
     def __init__(self, name, fn, inputs, saved, datas, outs_saved):
         self._name = name
@@ -121,23 +130,23 @@ class Node:
         if k == 1:
             t = inputs[0]
             gf = t.grad_fn
-            self.next = ((gf, t._oi) if gf is not None else t,)
+            self.next = ((gf if not t._oi else (gf, t._oi)) if gf is not None else t,)
             self.needs = _NEEDS1
         elif k == 2:
             a, b = inputs
             if a.requires_grad:
                 gf = a.grad_fn
-                ea = (gf, a._oi) if gf is not None else a
+                ea = (gf if not a._oi else (gf, a._oi)) if gf is not None else a
                 if b.requires_grad:
                     gf = b.grad_fn
-                    self.next = (ea, (gf, b._oi) if gf is not None else b)
+                    self.next = (ea, (gf if not b._oi else (gf, b._oi)) if gf is not None else b)
                     self.needs = _NEEDS11
                 else:
                     self.next = (ea, None)
                     self.needs = _NEEDS10
             else:
                 gf = b.grad_fn
-                self.next = (None, (gf, b._oi) if gf is not None else b)
+                self.next = (None, (gf if not b._oi else (gf, b._oi)) if gf is not None else b)
                 self.needs = _NEEDS01
         else:
             nxt = []
@@ -146,7 +155,7 @@ class Node:
                 if t.requires_grad:
                     needs.append(True)
                     gf = t.grad_fn
-                    nxt.append((gf, t._oi) if gf is not None else t)
+                    nxt.append((gf if not t._oi else (gf, t._oi)) if gf is not None else t)
                 else:
                     needs.append(False)
                     nxt.append(None)
@@ -158,9 +167,14 @@ class Node:
             # changes by backward; () when no Tensor is saved. Plain ints: the collector stops
             # tracking such a tuple, where (counter, version) pairs stayed tracked for as long
             # as the graph lived (full collections scan every tracked object)
+            # all-zero versions (the common case) are shared tuples, not one per node
             if len(saved) == 1:
                 s = saved[0]
-                self.versions = (s._vc[0],) if isinstance(s, Tensor) else ()
+                if isinstance(s, Tensor):
+                    v = s._vc[0]
+                    self.versions = _V0 if v == 0 else (v,)
+                else:
+                    self.versions = ()
             else:
                 vs = None
                 i = 0
@@ -170,15 +184,25 @@ class Node:
                             vs = [None] * len(saved)
                         vs[i] = s._vc[0]
                     i += 1
-                self.versions = tuple(vs) if vs else ()
+                if vs is None:
+                    self.versions = ()
+                else:
+                    vs = tuple(vs)
+                    self.versions = _VS.get(vs, vs)
             self.outs = datas if outs_saved else None
         else:
             self.versions = ()
             self.outs = None
         self.orefs = None
+        self.metas = None
         self.hooks = None
         self.trace = None
         self.nout = len(datas)
+
+    @property
+    def meta(self):
+        """``(shape, dtype)`` of the output, or a tuple of them for a multi-output op."""
+        return (self.shape, self.dtype) if self.metas is None else self.metas
 
     @property
     def released(self):
@@ -227,10 +251,8 @@ class Node:
         for item in self.next:
             if item is None:
                 out.append((None, 0))
-            elif type(item) is tuple:
-                out.append(item)
             else:
-                out.append((accumulate_grad(item), 0))
+                out.append(node_edge(item) or (accumulate_grad(item), 0))
         return tuple(out)
 
     def _torch_name(self):
@@ -253,6 +275,16 @@ class Node:
 
     def __repr__(self):
         return f"<{self._torch_name()} object at {id(self):#x}>"
+
+
+def node_edge(item):
+    """An entry of ``node.next`` as ``(producer node, output index)``; None for a leaf or a
+    constant."""
+    if type(item) is Node:
+        return (item, 0)
+    if type(item) is tuple:
+        return item
+    return None
 
 
 def tensor_vjp(fn):
@@ -323,9 +355,10 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
         # output placeholders come first in ``saved`` (OUT, ...), so one check finds them
         node = Node(name, vjp, inputs, saved, (data,),
                     saved and type(saved[0]) is _Out)
-        node.meta = (data.shape, data.dtype)
+        node.shape = data.shape
+        node.dtype = data.dtype
         if node.outs is not None:
-            node.orefs = (_ref(out),)  # weak: lets backward see in-place changes to the output
+            node.orefs = _ref(out)  # weak: lets backward see in-place changes to the output
         out.grad_fn = node
         out.requires_grad = True
         if STATE.watch:  # a viz scope is open or anomaly mode is on
@@ -376,11 +409,12 @@ def record_multi(name, datas, inputs, vjp, saved=(), differentiable=None):
         if len(datas) == 1:  # the engine hands single-output nodes a bare gradient
             node = Node(name, _one(vjp), inputs, saved, datas,
                         any(type(s) is _Out for s in saved))
-            node.meta = (datas[0].shape, datas[0].dtype)
         else:
             node = Node(name, vjp, inputs, saved, datas,
                         any(type(s) is _Out for s in saved))
-            node.meta = tuple((d.shape, d.dtype) for d in datas)
+            node.metas = tuple((d.shape, d.dtype) for d in datas)
+        node.shape = datas[0].shape
+        node.dtype = datas[0].dtype
         if node.outs is not None:
             node.orefs = tuple(_ref(t) for t in outs)
         for i, t in enumerate(outs):

@@ -16,6 +16,7 @@ import weakref
 import numpy as np
 
 from ..autograd.engine import register_backward_hooks
+from ..autograd.node import node_edge
 from ..tensor import Tensor
 from .read import const_meta
 
@@ -83,9 +84,10 @@ class GradFlow:
             if consts:  # backward() frees the saved values that tell these; keep them for draw
                 self._consts[n] = consts
             for item in n.next:
-                if type(item) is tuple and id(item[0]) not in seen:
-                    seen.add(id(item[0]))
-                    stack.append(item[0])
+                e = node_edge(item)
+                if e is not None and id(e[0]) not in seen:
+                    seen.add(id(e[0]))
+                    stack.append(e[0])
 
     def remove(self):
         """Take the hooks off the graph (the recorded norms stay)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from ..autograd.node import node_edge
 from ..tensor import Tensor
 
 __all__ = ["OP", "LEAF", "CONST", "OUT", "RawGraph", "named_params", "const_meta"]
@@ -54,8 +55,9 @@ def const_meta(node, k):
         if j == k or item is None or j >= len(saved):
             continue
         s = saved[j]
-        if type(item) is tuple:
-            same = isinstance(s, Tensor) and s.grad_fn is item[0] and s._oi == item[1]
+        e = node_edge(item)
+        if e is not None:
+            same = isinstance(s, Tensor) and s.grad_fn is e[0] and s._oi == e[1]
         else:
             same = s is item
         if not same:
@@ -132,8 +134,9 @@ class RawGraph:
                     c = add(CONST, (v, k))
                     self.const_at[(v, k)] = c
                     self.edges.append((c, v, 0, k))
-                elif type(item) is tuple:
-                    self.edges.append((op_vertex(item[0]), v, item[1], k))
+                elif node_edge(item) is not None:
+                    m, i = node_edge(item)
+                    self.edges.append((op_vertex(m), v, i, k))
                 else:
                     self.edges.append((leaf_vertex(item), v, 0, k))
         self.nv = len(self.kind)
