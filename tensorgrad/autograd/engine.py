@@ -18,7 +18,7 @@ import numpy as np
 from .._state import STATE
 from ..tensor import Tensor, _wrap
 from ..utils.hooks import RemovableHandle
-from .node import Node
+from .node import _V0, _V00, Node
 
 _ndarray = np.ndarray
 _Tensor = Tensor
@@ -294,10 +294,17 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
             if sv is None:  # released by an earlier backward
                 raise _freed_error(n)
             vs = n.versions
-            if vs:
-                for s, v in zip(sv, vs):
-                    if v is not None and s._vc[0] != v:
+            if vs:  # the shared all-zero tuples (node.py) are checked without a loop
+                if vs is _V00:
+                    if sv[0]._vc[0] or sv[1]._vc[0]:
                         _check_versions(n)  # raises, naming the op
+                elif vs is _V0:
+                    if sv[0]._vc[0]:
+                        _check_versions(n)
+                else:
+                    for s, v in zip(sv, vs):
+                        if v is not None and s._vc[0] != v:
+                            _check_versions(n)
             ors = n.orefs
             if ors is not None:
                 if type(ors) is tuple:
@@ -358,9 +365,10 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
                             old = buf.get(m)
                             buf[m] = g if old is None else old + g
                         continue
-                    old = buf.pop(m, None)
-                    if old is not None:
-                        g = old if g is None else old + g
+                    if buf:  # a chain of single-consumer ops never stores in buf
+                        old = buf.pop(m, None)
+                        if old is not None:
+                            g = old if g is None else old + g
                 else:
                     if g is not None:
                         meta = m.metas[i]

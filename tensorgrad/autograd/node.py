@@ -42,9 +42,7 @@ _ref = weakref.ref
 _new = object.__new__
 _NEEDS1 = (True,)
 _NEEDS11, _NEEDS10, _NEEDS01 = (True, True), (True, False), (False, True)
-_V0 = (0,)
-_VS = {v: v for v in ((0, 0), (0, None), (None, 0), (0, 0, 0), (0, None, None),
-                      (0, 0, None), (0, None, 0), (None, 0, 0))}
+_V0, _V00, _V0N, _VN0 = (0,), (0, 0), (0, None), (None, 0)  # saved versions, all zero
 
 
 class _Out:
@@ -121,7 +119,8 @@ class Node:
     # orefs: weak references to the outputs when the op saved one (OUT), so backward can see an
     # in-place change to it; one bare reference for ``record``'s single output, else a tuple
 
-    def __init__(self, name, fn, inputs, saved, datas, outs_saved):
+    def __init__(self, name, fn, inputs, saved):
+        # record/record_multi set the outputs' part: shape, dtype, metas, nout, outs, orefs
         self._name = name
         self.fn = fn
         k = len(inputs)
@@ -167,12 +166,28 @@ class Node:
             # changes by backward; () when no Tensor is saved. Plain ints: the collector stops
             # tracking such a tuple, where (counter, version) pairs stayed tracked for as long
             # as the graph lived (full collections scan every tracked object)
-            # all-zero versions (the common case) are shared tuples, not one per node
-            if len(saved) == 1:
+            # all-zero versions (the common case) are shared tuples, not one per node; one and
+            # two saved values (tanh, mul, matmul, ...) are spelled out
+            n = len(saved)
+            if n == 1:
                 s = saved[0]
                 if isinstance(s, Tensor):
                     v = s._vc[0]
                     self.versions = _V0 if v == 0 else (v,)
+                else:
+                    self.versions = ()
+            elif n == 2:
+                a, b = saved
+                if isinstance(a, Tensor):
+                    va = a._vc[0]
+                    if isinstance(b, Tensor):
+                        vb = b._vc[0]
+                        self.versions = _V00 if va == 0 and vb == 0 else (va, vb)
+                    else:
+                        self.versions = _V0N if va == 0 else (va, None)
+                elif isinstance(b, Tensor):
+                    vb = b._vc[0]
+                    self.versions = _VN0 if vb == 0 else (None, vb)
                 else:
                     self.versions = ()
             else:
@@ -181,23 +196,18 @@ class Node:
                 for s in saved:  # a plain loop: cheaper than a comprehension for a few items
                     if isinstance(s, Tensor):
                         if vs is None:
-                            vs = [None] * len(saved)
+                            vs = [None] * n
                         vs[i] = s._vc[0]
                     i += 1
-                if vs is None:
-                    self.versions = ()
-                else:
-                    vs = tuple(vs)
-                    self.versions = _VS.get(vs, vs)
-            self.outs = datas if outs_saved else None
+                self.versions = () if vs is None else tuple(vs)
         else:
             self.versions = ()
-            self.outs = None
+        self.outs = None
         self.orefs = None
         self.metas = None
         self.hooks = None
         self.trace = None
-        self.nout = len(datas)
+        self.nout = 1
 
     @property
     def meta(self):
@@ -352,12 +362,12 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
             out.requires_grad = False
             out.grad_fn = None
             return out
-        # output placeholders come first in ``saved`` (OUT, ...), so one check finds them
-        node = Node(name, vjp, inputs, saved, (data,),
-                    saved and type(saved[0]) is _Out)
+        node = Node(name, vjp, inputs, saved)
         node.shape = data.shape
         node.dtype = data.dtype
-        if node.outs is not None:
+        # output placeholders come first in ``saved`` (OUT, ...), so one check finds them
+        if saved and type(saved[0]) is _Out:
+            node.outs = (data,)
             node.orefs = _ref(out)  # weak: lets backward see in-place changes to the output
         out.grad_fn = node
         out.requires_grad = True
@@ -407,15 +417,15 @@ def record_multi(name, datas, inputs, vjp, saved=(), differentiable=None):
             t._vc = InferenceVersion((0,))
     if STATE.enabled and any(t.requires_grad for t in inputs):
         if len(datas) == 1:  # the engine hands single-output nodes a bare gradient
-            node = Node(name, _one(vjp), inputs, saved, datas,
-                        any(type(s) is _Out for s in saved))
+            node = Node(name, _one(vjp), inputs, saved)
         else:
-            node = Node(name, vjp, inputs, saved, datas,
-                        any(type(s) is _Out for s in saved))
+            node = Node(name, vjp, inputs, saved)
             node.metas = tuple((d.shape, d.dtype) for d in datas)
+            node.nout = len(datas)
         node.shape = datas[0].shape
         node.dtype = datas[0].dtype
-        if node.outs is not None:
+        if any(type(s) is _Out for s in saved):
+            node.outs = datas
             node.orefs = tuple(_ref(t) for t in outs)
         for i, t in enumerate(outs):
             if differentiable is None or differentiable[i]:
