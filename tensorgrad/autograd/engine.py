@@ -221,16 +221,20 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate)
         n = stack.pop()
         for item in n.next:
             tp = type(item)
-            if tp is _Node or tp is tuple:
-                m = item if tp is _Node else item[0]
-                if m in deps:
-                    deps[m] += 1
-                else:
-                    deps[m] = 1
-                    stack.append(m)
-            elif item is not None and item._hooks is not None:
-                p = pending.setdefault(id(item), [item, None, 0])
-                p[2] += 1
+            if tp is _Node:
+                m = item
+            elif tp is tuple:
+                m = item[0]
+            else:
+                if item is not None and item._hooks is not None:
+                    p = pending.setdefault(id(item), [item, None, 0])
+                    p[2] += 1
+                continue
+            if m in deps:
+                deps[m] += 1
+            else:
+                deps[m] = 1
+                stack.append(m)
 
     # 2) seed the output gradients
     buf = {}

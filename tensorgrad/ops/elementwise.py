@@ -66,12 +66,32 @@ def _not_tensors(name, a, b):
     return not_tensor(name, b if isinstance(a, numbers.Number) else a)
 
 
+def _same_dtype_first(name, ufunc, vjp, save, general):
+    """The binary op ``general`` with its common case handled first, inline: two Tensors of one
+    dtype (no promotion to work out). ``save``: the VJP gets both inputs. A Python call less
+    per op is a measurable part of a tiny op's cost; anything else goes to ``general``."""
+    def f(a, b):
+        if isinstance(a, _T) and isinstance(b, _T):
+            ad = a._data
+            bd = b._data
+            if ad.dtype is bd.dtype:
+                try:
+                    out = ufunc(ad, bd)
+                except ValueError:
+                    raise _bcast_fail(name, ad.shape, bd.shape) from None
+                except TypeError:  # numpy refuses it (bool - bool): general names the op
+                    return general(a, b)
+                ab = (a, b)  # inputs and saved values: one tuple
+                return record(name, out, ab, vjp, ab if save else ())
+        return general(a, b)
+    return named(f, general.__name__.lstrip("_"), general.__doc__)
+
+
 def _add_vjp(ctx, g):
     return (g, g)
 
 
-@op(methods="__add__", rmethods=("__radd__",), export=False)
-def add(a, b):
+def _add(a, b):
     if isinstance(a, _T):
         if not isinstance(b, _T):
             b = const(b, a)
@@ -83,12 +103,15 @@ def add(a, b):
     return add(b, a)
 
 
+add = op(methods="__add__", rmethods=("__radd__",), export=False)(
+    _same_dtype_first("add", np.add, _add_vjp, False, _add))
+
+
 def _sub_vjp(ctx, g):
     return (g, -g if ctx.needs[1] else None)
 
 
-@op(methods="__sub__", rmethods=("__rsub__",), export=False)
-def sub(a, b):
+def _sub(a, b):
     if isinstance(a, _T):
         if not isinstance(b, _T):
             b = const(b, a)
@@ -107,13 +130,16 @@ def sub(a, b):
     return record("rsub", a - b._data, (b,), _neg_vjp)
 
 
+sub = op(methods="__sub__", rmethods=("__rsub__",), export=False)(
+    _same_dtype_first("sub", np.subtract, _sub_vjp, False, _sub))
+
+
 def _mul_vjp(ctx, g, a, b):
     n = ctx.needs
     return (g * b if n[0] else None, g * a if n[1] else None)
 
 
-@op(methods=("mul", "__mul__"), rmethods=("__rmul__",))
-def mul(a, b):
+def _mul(a, b):
     if isinstance(a, _T):
         if not isinstance(b, _T):
             b = const(b, a)
@@ -123,6 +149,10 @@ def mul(a, b):
     if not isinstance(b, _T):
         raise _not_tensors("mul", a, b)
     return mul(b, a)
+
+
+mul = op(methods=("mul", "__mul__"), rmethods=("__rmul__",))(
+    _same_dtype_first("mul", np.multiply, _mul_vjp, True, _mul))
 
 
 def _div_vjp(ctx, g, a, b):
@@ -148,8 +178,8 @@ def div(a, b):
             b = const(b, a)
             if not isinstance(b, _T):
                 return record("div", a._data / b, (a,), _div_scalar_vjp, saved=(b,))
-        return record("div", _binop("div", np.true_divide, a, b), (a, b), _div_vjp,
-                      saved=(a, b))
+        ab = (a, b)
+        return record("div", _binop("div", np.true_divide, a, b), ab, _div_vjp, ab)
     if not isinstance(b, _T):
         raise _not_tensors("true_divide", a, b)
     a = const(a, b)
@@ -241,7 +271,8 @@ def unary(name, forward, vjp, save="in", floats=True, doc=None, **decl):
             raise not_tensor(name, a) from None
         if floats and d.dtype.kind not in "fc":
             d = float_array(d)
-        return record(name, forward(d), (a,), vjp, (a,) if save_in else saved)
+        ins = (a,)
+        return record(name, forward(d), ins, vjp, ins if save_in else saved)
     return op(**decl)(named(f, name, doc or f"Elementwise {name} (PyTorch's ``torch.{name}``)."))
 
 

@@ -57,7 +57,8 @@ def matmul(a, b):
     except ValueError:
         raise RuntimeError(f"matmul: batch dimensions do not broadcast: {ad.shape} @ "
                            f"{bd.shape}") from None
-    return record("matmul", out, (a, b), _matmul_vjp, saved=(a, b))
+    ab = (a, b)  # inputs and saved values: one tuple
+    return record("matmul", out, ab, _matmul_vjp, ab)
 
 
 mm = op(matmul, name="mm", methods="mm")
@@ -106,7 +107,8 @@ def linear(x, weight, bias=None):
                            f"features, weight of shape {wd.shape} expects {wd.shape[-1] if wd.ndim == 2 else '?'}")
     out = _np_matmul(xd, wd.T)
     if bias is None:
-        return record("linear", out, (x, weight), _linear_vjp, saved=(x, weight))
+        xw = (x, weight)
+        return record("linear", out, xw, _linear_vjp, xw)
     bd = bias._data
     if bd.shape != (wd.shape[0],):
         raise RuntimeError(f"linear: bias must have shape ({wd.shape[0]},), got {bd.shape}")
