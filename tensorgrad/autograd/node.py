@@ -32,7 +32,7 @@ import weakref
 
 import numpy as np
 
-from .._state import STATE
+from .._state import COUNTS, STATE
 from ..tensor import InferenceVersion, Tensor, _wrap
 from ..utils.hooks import RemovableHandle
 from .names import OpName, op_name
@@ -353,7 +353,9 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
         out._vc = [0]
     else:
         as_view(out, view_of)
-    enabled = STATE.enabled  # True: record; False: no_grad; None: inference_mode
+    # True: record; False: no_grad; None: inference_mode (thread-local, read only when some
+    # thread is off the default)
+    enabled = STATE.enabled if COUNTS.not_recording else True
     if enabled:
         for t in inputs:
             if t.requires_grad:
@@ -371,7 +373,7 @@ def record(name, data, inputs, vjp, saved=(), view_of=None):
             node.orefs = _ref(out)  # weak: lets backward see in-place changes to the output
         out.grad_fn = node
         out.requires_grad = True
-        if STATE.watch:  # a viz scope is open or anomaly mode is on
+        if COUNTS.watching and STATE.watch:  # a viz scope is open or anomaly mode is on
             _watch(node, name, (data,))
         return out
     out.requires_grad = False
@@ -412,10 +414,11 @@ def record_multi(name, datas, inputs, vjp, saved=(), differentiable=None):
     bools) marks outputs that carry no gradient (e.g. indices)."""
     datas = tuple(d if type(d) is _ndarray else np.asarray(d) for d in datas)
     outs = tuple(_wrap(d) for d in datas)
-    if STATE.enabled is None:
+    enabled = STATE.enabled if COUNTS.not_recording else True
+    if enabled is None:
         for t in outs:
             t._vc = InferenceVersion((0,))
-    if STATE.enabled and any(t.requires_grad for t in inputs):
+    if enabled and any(t.requires_grad for t in inputs):
         if len(datas) == 1:  # the engine hands single-output nodes a bare gradient
             node = Node(name, _one(vjp), inputs, saved)
         else:
@@ -432,6 +435,6 @@ def record_multi(name, datas, inputs, vjp, saved=(), differentiable=None):
                 t.grad_fn = node
                 t.requires_grad = True
                 t._oi = i
-        if STATE.watch:
+        if COUNTS.watching and STATE.watch:
             _watch(node, name, datas)
     return outs
