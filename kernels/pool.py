@@ -18,6 +18,12 @@ phase layout of kernels/_phases.py, the one the convolutions use.
 * ``box_pool_into`` / ``box_pool_adjoint_into``: the same over windows of varying size given
   per axis as ``[lo, hi)`` ranges, for adaptive pooling (``adaptive_avg_pool_into`` and its
   adjoint build the windows).
+
+Every kernel takes ``work=None``: the whole batch, or an object with ``array`` (k x 2 int64
+batch ranges) and ``counter`` (an int64 array of one) that several threads share. Each thread
+then makes one GIL-free call that takes ranges from the counter until none is left
+(``_numba.next_chunk``), with scratch of its own: a Python loop per range would hold the GIL
+between ranges, and two threads then mostly wait for each other.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import functools
 
 import numpy as np
 
-from ._numba import njit
+from ._numba import next_chunk, njit
 from ._phases import phase_copy, phase_sizes, taps
 
 __all__ = [
@@ -59,10 +65,11 @@ def _plan(spatial, k, s, p, d, o):
     return (s[0] * s[1] * s[2], L), Q, tph, toff, tat, tpos, (ly, lx, *s, *p)
 
 
-def _layout(shape, k, s, p, d, o, dtype, fill):
-    """Phases (filled with ``fill``), the taps and the flat position of every output."""
-    xs_shape, *rest = _plan(tuple(shape[2:]), k, s, p, d, tuple(o))
-    return (np.full(xs_shape, fill, dtype), *rest)
+def _work(work, n):
+    """(ranges, counter) for a kernel: ``work``'s, or the whole batch of ``n`` as one range."""
+    if work is None:
+        return np.array([[0, n]], np.int64), np.zeros(1, np.int64)
+    return work.array, work.counter
 
 
 def _starts(n, k, s, p, d, o):
@@ -73,38 +80,49 @@ def _starts(n, k, s, p, d, o):
 
 
 @njit(nogil=True)
-def _max_pool(x, out, idx, xs, Q, tph, toff, tat, tpos, pos, first, ly, lx, sd, sh, sw, pd, ph,
-              pw):
-    N, C = x.shape[0], x.shape[1]
+def _max_pool_plane(xc, o, io, xs, best, bi, Q, tph, toff, tat, tpos, pos, first, ly, lx, sd,
+                    sh, sw, pd, ph, pw):
+    """One (n, c) volume xc into o and io (flat views)."""
     P = tpos.shape[0]
+    phase_copy(xc, xs, ly, lx, sd, sh, sw, pd, ph, pw, False)
+    best[:] = -np.inf
+    for q in range(P):
+        bi[tpos[q]] = first[q]
+    for kk in range(tph.shape[0]):
+        src = xs[tph[kk], toff[kk]:toff[kk] + Q]
+        at = tat[kk]
+        for t in range(Q):
+            v = src[t]
+            bv = best[t]
+            m = (v > bv) | (v != v)  # first maximum wins; NaN wins
+            best[t] = v if m else bv
+            bi[t] = at + pos[t] if m else bi[t]
+    for q in range(P):
+        o[q] = best[tpos[q]]
+        io[q] = bi[tpos[q]]
+
+
+@njit(nogil=True)
+def _max_pool(x, out, idx, chunks, counter, xs_shape, Q, tph, toff, tat, tpos, pos, first, ly,
+              lx, sd, sh, sw, pd, ph, pw):
+    xs = np.full(xs_shape, -np.inf, dtype=x.dtype)  # this thread's phases (padding -inf)
     best = np.empty(Q, dtype=x.dtype)
     bi = np.zeros(Q, dtype=np.int64)
-    for n in range(N):
-        for c in range(C):
-            phase_copy(x[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, False)
-            best[:] = -np.inf
-            for q in range(P):
-                bi[tpos[q]] = first[q]
-            for kk in range(tph.shape[0]):
-                src = xs[tph[kk], toff[kk]:toff[kk] + Q]
-                at = tat[kk]
-                for t in range(Q):
-                    v = src[t]
-                    bv = best[t]
-                    m = (v > bv) | (v != v)  # first maximum wins; NaN wins
-                    best[t] = v if m else bv
-                    bi[t] = at + pos[t] if m else bi[t]
-            o = out[n, c].reshape(-1)
-            io = idx[n, c].reshape(-1)
-            for q in range(P):
-                o[q] = best[tpos[q]]
-                io[q] = bi[tpos[q]]
+    while True:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
+            return
+        for n in range(n0, n1):
+            for c in range(x.shape[1]):
+                _max_pool_plane(x[n, c], out[n, c].reshape(-1), idx[n, c].reshape(-1), xs, best,
+                                bi, Q, tph, toff, tat, tpos, pos, first, ly, lx, sd, sh, sw, pd,
+                                ph, pw)
 
 
-def max_pool_into(x, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+def max_pool_into(x, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, work=None):
     """x (N, C, D, H, W) -> out (N, C, OD, OH, OW) window maxima, idx the flat arg-max."""
     k, s, p, d, o = (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), (dd, dh, dw), out.shape[2:]
-    xs, Q, tph, toff, tat, tpos, args = _layout(x.shape, k, s, p, d, o, x.dtype, -np.inf)
+    xs_shape, Q, tph, toff, tat, tpos, args = _plan(tuple(x.shape[2:]), k, s, p, d, tuple(o))
     (z, z1), (y, y1), (w, w1) = (_starts(*a) for a in zip(x.shape[2:], k, s, p, d, o))
     H, W = x.shape[3:]
     A = np.ix_(z * H * W, y * W, w)
@@ -112,158 +130,189 @@ def max_pool_into(x, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
     pos[tpos] = (A[0] + A[1] + A[2]).ravel()
     F = np.ix_(z1 * H * W, y1 * W, w1)
     first = (F[0] + F[1] + F[2]).ravel()
-    _max_pool(x, out, idx, xs, Q, tph, toff, tat, tpos, pos, first, *args)
-
-
-@njit(nogil=True)
-def max_pool2d_k2s2_into(x, out, idx):
-    """Fast path: 2x2 windows, stride 2, no padding/dilation, on (N, C, 1, H, W)."""
-    N, C, _, H, W = x.shape
-    oh, ow = out.shape[3], out.shape[4]
-    for n in range(N):
-        for c in range(C):
-            xc = x[n, c, 0]
-            oc = out[n, c, 0]
-            ic = idx[n, c, 0]
-            for b in range(oh):
-                r0 = xc[2 * b]
-                r1 = xc[2 * b + 1]
-                for e in range(ow):
-                    # scan order (0,0), (0,1), (1,0), (1,1); first maximum wins, NaN wins
-                    best = r0[2 * e]
-                    bi = 2 * b * W + 2 * e
-                    v = r0[2 * e + 1]
-                    if v > best or v != v:
-                        best = v
-                        bi = 2 * b * W + 2 * e + 1
-                    v = r1[2 * e]
-                    if v > best or v != v:
-                        best = v
-                        bi = (2 * b + 1) * W + 2 * e
-                    v = r1[2 * e + 1]
-                    if v > best or v != v:
-                        best = v
-                        bi = (2 * b + 1) * W + 2 * e + 1
-                    oc[b, e] = best
-                    ic[b, e] = bi
+    _max_pool(x, out, idx, *_work(work, x.shape[0]), xs_shape, Q, tph, toff, tat, tpos, pos,
+              first, *args)
 
 
 @njit(nogil=True, inline="always")
-def _indexed(x, idx, o, back):
+def _max_k2s2_plane(xc, oc, ic, W, oh, ow):
+    """One (n, c) plane: each 2x2 window's maximum and its flat arg-max."""
+    for b in range(oh):
+        r0 = xc[2 * b]
+        r1 = xc[2 * b + 1]
+        for e in range(ow):
+            # scan order (0,0), (0,1), (1,0), (1,1); first maximum wins, NaN wins
+            best = r0[2 * e]
+            bi = 2 * b * W + 2 * e
+            v = r0[2 * e + 1]
+            if v > best or v != v:
+                best = v
+                bi = 2 * b * W + 2 * e + 1
+            v = r1[2 * e]
+            if v > best or v != v:
+                best = v
+                bi = (2 * b + 1) * W + 2 * e
+            v = r1[2 * e + 1]
+            if v > best or v != v:
+                best = v
+                bi = (2 * b + 1) * W + 2 * e + 1
+            oc[b, e] = best
+            ic[b, e] = bi
+
+
+@njit(nogil=True)
+def _max_pool_k2s2(x, out, idx, chunks, counter):
+    W = x.shape[4]
+    oh, ow = out.shape[3], out.shape[4]
+    while True:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
+            return
+        for n in range(n0, n1):
+            for c in range(x.shape[1]):
+                _max_k2s2_plane(x[n, c, 0], out[n, c, 0], idx[n, c, 0], W, oh, ow)
+
+
+def max_pool2d_k2s2_into(x, out, idx, work=None):
+    """Fast path: 2x2 windows, stride 2, no padding/dilation, on (N, C, 1, H, W)."""
+    _max_pool_k2s2(x, out, idx, *_work(work, x.shape[0]))
+
+
+@njit(nogil=True)
+def _indexed(x, idx, o, back, chunks, counter):
     """o[n, c, q] = x[n, c, idx[n, c, q]] (gather), or (``back``, its adjoint) x is zeroed and
     x[n, c, idx[n, c, q]] += o[n, c, q] (scatter-add); x (N, C, L), idx and o (N, C, Q)."""
-    N, C, Q = idx.shape
-    for n in range(N):
-        for c in range(C):
-            xc = x[n, c]
-            ic = idx[n, c]
-            oc = o[n, c]
-            if back:
-                xc[:] = 0
-                for q in range(Q):
-                    xc[ic[q]] += oc[q]
-            else:
-                for q in range(Q):
-                    oc[q] = xc[ic[q]]
+    C, Q = idx.shape[1], idx.shape[2]
+    while True:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
+            return
+        for n in range(n0, n1):
+            for c in range(C):
+                xc = x[n, c]
+                ic = idx[n, c]
+                oc = o[n, c]
+                if back:
+                    xc[:] = 0
+                    for q in range(Q):
+                        xc[ic[q]] += oc[q]
+                else:
+                    for q in range(Q):
+                        oc[q] = xc[ic[q]]
 
 
-@njit(nogil=True)
-def gather_into(x, idx, out):
+def gather_into(x, idx, out, work=None):
     """out[n, c, q] = x[n, c, idx[n, c, q]] on (N, C, L) / (N, C, Q) arrays."""
-    _indexed(x, idx, out, False)
+    _indexed(x, idx, out, False, *_work(work, x.shape[0]))
 
 
-@njit(nogil=True)
-def scatter_add_into(g, idx, gx):
+def scatter_add_into(g, idx, gx, work=None):
     """gx (N, C, L) is zeroed, then gx[n, c, idx[n, c, q]] += g[n, c, q]."""
-    _indexed(gx, idx, g, True)
+    _indexed(gx, idx, g, True, *_work(work, gx.shape[0]))
 
 
 # ---- average pooling ------------------------------------------------------------------------------
 @njit(nogil=True)
-def _avg_pool(x, out, xs, Q, tph, toff, tpos, div, ly, lx, sd, sh, sw, pd, ph, pw):
+def _avg_pool(x, out, chunks, counter, xs_shape, Q, tph, toff, tpos, div, ly, lx, sd, sh, sw,
+              pd, ph, pw):
     """The window mean, summed in x's dtype in PyTorch's order."""
-    acc = np.empty(Q, dtype=xs.dtype)
-    for n in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            phase_copy(x[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, False)
-            acc[:] = 0
-            for kk in range(tph.shape[0]):
-                plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
-                for t in range(Q):
-                    acc[t] += plane[t]
-            o = out[n, c].reshape(-1)
-            for q in range(tpos.shape[0]):
-                o[q] = acc[tpos[q]] / div[q]
+    xs = np.zeros(xs_shape, dtype=x.dtype)  # this thread's phases (padding 0)
+    acc = np.empty(Q, dtype=x.dtype)
+    while True:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
+            return
+        for n in range(n0, n1):
+            for c in range(x.shape[1]):
+                phase_copy(x[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, False)
+                acc[:] = 0
+                for kk in range(tph.shape[0]):
+                    plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
+                    for t in range(Q):
+                        acc[t] += plane[t]
+                o = out[n, c].reshape(-1)
+                for q in range(tpos.shape[0]):
+                    o[q] = acc[tpos[q]] / div[q]
 
 
 @njit(nogil=True)
-def _avg_pool_adjoint(g, gx, xs, Q, tph, toff, tpos, div, ly, lx, sd, sh, sw, pd, ph, pw):
+def _avg_pool_adjoint(g, gx, chunks, counter, xs_shape, Q, tph, toff, tpos, div, ly, lx, sd, sh,
+                      sw, pd, ph, pw):
     """Its transpose. The offsets run backwards, so every input cell receives its shares in
     output order, as in PyTorch."""
-    acc = np.zeros(Q, dtype=xs.dtype)  # the dropped positions stay 0
-    for n in range(gx.shape[0]):
-        for c in range(gx.shape[1]):
-            xs[:] = 0
-            gr = g[n, c].reshape(-1)
-            for q in range(tpos.shape[0]):
-                acc[tpos[q]] = gr[q] / div[q]
-            for kk in range(tph.shape[0] - 1, -1, -1):
-                plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
-                for t in range(Q):
-                    plane[t] += acc[t]
-            phase_copy(gx[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, True)
+    xs = np.empty(xs_shape, dtype=gx.dtype)
+    acc = np.zeros(Q, dtype=gx.dtype)  # the dropped positions stay 0
+    while True:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
+            return
+        for n in range(n0, n1):
+            for c in range(gx.shape[1]):
+                xs[:] = 0
+                gr = g[n, c].reshape(-1)
+                for q in range(tpos.shape[0]):
+                    acc[tpos[q]] = gr[q] / div[q]
+                for kk in range(tph.shape[0] - 1, -1, -1):
+                    plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
+                    for t in range(Q):
+                        plane[t] += acc[t]
+                phase_copy(gx[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, True)
 
 
 @njit(nogil=True, inline="always")
-def _k2s2_avg(x, o, back):
+def _k2s2_avg_plane(xc, oc, back):
+    """One (n, c) plane of _k2s2_avg."""
+    H, W = xc.shape
+    oh, ow = oc.shape
+    z = xc.dtype.type(0)
+    q = xc.dtype.type(0.25)
+    for b in range(oh):
+        r0 = xc[2 * b]
+        r1 = xc[2 * b + 1]
+        orow = oc[b]
+        if back:
+            for e in range(ow):
+                v = orow[e] * q
+                r0[2 * e] = v
+                r0[2 * e + 1] = v
+                r1[2 * e] = v
+                r1[2 * e + 1] = v
+            for e in range(2 * ow, W):
+                r0[e] = 0
+                r1[e] = 0
+        else:
+            for e in range(ow):
+                orow[e] = (((z + r0[2 * e]) + r0[2 * e + 1]) + r1[2 * e]) + r1[2 * e + 1]
+            for e in range(ow):
+                orow[e] *= q
+    if back:
+        for a in range(2 * oh, H):
+            xc[a, :] = 0
+
+
+@njit(nogil=True)
+def _k2s2_avg(x, o, back, chunks, counter):
     """2x2 / stride 2 average pooling between x (N, C, 1, H, W) and o (N, C, 1, OH, OW):
     forward, o = the mean of each window, summed (0 + x00) + x01 + x10 + x11 as the general
     kernel and PyTorch do, times 1/4 (exact: a power of two); ``back`` (the transpose), x is
     overwritten with o/4 on each window's four cells and zeros where no window reaches."""
-    N, C = x.shape[:2]
-    H, W = x.shape[3], x.shape[4]
-    oh, ow = o.shape[3], o.shape[4]
-    z = x.dtype.type(0)
-    q = x.dtype.type(0.25)
-    for n in range(N):
-        for c in range(C):
-            xc = x[n, c, 0]
-            oc = o[n, c, 0]
-            for b in range(oh):
-                r0 = xc[2 * b]
-                r1 = xc[2 * b + 1]
-                orow = oc[b]
-                if back:
-                    for e in range(ow):
-                        v = orow[e] * q
-                        r0[2 * e] = v
-                        r0[2 * e + 1] = v
-                        r1[2 * e] = v
-                        r1[2 * e + 1] = v
-                    for e in range(2 * ow, W):
-                        r0[e] = 0
-                        r1[e] = 0
-                else:
-                    for e in range(ow):
-                        orow[e] = (((z + r0[2 * e]) + r0[2 * e + 1]) + r1[2 * e]) + r1[2 * e + 1]
-                    for e in range(ow):
-                        orow[e] *= q
-            if back:
-                for a in range(2 * oh, H):
-                    xc[a, :] = 0
+    while True:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
+            return
+        for n in range(n0, n1):
+            for c in range(x.shape[1]):
+                _k2s2_avg_plane(x[n, c, 0], o[n, c, 0], back)
 
 
-@njit(nogil=True)
-def avg_pool2d_k2s2_into(x, out):
+def avg_pool2d_k2s2_into(x, out, work=None):
     """Fast path: 2x2 windows, stride 2, no padding, on (N, C, 1, H, W) (see _k2s2_avg)."""
-    _k2s2_avg(x, out, False)
+    _k2s2_avg(x, out, False, *_work(work, x.shape[0]))
 
 
-@njit(nogil=True)
-def avg_pool2d_k2s2_adjoint_into(g, gx):
+def avg_pool2d_k2s2_adjoint_into(g, gx, work=None):
     """Its transpose: gx (N, C, 1, H, W) is overwritten."""
-    _k2s2_avg(gx, g, True)
+    _k2s2_avg(gx, g, True, *_work(work, gx.shape[0]))
 
 
 def _divisors(shape, k, s, p, o, include_pad, dtype):
@@ -282,68 +331,96 @@ def _avg_divisors(shape, k, s, p, o, include_pad, dtype):
     return _divisors(shape, k, s, p, o, include_pad, dtype)
 
 
-def avg_pool_into(x, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad):
+def _avg_args(shape, k, s, p, o, include_pad, dtype):
+    xs_shape, Q, tph, toff, _, tpos, args = _plan(tuple(shape[2:]), k, s, p, (1, 1, 1), tuple(o))
+    div = _avg_divisors((1, 1) + tuple(shape[2:]), k, s, p, tuple(o), include_pad, dtype)
+    return (xs_shape, Q, tph, toff, tpos, div, *args)
+
+
+def avg_pool_into(x, out, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad, work=None):
     """out[n, c, a, b, e] = mean of the window (zero padding; divisor per PyTorch)."""
-    k, s, p, o = (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), out.shape[2:]
-    xs, Q, tph, toff, _, tpos, args = _layout(x.shape, k, s, p, (1, 1, 1), o, x.dtype, 0)
-    div = _avg_divisors((1, 1) + x.shape[2:], k, s, p, o, include_pad, x.dtype)
-    _avg_pool(x, out, xs, Q, tph, toff, tpos, div, *args)
+    _avg_pool(x, out, *_work(work, x.shape[0]),
+              *_avg_args(x.shape, (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), out.shape[2:],
+                         include_pad, x.dtype))
 
 
-def avg_pool_adjoint_into(g, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad):
+def avg_pool_adjoint_into(g, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad, work=None):
     """Transpose of avg_pool_into: gx (N, C, D, H, W) is overwritten."""
-    k, s, p, o = (kd, kh, kw), (sd, sh, sw), (pd, ph, pw), g.shape[2:]
-    xs, Q, tph, toff, _, tpos, args = _layout(gx.shape, k, s, p, (1, 1, 1), o, gx.dtype, 0)
-    div = _avg_divisors((1, 1) + gx.shape[2:], k, s, p, o, include_pad, gx.dtype)
-    _avg_pool_adjoint(g, gx, xs, Q, tph, toff, tpos, div, *args)
+    _avg_pool_adjoint(g, gx, *_work(work, gx.shape[0]),
+                      *_avg_args(gx.shape, (kd, kh, kw), (sd, sh, sw), (pd, ph, pw),
+                                 g.shape[2:], include_pad, gx.dtype))
 
 
 # ---- adaptive (box) pooling: windows of varying size -----------------------------------------
+@njit(nogil=True, inline="always")
+def _box_plane(xc, oc, od, oh, ow, lz, hz, cz, ly, hy, cy, lx, hx, cx):
+    """One (n, c) volume of _box_pool."""
+    for a in range(od):
+        for b in range(oh):
+            orow = oc[a, b]
+            for e in range(ow):
+                s = cx[e] - cx[e]  # zero of the dtype (cx[e] * 0 would be float64)
+                for z in range(lz[a], hz[a]):
+                    for y in range(ly[b], hy[b]):
+                        row = xc[z, y]
+                        for l in range(lx[e], hx[e]):
+                            s += row[l]
+                orow[e] = s / cz[a] / cy[b] / cx[e]  # one count at a time, as PyTorch
+
+
 @njit(nogil=True)
-def box_pool_into(x, out, lz, hz, cz, ly, hy, cy, lx, hx, cx):
-    """out[n, c, a, b, e] = sum of x over [lz[a], hz[a]) x [ly[b], hy[b]) x [lx[e], hx[e])
-    divided by cz[a] * cy[b] * cx[e] (the counts as floats of x's dtype). The sum runs in x's
-    dtype in PyTorch's order (row-major over the window), so float32 results match its bits."""
-    N, C, D, H, W = x.shape
+def _box_pool(x, out, chunks, counter, lz, hz, cz, ly, hy, cy, lx, hx, cx):
     od, oh, ow = out.shape[2], out.shape[3], out.shape[4]
-    for n in range(N):
-        for c in range(C):
-            xc = x[n, c]
-            for a in range(od):
-                for b in range(oh):
-                    czy = cz[a] * cy[b]
-                    orow = out[n, c, a, b]
-                    for e in range(ow):
-                        s = czy - czy  # zero of the dtype (czy * 0 would be float64)
-                        for z in range(lz[a], hz[a]):
-                            for y in range(ly[b], hy[b]):
-                                row = xc[z, y]
-                                for l in range(lx[e], hx[e]):
-                                    s += row[l]
-                        orow[e] = s / (czy * cx[e])
+    while True:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
+            return
+        for n in range(n0, n1):
+            for c in range(x.shape[1]):
+                _box_plane(x[n, c], out[n, c], od, oh, ow, lz, hz, cz, ly, hy, cy, lx, hx, cx)
+
+
+def box_pool_into(x, out, lz, hz, cz, ly, hy, cy, lx, hx, cx, work=None):
+    """out[n, c, a, b, e] = sum of x over [lz[a], hz[a]) x [ly[b], hy[b]) x [lx[e], hx[e])
+    divided by cz[a], then cy[b], then cx[e] (the counts as floats of x's dtype). The sum runs
+    in x's dtype in PyTorch's order (row-major over the window) and the divisions come one at a
+    time as in PyTorch, so float32 results match its bits."""
+    _box_pool(x, out, *_work(work, x.shape[0]), lz, hz, cz, ly, hy, cy, lx, hx, cx)
+
+
+@njit(nogil=True, inline="always")
+def _box_adjoint_plane(gr, gc, od, oh, ow, lz, hz, cz, ly, hy, cy, lx, hx, cx):
+    """One (n, c) volume of _box_pool_adjoint."""
+    gc[:] = 0
+    for a in range(od):
+        for b in range(oh):
+            grow = gr[a, b]
+            for e in range(ow):
+                v = grow[e] / cz[a] / cy[b] / cx[e]
+                for z in range(lz[a], hz[a]):
+                    for y in range(ly[b], hy[b]):
+                        row = gc[z, y]
+                        for l in range(lx[e], hx[e]):
+                            row[l] += v
 
 
 @njit(nogil=True)
-def box_pool_adjoint_into(g, gx, lz, hz, cz, ly, hy, cy, lx, hx, cx):
+def _box_pool_adjoint(g, gx, chunks, counter, lz, hz, cz, ly, hy, cy, lx, hx, cx):
+    od, oh, ow = g.shape[2], g.shape[3], g.shape[4]
+    while True:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0:
+            return
+        for n in range(n0, n1):
+            for c in range(gx.shape[1]):
+                _box_adjoint_plane(g[n, c], gx[n, c], od, oh, ow, lz, hz, cz, ly, hy, cy, lx,
+                                   hx, cx)
+
+
+def box_pool_adjoint_into(g, gx, lz, hz, cz, ly, hy, cy, lx, hx, cx, work=None):
     """Transpose of box_pool_into: gx (N, C, D, H, W) is overwritten (each output's share
     added in output order, as PyTorch does)."""
-    N, C, D, H, W = gx.shape
-    od, oh, ow = g.shape[2], g.shape[3], g.shape[4]
-    for n in range(N):
-        for c in range(C):
-            gc = gx[n, c]
-            gc[:] = 0
-            for a in range(od):
-                for b in range(oh):
-                    czy = cz[a] * cy[b]
-                    grow = g[n, c, a, b]
-                    for e in range(ow):
-                        v = grow[e] / (czy * cx[e])
-                        for z in range(lz[a], hz[a]):
-                            for y in range(ly[b], hy[b]):
-                                row = gc[z, y]
-                                for l in range(lx[e], hx[e]):
-                                    row[l] += v
+    _box_pool_adjoint(g, gx, *_work(work, gx.shape[0]), lz, hz, cz, ly, hy, cy, lx, hx, cx)
 
 
 def adaptive_windows(n, o):
@@ -363,11 +440,11 @@ def _adaptive_axes(shape, osp, dtype):
     return _axes([adaptive_windows(n, o) for n, o in zip(shape[2:], osp)], dtype)
 
 
-def adaptive_avg_pool_into(x, out):
+def adaptive_avg_pool_into(x, out, work=None):
     """PyTorch's adaptive average pooling: window i spans [floor(i*L/O), ceil((i+1)*L/O))."""
-    box_pool_into(x, out, *_adaptive_axes(x.shape, out.shape[2:], out.dtype))
+    box_pool_into(x, out, *_adaptive_axes(x.shape, out.shape[2:], out.dtype), work=work)
 
 
-def adaptive_avg_pool_adjoint_into(g, gx):
+def adaptive_avg_pool_adjoint_into(g, gx, work=None):
     """Transpose of adaptive_avg_pool_into: gx (N, C, D, H, W) is overwritten."""
-    box_pool_adjoint_into(g, gx, *_adaptive_axes(gx.shape, g.shape[2:], gx.dtype))
+    box_pool_adjoint_into(g, gx, *_adaptive_axes(gx.shape, g.shape[2:], gx.dtype), work=work)

@@ -214,7 +214,7 @@ def test_second_process_starts_warm_from_the_cache(tmp_path):
         "from tensorgrad.kernels import pool as K\n"
         "x = np.ones((1, 1, 4)); o = np.empty((1, 1, 2)); i = np.zeros((1, 1, 2), np.int64)\n"
         "K.gather_into(x, i, o)\n"
-        "print(K.gather_into.stats.cache_hits.total(), K.gather_into.stats.cache_misses.total())\n"
+        "print(K._indexed.stats.cache_hits.total(), K._indexed.stats.cache_misses.total())\n"
     )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,

@@ -478,3 +478,33 @@ def test_mixed_dtypes_promote_to_float64_like_every_op():
     assert w64.grad.dtype == np.float64 and b32.grad.dtype == np.float32
     ref = C.conv2d(x32.double(), w64.detach(), b32.detach().double(), padding=1)
     np.testing.assert_allclose(y.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["max 3x3/2 p1", "max 2x2/2", "avg 3x3/2 p1", "avg 2x2/2",
+                                  "adaptive avg"])
+def test_pooling_chunk_kernels_two_threads_match_torch(monkeypatch, kind):
+    """The pooling kernels' chunk loops run inside numba, one call per thread, each with
+    scratch of its own (kernels/pool.py): several uneven chunks on two threads give torch's
+    float32 values and gradients bit for bit (sums in torch's order; adaptive pooling divides by
+    one window count at a time, as torch does)."""
+    monkeypatch.setattr(CI, "_CHUNK_BYTES", 3 * 4 * 9 * 11 * 4)  # 3 samples a chunk
+    monkeypatch.setattr(CI, "_MIN_PARALLEL_BYTES", 0)
+    old = C.get_num_threads()
+    C.set_num_threads(2)
+    try:
+        x = rng.standard_normal((11, 4, 9, 11)).astype(np.float32)
+        name, k = kind.split()[:2]
+        args = {"3x3/2": (3, 2, 1), "2x2/2": (2, 2, 0)}.get(k)
+        X, tx = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        if name == "adaptive":
+            y, ty = P.adaptive_avg_pool2d(X, (4, 5)), torch.nn.functional.adaptive_avg_pool2d(tx, (4, 5))
+        else:
+            f = getattr(P, f"{name}_pool2d")
+            y, ty = f(X, *args), getattr(torch.nn.functional, f"{name}_pool2d")(tx, *args)
+        np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+        g = rng.standard_normal(ty.shape).astype(np.float32)
+        y.backward(tg.tensor(g))
+        ty.backward(torch.tensor(g))
+        np.testing.assert_array_equal(X.grad.numpy(), tx.grad.numpy())
+    finally:
+        C.set_num_threads(old)

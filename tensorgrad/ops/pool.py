@@ -72,15 +72,15 @@ def _window(op, nd, shape, kernel_size, stride, padding, dilation, ceil_mode):
             _pad3(tuple(out), 1))
 
 
-def _chunked(kernel, sliced, *args):
-    """``kernel(*[a[n0:n1] for a in sliced], *args)`` over batch chunks, on up to two threads
-    (the kernels release the GIL; the conv ops' chunk runner, small work stays on one)."""
-    def task(chunks, m):
-        for n0, n1 in chunks:
-            kernel(*[a[n0:n1] for a in sliced], *args)
-    N = sliced[0].shape[0]
+def _chunked(kernel, arrays, *args):
+    """``kernel(*arrays, *args, work=...)`` over batch chunks on up to two threads (the conv
+    ops' chunk runner; small work stays on one): each thread makes one GIL-free call that takes
+    chunks from the shared ``work`` until none is left (kernels/pool.py)."""
+    def task(work, m):
+        kernel(*arrays, *args, work=work)
+    N = arrays[0].shape[0]
     if N:
-        _run_chunks(task, N, max(a.nbytes for a in sliced) // N)
+        _run_chunks(task, N, max(a.nbytes for a in arrays) // N)
 
 
 def _v5(a, sp3):
