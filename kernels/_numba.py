@@ -26,8 +26,10 @@ import tempfile
 
 import numba
 import numba.extending
+import numpy as np
 
-__all__ = ["njit", "prange", "cache_dir", "CACHE_ENABLED", "take", "next_chunk"]
+__all__ = ["njit", "prange", "cache_dir", "CACHE_ENABLED", "take", "next_chunk", "plane_state",
+           "next_plane"]
 
 prange = numba.prange
 
@@ -132,3 +134,26 @@ def next_chunk(chunks, counter):
     if i >= chunks.shape[0]:
         return -1, -1
     return chunks[i, 0], chunks[i, 1]
+
+
+@numba.njit(inline="always", cache=CACHE_ENABLED)
+def plane_state():
+    """A thread's place in its chunks for ``next_plane`` (sample, end of its chunk, channel)."""
+    return np.array([0, 0, -1], dtype=np.int64)
+
+
+@numba.njit(inline="always", cache=CACHE_ENABLED)
+def next_plane(chunks, counter, at, C):
+    """The next (n, c) of the batch ranges this thread takes through ``next_chunk``: every
+    channel c < C of each sample n of a range, then the next range; (-1, -1) when none is left.
+    ``at`` (from ``plane_state``) keeps the thread's place between calls."""
+    at[2] += 1
+    if at[2] >= C:
+        at[2] = 0
+        at[0] += 1
+    while at[0] >= at[1]:
+        n0, n1 = next_chunk(chunks, counter)
+        if n0 < 0 or C == 0:
+            return -1, -1
+        at[0], at[1], at[2] = n0, n1, 0
+    return at[0], at[2]

@@ -22,8 +22,9 @@ phase layout of kernels/_phases.py, the one the convolutions use.
 Every kernel takes ``work=None``: the whole batch, or an object with ``array`` (k x 2 int64
 batch ranges) and ``counter`` (an int64 array of one) that several threads share. Each thread
 then makes one GIL-free call that takes ranges from the counter until none is left
-(``_numba.next_chunk``), with scratch of its own: a Python loop per range would hold the GIL
-between ranges, and two threads then mostly wait for each other.
+(``_numba.next_plane``: each (sample, channel) plane of the ranges it takes), with scratch of
+its own: a Python loop per range would hold the GIL between ranges, and two threads then
+mostly wait for each other.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import functools
 
 import numpy as np
 
-from ._numba import next_chunk, njit
+from ._numba import next_plane, njit, plane_state
 from ._phases import phase_copy, phase_sizes, taps
 
 __all__ = [
@@ -108,15 +109,14 @@ def _max_pool(x, out, idx, chunks, counter, xs_shape, Q, tph, toff, tat, tpos, p
     xs = np.full(xs_shape, -np.inf, dtype=x.dtype)  # this thread's phases (padding -inf)
     best = np.empty(Q, dtype=x.dtype)
     bi = np.zeros(Q, dtype=np.int64)
+    at = plane_state()
     while True:
-        n0, n1 = next_chunk(chunks, counter)
-        if n0 < 0:
+        n, c = next_plane(chunks, counter, at, x.shape[1])
+        if n < 0:
             return
-        for n in range(n0, n1):
-            for c in range(x.shape[1]):
-                _max_pool_plane(x[n, c], out[n, c].reshape(-1), idx[n, c].reshape(-1), xs, best,
-                                bi, Q, tph, toff, tat, tpos, pos, first, ly, lx, sd, sh, sw, pd,
-                                ph, pw)
+        _max_pool_plane(x[n, c], out[n, c].reshape(-1), idx[n, c].reshape(-1), xs, best,
+                        bi, Q, tph, toff, tat, tpos, pos, first, ly, lx, sd, sh, sw, pd,
+                        ph, pw)
 
 
 def max_pool_into(x, out, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, work=None):
@@ -164,13 +164,12 @@ def _max_k2s2_plane(xc, oc, ic, W, oh, ow):
 def _max_pool_k2s2(x, out, idx, chunks, counter):
     W = x.shape[4]
     oh, ow = out.shape[3], out.shape[4]
+    at = plane_state()
     while True:
-        n0, n1 = next_chunk(chunks, counter)
-        if n0 < 0:
+        n, c = next_plane(chunks, counter, at, x.shape[1])
+        if n < 0:
             return
-        for n in range(n0, n1):
-            for c in range(x.shape[1]):
-                _max_k2s2_plane(x[n, c, 0], out[n, c, 0], idx[n, c, 0], W, oh, ow)
+        _max_k2s2_plane(x[n, c, 0], out[n, c, 0], idx[n, c, 0], W, oh, ow)
 
 
 def max_pool2d_k2s2_into(x, out, idx, work=None):
@@ -182,23 +181,22 @@ def max_pool2d_k2s2_into(x, out, idx, work=None):
 def _indexed(x, idx, o, back, chunks, counter):
     """o[n, c, q] = x[n, c, idx[n, c, q]] (gather), or (``back``, its adjoint) x is zeroed and
     x[n, c, idx[n, c, q]] += o[n, c, q] (scatter-add); x (N, C, L), idx and o (N, C, Q)."""
-    C, Q = idx.shape[1], idx.shape[2]
+    Q = idx.shape[2]
+    at = plane_state()
     while True:
-        n0, n1 = next_chunk(chunks, counter)
-        if n0 < 0:
+        n, c = next_plane(chunks, counter, at, idx.shape[1])
+        if n < 0:
             return
-        for n in range(n0, n1):
-            for c in range(C):
-                xc = x[n, c]
-                ic = idx[n, c]
-                oc = o[n, c]
-                if back:
-                    xc[:] = 0
-                    for q in range(Q):
-                        xc[ic[q]] += oc[q]
-                else:
-                    for q in range(Q):
-                        oc[q] = xc[ic[q]]
+        xc = x[n, c]
+        ic = idx[n, c]
+        oc = o[n, c]
+        if back:
+            xc[:] = 0
+            for q in range(Q):
+                xc[ic[q]] += oc[q]
+        else:
+            for q in range(Q):
+                oc[q] = xc[ic[q]]
 
 
 def gather_into(x, idx, out, work=None):
@@ -218,21 +216,20 @@ def _avg_pool(x, out, chunks, counter, xs_shape, Q, tph, toff, tpos, div, ly, lx
     """The window mean, summed in x's dtype in PyTorch's order."""
     xs = np.zeros(xs_shape, dtype=x.dtype)  # this thread's phases (padding 0)
     acc = np.empty(Q, dtype=x.dtype)
+    at = plane_state()
     while True:
-        n0, n1 = next_chunk(chunks, counter)
-        if n0 < 0:
+        n, c = next_plane(chunks, counter, at, x.shape[1])
+        if n < 0:
             return
-        for n in range(n0, n1):
-            for c in range(x.shape[1]):
-                phase_copy(x[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, False)
-                acc[:] = 0
-                for kk in range(tph.shape[0]):
-                    plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
-                    for t in range(Q):
-                        acc[t] += plane[t]
-                o = out[n, c].reshape(-1)
-                for q in range(tpos.shape[0]):
-                    o[q] = acc[tpos[q]] / div[q]
+        phase_copy(x[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, False)
+        acc[:] = 0
+        for kk in range(tph.shape[0]):
+            plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
+            for t in range(Q):
+                acc[t] += plane[t]
+        o = out[n, c].reshape(-1)
+        for q in range(tpos.shape[0]):
+            o[q] = acc[tpos[q]] / div[q]
 
 
 @njit(nogil=True)
@@ -242,21 +239,20 @@ def _avg_pool_adjoint(g, gx, chunks, counter, xs_shape, Q, tph, toff, tpos, div,
     output order, as in PyTorch."""
     xs = np.empty(xs_shape, dtype=gx.dtype)
     acc = np.zeros(Q, dtype=gx.dtype)  # the dropped positions stay 0
+    at = plane_state()
     while True:
-        n0, n1 = next_chunk(chunks, counter)
-        if n0 < 0:
+        n, c = next_plane(chunks, counter, at, gx.shape[1])
+        if n < 0:
             return
-        for n in range(n0, n1):
-            for c in range(gx.shape[1]):
-                xs[:] = 0
-                gr = g[n, c].reshape(-1)
-                for q in range(tpos.shape[0]):
-                    acc[tpos[q]] = gr[q] / div[q]
-                for kk in range(tph.shape[0] - 1, -1, -1):
-                    plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
-                    for t in range(Q):
-                        plane[t] += acc[t]
-                phase_copy(gx[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, True)
+        xs[:] = 0
+        gr = g[n, c].reshape(-1)
+        for q in range(tpos.shape[0]):
+            acc[tpos[q]] = gr[q] / div[q]
+        for kk in range(tph.shape[0] - 1, -1, -1):
+            plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
+            for t in range(Q):
+                plane[t] += acc[t]
+        phase_copy(gx[n, c], xs, ly, lx, sd, sh, sw, pd, ph, pw, True)
 
 
 @njit(nogil=True, inline="always")
@@ -296,13 +292,12 @@ def _k2s2_avg(x, o, back, chunks, counter):
     forward, o = the mean of each window, summed (0 + x00) + x01 + x10 + x11 as the general
     kernel and PyTorch do, times 1/4 (exact: a power of two); ``back`` (the transpose), x is
     overwritten with o/4 on each window's four cells and zeros where no window reaches."""
+    at = plane_state()
     while True:
-        n0, n1 = next_chunk(chunks, counter)
-        if n0 < 0:
+        n, c = next_plane(chunks, counter, at, x.shape[1])
+        if n < 0:
             return
-        for n in range(n0, n1):
-            for c in range(x.shape[1]):
-                _k2s2_avg_plane(x[n, c, 0], o[n, c, 0], back)
+        _k2s2_avg_plane(x[n, c, 0], o[n, c, 0], back)
 
 
 def avg_pool2d_k2s2_into(x, out, work=None):
@@ -354,7 +349,7 @@ def avg_pool_adjoint_into(g, gx, kd, kh, kw, sd, sh, sw, pd, ph, pw, include_pad
 # ---- adaptive (box) pooling: windows of varying size -----------------------------------------
 @njit(nogil=True, inline="always")
 def _box_plane(xc, oc, od, oh, ow, lz, hz, cz, ly, hy, cy, lx, hx, cx):
-    """One (n, c) volume of _box_pool."""
+    """One (n, c) volume of box pooling (``_box``)."""
     for a in range(od):
         for b in range(oh):
             orow = oc[a, b]
@@ -368,29 +363,9 @@ def _box_plane(xc, oc, od, oh, ow, lz, hz, cz, ly, hy, cy, lx, hx, cx):
                 orow[e] = s / cz[a] / cy[b] / cx[e]  # one count at a time, as PyTorch
 
 
-@njit(nogil=True)
-def _box_pool(x, out, chunks, counter, lz, hz, cz, ly, hy, cy, lx, hx, cx):
-    od, oh, ow = out.shape[2], out.shape[3], out.shape[4]
-    while True:
-        n0, n1 = next_chunk(chunks, counter)
-        if n0 < 0:
-            return
-        for n in range(n0, n1):
-            for c in range(x.shape[1]):
-                _box_plane(x[n, c], out[n, c], od, oh, ow, lz, hz, cz, ly, hy, cy, lx, hx, cx)
-
-
-def box_pool_into(x, out, lz, hz, cz, ly, hy, cy, lx, hx, cx, work=None):
-    """out[n, c, a, b, e] = sum of x over [lz[a], hz[a]) x [ly[b], hy[b]) x [lx[e], hx[e])
-    divided by cz[a], then cy[b], then cx[e] (the counts as floats of x's dtype). The sum runs
-    in x's dtype in PyTorch's order (row-major over the window) and the divisions come one at a
-    time as in PyTorch, so float32 results match its bits."""
-    _box_pool(x, out, *_work(work, x.shape[0]), lz, hz, cz, ly, hy, cy, lx, hx, cx)
-
-
 @njit(nogil=True, inline="always")
 def _box_adjoint_plane(gr, gc, od, oh, ow, lz, hz, cz, ly, hy, cy, lx, hx, cx):
-    """One (n, c) volume of _box_pool_adjoint."""
+    """One (n, c) volume of its transpose (``_box`` with ``back``)."""
     gc[:] = 0
     for a in range(od):
         for b in range(oh):
@@ -405,22 +380,34 @@ def _box_adjoint_plane(gr, gc, od, oh, ow, lz, hz, cz, ly, hy, cy, lx, hx, cx):
 
 
 @njit(nogil=True)
-def _box_pool_adjoint(g, gx, chunks, counter, lz, hz, cz, ly, hy, cy, lx, hx, cx):
-    od, oh, ow = g.shape[2], g.shape[3], g.shape[4]
+def _box(x, o, back, chunks, counter, lz, hz, cz, ly, hy, cy, lx, hx, cx):
+    """Box pooling of x into o over the chunks this thread takes, or (``back``) its transpose:
+    x the input gradient (overwritten), o the output gradient."""
+    od, oh, ow = o.shape[2], o.shape[3], o.shape[4]
+    at = plane_state()
     while True:
-        n0, n1 = next_chunk(chunks, counter)
-        if n0 < 0:
+        n, c = next_plane(chunks, counter, at, x.shape[1])
+        if n < 0:
             return
-        for n in range(n0, n1):
-            for c in range(gx.shape[1]):
-                _box_adjoint_plane(g[n, c], gx[n, c], od, oh, ow, lz, hz, cz, ly, hy, cy, lx,
-                                   hx, cx)
+        if back:
+            _box_adjoint_plane(o[n, c], x[n, c], od, oh, ow, lz, hz, cz, ly, hy, cy, lx,
+                               hx, cx)
+        else:
+            _box_plane(x[n, c], o[n, c], od, oh, ow, lz, hz, cz, ly, hy, cy, lx, hx, cx)
+
+
+def box_pool_into(x, out, lz, hz, cz, ly, hy, cy, lx, hx, cx, work=None):
+    """out[n, c, a, b, e] = sum of x over [lz[a], hz[a]) x [ly[b], hy[b]) x [lx[e], hx[e])
+    divided by cz[a], then cy[b], then cx[e] (the counts as floats of x's dtype). The sum runs
+    in x's dtype in PyTorch's order (row-major over the window) and the divisions come one at a
+    time as in PyTorch, so float32 results match its bits."""
+    _box(x, out, False, *_work(work, x.shape[0]), lz, hz, cz, ly, hy, cy, lx, hx, cx)
 
 
 def box_pool_adjoint_into(g, gx, lz, hz, cz, ly, hy, cy, lx, hx, cx, work=None):
     """Transpose of box_pool_into: gx (N, C, D, H, W) is overwritten (each output's share
     added in output order, as PyTorch does)."""
-    _box_pool_adjoint(g, gx, *_work(work, gx.shape[0]), lz, hz, cz, ly, hy, cy, lx, hx, cx)
+    _box(gx, g, True, *_work(work, gx.shape[0]), lz, hz, cz, ly, hy, cy, lx, hx, cx)
 
 
 def adaptive_windows(n, o):
