@@ -267,6 +267,25 @@ def test_lstm_kernel_reverse_is_the_forward_on_the_reversed_sequence(dtype):
         np.testing.assert_allclose(g, h, **_tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_forward_into_xg_equals_the_copy_and_leaves_a_callers_xg(dtype):
+    """The loop's GEMM adds h W_hhᵀ into the pre-activations in place: with overwrite_xg the
+    caller's buffer becomes acts, without it xg is copied first and left as it was; the two
+    give the same states and activations bit for bit."""
+    rng = np.random.default_rng(7)
+    T, B, H = 7, 4, 6
+    xg, h0, c0, w, b, p = _arrays(rng, dtype, (T, B, 4 * H), (B, H), (B, H), (4 * H, H),
+                                  (4 * H,), (3, H))
+    keep = xg.copy()
+    copied = K.lstm_forward(xg, h0, c0, w, b, p)
+    np.testing.assert_array_equal(xg, keep)
+    own = xg.copy()
+    inplace = K.lstm_forward(own, h0, c0, w, b, p, overwrite_xg=True)
+    assert inplace[2] is own
+    for a, c in zip(copied, inplace):
+        np.testing.assert_array_equal(a, c)
+
+
 def test_lstm_kernel_without_a_cblas_symbol_multiplies_in_numba(monkeypatch):
     """Where numpy's BLAS exposes no CBLAS GEMM the loops fall back to a numba product."""
     from tensorgrad.kernels import _cblas

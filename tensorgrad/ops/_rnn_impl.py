@@ -293,7 +293,8 @@ def _lstm_forward(spec, x, h0, c0, w_ih, b_ih, w_hh, b_hh, peep):
         if spec.proj:
             xg = K.carve(spec.dtype, (T, r1 - r0, G))[0]
             _project(xp, w_ih, None, xg, 0, T, whole)
-        states = K.lstm_forward(xg, h0[r0:r1], c0[r0:r1], w_hh, b, peep, spec.reverse)
+        states = K.lstm_forward(xg, h0[r0:r1], c0[r0:r1], w_hh, b, peep, spec.reverse,
+                                overwrite_xg=spec.proj)  # xg: this run's own buffer
         return states + (xp if spec.proj else None,)
 
     with _blas.single_thread():
