@@ -91,3 +91,22 @@ def test_embedding_modules_match_torch(torch):
     bag = nn.EmbeddingBag.from_pretrained(tg.tensor(W), mode="sum")
     np.testing.assert_allclose(bag(tg.tensor(IDX)).numpy(), W[IDX].sum(1), rtol=1e-12)
     assert nn.Embedding(3, 2, dtype=tg.float64).weight.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("V,ishape,row", [(65, (32, 64), (64,)), (10, (500,), (3, 4)),
+                                          (300, (20, 30), (2,)), (5, (40,), ())])
+def test_row_gradient_kernel_sums_as_numpy_add_at(dtype, V, ishape, row):
+    """The gradient of picking rows (an embedding, ``w[idx]``) goes through kernels/index.py
+    for many rows: the same sums as ``np.add.at`` in the same order, bit for bit, negative
+    indices included; a 1-D pick of scalars keeps numpy's path."""
+    from tensorgrad.ops._xp import getitem_adjoint_np
+    rng = np.random.default_rng(1)
+    idx = rng.integers(-V, V, ishape)
+    g = rng.standard_normal(ishape + row).astype(dtype)
+    ref = np.zeros((V,) + row, dtype)
+    np.add.at(ref, idx, g)
+    np.testing.assert_array_equal(getitem_adjoint_np(g, (V,) + row, idx), ref)
+    w = tg.tensor(rng.standard_normal((V,) + row).astype(dtype), requires_grad=True)
+    w[tg.tensor(idx)].backward(tg.tensor(g))
+    np.testing.assert_array_equal(w.grad.numpy(), ref)

@@ -103,11 +103,29 @@ def is_advanced(index):
 def getitem_adjoint_np(g, shape, index):
     """Zeros of ``shape`` with ``g`` added at ``index`` (repeated indices accumulate)."""
     out = np.zeros(shape, dtype=g.dtype)
-    if is_advanced(index):
-        np.add.at(out, index, g)
-    else:
+    if not is_advanced(index):
         out[index] = g
+    elif not _rows_add(out, index, g):
+        np.add.at(out, index, g)
     return out
+
+
+def _rows_add(out, index, g):
+    """``np.add.at(out, index, g)`` through kernels/index.py when ``index`` is one integer
+    array picking rows of a float array (an embedding's gradient): the same sums in the same
+    order, ~30x faster for many rows. Returns False (nothing done) for anything else."""
+    if (type(index) is not np.ndarray or index.dtype.kind not in "iu" or index.size < 64
+            or g.ndim <= index.ndim or out.dtype not in (np.float32, np.float64)
+            or g.dtype != out.dtype):
+        return False
+    idx = index.reshape(-1).astype(np.int64, copy=False)
+    V = out.shape[0]
+    if idx.min() < -V or idx.max() >= V:
+        return False  # numpy raises the IndexError
+    idx = np.where(idx < 0, idx + V, idx)
+    from ..kernels.index import rows_add_
+    rows_add_(out.reshape(V, -1), idx, np.ascontiguousarray(g).reshape(idx.size, -1))
+    return True
 
 
 def index_put_np(a, index, value):
