@@ -12,16 +12,11 @@ __all__ = ["rows_add_"]
 
 
 @njit(nogil=True)
-def _rows_add(out, idx, g):
-    for k in range(idx.shape[0]):
-        r = idx[k]
-        row = out[r]
-        src = g[k]
-        for e in range(row.shape[0]):
-            row[e] += src[e]
-
-
 def rows_add_(out, idx, g):
     """``out[idx[k]] += g[k]`` for k in order; out (V, E) and g (n, E) C-contiguous of one
     float dtype, idx (n,) int64 with every entry in [0, V) (checked by the caller)."""
-    _rows_add(out, idx, g)
+    for k in range(idx.shape[0]):
+        row = out[idx[k]]
+        src = g[k]
+        for e in range(row.shape[0]):
+            row[e] += src[e]
