@@ -96,43 +96,57 @@ _STRIP = 512  # elements per strip of the two-stage output transforms (8 x 512 x
 # Every stage is its own small function: the same loops written inline in one kernel ran 2x
 # slower (measured on output_transform_into: 44 vs 21 us for 2 images of conv b).
 
+@njit(nogil=True, inline="always")
+def _at(xf, r, W, q):
+    """Input pixel q of the row starting at xf[r], zero outside 0 <= q < W (the padding)."""
+    return xf[r + q] if 0 <= q < W else xf.dtype.type(0)
+
+
 @njit(nogil=True)
 def _row_transform(x, Z, ph, pw, th, tw):
     """B^T along the columns, once per input row: Z[4 * (yy & 1) + j] at entry
     ((c * (th + 1) + yy // 2) * m + n) * tw + tx holds sum_b B^T[j, b] * xp[yy, 2 * tx + b]
     for every padded-input row yy < 2 * (th + 1) (xp: x zero-padded; rows of padding give 0).
-    Every entry of the 8 planes up to C * m * (th + 1) * tw is written."""
+    Every entry of the 8 planes up to C * m * (th + 1) * tw is written. Tiles t_lo <= t < t_hi
+    read inside the row (flat indices, no bounds tests); the one or two at each end read the
+    padding through ``_at`` (this was 41 -> 30 us for 5 images of conv b against copying each
+    row into a zero-padded buffer first)."""
     m, C, H, W = x.shape
     zero = Z.dtype.type(0)
-    buf = np.zeros(2 * tw + 2, dtype=Z.dtype)  # one zero-padded input row
+    xf = x.reshape(-1)
+    R = th + 1
+    t_lo = min(tw, (pw + 1) // 2)  # tile t reads x[2t - pw .. 2t + 3 - pw]
+    t_hi = max(t_lo, min(tw, (W + pw - 4) // 2 + 1))
     for c in range(C):
         for n in range(m):
-            for yy in range(2 * (th + 1)):
-                base = ((c * (th + 1) + (yy >> 1)) * m + n) * tw
-                z0 = Z[4 * (yy & 1), base:base + tw]
-                z1 = Z[4 * (yy & 1) + 1, base:base + tw]
-                z2 = Z[4 * (yy & 1) + 2, base:base + tw]
-                z3 = Z[4 * (yy & 1) + 3, base:base + tw]
+            for yy in range(2 * R):
+                base = ((c * R + (yy >> 1)) * m + n) * tw
+                p = 4 * (yy & 1)
                 y = yy - ph
                 if y < 0 or y >= H:
                     for t in range(tw):
-                        z0[t] = zero
-                        z1[t] = zero
-                        z2[t] = zero
-                        z3[t] = zero
+                        Z[p, base + t] = zero
+                        Z[p + 1, base + t] = zero
+                        Z[p + 2, base + t] = zero
+                        Z[p + 3, base + t] = zero
                     continue
-                src = x[n, c, y]
-                for e in range(W):
-                    buf[pw + e] = src[e]
-                for t in range(tw):
-                    b0 = buf[2 * t]
-                    b1 = buf[2 * t + 1]
-                    b2 = buf[2 * t + 2]
-                    b3 = buf[2 * t + 3]
-                    z0[t] = b0 - b2
-                    z1[t] = b1 + b2
-                    z2[t] = b2 - b1
-                    z3[t] = b1 - b3
+                r = ((n * C + c) * H + y) * W
+                for t in range(t_lo, t_hi):
+                    i = r - pw + 2 * t
+                    b0, b1, b2, b3 = xf[i], xf[i + 1], xf[i + 2], xf[i + 3]
+                    Z[p, base + t] = b0 - b2
+                    Z[p + 1, base + t] = b1 + b2
+                    Z[p + 2, base + t] = b2 - b1
+                    Z[p + 3, base + t] = b1 - b3
+                for e in range(tw - (t_hi - t_lo)):  # the edge tiles, reading the padding
+                    t = e if e < t_lo else e + t_hi - t_lo
+                    q = 2 * t - pw
+                    b0, b1 = _at(xf, r, W, q), _at(xf, r, W, q + 1)
+                    b2, b3 = _at(xf, r, W, q + 2), _at(xf, r, W, q + 3)
+                    Z[p, base + t] = b0 - b2
+                    Z[p + 1, base + t] = b1 + b2
+                    Z[p + 2, base + t] = b2 - b1
+                    Z[p + 3, base + t] = b1 - b3
 
 
 @njit(nogil=True)
@@ -291,39 +305,63 @@ def _out_cols(Y, S, k0, L):
             y[k] = s1[k] - s2[k] - s3[k]
 
 
-@njit(nogil=True, inline="always")
-def _crop_move(Y, a, bias, th, tw, back):
-    """Between the four output planes Y (per tile row/column parity) and a (m, Co, OH, OW):
-    a = the tiles cropped to OH x OW plus bias[co], or (``back``, the adjoint, no bias) Y's
-    cells of the real outputs = a (Y's other cells left as they are: zero)."""
+@njit(nogil=True)
+def _crop_out(Y, a, bias, th, tw):
+    """a (m, Co, OH, OW) = the tiles of the four output planes Y (per tile row/column parity)
+    cropped to OH x OW, plus bias[co]: both output rows of a tile row in one loop, flat indices
+    (22 us for 5 images of conv b; 34 us a row at a time through row views)."""
     m, Co, OH, OW = a.shape
     hw = OW // 2
+    af = a.reshape(-1)
+    y0, y1, y2, y3 = Y[0], Y[1], Y[2], Y[3]
     for co in range(Co):
         bv = bias[co]
+        for n in range(m):
+            o = (n * Co + co) * OH * OW
+            for ty in range(th):
+                k = ((co * th + ty) * m + n) * tw
+                r0 = o + 2 * ty * OW
+                r1 = r0 + OW
+                if 2 * ty + 1 < OH:
+                    for e in range(hw):
+                        af[r0 + 2 * e] = y0[k + e] + bv
+                        af[r0 + 2 * e + 1] = y1[k + e] + bv
+                        af[r1 + 2 * e] = y2[k + e] + bv
+                        af[r1 + 2 * e + 1] = y3[k + e] + bv
+                    if OW & 1:  # the last tile's first column
+                        af[r1 + OW - 1] = y2[k + hw] + bv
+                else:  # OH odd: the last tile row's first row
+                    for e in range(hw):
+                        af[r0 + 2 * e] = y0[k + e] + bv
+                        af[r0 + 2 * e + 1] = y1[k + e] + bv
+                if OW & 1:
+                    af[r0 + OW - 1] = y0[k + hw] + bv
+
+
+@njit(nogil=True)
+def _crop_in(Y, g):
+    """Adjoint of _crop_out without the bias: Y's cells of the real outputs = g (its other
+    cells left as they are: zero). A row at a time through row views (reading g's pairs):
+    16 us for 5 images of conv b, 25 us written as _crop_out."""
+    m, Co, OH, OW = g.shape
+    th, tw = (OH + 1) // 2, (OW + 1) // 2
+    hw = OW // 2
+    for co in range(Co):
         for n in range(m):
             for r in range(OH):
                 ye = Y[2 * (r & 1)]
                 yo = Y[2 * (r & 1) + 1]
                 base = ((co * th + (r >> 1)) * m + n) * tw
-                row = a[n, co, r]
-                if back:
-                    for e in range(hw):
-                        ye[base + e] = row[2 * e]
-                        yo[base + e] = row[2 * e + 1]
-                else:
-                    for e in range(hw):
-                        row[2 * e] = ye[base + e] + bv
-                        row[2 * e + 1] = yo[base + e] + bv
+                row = g[n, co, r]
+                for e in range(hw):
+                    ye[base + e] = row[2 * e]
+                    yo[base + e] = row[2 * e + 1]
     if OW & 1:  # the last (odd) column; kept out of the loop above (2x slower with it inside)
         for co in range(Co):
-            bv = bias[co]
             for n in range(m):
                 for r in range(OH):
                     base = ((co * th + (r >> 1)) * m + n) * tw
-                    if back:
-                        Y[2 * (r & 1), base + hw] = a[n, co, r, OW - 1]
-                    else:
-                        a[n, co, r, OW - 1] = Y[2 * (r & 1), base + hw] + bv
+                    Y[2 * (r & 1), base + hw] = g[n, co, r, OW - 1]
 
 
 @njit(nogil=True)
@@ -374,7 +412,7 @@ def output_transform_into(M, out, bias, work, th, tw):
         n = min(_STRIP, L - k0)
         _out_rows(S, M, k0, n)
         _out_cols(Y, S, k0, n)
-    _crop_move(Y, out, bias, th, tw, False)
+    _crop_out(Y, out, bias, th, tw)
 
 
 @njit(nogil=True)
@@ -385,9 +423,10 @@ def output_adjoint_into(g, dM, work, th, tw):
     m, Co = g.shape[0], g.shape[1]
     L = Co * m * th * tw
     G = work[:4]
-    for i in range(4):
-        G[i, :L] = 0
-    _crop_move(G, g, np.zeros(Co, g.dtype), th, tw, True)
+    if (g.shape[2] | g.shape[3]) & 1:  # cells past an odd OH / OW are not written: zeros
+        for i in range(4):
+            G[i, :L] = 0
+    _crop_in(G, g)
     H = np.empty((8, _STRIP), dtype=g.dtype)  # stays in L1
     for k0 in range(0, L, _STRIP):
         n = min(_STRIP, L - k0)
