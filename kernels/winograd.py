@@ -51,6 +51,8 @@ import numpy as np
 
 from ._cblas import gemm_into
 from ._numba import next_chunk, njit
+from .winograd1d import (input_adjoint_1d, input_transform_1d, output_adjoint_1d,
+                         output_transform_1d)
 
 __all__ = ["tiles", "G_MATRIX", "input_transform_into", "output_transform_into",
            "output_adjoint_into", "input_adjoint_into", "weight_transform", "weight_adjoint",
@@ -79,16 +81,20 @@ _GG = np.kron(G_MATRIX, G_MATRIX)  # (16, 9): GG[4i + j, 3a + b] = G[i, a] G[j, 
 def weight_transform(w):
     """w (Co, C, 3, 3) -> U (16, Co, C), U[4i+j, co, c] = (G w[co, c] G^T)[i, j]: one small
     GEMM with G (x) G (two tensordots and a transpose took 34 us for conv b's weights, this
-    ~6 us)."""
+    ~6 us). 1-D: w (Co, C, 3) -> U (4, Co, C) = G w[co, c]."""
     Co, C = w.shape[:2]
-    return (_GG.astype(w.dtype) @ np.ascontiguousarray(w).reshape(Co * C, 9).T).reshape(16, Co, C)
+    T = _GG if w.ndim == 4 else G_MATRIX
+    return (T.astype(w.dtype) @ np.ascontiguousarray(w).reshape(Co * C, -1).T).reshape(
+        T.shape[0], Co, C)
 
 
 def weight_adjoint(dU):
-    """Adjoint of weight_transform: dU (16, Co, C) -> dw (Co, C, 3, 3)."""
-    _, Co, C = dU.shape
-    return (np.ascontiguousarray(dU).reshape(16, Co * C).T @ _GG.astype(dU.dtype)).reshape(
-        Co, C, 3, 3)
+    """Adjoint of weight_transform: dU (16, Co, C) -> dw (Co, C, 3, 3); 1-D: dU (4, Co, C) ->
+    dw (Co, C, 3)."""
+    P, Co, C = dU.shape
+    T = _GG if P == 16 else G_MATRIX
+    dw = np.ascontiguousarray(dU).reshape(P, Co * C).T @ T.astype(dU.dtype)
+    return dw.reshape((Co, C, 3, 3) if P == 16 else (Co, C, 3))
 
 
 _STRIP = 512  # elements per strip of the two-stage output transforms (8 x 512 x 8 B = 32 KB)
@@ -437,26 +443,34 @@ def output_adjoint_into(g, dM, work, th, tw):
 @njit(nogil=True)
 def forward_chunks(gemm, x, U, bias, out, Vb, Mb, work, chunks, counter, ph, pw, th, tw):
     """out[n0:n1] = conv(x[n0:n1]) + bias for the chunks this thread takes (``take``): input
-    transform, the 16 GEMMs M[xi] = U[xi] @ V[xi] through ``gemm`` (numpy's BLAS; None: a numba
-    loop), output transform. U (16, Co, C); Vb, Mb (16, >= C*T), (16, >= Co*T) planes."""
-    C, Co = x.shape[1], U.shape[1]
+    transform, the P GEMMs M[xi] = U[xi] @ V[xi] through ``gemm`` (numpy's BLAS; None: a numba
+    loop), output transform. U (P, Co, C), P = 16 (2-D) or 4 (1-D: x, out (N, C, 1, L), th = 1);
+    Vb, Mb (P, >= C*T), (P, >= Co*T) planes."""
+    P, Co, C = U.shape
     while True:
         n0, n1 = next_chunk(chunks, counter)
         if n0 < 0:
             return
         T = (n1 - n0) * th * tw
-        input_transform_into(x[n0:n1], Vb, work, ph, pw, th, tw)
-        for xi in range(16):
+        if P == 4:
+            input_transform_1d(x[n0:n1], Vb, pw, tw)
+        else:
+            input_transform_into(x[n0:n1], Vb, work, ph, pw, th, tw)
+        for xi in range(P):
             gemm_into(gemm, U[xi], Vb[xi][:C * T].reshape((C, T)),
                       Mb[xi][:Co * T].reshape((Co, T)), 0.0, False)
-        output_transform_into(Mb, out[n0:n1], bias, work, th, tw)
+        if P == 4:
+            output_transform_1d(Mb, out[n0:n1], bias, tw)
+        else:
+            output_transform_into(Mb, out[n0:n1], bias, work, th, tw)
 
 
 @njit(nogil=True)
 def backward_chunks(gemm, x, Ut, g, dx, dU, db, dMb, Vb, work, chunks, counter, C, ph, pw, th,
-                    tw):
-    """For the chunks this thread takes: dx[n0:n1] (if dx.size), dU (16, C, Co) += V dM^T
-    (if dU.size) and db += the bias gradient (if db.size). Ut (16, C, Co): U transposed."""
+                    tw, P):
+    """For the chunks this thread takes: dx[n0:n1] (if dx.size), dU (P, C, Co) += V dM^T
+    (if dU.size) and db += the bias gradient (if db.size). Ut (P, C, Co): U transposed.
+    P = 16 (2-D) or 4 (1-D, as forward_chunks)."""
     Co = g.shape[1]
     need_x, need_w, need_b = dx.size > 0, dU.size > 0, db.size > 0
     while True:
@@ -468,17 +482,27 @@ def backward_chunks(gemm, x, Ut, g, dx, dU, db, dMb, Vb, work, chunks, counter, 
             for co in range(Co):
                 db[co] += g[n0:n1, co].sum()
             continue
-        output_adjoint_into(g[n0:n1], dMb, work, th, tw)
-        if need_b:  # dM[5] = g00 + g01 + g10 + g11 per tile
+        if P == 4:
+            output_adjoint_1d(g[n0:n1], dMb, tw)
+        else:
+            output_adjoint_into(g[n0:n1], dMb, work, th, tw)
+        if need_b:  # the sum of a tile's outputs' gradients: dM[5] (2-D), dM[1] (1-D)
+            row = 1 if P == 4 else 5
             for co in range(Co):
-                db[co] += dMb[5][co * T:(co + 1) * T].sum()
+                db[co] += dMb[row][co * T:(co + 1) * T].sum()
         if need_w:
-            input_transform_into(x[n0:n1], Vb, work, ph, pw, th, tw)
-            for xi in range(16):
+            if P == 4:
+                input_transform_1d(x[n0:n1], Vb, pw, tw)
+            else:
+                input_transform_into(x[n0:n1], Vb, work, ph, pw, th, tw)
+            for xi in range(P):
                 gemm_into(gemm, Vb[xi][:C * T].reshape((C, T)),
                           dMb[xi][:Co * T].reshape((Co, T)).T, dU[xi], 1.0, False)
         if need_x:
-            for xi in range(16):
+            for xi in range(P):
                 gemm_into(gemm, Ut[xi], dMb[xi][:Co * T].reshape((Co, T)),
                           Vb[xi][:C * T].reshape((C, T)), 0.0, False)
-            input_adjoint_into(Vb, dx[n0:n1], work, ph, pw, th, tw)
+            if P == 4:
+                input_adjoint_1d(Vb, dx[n0:n1], pw, tw)
+            else:
+                input_adjoint_into(Vb, dx[n0:n1], work, ph, pw, th, tw)

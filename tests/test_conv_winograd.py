@@ -227,7 +227,7 @@ def test_winograd_float32_and_dispatch_rules():
     pair = conv_pair(torch, C.conv2d, TF.conv2d, x, w, b, padding=1)
     assert pair[0][3].dtype == np.float32
     check_forward_backward(torch, pair, rng, 1e-5, rtol=1e-5, grad_tol=(1e-4, 1e-3))
-    # shapes that keep im2col: few channels (conv a), small outputs, stride/dilation, 5x5, 1-D
+    # shapes that keep im2col: few channels (conv a), small outputs, stride/dilation, 5x5
     assert not _dispatches(np.zeros((1, 3, 32, 32)), np.zeros((16, 3, 3, 3)), 1)
     assert not _dispatches(np.zeros((1, 32, 3, 3)), np.zeros((64, 32, 3, 3)), 1)
     assert _dispatches(np.zeros((1, 32, 7, 7)), np.zeros((64, 32, 3, 3)), 1)
@@ -237,7 +237,7 @@ def test_winograd_float32_and_dispatch_rules():
     geo = C._geometry("conv2d", 2, (1, 16, 16, 16), (32, 16, 3, 3), 1, 2, 2)
     assert not CI._use_winograd(geo, 16, 32)
     geo = C._geometry("conv1d", 1, (1, 16, 16), (32, 16, 3), 1, 1, 1)
-    assert not CI._use_winograd(geo, 16, 32)
+    assert CI._use_winograd(geo, 16, 32)  # 1-D: tests/test_conv_winograd1d.py
 
 
 def test_winograd_unbatched_input():

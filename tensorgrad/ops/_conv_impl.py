@@ -360,15 +360,34 @@ def _pw_backward(x, w, g, x_shape, w_shape, need_x, need_w, need_b):
 # 0.60x, 64 -> 64 at 4 x 4 0.5x (there im2col copies many short rows). The same three recorded
 # ops use it (only the array computations differ), and its gradients are the exact adjoints
 # of the forward steps.
+# conv1d with a kernel of 3 (stride 1, dilation 1) takes the same path as F(2, 3) with four
+# planes (kernels/winograd1d.py: 4 multiplies per 2 outputs instead of 6). fwd+bwd, one thread,
+# against im2col: 64 -> 64 at L128 (bench/bench_conv.py) 0.75x, 16 -> 16 0.77x, 32 -> 32 at
+# L4-L32 0.52-0.74x, 128 -> 128 at L256 0.84x; with 4 input channels 1.17x (kept on im2col).
 _WINO_MIN_CHANNELS = 16
 _WINO_MIN_SIZE = 4
 _WINO_CHUNK_BYTES = 1024 * 1024  # transform planes per batch chunk (512 KB-2 MB swept)
+_WINO_CHUNK_BYTES_1D = 256 * 1024  # 1-D (conv1d 64 -> 64, L128: 96 KB-2 MB swept)
 
 
 def _use_winograd(geo, C, Co):
-    return (geo.nd == 2 and geo.k == (1, 3, 3) and geo.s == (1, 1, 1) and geo.d == (1, 1, 1)
-            and geo.sym and min(C, Co) >= _WINO_MIN_CHANNELS
-            and min(geo.osp[1:]) >= _WINO_MIN_SIZE)
+    if geo.s != (1, 1, 1) or geo.d != (1, 1, 1) or not geo.sym or min(C, Co) < _WINO_MIN_CHANNELS:
+        return False
+    if geo.nd == 1:
+        return geo.k == (1, 1, 3) and geo.osp[2] >= _WINO_MIN_SIZE
+    return geo.nd == 2 and geo.k == (1, 3, 3) and min(geo.osp[1:]) >= _WINO_MIN_SIZE
+
+
+def _wino_geometry(geo, shape):
+    """(4-D shape (N, C, H, W), ph, pw, oh, ow, th, tw, Qi, P) of a Winograd convolution; a 1-D
+    one runs as H = 1 (P = 4 transform planes, one tile row) and a 2-D one with P = 16."""
+    ph, pw = geo.p[1:]
+    oh, ow = geo.osp[1:]
+    if geo.nd == 1:
+        tw = (ow + 1) // 2
+        return shape[:2] + (1, shape[2]), 0, pw, 1, ow, 1, tw, tw, 4
+    th, tw, _, Qi = _wkernels().tiles(oh, ow)
+    return tuple(shape), ph, pw, oh, ow, th, tw, Qi, 16
 
 
 def _planes(name, length, dtype, rows=16):
@@ -387,43 +406,49 @@ def _wkernels():
     return W_
 
 
+def _wino_chunk_bytes(P):
+    return _WINO_CHUNK_BYTES if P == 16 else _WINO_CHUNK_BYTES_1D
+
+
+def _work(W_, C, m, th, tw, P, dt):
+    """The transforms' 8-row scratch (unused by the 1-D transforms: one column)."""
+    return _planes("wW", W_.work_length(C, m, th, tw) if P == 16 else 1, dt, rows=8)
+
+
 def _wino_forward(x, w, b, geo):
     W_ = _wkernels()
-    N, C, H, W = x.shape
+    shape4, ph, pw, oh, ow, th, tw, Qi, P = _wino_geometry(geo, x.shape)
+    N, C = shape4[:2]
     Co = w.shape[0]
-    x4 = np.ascontiguousarray(x)
+    x4 = np.ascontiguousarray(x).reshape(shape4)
     dt = x4.dtype
-    ph, pw = geo.p[1:]
-    oh, ow = geo.osp[1:]
-    th, tw, tq, Qi = W_.tiles(oh, ow)
-    U = np.ascontiguousarray(W_.weight_transform(np.asarray(w, dtype=dt)))  # (16, Co, C)
+    U = np.ascontiguousarray(W_.weight_transform(np.asarray(w, dtype=dt)))  # (P, Co, C)
     out = np.empty((N, Co, oh, ow), dtype=dt)
     b1 = np.zeros(Co, dtype=dt) if b is None else np.ascontiguousarray(b)
 
     gemm = _cblas().gemm_function(dt)
 
     def task(chunks, m_max):
-        W_.forward_chunks(gemm, x4, U, b1, out, _planes("wV", C * m_max * Qi, dt),
-                          _planes("wM", Co * m_max * Qi, dt),
-                          _planes("wW", W_.work_length(max(C, Co), m_max, th, tw), dt, rows=8),
+        W_.forward_chunks(gemm, x4, U, b1, out, _planes("wV", C * m_max * Qi, dt, P),
+                          _planes("wM", Co * m_max * Qi, dt, P),
+                          _work(W_, max(C, Co), m_max, th, tw, P, dt),
                           chunks.array, chunks.counter, ph, pw, th, tw)
 
-    _run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES, split_tail=True)
-    return out
+    _run_chunks(task, N, P * (C + Co) * Qi * dt.itemsize, _wino_chunk_bytes(P), split_tail=True)
+    return out.reshape((N, Co) + geo.osp[3 - geo.nd:])
 
 
 def _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
     W_ = _wkernels()
-    N, Co, oh, ow = g.shape
-    C = x_shape[1]
-    g4 = np.ascontiguousarray(g)
+    shape4, ph, pw, oh, ow, th, tw, Qi, P = _wino_geometry(geo, x_shape)
+    N, C = shape4[:2]
+    Co = g.shape[1]
+    g4 = np.ascontiguousarray(g).reshape((N, Co, oh, ow))
     dt = g4.dtype
-    ph, pw = geo.p[1:]
-    th, tw, tq, Qi = W_.tiles(oh, ow)
-    x4 = np.ascontiguousarray(x) if need_w else None
+    x4 = np.ascontiguousarray(x).reshape(shape4) if need_w else None
     Ut = (np.ascontiguousarray(W_.weight_transform(np.asarray(w, dtype=dt)).transpose(0, 2, 1))
-          if need_x else None)  # (16, C, Co)
-    dx = np.empty(x_shape, dtype=dt) if need_x else None
+          if need_x else None)  # (P, C, Co)
+    dx = np.empty(shape4, dtype=dt) if need_x else None
     need_m = need_x or need_w
 
     gemm = _cblas().gemm_function(dt)
@@ -431,16 +456,16 @@ def _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
 
     def task(chunks, m_max):
         # dU transposed (V dM^T): 70 us per 4-image chunk of conv b, dM V^T 80 us
-        dU = np.zeros((16, C, Co), dtype=dt) if need_w else e3
+        dU = np.zeros((P, C, Co), dtype=dt) if need_w else e3
         db = np.zeros(Co, dtype=dt) if need_b else e1
         W_.backward_chunks(gemm, x4 if need_w else e4, Ut if need_x else e3, g4,
-                           dx if need_x else e4, dU, db, _planes("wM", Co * m_max * Qi, dt),
-                           _planes("wV", C * m_max * Qi, dt),  # V, then dV
-                           _planes("wW", W_.work_length(max(C, Co), m_max, th, tw), dt, rows=8),
-                           chunks.array, chunks.counter, C, ph, pw, th, tw)
+                           dx if need_x else e4, dU, db, _planes("wM", Co * m_max * Qi, dt, P),
+                           _planes("wV", C * m_max * Qi, dt, P),  # V, then dV
+                           _work(W_, max(C, Co), m_max, th, tw, P, dt),
+                           chunks.array, chunks.counter, C, ph, pw, th, tw, P)
         return (dU if need_w else None), (db if need_b else None)
 
-    parts = (_run_chunks(task, N, 16 * (C + Co) * Qi * dt.itemsize, _WINO_CHUNK_BYTES,
+    parts = (_run_chunks(task, N, P * (C + Co) * Qi * dt.itemsize, _wino_chunk_bytes(P),
                          split_tail=True) if (need_m or need_b) else [])
     gw = gb = None
     if need_w:
@@ -448,4 +473,4 @@ def _wino_backward(x, w, g, geo, x_shape, w_shape, need_x, need_w, need_b):
         gw = W_.weight_adjoint(np.ascontiguousarray(dU.transpose(0, 2, 1))).reshape(w_shape)
     if need_b:
         gb = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
-    return dx, gw, gb
+    return (dx.reshape(x_shape) if need_x else None), gw, gb
