@@ -142,7 +142,8 @@ def test_conv1d_winograd_matches_pytorch_float64(case):
     pair = conv_pair(torch, C.conv1d, TF.conv1d, x, w, b, padding=p)
     check_forward_backward(torch, pair, rng, 1e-10)
     (X, W, B, y), (tx, tw, tb, ty) = pair
-    for a, r in ((y.detach().numpy(), ty.detach().numpy()), (X.grad.detach().numpy(), tx.grad.numpy()),
+    for a, r in ((y.detach().numpy(), ty.detach().numpy()),
+                 (X.grad.detach().numpy(), tx.grad.numpy()),
                  (W.grad.detach().numpy(), tw.grad.numpy())):
         assert np.abs(a - r).max() <= 1e-12 * np.abs(r).max()
 

@@ -1,7 +1,8 @@
 """Convolution (1-D, 2-D, 3-D cross-correlation, as PyTorch) as differentiable ops.
 
 Forward: ``im2col`` (numba, ``tensorgrad.kernels.conv``) + a BLAS GEMM per cache-sized batch
-chunk, or a Winograd F(2x2, 3x3) path (F(2, 3) for conv1d); the array-level code is in ``_conv_impl.py``.
+chunk, or a Winograd F(2x2, 3x3) path (F(2, 3) for conv1d); the array-level code is in
+``_conv_impl.py``.
 Three recorded ops close under differentiation (``T(x, w, g) = <conv(x, w), g>`` is trilinear):
 
 * ``conv``          y  = conv(x, w) (+ b)
