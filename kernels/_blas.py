@@ -153,5 +153,34 @@ def lowered() -> bool:
 def threads_for(flops) -> blas_threads:
     """For one GEMM of ``flops`` floating-point operations: the default thread count when it is
     big (≥ ``BIG_GEMM_FLOPS``: e.g. the weight gradient Σ_t dG_tᵀ h_{t-1} of a T50 B32 H128
-    LSTM, 210 MFLOP, 1.7x faster on two threads of an idle machine), one thread otherwise."""
-    return blas_threads(default_threads() if flops >= BIG_GEMM_FLOPS else 1)
+    LSTM, 210 MFLOP, 1.7x faster on two threads of an idle machine), one thread otherwise
+    (and always inside ``solo``)."""
+    big = flops >= BIG_GEMM_FLOPS and not getattr(_SOLO, "on", False)
+    return blas_threads(default_threads() if big else 1)
+
+
+_SOLO = threading.local()
+
+
+class solo:
+    """Context manager: the calling thread runs its work alone, on one core, while another
+    thread of ours runs beside it (the two directions of a bidirectional recurrent layer):
+    BLAS on one thread, ``threads_for`` never raises it, and ``is_solo()`` tells the ops not
+    to hand work to the worker thread."""
+    __slots__ = ("_prev", "_ctx")
+
+    def __enter__(self):
+        self._prev = getattr(_SOLO, "on", False)
+        _SOLO.on = True
+        self._ctx = single_thread()
+        self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+        _SOLO.on = self._prev
+
+
+def is_solo() -> bool:
+    """Whether the calling thread is inside ``solo``."""
+    return getattr(_SOLO, "on", False)

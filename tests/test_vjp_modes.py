@@ -168,16 +168,23 @@ def test_kernel_op_array_vjp_matches_tensor_vjp(name, fn, shapes):
         np.testing.assert_allclose(f, s, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
-def test_fused_rnn_array_vjp_matches_tensor_vjp(kind):
+def test_fused_rnn_array_vjp_matches_tensor_vjp(kind, bidirectional):
     tg.manual_seed(0)
-    mod = getattr(tg.nn, kind)(3, 4, batch_first=True).double()
+    mod = getattr(tg.nn, kind)(3, 4, batch_first=True, bidirectional=bidirectional).double()
     x = tg.tensor(np.random.default_rng(9).standard_normal((2, 5, 3)), dtype=tg.float64,
                   requires_grad=True)
     params = [p for _, p in mod.named_parameters()]
-    go = tg.tensor(np.random.default_rng(10).standard_normal((2, 5, 4)), dtype=tg.float64)
-    fast = tg.grad(mod(x)[0], [x] + params, grad_outputs=go)
-    slow = tg.grad(mod(x)[0], [x] + params, grad_outputs=go, create_graph=True)
+    rng = np.random.default_rng(10)
+
+    def outputs():  # the output and the final states (both directions' for a bidirectional one)
+        out, state = mod(x)
+        return [out] + (list(state) if kind == "LSTM" else [state])
+
+    gos = [tg.tensor(rng.standard_normal(tuple(o.shape)), dtype=tg.float64) for o in outputs()]
+    fast = tg.grad(outputs(), [x] + params, grad_outputs=gos)
+    slow = tg.grad(outputs(), [x] + params, grad_outputs=gos, create_graph=True)
     for f, s in zip(fast, slow):
         np.testing.assert_allclose(f.data, s.data, rtol=1e-10, atol=1e-12, err_msg=kind)
 
@@ -204,9 +211,10 @@ def test_every_vjp_is_exercised():
               for s in shapes]
         walk_both([fn(*xs)], xs)
     for kind in ("LSTM", "GRU", "RNN"):
-        mod = getattr(tg.nn, kind)(3, 4).double()
-        x = tg.tensor(rng.standard_normal((5, 2, 3)), dtype=tg.float64, requires_grad=True)
-        walk_both([mod(x)[0]], [x])
+        for bi in (False, True):
+            mod = getattr(tg.nn, kind)(3, 4, bidirectional=bi).double()
+            x = tg.tensor(rng.standard_normal((5, 2, 3)), dtype=tg.float64, requires_grad=True)
+            walk_both([mod(x)[0]], [x])
     missing = sorted(f"{fn.__module__}.{fn.__name__}" for fn in _all_vjps() - exercised
                      if fn.__name__ not in NO_GRADIENT)
     assert not missing, (f"VJPs without an arrays-vs-tensors case: {missing}; add a case "

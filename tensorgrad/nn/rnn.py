@@ -26,7 +26,7 @@ import numpy as np
 
 from ..ops import recurrent as _R
 from ..ops.linalg import linear
-from ..ops.movement import cat, stack
+from ..ops.movement import stack
 from ..random import generator
 from ..tensor import Tensor, _wrap
 from .module import Module, Parameter, check_factory_kwargs
@@ -144,32 +144,33 @@ class RNNBase(Module):
 
     def _run(self, x, h0s, c0s):
         """x (T, B, I); h0s/c0s lists (one (B, H) per layer-direction). Returns out, h_n, c_n."""
-        D = 2 if self.bidirectional else 1
+        kind = self.mode.split("_")[0].lower()  # lstm, gru, rnn
+        extra = (self.reset_after if kind == "gru" else
+                 "relu" if self.mode == "RNN_RELU" else "tanh")
         hn, cn = [], []
         for layer in range(self.num_layers):
             if layer > 0:
                 x = _dropout(x, self.dropout, self.training)
-            outs = []
-            for d in range(D):
-                w_ih, w_hh, b_ih, b_hh, peep = self._params(layer, d)
-                idx = layer * D + d
-                rev = d == 1
-                # one op per layer-direction: projection, time loop, and in backward BPTT and
-                # the weight gradients (tensorgrad.ops.recurrent, _rnn_impl)
-                if self.mode == "LSTM":
-                    o, h, c = _R.lstm_layer(x, h0s[idx], c0s[idx], w_ih, w_hh, b_ih, b_hh, peep,
-                                            reverse=rev)
-                    cn.append(c)
-                elif self.mode == "GRU":
-                    o, h = _R.gru_layer(x, h0s[idx], w_ih, w_hh, b_ih, b_hh, self.reset_after,
-                                        reverse=rev)
-                else:
-                    o, h = _R.rnn_layer(x, h0s[idx], w_ih, w_hh, b_ih, b_hh,
-                                        "relu" if self.mode == "RNN_RELU" else "tanh",
-                                        reverse=rev)
-                outs.append(o)
-                hn.append(h)
-            x = outs[0] if D == 1 else cat(outs, 2)
+            # one op per layer (both directions: tensorgrad.ops.recurrent.layer_pair, side by
+            # side on the ops' two threads): projection, time loop, and in backward BPTT and
+            # the weight gradients (_rnn_impl)
+            if self.bidirectional:
+                i = 2 * layer
+                x, h, c = _R.layer_pair(
+                    kind, x, [(h0s[j], c0s[j] if kind == "lstm" else None) for j in (i, i + 1)],
+                    [self._params(layer, d) for d in (0, 1)], extra)
+                hn += h
+                cn += c or []
+                continue
+            w_ih, w_hh, b_ih, b_hh, peep = self._params(layer, 0)
+            if kind == "lstm":
+                x, h, c = _R.lstm_layer(x, h0s[layer], c0s[layer], w_ih, w_hh, b_ih, b_hh, peep)
+                cn.append(c)
+            elif kind == "gru":
+                x, h = _R.gru_layer(x, h0s[layer], w_ih, w_hh, b_ih, b_hh, extra)
+            else:
+                x, h = _R.rnn_layer(x, h0s[layer], w_ih, w_hh, b_ih, b_hh, extra)
+            hn.append(h)
         return x, stack(hn, 0), (stack(cn, 0) if cn else None)
 
     def forward(self, input, hx=None):

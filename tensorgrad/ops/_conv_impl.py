@@ -95,8 +95,9 @@ def on_worker() -> bool:
 
 def background():
     """The one worker thread the ops share (conv chunks, a recurrent layer's GEMMs beside its
-    time loop), or None when the ops run on one thread (``set_num_threads(1)``)."""
-    if _THREADS[0] < 2:
+    time loop), or None when the ops run on one thread (``set_num_threads(1)``), when the
+    caller is the worker itself or runs alone beside it (``_blas.solo``)."""
+    if _THREADS[0] < 2 or _blas.is_solo() or on_worker():
         return None
     if not _POOL:
         from concurrent.futures import ThreadPoolExecutor
@@ -140,11 +141,12 @@ def _run_chunks(task, n_items, per_item_bytes, chunk_bytes=None, split_tail=Fals
         chunks = chunks[:-2] + tail
     work = _Chunks(chunks)
     with _blas.single_thread():
-        if (_THREADS[0] < 2 or len(chunks) < 2
+        pool = background()
+        if (pool is None or len(chunks) < 2
                 or n_items * per_item_bytes < _MIN_PARALLEL_BYTES
                 or not _blas.controllable()):  # BLAS threads not controllable: let BLAS thread
             return [task(work, m)]
-        fut = background().submit(task, work, m)
+        fut = pool.submit(task, work, m)
         r0 = task(work, m)
         if fut.cancel():  # the worker never started: everything is done already
             return [r0]

@@ -62,8 +62,8 @@ def _np_matmul(a, b):
     if _blas.default_threads() > 2 or not _blas.lowered():
         with _blas.gemm(flops):
             return np.matmul(a, b)
-    from ._conv_impl import background, on_both, on_worker
-    pool = None if on_worker() else background()  # the worker never waits for itself
+    from ._conv_impl import background, on_both
+    pool = background()  # None on the worker itself (it never waits for itself)
     halves = _halves(a, b) if pool is not None and a.ndim >= 2 and b.ndim >= 2 else None
     with _blas.single_thread():
         if halves is None:

@@ -329,39 +329,117 @@ def rnn(xg, h0, w_hh, b_hh=None, nonlinearity="tanh", reverse=False):
     return _run(spec, (xg, h0, None, None, w_hh, None, b_hh, None))
 
 
+_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def _layer_args(kind, x, h0, c0, w_ih, w_hh, b_ih, b_hh, extra, reverse):
+    """The checked inputs of a layer op with the projection (``extra``: the LSTM's peephole
+    weights, the GRU's reset_after, the RNN's nonlinearity): ``(spec, parts)`` for ``_run``."""
+    op = kind + "_layer"
+    G = _GATES[kind]
+    if kind == "rnn":
+        _nonlinearity(op, extra)
+    peep = extra if kind == "lstm" else None
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh, peep = _tensors(
+        op, input=x, h0=h0, c0=c0, weight_ih=w_ih, weight_hh=w_hh, bias_ih=b_ih, bias_hh=b_hh,
+        peephole=peep)
+    dt = _check(op, _check_x(op, x, w_ih, b_ih, b_hh, G), h0, w_hh, b_hh, G, c0, peep,
+                (x, w_ih, b_ih))[3]
+    flag = peep is not None if kind == "lstm" else (bool(extra) if kind == "gru" else extra)
+    spec = _impl.Spec(kind, True, reverse, b_hh is not None, flag, dt)
+    return spec, (x, h0, c0, w_ih, w_hh, b_ih, b_hh, peep)
+
+
 def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, peephole=None, reverse=False):
     """``lstm`` with the input projection: x (T, B, I); returns ``(out, h_n, c_n)``."""
-    op = "lstm_layer"
-    x, h0, c0, w_ih, w_hh, b_ih, b_hh, peephole = _tensors(
-        op, input=x, h0=h0, c0=c0, weight_ih=w_ih, weight_hh=w_hh, bias_ih=b_ih, bias_hh=b_hh,
-        peephole=peephole)
-    dt = _check(op, _check_x(op, x, w_ih, b_ih, b_hh, 4), h0, w_hh, b_hh, 4, c0, peephole,
-                (x, w_ih, b_ih))[3]
-    spec = _impl.Spec("lstm", True, reverse, b_hh is not None, peephole is not None, dt)
-    return _run(spec, (x, h0, c0, w_ih, w_hh, b_ih, b_hh, peephole))
+    return _run(*_layer_args("lstm", x, h0, c0, w_ih, w_hh, b_ih, b_hh, peephole, reverse))
 
 
 def gru_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reset_after=True, reverse=False):
     """``gru`` with the input projection: x (T, B, I); returns ``(out, h_n)``."""
-    op = "gru_layer"
-    x, h0, w_ih, w_hh, b_ih, b_hh = _tensors(op, input=x, h0=h0, weight_ih=w_ih, weight_hh=w_hh,
-                                             bias_ih=b_ih, bias_hh=b_hh)
-    dt = _check(op, _check_x(op, x, w_ih, b_ih, b_hh, 3), h0, w_hh, b_hh, 3,
-                more=(x, w_ih, b_ih))[3]
-    spec = _impl.Spec("gru", True, reverse, b_hh is not None, bool(reset_after), dt)
-    return _run(spec, (x, h0, None, w_ih, w_hh, b_ih, b_hh, None))
+    return _run(*_layer_args("gru", x, h0, None, w_ih, w_hh, b_ih, b_hh, reset_after, reverse))
 
 
 def rnn_layer(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", reverse=False):
     """``rnn`` with the input projection: x (T, B, I); returns ``(out, h_n)``."""
-    op = "rnn_layer"
-    _nonlinearity(op, nonlinearity)
-    x, h0, w_ih, w_hh, b_ih, b_hh = _tensors(op, input=x, h0=h0, weight_ih=w_ih, weight_hh=w_hh,
-                                             bias_ih=b_ih, bias_hh=b_hh)
-    dt = _check(op, _check_x(op, x, w_ih, b_ih, b_hh, 1), h0, w_hh, b_hh, 1,
-                more=(x, w_ih, b_ih))[3]
-    spec = _impl.Spec("rnn", True, reverse, b_hh is not None, nonlinearity, dt)
-    return _run(spec, (x, h0, None, w_ih, w_hh, b_ih, b_hh, None))
+    return _run(*_layer_args("rnn", x, h0, None, w_ih, w_hh, b_ih, b_hh, nonlinearity,
+                             reverse))
+
+
+# ---- both directions of a bidirectional layer as one op ----------------------------------------
+def layer_pair(kind, x, states, params, extra=None):
+    """One bidirectional layer (``kind`` lstm, gru or rnn) as one op: the forward direction and
+    the reverse one over x (T, B, I), side by side on the ops' two threads
+    (``_rnn_impl.on_pair``), forward and backward. ``states``: (h0, c0) per direction (c0
+    None but for an LSTM); ``params``: (w_ih, w_hh, b_ih, b_hh, peephole) per direction;
+    ``extra``: the GRU's reset_after or the RNN's nonlinearity. Returns ``(out (T, B, 2H),
+    [h_n forward, h_n reverse], [c_n ...] or None)``. Values and gradients (of any order) are
+    those of ``*_layer`` on each direction and a concatenation."""
+    args = [_layer_args(kind, x, st[0], st[1], *p[:4], p[4] if kind == "lstm" else extra, d == 1)
+            for d, (st, p) in enumerate(zip(states, params))]
+    specs = tuple(a[0] for a in args)
+    arrs = [[_arr(t, sp.dtype) for t in pa] for sp, (_, pa) in zip(specs, args)]
+
+    def fwd(k):
+        xa, h0, c0, w_ih, w_hh, b_ih, b_hh, peep = arrs[k]
+        return _impl.forward(specs[k], xa, h0, c0, w_ih, b_ih, w_hh, b_hh, peep)
+
+    (o0, hn0, cn0, s0), (o1, hn1, cn1, s1) = _impl.on_pair(lambda: fwd(0), lambda: fwd(1),
+                                                           _pair_macs(arrs[0]))
+    inputs = tuple(specs[0].join(*args[0][1])) + tuple(specs[1].join(*args[1][1])[1:])
+    outs = (np.concatenate((o0, o1), 2), hn0, hn1) if cn0 is None else \
+        (np.concatenate((o0, o1), 2), hn0, cn0, hn1, cn1)
+    keep = tuple((a[0], a[3], a[4], a[7]) for a in arrs)  # x, w_ih, w_hh, peephole
+    res = record_multi(kind + "_bidirectional", outs, inputs, _pair_vjp,
+                       saved=inputs + (keep, (s0, s1), specs))
+    if cn0 is None:
+        return res[0], [res[1], res[2]], None
+    return res[0], [res[1], res[3]], [res[2], res[4]]
+
+
+def _pair_macs(arrs):
+    """Multiply-adds of one direction's time loop, T·B·G·H (what on_pair weighs)."""
+    T, B = arrs[0].shape[:2]
+    G, H = arrs[4].shape
+    return T * B * G * H
+
+
+def _pair_reference(specs):
+    f0, f1 = _reference(specs[0]), _reference(specs[1])
+    n0 = specs[0].n_in
+
+    def fn(*args):
+        from .movement import cat
+        r0, r1 = f0(*args[:n0]), f1(args[0], *args[n0:])
+        return (cat([r0[0], r1[0]], 2),) + tuple(r0[1:]) + tuple(r1[1:])
+    return fn
+
+
+def _pair_vjp(ctx, gs, *args):
+    specs = args[-1]
+    n0 = specs[0].n_in
+    n_in = n0 + specs[1].n_in - 1  # x is one input of both directions
+    if not any(on_arrays(g) for g in gs if g is not None):  # create_graph: differentiable
+        return _vjp_of(specs[0].kind + "_bidirectional", _pair_reference(specs), args[:n_in],
+                       ctx.needs, ctx.meta, gs)
+    keep, saved = args[n_in], args[n_in + 1]
+    dt = specs[0].dtype
+    H = keep[0][2].shape[1]
+    arr = (lambda a: None if a is None else np.ascontiguousarray(a, dtype=dt))
+    g = gs[0]
+    halves = (None, None) if g is None else (arr(g[..., :H]), arr(g[..., H:]))
+    k = len(gs) // 2  # per direction: h_n (and c_n)
+    grads = [[halves[d]] + [arr(a) for a in gs[1 + d * k:1 + (d + 1) * k]] for d in (0, 1)]
+    needs = (tuple(ctx.needs[:n0]), (ctx.needs[0],) + tuple(ctx.needs[n0:n_in]))
+
+    def bwd(d):
+        xa, w_ih, w_hh, peep = keep[d]
+        return _impl.backward(specs[d], grads[d], saved[d], xa, w_ih, w_hh, peep, needs[d])
+
+    r0, r1 = _impl.on_pair(lambda: bwd(0), lambda: bwd(1), _pair_macs(
+        (keep[0][0], None, None, None, keep[0][2])))
+    dx = r1[0] if r0[0] is None else (r0[0] if r1[0] is None else r0[0] + r1[0])
+    return (dx,) + tuple(r0[1:]) + tuple(r1[1:])
 
 
 # ============================================================================================
