@@ -210,7 +210,7 @@ def scatter_add_into(g, idx, gx, work=None):
 
 
 # ---- average pooling ------------------------------------------------------------------------------
-@njit(nogil=True)
+@njit(nogil=True, error_model="numpy")  # IEEE division: no zero test per element
 def _avg_pool(x, out, chunks, counter, xs_shape, Q, tph, toff, tpos, div, ly, lx, sd, sh, sw,
               pd, ph, pw):
     """The window mean, summed in x's dtype in PyTorch's order."""
@@ -227,12 +227,14 @@ def _avg_pool(x, out, chunks, counter, xs_shape, Q, tph, toff, tpos, div, ly, lx
             plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
             for t in range(Q):
                 acc[t] += plane[t]
+        for t in range(Q):  # one long loop (vectorized) rather than one division per output
+            acc[t] /= div[t]
         o = out[n, c].reshape(-1)
         for q in range(tpos.shape[0]):
-            o[q] = acc[tpos[q]] / div[q]
+            o[q] = acc[tpos[q]]
 
 
-@njit(nogil=True)
+@njit(nogil=True, error_model="numpy")
 def _avg_pool_adjoint(g, gx, chunks, counter, xs_shape, Q, tph, toff, tpos, div, ly, lx, sd, sh,
                       sw, pd, ph, pw):
     """Its transpose. The offsets run backwards, so every input cell receives its shares in
@@ -247,7 +249,9 @@ def _avg_pool_adjoint(g, gx, chunks, counter, xs_shape, Q, tph, toff, tpos, div,
         xs[:] = 0
         gr = g[n, c].reshape(-1)
         for q in range(tpos.shape[0]):
-            acc[tpos[q]] = gr[q] / div[q]
+            acc[tpos[q]] = gr[q]
+        for t in range(Q):  # (the dropped positions: 0 / 1)
+            acc[t] /= div[t]
         for kk in range(tph.shape[0] - 1, -1, -1):
             plane = xs[tph[kk], toff[kk]:toff[kk] + Q]
             for t in range(Q):
@@ -322,13 +326,17 @@ def _divisors(shape, k, s, p, o, include_pad, dtype):
 
 
 @functools.lru_cache(maxsize=128)
-def _avg_divisors(shape, k, s, p, o, include_pad, dtype):
-    return _divisors(shape, k, s, p, o, include_pad, dtype)
+def _avg_divisors(shape, k, s, p, o, include_pad, dtype, Q):
+    """The divisors at the Q positions of the phase layout (1 at the dropped ones)."""
+    div = np.ones(Q, dtype)
+    div[_plan(tuple(shape[2:]), k, s, p, (1, 1, 1), tuple(o))[5]] = _divisors(
+        shape, k, s, p, o, include_pad, dtype)
+    return div
 
 
 def _avg_args(shape, k, s, p, o, include_pad, dtype):
     xs_shape, Q, tph, toff, _, tpos, args = _plan(tuple(shape[2:]), k, s, p, (1, 1, 1), tuple(o))
-    div = _avg_divisors((1, 1) + tuple(shape[2:]), k, s, p, tuple(o), include_pad, dtype)
+    div = _avg_divisors((1, 1) + tuple(shape[2:]), k, s, p, tuple(o), include_pad, dtype, Q)
     return (xs_shape, Q, tph, toff, tpos, div, *args)
 
 
