@@ -9,6 +9,8 @@ them).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..tensor import _wrap
@@ -41,7 +43,7 @@ def _candidates(insp, osz):
         flat = flat + np.maximum(pos, 0) * st
         valid = valid & (pos >= 0)
     osz_ = tuple(osz)
-    K = int(np.prod(flat.shape[nd:])) if flat.ndim else 1
+    K = math.prod(flat.shape[nd:])
     flat = np.broadcast_to(flat, osz_ + flat.shape[nd:]).reshape(osz_ + (K,))
     valid = np.broadcast_to(valid, osz_ + valid.shape[nd:]).reshape(osz_ + (K,))
     return flat, valid
@@ -53,7 +55,7 @@ def _adaptive_max(nd, input, output_size, return_indices):
     d = x._data
     insp = d.shape[2:]
     cand, valid = _candidates(insp, osz)
-    n_sp = int(np.prod(insp))
+    n_sp = math.prod(insp)
     flat = d.reshape(d.shape[:2] + (n_sp,))
     vals = flat[..., cand]                                   # (N, C, *osz, K)
     vals = np.where(valid, vals, -np.inf)

@@ -2,6 +2,8 @@
 cat/stack/split, flip, pad."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.node import record
@@ -133,7 +135,7 @@ def flatten(a, start_dim=0, end_dim=-1):
     en = norm_dims(end_dim, len(s), "flatten")[0]
     if st > en:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    return reshape(a, s[:st] + (int(np.prod(s[st:en + 1])),) + s[en + 1:])
+    return reshape(a, s[:st] + (math.prod(s[st:en + 1]),) + s[en + 1:])
 
 
 @op

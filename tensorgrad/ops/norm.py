@@ -17,6 +17,7 @@ statistics. References: Ioffe & Szegedy 2015 (batch), Ba et al. 2016 (layer), Wu
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -286,7 +287,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                          f"num_groups ({num_groups})")
     weight = _check_param(weight, (C,), op, "weight")
     bias = _check_param(bias, (C,), op, "bias")
-    S = int(np.prod(x._data.shape[2:], dtype=np.int64))
+    S = math.prod(x._data.shape[2:])
     xv = reshape(x, (N, G, C // G, S))  # each group: its channels and positions, dims 2, 3
     y = _normalize(op, xv, weight, bias, (2, 3), (1, G, C // G, 1), eps)[0]
     return reshape(y, x._data.shape)
@@ -308,7 +309,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError(f"{op}: expected running_mean and running_var to be defined when "
                              f"use_input_stats is False")
         return _eval_norm(x, running_mean, running_var, weight, bias, eps, C)
-    M = int(np.prod(x._data.shape[2:], dtype=np.int64))
+    M = math.prod(x._data.shape[2:])
     if M <= 1:
         raise ValueError(f"{op}: expected more than 1 spatial element when training, got "
                          f"input size {x._data.shape}")

@@ -9,6 +9,8 @@ Kernels: ``tensorgrad.kernels.pool`` (numba), on ``(N, C, D, H, W)`` views of th
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.node import record
@@ -100,7 +102,7 @@ def _squeeze(x):
 # ---- max pooling ------------------------------------------------------------------------------
 def _flat3(a, shape):
     """(N, C, ...) -> (N, C, L) without -1 (which numpy refuses for an empty batch)."""
-    return a.reshape(shape[0], shape[1], int(np.prod(shape[2:], dtype=np.int64)))
+    return a.reshape(shape[0], shape[1], math.prod(shape[2:]))
 
 
 def _scatter_np(g, idx, x_shape):

@@ -4,6 +4,8 @@ goes to the position its ``indices`` entry names (the flat index within its (N, 
 gathers the gradient at those positions (``gather``, whose own VJP scatters again)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.node import record
@@ -17,7 +19,7 @@ from .movement import reshape, squeeze, unsqueeze
 
 def _flat3(a):
     """(N, C, *spatial) -> (N, C, L) (no -1: numpy refuses it for an empty batch)."""
-    return a.reshape(a.shape[0], a.shape[1], int(np.prod(a.shape[2:], dtype=np.int64)))
+    return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
 
 
 def _unpool_vjp(ctx, g, idx):
@@ -66,7 +68,7 @@ def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size):
     st = ks if stride is None else _tuple(stride, nd, "stride", op)
     pd = _tuple(padding, nd, "padding", op)
     osp = unpool_output_size(op, x._data.shape[2:], ks, st, pd, output_size)
-    n_out = int(np.prod(osp, dtype=np.int64))
+    n_out = math.prod(osp)
     idx = np.ascontiguousarray(idx, dtype=np.int64)
     if idx.size and (idx.min() < 0 or idx.max() >= n_out):
         bad = int(idx.max()) if idx.max() >= n_out else int(idx.min())

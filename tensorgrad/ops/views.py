@@ -19,6 +19,8 @@ elements lie in its base is computed from the two arrays' addresses and strides
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.node import record
@@ -77,7 +79,7 @@ def _copy_slices_vjp(ctx, g, shape, pos):
 
 def _as_strided_vjp(ctx, g, shape, pos):
     xp = array_module(g)
-    return (xp.reshape(xp.getitem_adjoint(g, (int(np.prod(shape)),), pos), shape),)
+    return (xp.reshape(xp.getitem_adjoint(g, (math.prod(shape),), pos), shape),)
 
 
 def _stand_in(t):
