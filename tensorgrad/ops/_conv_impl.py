@@ -373,7 +373,8 @@ _WINO_CHUNK_BYTES_1D = 256 * 1024  # 1-D (conv1d 64 -> 64, L128: 96 KB-2 MB swep
 
 
 def _use_winograd(geo, C, Co):
-    if geo.s != (1, 1, 1) or geo.d != (1, 1, 1) or not geo.sym or min(C, Co) < _WINO_MIN_CHANNELS:
+    if (geo.s != (1, 1, 1) or geo.d != (1, 1, 1) or not geo.sym
+            or min(C, Co) < _WINO_MIN_CHANNELS):
         return False
     if geo.nd == 1:
         return geo.k == (1, 1, 3) and geo.osp[2] >= _WINO_MIN_SIZE

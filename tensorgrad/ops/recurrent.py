@@ -385,7 +385,7 @@ def layer_pair(kind, x, states, params, extra=None):
         return _impl.forward(specs[k], xa, h0, c0, w_ih, b_ih, w_hh, b_hh, peep)
 
     (o0, hn0, cn0, s0), (o1, hn1, cn1, s1) = _impl.on_pair(lambda: fwd(0), lambda: fwd(1),
-                                                           _pair_macs(arrs[0]))
+                                                           _pair_macs(arrs[0][0], arrs[0][4]))
     inputs = tuple(specs[0].join(*args[0][1])) + tuple(specs[1].join(*args[1][1])[1:])
     outs = (np.concatenate((o0, o1), 2), hn0, hn1) if cn0 is None else \
         (np.concatenate((o0, o1), 2), hn0, cn0, hn1, cn1)
@@ -397,10 +397,10 @@ def layer_pair(kind, x, states, params, extra=None):
     return res[0], [res[1], res[3]], [res[2], res[4]]
 
 
-def _pair_macs(arrs):
+def _pair_macs(x, w_hh):
     """Multiply-adds of one direction's time loop, T·B·G·H (what on_pair weighs)."""
-    T, B = arrs[0].shape[:2]
-    G, H = arrs[4].shape
+    T, B = x.shape[:2]
+    G, H = w_hh.shape
     return T * B * G * H
 
 
@@ -423,21 +423,21 @@ def _pair_vjp(ctx, gs, *args):
         return _vjp_of(specs[0].kind + "_bidirectional", _pair_reference(specs), args[:n_in],
                        ctx.needs, ctx.meta, gs)
     keep, saved = args[n_in], args[n_in + 1]
-    dt = specs[0].dtype
     H = keep[0][2].shape[1]
-    arr = (lambda a: None if a is None else np.ascontiguousarray(a, dtype=dt))
     g = gs[0]
-    halves = (None, None) if g is None else (arr(g[..., :H]), arr(g[..., H:]))
     k = len(gs) // 2  # per direction: h_n (and c_n)
-    grads = [[halves[d]] + [arr(a) for a in gs[1 + d * k:1 + (d + 1) * k]] for d in (0, 1)]
+
+    def arr(a, d):
+        return None if a is None else np.ascontiguousarray(a, dtype=specs[d].dtype)
+    grads = [[None if g is None else arr(g[..., d * H:(d + 1) * H], d)]
+             + [arr(a, d) for a in gs[1 + d * k:1 + (d + 1) * k]] for d in (0, 1)]
     needs = (tuple(ctx.needs[:n0]), (ctx.needs[0],) + tuple(ctx.needs[n0:n_in]))
 
     def bwd(d):
         xa, w_ih, w_hh, peep = keep[d]
         return _impl.backward(specs[d], grads[d], saved[d], xa, w_ih, w_hh, peep, needs[d])
 
-    r0, r1 = _impl.on_pair(lambda: bwd(0), lambda: bwd(1), _pair_macs(
-        (keep[0][0], None, None, None, keep[0][2])))
+    r0, r1 = _impl.on_pair(lambda: bwd(0), lambda: bwd(1), _pair_macs(keep[0][0], keep[0][2]))
     dx = r1[0] if r0[0] is None else (r0[0] if r1[0] is None else r0[0] + r1[0])
     return (dx,) + tuple(r0[1:]) + tuple(r1[1:])
 
