@@ -125,3 +125,43 @@ def test_layer_op_float32_and_bad_input():
         R.gru_layer(x, h0, w_ih[:6], w_hh[:6], b_ih=tg.zeros(6))
     with pytest.raises(ValueError, match=r"lstm_layer: expected an input of shape \(T, B, input_size\)"):
         R.lstm_layer(x[0], h0, h0, w_ih, w_hh)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_bidirectional_layer_runs_its_directions_side_by_side(monkeypatch, kind):
+    """With two threads, a bidirectional layer's two directions run at once, one on the calling
+    thread and one on the worker, each alone (kernels/_blas.solo: no hand-off to the worker,
+    one BLAS thread), forward and backward; the values are those of the one-thread run."""
+    import threading
+
+    from tensorgrad.kernels import _blas
+    rng = np.random.default_rng(5)
+    x_np = rng.standard_normal((T, 3, 5))
+
+    def run():
+        tg.manual_seed(0)
+        m = getattr(nn, kind)(5, 4, bidirectional=True, dtype=np.float64)
+        x = tg.tensor(x_np, requires_grad=True)
+        out, _ = m(x)
+        out.sum().backward()
+        return [out.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in m.parameters()]
+
+    monkeypatch.setattr(CI, "_THREADS", [1])
+    ref = run()
+    seen = []
+    for name in ("forward", "backward"):
+        def spy(spec, *args, _orig=getattr(RI, name), _name=name):
+            seen.append((_name, spec.reverse, threading.current_thread().name.startswith(
+                "tg-worker"), CI.background() is None, _blas.is_solo()))
+            return _orig(spec, *args)
+        monkeypatch.setattr(RI, name, spy)
+    monkeypatch.setattr(CI, "_THREADS", [2])
+    monkeypatch.setattr(RI, "MIN_SPLIT_MACS", 0)
+    got = run()
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+    for phase in ("forward", "backward"):
+        calls = [s for s in seen if s[0] == phase]
+        assert sorted((s[1], s[2]) for s in calls) == [(False, False), (True, True)]
+        assert all(s[3] and s[4] for s in calls)  # inside: no worker to hand to, solo
+    assert CI.background() is not None and not _blas.is_solo()  # and back to normal after
