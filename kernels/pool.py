@@ -314,29 +314,27 @@ def avg_pool2d_k2s2_adjoint_into(g, gx, work=None):
     _k2s2_avg(gx, g, True, *_work(work, gx.shape[0]))
 
 
-def _divisors(shape, k, s, p, o, include_pad, dtype):
-    """PyTorch's divisor of every output: the window clipped to the padded input
-    (count_include_pad) or to the input, a product of per-axis counts."""
+@functools.lru_cache(maxsize=128)
+def _avg_divisors(spatial, k, s, p, o, include_pad, dtype):
+    """PyTorch's divisor of every output (the window clipped to the padded input with
+    count_include_pad, else to the input: a product of per-axis counts), placed at the
+    outputs' Q positions of the phase layout (1 at the dropped ones, which the kernels divide
+    too: one long loop)."""
     cnt = []
-    for n, kk, ss, pp, oo in zip(shape[2:], k, s, p, o):
+    for n, kk, ss, pp, oo in zip(spatial, k, s, p, o):
         st = np.arange(oo) * ss - pp
         cnt.append(np.minimum(st + kk, n + pp) - st if include_pad else
                    np.minimum(st + kk, n) - np.maximum(st, 0))
-    return (cnt[0][:, None, None] * cnt[1][None, :, None] * cnt[2]).ravel().astype(dtype)
-
-
-@functools.lru_cache(maxsize=128)
-def _avg_divisors(shape, k, s, p, o, include_pad, dtype, Q):
-    """The divisors at the Q positions of the phase layout (1 at the dropped ones)."""
+    _, Q, _, _, _, tpos, _ = _plan(spatial, k, s, p, (1, 1, 1), o)
     div = np.ones(Q, dtype)
-    div[_plan(tuple(shape[2:]), k, s, p, (1, 1, 1), tuple(o))[5]] = _divisors(
-        shape, k, s, p, o, include_pad, dtype)
+    div[tpos] = (cnt[0][:, None, None] * cnt[1][None, :, None] * cnt[2]).ravel()
     return div
 
 
 def _avg_args(shape, k, s, p, o, include_pad, dtype):
-    xs_shape, Q, tph, toff, _, tpos, args = _plan(tuple(shape[2:]), k, s, p, (1, 1, 1), tuple(o))
-    div = _avg_divisors((1, 1) + tuple(shape[2:]), k, s, p, tuple(o), include_pad, dtype, Q)
+    spatial, o = tuple(shape[2:]), tuple(o)
+    xs_shape, Q, tph, toff, _, tpos, args = _plan(spatial, k, s, p, (1, 1, 1), o)
+    div = _avg_divisors(spatial, k, s, p, o, include_pad, dtype)
     return (xs_shape, Q, tph, toff, tpos, div, *args)
 
 
