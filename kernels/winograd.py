@@ -51,7 +51,7 @@ import numpy as np
 
 from ._cblas import gemm_into
 from ._numba import next_chunk, njit
-from .winograd1d import (input_adjoint_1d, input_transform_1d, output_adjoint_1d,
+from .winograd1d import (edge_tile, input_adjoint_1d, input_transform_1d, output_adjoint_1d,
                          output_transform_1d)
 
 __all__ = ["tiles", "G_MATRIX", "input_transform_into", "output_transform_into",
@@ -102,12 +102,6 @@ _STRIP = 512  # elements per strip of the two-stage output transforms (8 x 512 x
 # Every stage is its own small function: the same loops written inline in one kernel ran 2x
 # slower (measured on output_transform_into: 44 vs 21 us for 2 images of conv b).
 
-@njit(nogil=True, inline="always")
-def _at(xf, r, W, q):
-    """Input pixel q of the row starting at xf[r], zero outside 0 <= q < W (the padding)."""
-    return xf[r + q] if 0 <= q < W else xf.dtype.type(0)
-
-
 @njit(nogil=True)
 def _row_transform(x, Z, ph, pw, th, tw):
     """B^T along the columns, once per input row: Z[4 * (yy & 1) + j] at entry
@@ -115,8 +109,8 @@ def _row_transform(x, Z, ph, pw, th, tw):
     for every padded-input row yy < 2 * (th + 1) (xp: x zero-padded; rows of padding give 0).
     Every entry of the 8 planes up to C * m * (th + 1) * tw is written. Tiles t_lo <= t < t_hi
     read inside the row (flat indices, no bounds tests); the one or two at each end read the
-    padding through ``_at`` (this was 41 -> 30 us for 5 images of conv b against copying each
-    row into a zero-padded buffer first)."""
+    padding through ``winograd1d.edge_tile`` (this was 41 -> 30 us for 5 images of conv b
+    against copying each row into a zero-padded buffer first)."""
     m, C, H, W = x.shape
     zero = Z.dtype.type(0)
     xf = x.reshape(-1)
@@ -146,13 +140,11 @@ def _row_transform(x, Z, ph, pw, th, tw):
                     Z[p + 3, base + t] = b1 - b3
                 for e in range(tw - (t_hi - t_lo)):  # the edge tiles, reading the padding
                     t = e if e < t_lo else e + t_hi - t_lo
-                    q = 2 * t - pw
-                    b0, b1 = _at(xf, r, W, q), _at(xf, r, W, q + 1)
-                    b2, b3 = _at(xf, r, W, q + 2), _at(xf, r, W, q + 3)
-                    Z[p, base + t] = b0 - b2
-                    Z[p + 1, base + t] = b1 + b2
-                    Z[p + 2, base + t] = b2 - b1
-                    Z[p + 3, base + t] = b1 - b3
+                    e0, e1, e2, e3 = edge_tile(xf, r, W, 2 * t - pw)
+                    Z[p, base + t] = e0
+                    Z[p + 1, base + t] = e1
+                    Z[p + 2, base + t] = e2
+                    Z[p + 3, base + t] = e3
 
 
 @njit(nogil=True)

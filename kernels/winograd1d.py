@@ -33,6 +33,15 @@ def _px(xf, r, W, q):
     return xf[r + q] if 0 <= q < W else xf.dtype.type(0)
 
 
+@njit(nogil=True, inline="always")
+def edge_tile(xf, r, W, q):
+    """B^T d for the tile whose four inputs start at pixel q of the row at xf[r], the padding
+    read as zeros (an edge tile of a row; here and in winograd.py's row transform)."""
+    b0, b1, b2, b3 = _px(xf, r, W, q), _px(xf, r, W, q + 1), _px(xf, r, W, q + 2), \
+        _px(xf, r, W, q + 3)
+    return b0 - b2, b1 + b2, b2 - b1, b1 - b3
+
+
 @njit(nogil=True)
 def input_transform_1d(x, V, pw, tw):
     """x (m, C, 1, L) -> V[:4, :C*m*tw]: (B^T d)[j] per tile, d the 4 padded inputs at 2t
@@ -58,13 +67,11 @@ def input_transform_1d(x, V, pw, tw):
                 z3[u] = b1 - b3
             for e in range(tw - nin):  # the edge tiles
                 t = e if e < t_lo else e + nin
-                q = 2 * t - pw
-                b0, b1 = _px(xf, r, W, q), _px(xf, r, W, q + 1)
-                b2, b3 = _px(xf, r, W, q + 2), _px(xf, r, W, q + 3)
-                V[0, base + t] = b0 - b2
-                V[1, base + t] = b1 + b2
-                V[2, base + t] = b2 - b1
-                V[3, base + t] = b1 - b3
+                e0, e1, e2, e3 = edge_tile(xf, r, W, 2 * t - pw)
+                V[0, base + t] = e0
+                V[1, base + t] = e1
+                V[2, base + t] = e2
+                V[3, base + t] = e3
 
 
 @njit(nogil=True, inline="always")
